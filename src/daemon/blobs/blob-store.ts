@@ -1,0 +1,45 @@
+// Where bytes live. Two implementations: a local directory (the embedded
+// default) and MinIO/S3. The coordinator only ever talks to this interface.
+
+import type { Readable } from 'node:stream';
+
+/** A body ready to write: already received whole, in memory or spooled to a file. */
+export type BlobSource = { buffer: Buffer } | { path: string };
+
+export interface BlobInfo {
+  size: number;
+  lastModified: Date;
+}
+
+export interface ListedBlob extends BlobInfo {
+  key: string;
+}
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+export interface BlobStore {
+  readonly kind: 'fs' | 'minio';
+  /** Creates the buckets that are missing. */
+  ensureBuckets(buckets: readonly string[]): Promise<void>;
+  /** Writes the whole object; resolves only once the bytes are durable in the store. */
+  put(bucket: string, key: string, source: BlobSource, size: number, contentType: string): Promise<void>;
+  /** Size and mtime, or null when the object does not exist. */
+  stat(bucket: string, key: string): Promise<BlobInfo | null>;
+  /** Removes the object; an object already gone is not an error. */
+  remove(bucket: string, key: string): Promise<void>;
+  /** A URL a plain HTTP GET can fetch the bytes from until it expires. */
+  presignedGetUrl(bucket: string, key: string, expirySeconds: number): Promise<string>;
+  /** The bytes (or a range of them) as a stream. */
+  read(bucket: string, key: string, range?: ByteRange): Promise<Readable>;
+  /** Every object of a bucket (for the orphan sweep). */
+  list(bucket: string): AsyncIterable<ListedBlob>;
+  /** Aborts incomplete multipart uploads older than the given age; returns how many. */
+  abortIncompleteUploads(bucket: string, olderThanMs: number): Promise<number>;
+  /** Throws UnavailableError when the store cannot be reached. */
+  ping(): Promise<void>;
+}

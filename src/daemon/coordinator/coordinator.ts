@@ -1,0 +1,22 @@
+// The one door both transports (Unix socket, HTTP gateway) call. Arguments
+// arrive as `unknown` because they come off the wire; the coordinator
+// validates them, so the transports carry no storage logic of their own.
+
+import type { Photo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';
+
+export interface CallContext {
+  /** The tenant every call is scoped to (bound at handshake / by token). */
+  clientId: string;
+  /** Aborted when the caller goes away; long work should stop and clean up. */
+  signal: AbortSignal;
+}
+
+export interface Coordinator {
+  storePhoto(ctx: CallContext, options: unknown, body: AsyncIterable<Uint8Array>): Promise<PhotoResult>;
+  getPhoto(ctx: CallContext, id: unknown): Promise<PhotoWithUrl>;
+  getPhotoUrl(ctx: CallContext, id: unknown, expirySeconds: unknown): Promise<string>;
+  updatePhotoMetadata(ctx: CallContext, id: unknown, patch: unknown): Promise<Photo>;
+  deletePhoto(ctx: CallContext, id: unknown): Promise<void>;
+  searchPhotos(ctx: CallContext, query: unknown): Promise<SearchResult>;
+  getUserPhotos(ctx: CallContext, userId: unknown, options: unknown): Promise<PhotoPage>;
+}

@@ -1,0 +1,44 @@
+// Frames on the Unix socket. Each frame is a 4-byte big-endian length followed
+// by one msgpack-encoded message. `id` correlates a call with its answer so
+// many calls share one connection.
+//
+// A call:          client → {t:'call', id, op, args}
+// Body of a store: client → {t:'chunk', id, data} … {t:'end', id}   (or {t:'abort', id})
+// Flow control:    server → {t:'credit', id, chunks}   (chunks the client may send more)
+// The answer:      server → {t:'result', id, value} | {t:'error', id, error}
+// Handshake:       client → {t:'hello', version, clientId}; server → {t:'hello', version, server, limits}
+
+import type { WireError } from './errors';
+
+export const PROTOCOL_VERSION = 1;
+
+export const OPS = [
+  'storePhoto',
+  'getPhoto',
+  'getPhotoUrl',
+  'updatePhotoMetadata',
+  'deletePhoto',
+  'searchPhotos',
+  'getUserPhotos',
+] as const;
+export type Op = (typeof OPS)[number];
+
+export interface HelloRequest { t: 'hello'; version: number; clientId: string }
+export interface HelloReply {
+  t: 'hello';
+  version: number;
+  server: string;
+  limits: { maxFrameBytes: number; chunkBytes: number; maxInFlight: number; uploadWindowChunks: number; maxBodyBytes: number };
+}
+export interface CallMessage { t: 'call'; id: number; op: Op; args: Record<string, unknown> }
+export interface ChunkMessage { t: 'chunk'; id: number; data: Uint8Array }
+export interface EndMessage { t: 'end'; id: number }
+export interface AbortMessage { t: 'abort'; id: number }
+export interface CreditMessage { t: 'credit'; id: number; chunks: number }
+export interface ResultMessage { t: 'result'; id: number; value: unknown }
+export interface ErrorMessage { t: 'error'; id: number; error: WireError }
+/** Sent before the server closes a connection it cannot keep (bad frame, bad handshake). */
+export interface FatalMessage { t: 'fatal'; error: WireError }
+
+export type ClientMessage = HelloRequest | CallMessage | ChunkMessage | EndMessage | AbortMessage;
+export type ServerMessage = HelloReply | CreditMessage | ResultMessage | ErrorMessage | FatalMessage;
