@@ -1,0 +1,230 @@
+// The photo catalog: every row lives here, in the states of DESIGN.md
+// "Consistency" (pending → committed → deleting). Writes go through the
+// WriterActor; reads use a separate read-only connection and only ever show
+// committed rows of the calling client.
+
+import { ClosedError, NotFoundError, ValidationError } from '../../protocol/errors';
+import type { Photo, PhotoPage, ProcessingStatus, SearchResult } from '../../protocol/types';
+import type { Logger } from '../logger';
+import { idString } from '../validation/field-rules';
+import { compileTextMatch } from './fts-match';
+import { parseMetadataPatch, patchUpdateSql, PATCH_FIELDS } from './metadata-patch';
+import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from './migrations';
+import { openReader, openWriter, type Db } from './open-database';
+import { PHOTO_COLUMNS, PHOTO_RETURNING, toPhoto, type NewPhotoRow, type PhotoRecord, type RowState } from './photo-row';
+import { runSearch } from './photo-search';
+import { assertTransition, isFinished } from './processing-transitions';
+import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery } from './search-query';
+import { StatementCache } from './statement-cache';
+import { WriterActor, type WriterStats } from './writer-actor';
+
+export type { NewPhotoRow } from './photo-row';
+
+export interface CatalogOptions {
+  path: string;
+  migrationsDir?: string;
+  logger: Logger;
+  maxBatch?: number;
+}
+
+export interface StaleRow {
+  id: string;
+  bucket: string;
+  s3_key: string;
+  size: number;
+  checksum: string;
+  state: RowState;
+}
+
+const now = () => new Date().toISOString();
+
+function prepareWrites(db: Db) {
+  return {
+    insertPending: db.prepare(`INSERT INTO photos (id, client_id, user_id, session_id, original_filename, mime_type,
+        bucket, s3_key, size, checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at)
+      VALUES (@id, @client_id, @user_id, @session_id, @original_filename, @mime_type,
+        @bucket, @s3_key, @size, @checksum, @metadata, 'pending', @now, @now, @now, @now)`),
+    commitPending: db.prepare(`UPDATE photos SET state = 'committed', state_changed_at = @now, updated_at = @now
+      WHERE id = @id AND state = 'pending' RETURNING ${PHOTO_RETURNING}`),
+    discardPending: db.prepare("DELETE FROM photos WHERE id = ? AND state = 'pending'"),
+    markDeleting: db.prepare(`UPDATE photos SET state = 'deleting', state_changed_at = @now, updated_at = @now
+      WHERE id = @id AND client_id = @client_id AND state = 'committed' RETURNING bucket, s3_key`),
+    deleteRow: db.prepare("DELETE FROM photos WHERE id = ? AND state = 'deleting'"),
+    processingStatus: db
+      .prepare("SELECT processing_status FROM photos WHERE id = ? AND client_id = ? AND state = 'committed'")
+      .pluck(),
+  };
+}
+
+function prepareReads(db: Db) {
+  return {
+    photo: db.prepare(`SELECT ${PHOTO_COLUMNS} FROM photos p WHERE p.id = ? AND p.client_id = ? AND p.state = 'committed'`),
+    staleRows: db.prepare(`SELECT id, bucket, s3_key, size, checksum, state FROM photos
+      WHERE state = ? AND state_changed_at < ? ORDER BY state_changed_at LIMIT ?`),
+    knownBlob: db.prepare('SELECT 1 FROM photos WHERE bucket = ? AND s3_key = ?').pluck(),
+    countByState: db.prepare('SELECT state, count(*) AS n FROM photos GROUP BY state'),
+  };
+}
+
+export class Catalog {
+  readonly #writer: WriterActor;
+  readonly #reader: Db;
+  readonly #writes: ReturnType<typeof prepareWrites>;
+  readonly #reads: ReturnType<typeof prepareReads>;
+  readonly #patchStatements: StatementCache;
+  readonly #searchStatements: StatementCache;
+  #closing: Promise<void> | null = null;
+
+  private constructor(writerDb: Db, reader: Db, options: CatalogOptions) {
+    this.#writes = prepareWrites(writerDb);
+    this.#patchStatements = new StatementCache(writerDb);
+    this.#writer = new WriterActor(writerDb, {
+      logger: options.logger,
+      ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
+    });
+    this.#reader = reader;
+    this.#reads = prepareReads(reader);
+    this.#searchStatements = new StatementCache(reader);
+  }
+
+  /** Opens the database file, migrating its schema, or throws if the file's schema is newer than this code. */
+  static open(options: CatalogOptions): Catalog {
+    const writerDb = openWriter(options.path);
+    let reader: Db | null = null;
+    try {
+      const { applied, version } = applyMigrations(writerDb, options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
+      if (applied.length > 0) options.logger.info({ applied, version, path: options.path }, 'database schema migrated');
+      reader = openReader(options.path);
+      return new Catalog(writerDb, reader, options);
+    } catch (err) {
+      reader?.close();
+      writerDb.close();
+      throw err;
+    }
+  }
+
+  insertPending(row: NewPhotoRow): Promise<void> {
+    const params = { ...row, metadata: JSON.stringify(row.metadata), now: now() };
+    return this.#writer.submit(() => {
+      this.#writes.insertPending.run(params);
+    });
+  }
+
+  commitPending(id: string): Promise<Photo> {
+    return this.#writer.submit(() => {
+      const record = this.#writes.commitPending.get({ id, now: now() }) as PhotoRecord | undefined;
+      if (record === undefined) throw new NotFoundError(`pending photo ${id} not found`);
+      return toPhoto(record);
+    });
+  }
+
+  discardPending(id: string): Promise<void> {
+    return this.#writer.submit(() => {
+      this.#writes.discardPending.run(id);
+    });
+  }
+
+  /** Hides a committed photo and records the intent to delete its blob. */
+  markDeleting(clientId: string, id: string): Promise<{ bucket: string; s3_key: string }> {
+    return this.#writer.submit(() => {
+      const ref = this.#writes.markDeleting.get({ id, client_id: clientId, now: now() });
+      if (ref === undefined) throw new NotFoundError(`photo ${id} not found`);
+      return ref as { bucket: string; s3_key: string };
+    });
+  }
+
+  /** Removes a row marked `deleting` once its blob is gone; other states are left alone, so a visible photo never loses its row this way. */
+  deleteRow(id: string): Promise<void> {
+    return this.#writer.submit(() => {
+      this.#writes.deleteRow.run(id);
+    });
+  }
+
+  async updateMetadata(clientId: string, id: string, patch: unknown): Promise<Photo> {
+    const values = parseMetadataPatch(patch);
+    return this.#writer.submit(() => {
+      // Read inside the write transaction: no other write can slip between the check and the update.
+      const current = this.#writes.processingStatus.get(id, clientId) as ProcessingStatus | undefined;
+      if (current === undefined) throw new NotFoundError(`photo ${id} not found`);
+      const at = now();
+      const next = values.processing_status as ProcessingStatus | undefined;
+      const fields = { ...values };
+      if (next !== undefined) {
+        assertTransition(current, next);
+        if (next === 'in_progress' && fields.processing_started_at === undefined) fields.processing_started_at = at;
+        if (isFinished(next) && fields.processing_completed_at === undefined) fields.processing_completed_at = at;
+      }
+      const params: Record<string, unknown> = { id, client_id: clientId, updated_at: at };
+      for (const field of PATCH_FIELDS) if (fields[field] !== undefined) params[field] = fields[field];
+      return toPhoto(this.#patchStatements.get(patchUpdateSql(fields)).get(params) as PhotoRecord);
+    });
+  }
+
+  getPhoto(clientId: string, id: string): Photo | null {
+    this.#assertOpen();
+    const record = this.#reads.photo.get(id, clientId) as PhotoRecord | undefined;
+    return record === undefined ? null : toPhoto(record);
+  }
+
+  search(clientId: string, query: unknown): SearchResult {
+    this.#assertOpen();
+    const started = performance.now();
+    const page = runSearch(this.#reader, this.#searchStatements, clientId, parseSearchQuery(query));
+    return {
+      photos: page.photos,
+      total: page.total,
+      page: { limit: page.limit, offset: page.offset, hasMore: page.hasMore, nextCursor: page.nextCursor },
+      searchTime: Math.round((performance.now() - started) * 100) / 100,
+    };
+  }
+
+  /** A user's committed photos, newest first. */
+  userPhotos(clientId: string, userId: unknown, options: unknown): PhotoPage {
+    this.#assertOpen();
+    const user = idString(userId, 'userId');
+    const plan = {
+      text: '',
+      textMatch: compileTextMatch(undefined),
+      filters: { user_id: user },
+      sort: { ...DEFAULT_SORT },
+      ...parsePaginationOptions(options ?? {}),
+    };
+    const { photos, total, limit, offset, hasMore, nextCursor } = runSearch(this.#reader, this.#searchStatements, clientId, plan);
+    return { photos, pagination: { total, limit, offset, hasMore, nextCursor } };
+  }
+
+  /** Rows left in `state` since before `olderThan`, oldest first: recovery's work list. */
+  staleRows(state: 'pending' | 'deleting', olderThan: string, limit: number): StaleRow[] {
+    this.#assertOpen();
+    if (state !== 'pending' && state !== 'deleting') throw new ValidationError('state must be "pending" or "deleting"');
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new ValidationError('limit must be a positive integer');
+    return this.#reads.staleRows.all(state, olderThan, limit) as StaleRow[];
+  }
+
+  /** Whether any row, in any state, names this object: such a blob is never an orphan. */
+  isKnownBlob(bucket: string, key: string): boolean {
+    this.#assertOpen();
+    return this.#reads.knownBlob.get(bucket, key) !== undefined;
+  }
+
+  countByState(): Record<RowState, number> {
+    this.#assertOpen();
+    const counts: Record<RowState, number> = { pending: 0, committed: 0, deleting: 0 };
+    for (const { state, n } of this.#reads.countByState.all() as Array<{ state: RowState; n: number }>) counts[state] = n;
+    return counts;
+  }
+
+  writerStats(): WriterStats {
+    return this.#writer.stats();
+  }
+
+  /** Finishes submitted writes, then closes both connections. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= this.#writer.close().finally(() => this.#reader.close());
+    return this.#closing;
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== null) throw new ClosedError('the catalog is closed');
+  }
+}

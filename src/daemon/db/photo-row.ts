@@ -1,0 +1,103 @@
+// The photos row as SQLite returns it, and its mapping to the API's Photo.
+
+import type { BucketName, Photo, ProcessingStatus } from '../../protocol/types';
+
+/** What insertPending writes; the rest of a row gets defaults. */
+export interface NewPhotoRow {
+  id: string;
+  client_id: string;
+  user_id: string | null;
+  session_id: string | null;
+  original_filename: string;
+  mime_type: string;
+  bucket: string;
+  s3_key: string;
+  size: number;
+  /** Hex sha256 of the bytes. */
+  checksum: string;
+  metadata: Record<string, string>;
+}
+
+export type RowState = 'pending' | 'committed' | 'deleting';
+
+export interface PhotoRecord {
+  id: string;
+  client_id: string;
+  user_id: string | null;
+  session_id: string | null;
+  original_filename: string;
+  mime_type: string;
+  bucket: string;
+  s3_key: string;
+  size: number;
+  checksum: string;
+  width: number | null;
+  height: number | null;
+  duration: number | null;
+  processing_status: string;
+  processing_metadata: string | null;
+  processing_error: string | null;
+  processing_started_at: string | null;
+  processing_completed_at: string | null;
+  metadata: string;
+  uploaded_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+const PHOTO_COLUMN_NAMES = [
+  'id',
+  'client_id',
+  'user_id',
+  'session_id',
+  'original_filename',
+  'mime_type',
+  'bucket',
+  's3_key',
+  'size',
+  'checksum',
+  'width',
+  'height',
+  'duration',
+  'processing_status',
+  'processing_metadata',
+  'processing_error',
+  'processing_started_at',
+  'processing_completed_at',
+  'metadata',
+  'uploaded_at',
+  'created_at',
+  'updated_at',
+];
+
+/** The columns a Photo is built from, qualified by the `p` alias every SELECT uses. */
+export const PHOTO_COLUMNS = PHOTO_COLUMN_NAMES.map((column) => `p.${column}`).join(', ');
+/** The same, unqualified, for RETURNING clauses (which cannot use an alias). */
+export const PHOTO_RETURNING = PHOTO_COLUMN_NAMES.join(', ');
+
+export function toPhoto(record: PhotoRecord): Photo {
+  return {
+    id: record.id,
+    s3_key: record.s3_key,
+    bucket: record.bucket as BucketName,
+    size: record.size,
+    checksum: record.checksum,
+    mime_type: record.mime_type,
+    original_filename: record.original_filename,
+    width: record.width,
+    height: record.height,
+    duration: record.duration,
+    client_id: record.client_id,
+    session_id: record.session_id,
+    user_id: record.user_id,
+    processing_status: record.processing_status as ProcessingStatus,
+    processing_metadata: record.processing_metadata === null ? null : JSON.parse(record.processing_metadata),
+    processing_error: record.processing_error,
+    processing_started_at: record.processing_started_at,
+    processing_completed_at: record.processing_completed_at,
+    metadata: JSON.parse(record.metadata) as Record<string, string>,
+    uploaded_at: record.uploaded_at,
+    created_at: record.created_at,
+    updated_at: record.updated_at,
+  };
+}

@@ -1,0 +1,117 @@
+// The row states of DESIGN.md "Consistency": pending → committed → deleting → gone.
+
+import * as assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ClosedError, NotFoundError } from '../../src/protocol/errors';
+import { Catalog } from '../../src/daemon/db/catalog';
+import { addCommitted, newRow, openTestCatalog, silentLogger } from './catalog-fixture';
+
+test('a pending row is invisible to get and search until committed', async (t) => {
+  const { catalog } = openTestCatalog(t);
+  const row = newRow({ original_filename: 'holiday.jpg', metadata: { album: 'summer' } });
+  await catalog.insertPending(row);
+
+  assert.equal(catalog.getPhoto('client-a', row.id), null);
+  assert.equal(catalog.search('client-a', { query: 'holiday' }).total, 0);
+  assert.deepEqual(catalog.countByState(), { pending: 1, committed: 0, deleting: 0 });
+
+  const photo = await catalog.commitPending(row.id);
+  assert.equal(photo.id, row.id);
+  assert.equal(photo.processing_status, 'queued');
+  assert.deepEqual(photo.metadata, { album: 'summer' });
+  assert.equal(photo.processing_metadata, null);
+  assert.deepEqual(catalog.getPhoto('client-a', row.id), photo);
+  assert.equal(catalog.search('client-a', { query: 'holiday' }).total, 1);
+  assert.deepEqual(catalog.countByState(), { pending: 0, committed: 1, deleting: 0 });
+});
+
+test('committing a row that is not pending is NotFound', async (t) => {
+  const { catalog } = openTestCatalog(t);
+  await assert.rejects(catalog.commitPending('missing'), NotFoundError);
+  const photo = await addCommitted(catalog);
+  await assert.rejects(catalog.commitPending(photo.id), NotFoundError);
+});
+
+test('discardPending removes a pending row, ignores absent ones and never touches committed rows', async (t) => {
+  const { catalog } = openTestCatalog(t);
+  const row = newRow();
+  await catalog.insertPending(row);
+  await catalog.discardPending(row.id);
+  await catalog.discardPending(row.id);
+  assert.equal(catalog.isKnownBlob(row.bucket, row.s3_key), false);
+
+  const committed = await addCommitted(catalog);
+  await catalog.discardPending(committed.id);
+  assert.notEqual(catalog.getPhoto('client-a', committed.id), null);
+});
+
+test('delete: markDeleting hides the photo and returns its blob, deleteRow removes the row', async (t) => {
+  const { catalog } = openTestCatalog(t);
+  const photo = await addCommitted(catalog);
+
+  assert.deepEqual(await catalog.markDeleting('client-a', photo.id), { bucket: photo.bucket, s3_key: photo.s3_key });
+  assert.equal(catalog.getPhoto('client-a', photo.id), null);
+  assert.equal(catalog.search('client-a', {}).total, 0);
+  assert.equal(catalog.isKnownBlob(photo.bucket, photo.s3_key), true, 'a deleting row still owns its blob');
+  await assert.rejects(catalog.markDeleting('client-a', photo.id), { message: `photo ${photo.id} not found` });
+
+  await catalog.deleteRow(photo.id);
+  assert.equal(catalog.isKnownBlob(photo.bucket, photo.s3_key), false);
+  assert.deepEqual(catalog.countByState(), { pending: 0, committed: 0, deleting: 0 });
+});
+
+test('deleteRow leaves rows that were not marked deleting', async (t) => {
+  const { catalog } = openTestCatalog(t);
+  const photo = await addCommitted(catalog);
+  await catalog.deleteRow(photo.id);
+  assert.notEqual(catalog.getPhoto('client-a', photo.id), null);
+});
+
+test('staleRows lists pending and deleting rows older than the cutoff, oldest first', async (t) => {
+  const { catalog, raw } = openTestCatalog(t);
+  const old = newRow();
+  const fresh = newRow();
+  await catalog.insertPending(old);
+  await catalog.insertPending(fresh);
+  raw().prepare('UPDATE photos SET state_changed_at = ? WHERE id = ?').run('2020-01-01T00:00:00.000Z', old.id);
+  const doomed = await addCommitted(catalog);
+  await catalog.markDeleting('client-a', doomed.id);
+
+  const cutoff = '2021-01-01T00:00:00.000Z';
+  assert.deepEqual(catalog.staleRows('pending', cutoff, 10), [
+    { id: old.id, bucket: old.bucket, s3_key: old.s3_key, size: old.size, checksum: old.checksum, state: 'pending' },
+  ]);
+  const everything = new Date(Date.now() + 60_000).toISOString();
+  assert.deepEqual(
+    catalog.staleRows('pending', everything, 10).map((r) => r.id),
+    [old.id, fresh.id],
+  );
+  assert.deepEqual(catalog.staleRows('pending', everything, 1).map((r) => r.id), [old.id]);
+  assert.deepEqual(catalog.staleRows('deleting', everything, 10).map((r) => r.id), [doomed.id]);
+});
+
+test('a second row for the same bucket and key is refused', async (t) => {
+  const { catalog } = openTestCatalog(t);
+  const first = newRow();
+  await catalog.insertPending(first);
+  await assert.rejects(catalog.insertPending(newRow({ bucket: first.bucket, s3_key: first.s3_key })), /UNIQUE/);
+});
+
+test('committed photos are still there after close and reopen', async (t) => {
+  const { catalog, file } = openTestCatalog(t);
+  const photo = await addCommitted(catalog, { metadata: { k: 'v' } });
+  await catalog.close();
+
+  const reopened = Catalog.open({ path: file, logger: silentLogger });
+  t.after(() => reopened.close());
+  assert.deepEqual(reopened.getPhoto('client-a', photo.id), photo);
+});
+
+test('after close, writes and reads fail with ClosedError', async (t) => {
+  const { catalog } = openTestCatalog(t);
+  await catalog.close();
+  await assert.rejects(catalog.insertPending(newRow()), ClosedError);
+  assert.throws(() => catalog.getPhoto('client-a', 'x'), ClosedError);
+  assert.throws(() => catalog.search('client-a', {}), ClosedError);
+  await catalog.close();
+});
