@@ -1,0 +1,39 @@
+// Which coordinator method each op calls, and with which of the call's
+// arguments. This table is the whole of what the socket server knows about
+// storage: argument checking is the coordinator's job, as for the HTTP gateway.
+
+import type { Op } from '../../protocol/messages';
+import type { CallContext, Coordinator } from '../coordinator/coordinator';
+
+type Args = Record<string, unknown>;
+type Handler = (c: Coordinator, ctx: CallContext, args: Args, body: AsyncIterable<Uint8Array>) => Promise<unknown>;
+
+const handlers: Record<Op, Handler> = {
+  storePhoto: (c, ctx, a, body) => c.storePhoto(ctx, a.options, body),
+  getPhoto: (c, ctx, a) => c.getPhoto(ctx, a.id),
+  getPhotoUrl: (c, ctx, a) => c.getPhotoUrl(ctx, a.id, a.expirySeconds),
+  updatePhotoMetadata: (c, ctx, a) => c.updatePhotoMetadata(ctx, a.id, a.patch),
+  deletePhoto: (c, ctx, a) => c.deletePhoto(ctx, a.id),
+  searchPhotos: (c, ctx, a) => c.searchPhotos(ctx, a.query),
+  getUserPhotos: (c, ctx, a) => c.getUserPhotos(ctx, a.userId, a.options),
+};
+
+const NO_BODY: AsyncIterable<Uint8Array> = {
+  [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve({ value: undefined, done: true }) }),
+};
+
+/** Runs one call. A coordinator that throws synchronously still yields a rejected promise. */
+export function dispatchCall(
+  coordinator: Coordinator,
+  ctx: CallContext,
+  op: Op,
+  args: Args,
+  body: AsyncIterable<Uint8Array> | null,
+): Promise<unknown> {
+  return Promise.resolve().then(() => handlers[op](coordinator, ctx, args, body ?? NO_BODY));
+}
+
+/** Ops whose call is followed by body frames. */
+export function takesBody(op: Op): boolean {
+  return op === 'storePhoto';
+}

@@ -1,0 +1,345 @@
+// One client connection to the socket server: handshake, calls in flight,
+// upload bodies and back-pressure. Whatever a client sends, the worst outcome
+// is that its own connection is closed; nothing here throws out of an event
+// handler, so one broken client cannot take the daemon or other clients down.
+
+import type * as net from 'node:net';
+import {
+  ClosedError,
+  ProtocolError,
+  StorageError,
+  TooLargeError,
+  TooManyInFlightError,
+  UnavailableError,
+  toStorageError,
+} from '../../protocol/errors';
+import { encodeFrame, FrameDecoder } from '../../protocol/frame-codec';
+import { MAX_HEADER_BYTES, MAX_IN_FLIGHT_PER_CONNECTION, UPLOAD_WINDOW_CHUNKS } from '../../protocol/limits';
+import { parseClientMessage, UnknownOpError } from '../../protocol/message-guards';
+import type { CallMessage, ClientMessage, ServerMessage } from '../../protocol/messages';
+import type { Coordinator } from '../coordinator/coordinator';
+import type { Logger } from '../logger';
+import { dispatchCall, takesBody } from './call-dispatch';
+import { acceptHello } from './hello-check';
+import { UploadBody } from './upload-body';
+
+/** Counters shared by every connection of one server (see SocketServer.stats). */
+export interface ServerCounters {
+  callsInFlight: number;
+  callsTotal: number;
+  protocolErrors: number;
+}
+
+export interface ConnectionOptions {
+  coordinator: Coordinator;
+  logger: Logger;
+  maxBodyBytes: number;
+  serverVersion: string;
+  counters: ServerCounters;
+  helloTimeoutMs: number;
+}
+
+interface ActiveCall {
+  id: number;
+  op: CallMessage['op'];
+  controller: AbortController;
+  body: UploadBody | null;
+}
+
+type State = 'hello' | 'open' | 'closed';
+
+export class Connection {
+  readonly #socket: net.Socket;
+  readonly #opts: ConnectionOptions;
+  readonly #decoder = new FrameDecoder();
+  #logger: Logger;
+  #state: State = 'hello';
+  #clientId = '';
+  /** Calls not answered yet, by id. An answered call leaves at once, even if the coordinator still cleans up. */
+  readonly #calls = new Map<number, ActiveCall>();
+  /** Coordinator work not settled yet; shutdown waits for it. */
+  readonly #running = new Set<Promise<void>>();
+  /** No new calls: the peer half-closed or the server is shutting down. */
+  #draining = false;
+  #waitingForDrain = false;
+  #corked = false;
+  #helloTimer: NodeJS.Timeout | null;
+  /** Resolves once the socket is fully closed. */
+  readonly closed: Promise<void>;
+
+  constructor(socket: net.Socket, opts: ConnectionOptions) {
+    this.#socket = socket;
+    this.#opts = opts;
+    this.#logger = opts.logger;
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => this.#onPeerEnd());
+    socket.on('close', () => this.#onClose());
+    socket.on('error', (err) => this.#logger.debug({ err }, 'socket client connection error'));
+    this.#helloTimer = setTimeout(() => {
+      this.#fatal(new ProtocolError(`no hello within ${opts.helloTimeoutMs} ms`));
+    }, opts.helloTimeoutMs);
+    this.#helloTimer.unref();
+  }
+
+  /** Stops taking new calls and ends the connection once every open call is answered. */
+  drain(): void {
+    this.#draining = true;
+    if (this.#state === 'hello') this.#closeSocket();
+    else this.#endIfIdle();
+  }
+
+  /** Resolves when the coordinator has settled every call this connection started. */
+  async settled(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#state === 'closed') return;
+    try {
+      for (const frame of this.#decoder.pushFrames(chunk)) {
+        // A frame earlier in this read may have closed the connection.
+        if (this.#isClosed()) return;
+        this.#onMessage(frame.message, frame.bytes);
+      }
+    } catch (err) {
+      this.#fatal(err);
+    }
+  }
+
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #onMessage(raw: unknown, bytes: number): void {
+    let message: ClientMessage;
+    try {
+      message = parseClientMessage(raw);
+    } catch (err) {
+      if (err instanceof UnknownOpError && this.#state === 'open') {
+        this.#opts.counters.callsTotal += 1;
+        this.#sendError(err.callId, err);
+        return;
+      }
+      throw err;
+    }
+    if (this.#state === 'hello') {
+      this.#onHello(message);
+      return;
+    }
+    switch (message.t) {
+      case 'hello':
+        throw new ProtocolError('hello sent twice on one connection');
+      case 'call':
+        this.#onCall(message, bytes);
+        return;
+      case 'chunk': {
+        const call = this.#bodyCall(message.id, 'chunk');
+        if (call === null) return;
+        const outcome = call.body!.push(message.data);
+        if (outcome === 'over-credit') throw new ProtocolError(`chunk for call ${message.id} beyond the credit granted`);
+        if (outcome === 'after-end') throw new ProtocolError(`chunk for call ${message.id} after its end`);
+        if (outcome === 'too-large') {
+          const err = call.body!.failure!;
+          call.controller.abort(err);
+          this.#answerError(call, err);
+        }
+        return;
+      }
+      case 'end':
+        this.#bodyCall(message.id, 'end')?.body!.end();
+        return;
+      case 'abort': {
+        // Any call may be aborted (the client gave up on it); only an upload has a body to fail.
+        const call = this.#calls.get(message.id);
+        if (call === undefined) return;
+        const reason = new ClosedError('the client aborted the call');
+        call.body?.fail(reason);
+        call.controller.abort(reason);
+        return;
+      }
+    }
+  }
+
+  #onHello(message: ClientMessage): void {
+    const { clientId, reply } = acceptHello(message, this.#opts);
+    if (this.#helloTimer) clearTimeout(this.#helloTimer);
+    this.#helloTimer = null;
+    this.#clientId = clientId;
+    this.#logger = this.#opts.logger.child({ clientId });
+    this.#state = 'open';
+    this.#send(reply);
+  }
+
+  #onCall(message: CallMessage, bytes: number): void {
+    const { id, op } = message;
+    // Two live calls with one id would make every later answer ambiguous: nothing sane is left to do.
+    if (this.#calls.has(id)) throw new ProtocolError(`call id ${id} is already in flight`);
+    this.#opts.counters.callsTotal += 1;
+    if (this.#draining) {
+      this.#sendError(id, new UnavailableError('storaged is shutting down; retry on a new connection'));
+      return;
+    }
+    if (bytes > MAX_HEADER_BYTES) {
+      this.#sendError(id, new TooLargeError(`call header of ${bytes} bytes exceeds ${MAX_HEADER_BYTES} bytes`));
+      return;
+    }
+    if (this.#calls.size >= MAX_IN_FLIGHT_PER_CONNECTION) {
+      this.#sendError(
+        id,
+        new TooManyInFlightError(`more than ${MAX_IN_FLIGHT_PER_CONNECTION} calls in flight on one connection`),
+      );
+      return;
+    }
+    const call: ActiveCall = { id, op, controller: new AbortController(), body: null };
+    if (takesBody(op)) {
+      call.body = new UploadBody(this.#opts.maxBodyBytes, () => {
+        if (this.#calls.get(id) === call) this.#send({ t: 'credit', id, chunks: 1 });
+      });
+    }
+    this.#calls.set(id, call);
+    if (call.body) this.#send({ t: 'credit', id, chunks: UPLOAD_WINDOW_CHUNKS });
+
+    const counters = this.#opts.counters;
+    counters.callsInFlight += 1;
+    const ctx = { clientId: this.#clientId, signal: call.controller.signal };
+    const work = dispatchCall(this.#opts.coordinator, ctx, op, message.args, call.body)
+      .then(
+        (value) => this.#answer(call, { t: 'result', id, value }),
+        (err) => this.#answerError(call, err),
+      )
+      .catch((err) => this.#logger.error({ err, op }, 'answering a call failed'))
+      .finally(() => {
+        counters.callsInFlight -= 1;
+        this.#running.delete(work);
+        // The coordinator is done with the body; chunks still on their way are dropped.
+        call.body?.fail(new ClosedError('the call has already been answered'));
+      });
+    this.#running.add(work);
+  }
+
+  /** The open upload call a body frame belongs to, or null to drop the frame. */
+  #bodyCall(id: number, what: string): ActiveCall | null {
+    const call = this.#calls.get(id);
+    // Already answered (e.g. refused before its body was read): the client stops once it reads the answer.
+    if (call === undefined) return null;
+    if (call.body === null) throw new ProtocolError(`${what} for call ${id}, but ${call.op} takes no body`);
+    return call;
+  }
+
+  #answerError(call: ActiveCall, err: unknown): void {
+    if (this.#calls.get(call.id) !== call) return;
+    const error = toStorageError(err);
+    if (error.code === 'INTERNAL') {
+      this.#logger.error({ err: error.cause ?? error, op: call.op, callId: call.id }, 'call failed with an internal error');
+    } else {
+      this.#logger.debug({ op: call.op, code: error.code, message: error.message }, 'call failed');
+    }
+    this.#answer(call, { t: 'error', id: call.id, error: error.toWire() });
+  }
+
+  #answer(call: ActiveCall, message: ServerMessage): void {
+    if (this.#calls.get(call.id) !== call) return;
+    this.#calls.delete(call.id);
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(message);
+    } catch (err) {
+      // A result too big for one frame (a huge search page) is the caller's to fix; anything else is ours.
+      const error =
+        err instanceof ProtocolError
+          ? new TooLargeError(`the answer does not fit in one frame (${err.message}); ask for fewer items`)
+          : toStorageError(err);
+      if (error.code === 'INTERNAL') this.#logger.error({ err, op: call.op }, 'could not encode an answer');
+      frame = encodeFrame({ t: 'error', id: call.id, error: error.toWire() });
+    }
+    this.#write(frame);
+    this.#endIfIdle();
+  }
+
+  #sendError(id: number, error: StorageError): void {
+    this.#send({ t: 'error', id, error: error.toWire() });
+  }
+
+  #send(message: ServerMessage): void {
+    this.#write(encodeFrame(message));
+  }
+
+  #write(frame: Buffer): void {
+    if (this.#state === 'closed' || !this.#socket.writable) return;
+    this.#corkUntilNextTick();
+    if (this.#socket.write(frame) || this.#waitingForDrain) return;
+    // The client is not reading its answers: stop reading its calls until it does.
+    this.#waitingForDrain = true;
+    this.#socket.pause();
+    this.#socket.once('drain', () => {
+      this.#waitingForDrain = false;
+      if (this.#state !== 'closed') this.#socket.resume();
+    });
+  }
+
+  /** Answers finished in the same tick leave in one write(2), not one each. */
+  #corkUntilNextTick(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#socket.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      this.#socket.uncork();
+    });
+  }
+
+  /** Answers what can be answered, then closes: used for anything that leaves the stream unusable. */
+  #fatal(err: unknown): void {
+    if (this.#state === 'closed') return;
+    this.#opts.counters.protocolErrors += 1;
+    const error = toStorageError(err);
+    if (error.code === 'INTERNAL') this.#logger.error({ err }, 'closing a connection after an internal error');
+    else this.#logger.warn({ code: error.code, reason: error.message }, 'closing a connection that broke the protocol');
+    this.#write(encodeFrame({ t: 'fatal', error: error.toWire() }));
+    this.#closeSocket();
+  }
+
+  /** Ends our side after the pending writes; destroys once they are flushed, whatever the peer does. */
+  #closeSocket(): void {
+    this.#failOpenCalls(new ClosedError('the connection is closing'));
+    this.#state = 'closed';
+    this.#socket.end(() => this.#socket.destroy());
+  }
+
+  #onPeerEnd(): void {
+    // A half-closed client may still read the answers of calls it already sent.
+    this.#draining = true;
+    // An upload still open can never be completed: same as a dropped connection for that call.
+    const reason = new ClosedError('the client closed its side of the connection mid-upload');
+    for (const call of this.#calls.values()) {
+      if (!call.body?.open) continue;
+      call.body.fail(reason);
+      call.controller.abort(reason);
+    }
+    this.#endIfIdle();
+  }
+
+  #endIfIdle(): void {
+    if (this.#draining && this.#calls.size === 0 && this.#state !== 'closed') this.#closeSocket();
+  }
+
+  #onClose(): void {
+    if (this.#helloTimer) clearTimeout(this.#helloTimer);
+    this.#failOpenCalls(new ClosedError('the connection closed'));
+    this.#state = 'closed';
+  }
+
+  /** The coordinator learns through the body and the signal; its answers will have nowhere to go. */
+  #failOpenCalls(reason: ClosedError): void {
+    for (const call of this.#calls.values()) {
+      call.body?.fail(reason);
+      call.controller.abort(reason);
+    }
+    this.#calls.clear();
+  }
+}

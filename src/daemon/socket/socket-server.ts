@@ -1,0 +1,139 @@
+// The Unix socket door into the coordinator. It frames, checks and forwards
+// calls; what a call means is entirely the coordinator's business.
+
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import type { Coordinator } from '../coordinator/coordinator';
+import type { Logger } from '../logger';
+import { Connection, type ServerCounters } from './connection';
+import { claimSocketPath, publishSocket, releaseSocketPath, socketIdentity, temporarySocketPath } from './socket-path';
+
+export interface SocketServerOptions {
+  path: string;
+  coordinator: Coordinator;
+  logger: Logger;
+  maxBodyBytes: number;
+  /** The daemon's version, told to clients at handshake. */
+  version: string;
+  /** Mode of the socket file; connecting needs write permission, so 0o660 admits owner and group. */
+  mode?: number;
+  /** How long close() lets calls in flight finish before cutting connections. */
+  closeTimeoutMs?: number;
+  /** How long a new connection may take to say hello. */
+  helloTimeoutMs?: number;
+}
+
+export interface SocketServerStats {
+  connections: number;
+  callsInFlight: number;
+  callsTotal: number;
+  protocolErrors: number;
+}
+
+export class SocketServer {
+  readonly #opts: Required<SocketServerOptions>;
+  readonly #connections = new Set<Connection>();
+  readonly #counters: ServerCounters = { callsInFlight: 0, callsTotal: 0, protocolErrors: 0 };
+  #server: net.Server | null = null;
+  #identity: { dev: number; ino: number } | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(opts: SocketServerOptions) {
+    if (typeof opts.path !== 'string' || opts.path === '') throw new TypeError('path must be a non-empty string');
+    if (!Number.isSafeInteger(opts.maxBodyBytes) || opts.maxBodyBytes < 0) {
+      throw new RangeError(`maxBodyBytes must be a non-negative integer, got ${opts.maxBodyBytes}`);
+    }
+    this.#opts = { mode: 0o660, closeTimeoutMs: 10_000, helloTimeoutMs: 10_000, ...opts };
+  }
+
+  get path(): string {
+    return this.#opts.path;
+  }
+
+  async listen(): Promise<void> {
+    if (this.#server) throw new Error('the socket server is already listening');
+    const { path: socketPath, mode, logger } = this.#opts;
+    await claimSocketPath(socketPath);
+    const tempPath = temporarySocketPath(socketPath);
+    await fs.promises.unlink(tempPath).catch(() => undefined);
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(tempPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => logger.error({ err }, 'socket server error'));
+    this.#server = server;
+    try {
+      await fs.promises.chmod(tempPath, mode);
+      await publishSocket(tempPath, socketPath);
+      this.#identity = await socketIdentity(socketPath);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+    logger.debug({ path: socketPath, mode: mode.toString(8) }, 'socket server listening');
+  }
+
+  /** Stops accepting, lets calls in flight finish (bounded), then closes every connection and removes the socket. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    const deadline = Date.now() + this.#opts.closeTimeoutMs;
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    const connections = [...this.#connections];
+    for (const connection of connections) connection.drain();
+    if (!(await settlesBy(Promise.all(connections.map((c) => c.closed)), deadline))) {
+      this.#opts.logger.warn({ connections: this.#connections.size }, 'calls still in flight at shutdown; closing their connections');
+      for (const connection of connections) connection.destroy();
+    }
+    await stopped;
+    // Coordinator work can outlive its connection (cleanup after an abort); the caller closes the coordinator next.
+    if (!(await settlesBy(Promise.all(connections.map((c) => c.settled())), deadline + 1000))) {
+      this.#opts.logger.warn('coordinator calls still running after the socket server closed');
+    }
+    if (this.#identity) await releaseSocketPath(this.#opts.path, this.#identity);
+  }
+
+  stats(): SocketServerStats {
+    return { connections: this.#connections.size, ...this.#counters };
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    const { coordinator, logger, maxBodyBytes, version, helloTimeoutMs } = this.#opts;
+    const connection = new Connection(socket, {
+      coordinator,
+      logger,
+      maxBodyBytes,
+      serverVersion: version,
+      counters: this.#counters,
+      helloTimeoutMs,
+    });
+    this.#connections.add(connection);
+    void connection.closed.then(() => this.#connections.delete(connection));
+  }
+}
+
+/** Whether `promise` settles before `deadline` (epoch ms). */
+async function settlesBy(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,40 @@
+// The daemon answers calls beyond its per-connection limit with an error; a
+// well-behaved client queues them instead. A slot is held from send until the
+// answer arrives, even for a call the client gave up on, because until then
+// the daemon still counts it.
+
+export class InFlightSlots {
+  readonly #limit: number;
+  #used = 0;
+  readonly #waiters: Array<{ grant: () => void; fail: (err: Error) => void }> = [];
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Calls waiting for a slot. */
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  acquire(): Promise<void> {
+    if (this.#used < this.#limit) {
+      this.#used += 1;
+      return Promise.resolve();
+    }
+    return new Promise((grant, fail) => this.#waiters.push({ grant: () => grant(), fail }));
+  }
+
+  release(): void {
+    const waiter = this.#waiters.shift();
+    // The slot passes straight to the next waiter, so the count stays.
+    if (waiter) waiter.grant();
+    else this.#used -= 1;
+  }
+
+  /** The connection is gone: every waiter fails, and no slot is held any more. */
+  failAll(reason: Error): void {
+    for (const waiter of this.#waiters.splice(0)) waiter.fail(reason);
+    this.#used = 0;
+  }
+}
