@@ -9,6 +9,8 @@ export const MAX_FILENAME_CHARS = 255;
 export const MAX_METADATA_KEYS = 64;
 export const MAX_METADATA_KEY_CHARS = 128;
 export const MAX_METADATA_VALUE_CHARS = 1024;
+/** Metadata keys become search filters and log fields: keep them to plain identifiers. */
+const METADATA_KEY = /^[\w.-]+$/;
 
 const CONTROL_CHARS = /\p{Cc}/u;
 const ISO_TIMESTAMP =
@@ -38,10 +40,10 @@ export function idString(value: unknown, field: string): string {
   return value;
 }
 
-// The seed's rule (word characters, dash, dot, space), widened to letters and
-// digits of every script so "Фото 1.jpg" is fine while paths, control
-// characters and shell-ish punctuation are not.
-const FILENAME = /^[\p{L}\p{N}\p{M}_\-. ()]+$/u;
+// The seed's rule: ASCII word characters, dash, dot and space; plus no leading
+// dot (hidden files, "..") or space. Names outside it are refused, not rewritten,
+// so what a caller reads back is exactly what it sent.
+const FILENAME = /^[\w\-. ]+$/;
 
 export function filename(value: unknown, field: string): string {
   if (
@@ -53,7 +55,7 @@ export function filename(value: unknown, field: string): string {
     value.startsWith(' ')
   ) {
     throw new ValidationError(
-      `${field} must be a file name of 1 to ${MAX_FILENAME_CHARS} letters, digits, spaces, "_", "-", ".", "(" or ")", not starting with "." or a space`,
+      `${field} must be a file name of 1 to ${MAX_FILENAME_CHARS} characters from A-Z a-z 0-9 _ - . and space, not starting with "." or a space`,
     );
   }
   return value;
@@ -102,6 +104,9 @@ export function stringRecord(value: unknown, field: string): Record<string, stri
   for (const [key, item] of entries) {
     if (key.length === 0 || key.length > MAX_METADATA_KEY_CHARS) {
       throw new ValidationError(`${field} keys must be 1 to ${MAX_METADATA_KEY_CHARS} characters long`);
+    }
+    if (!METADATA_KEY.test(key)) {
+      throw new ValidationError(`${field} key ${JSON.stringify(key)} may contain only A-Z a-z 0-9 _ . -`);
     }
     if (typeof item !== 'string') throw new ValidationError(`${field}.${key} must be a string`);
     if (item.length > MAX_METADATA_VALUE_CHARS) {

@@ -1,0 +1,76 @@
+// A local directory has no HTTP server of its own, so the daemon serves the
+// local backend's blobs itself, behind URLs signed like presigned S3 ones:
+// HMAC-SHA256 over bucket, key and expiry with a key kept in the data dir.
+
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import * as fs from 'node:fs';
+
+export type SignatureCheck = 'ok' | 'expired' | 'bad-signature';
+
+const SIGNING_KEY_BYTES = 32;
+
+export class BlobUrlSigner {
+  readonly #secret: Buffer;
+  readonly #baseUrl: string;
+
+  constructor(secret: Buffer, baseUrl: string) {
+    this.#secret = secret;
+    // `http://host:port/` and `http://host:port` must give the same URLs.
+    this.#baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  #mac(bucket: string, key: string, expires: number): Buffer {
+    return createHmac('sha256', this.#secret).update(`${bucket}\n${key}\n${expires}`).digest();
+  }
+
+  /** A URL valid for expirySeconds from now (`now` in ms, for tests). */
+  sign(bucket: string, key: string, expirySeconds: number, now = Date.now()): string {
+    const expires = Math.floor(now / 1000) + expirySeconds;
+    const keyPath = key.split('/').map(encodeURIComponent).join('/');
+    const signature = this.#mac(bucket, key, expires).toString('hex');
+    return `${this.#baseUrl}/blobs/${encodeURIComponent(bucket)}/${keyPath}?expires=${expires}&signature=${signature}`;
+  }
+
+  /** Checks the query parameters of a URL made by sign(); the signature is checked before the expiry. */
+  verify(bucket: string, key: string, expires: string | null, signature: string | null, now = Date.now()): SignatureCheck {
+    if (expires === null || signature === null || !/^\d{1,12}$/.test(expires) || !/^[0-9a-f]{64}$/.test(signature)) {
+      return 'bad-signature';
+    }
+    const expected = this.#mac(bucket, key, Number(expires));
+    if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) return 'bad-signature';
+    return Number(expires) * 1000 <= now ? 'expired' : 'ok';
+  }
+}
+
+/** 32 random bytes in a 0600 file, so URLs stay valid across restarts. */
+export function loadOrCreateSigningKey(file: string): Buffer {
+  for (;;) {
+    try {
+      const key = fs.readFileSync(file);
+      if (key.length >= SIGNING_KEY_BYTES) return key;
+      // Too short to be ours (written by hand, or truncated): only outstanding URLs depend on it, so replace it.
+      fs.rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const key = randomBytes(SIGNING_KEY_BYTES);
+    // Write whole under a temp name, then link: a second daemon starting at the
+    // same moment either wins or reads the winner's key, never a half-written file.
+    const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      const fd = fs.openSync(temp, 'wx', 0o600);
+      try {
+        fs.writeFileSync(fd, key);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.linkSync(temp, file);
+      return key;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      fs.rmSync(temp, { force: true });
+    }
+  }
+}

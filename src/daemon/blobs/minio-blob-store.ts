@@ -1,0 +1,177 @@
+// Blobs in MinIO (or any S3-compatible store) through the minio client, with
+// URLs signed locally by SigV4Presigner.
+
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { Readable } from 'node:stream';
+import * as Minio from 'minio';
+import { NotFoundError, UnavailableError } from '../../protocol/errors';
+import type { Logger } from '../logger';
+import type { BlobInfo, BlobSource, BlobStore, ByteRange, ListedBlob } from './blob-store';
+import { isNotFound, mapMinioError } from './minio-errors';
+import { SigV4Presigner } from './sigv4-presigner';
+
+export interface MinioConnection {
+  endPoint: string;
+  port: number;
+  useSSL: boolean;
+  accessKey: string;
+  secretKey: string;
+  /** Defaults to us-east-1, MinIO's own default; giving it spares a region lookup per bucket. */
+  region?: string;
+}
+
+/** A health check must answer quickly even when MinIO accepts connections but hangs. */
+const PING_TIMEOUT_MS = 3000;
+
+export class MinioBlobStore implements BlobStore {
+  readonly kind = 'minio' as const;
+  readonly #client: Minio.Client;
+  readonly #presigner: SigV4Presigner;
+  readonly #where: string;
+  readonly #logger: Logger;
+
+  constructor(connection: MinioConnection, logger: Logger) {
+    const settings = { ...connection, region: connection.region ?? 'us-east-1' };
+    this.#where = `${settings.endPoint}:${settings.port}`;
+    this.#logger = logger;
+    // Keep-alive with room for the parallel transfers of many concurrent stores.
+    const agentOptions = { keepAlive: true, maxSockets: 64 };
+    this.#client = new Minio.Client({
+      endPoint: settings.endPoint,
+      port: settings.port,
+      useSSL: settings.useSSL,
+      accessKey: settings.accessKey,
+      secretKey: settings.secretKey,
+      region: settings.region,
+      pathStyle: true,
+      transportAgent: settings.useSSL ? new https.Agent(agentOptions) : new http.Agent(agentOptions),
+    });
+    this.#presigner = new SigV4Presigner(settings);
+  }
+
+  async #run<T>(action: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw mapMinioError(err, this.#where, action);
+    }
+  }
+
+  async ensureBuckets(buckets: readonly string[]): Promise<void> {
+    for (const bucket of buckets) {
+      await this.#run(`create bucket ${bucket}`, async () => {
+        if (await this.#client.bucketExists(bucket)) return;
+        try {
+          await this.#client.makeBucket(bucket);
+          this.#logger.info({ bucket, minio: this.#where }, 'created bucket');
+        } catch (err) {
+          // Another daemon (or an operator) made it in the meantime.
+          const code = (err as { code?: string }).code;
+          if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw err;
+        }
+      });
+    }
+  }
+
+  async put(bucket: string, key: string, source: BlobSource, size: number, contentType: string): Promise<void> {
+    await this.#run(`store ${bucket}/${key}`, async () => {
+      // A file goes as a stream of known size, so minio-js neither buffers it nor guesses the part count.
+      const body = 'buffer' in source ? source.buffer : fs.createReadStream(source.path);
+      try {
+        await this.#client.putObject(bucket, key, body, size, { 'Content-Type': contentType });
+      } finally {
+        if (!('buffer' in source)) (body as fs.ReadStream).destroy();
+      }
+    });
+  }
+
+  async stat(bucket: string, key: string): Promise<BlobInfo | null> {
+    return this.#run(`stat ${bucket}/${key}`, async () => {
+      try {
+        const info = await this.#client.statObject(bucket, key);
+        return { size: info.size, lastModified: info.lastModified };
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw err;
+      }
+    });
+  }
+
+  async remove(bucket: string, key: string): Promise<void> {
+    // S3 answers a DELETE of a missing key with success, so removal is idempotent already.
+    await this.#run(`remove ${bucket}/${key}`, () => this.#client.removeObject(bucket, key));
+  }
+
+  async presignedGetUrl(bucket: string, key: string, expirySeconds: number): Promise<string> {
+    return this.#presigner.presignGet(bucket, key, expirySeconds);
+  }
+
+  async read(bucket: string, key: string, range?: ByteRange): Promise<Readable> {
+    return this.#run(`read ${bucket}/${key}`, async () => {
+      try {
+        return range === undefined
+          ? await this.#client.getObject(bucket, key)
+          : await this.#client.getPartialObject(bucket, key, range.start, range.end - range.start + 1);
+      } catch (err) {
+        if (isNotFound(err)) throw new NotFoundError(`blob ${bucket}/${key} does not exist`, { cause: err });
+        throw err;
+      }
+    });
+  }
+
+  async *list(bucket: string): AsyncIterable<ListedBlob> {
+    const stream = this.#client.listObjectsV2(bucket, '', true);
+    try {
+      for await (const item of stream as AsyncIterable<Minio.BucketItem>) {
+        // Prefix entries have no name; with recursive listing there are none, but the type allows them.
+        if (item.name === undefined) continue;
+        yield { key: item.name, size: item.size, lastModified: item.lastModified };
+      }
+    } catch (err) {
+      throw mapMinioError(err, this.#where, `list ${bucket}`);
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  async abortIncompleteUploads(bucket: string, olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let aborted = 0;
+    let keyMarker = '';
+    let uploadIdMarker = '';
+    for (;;) {
+      const page = await this.#run(`list incomplete uploads of ${bucket}`, () =>
+        this.#client.listIncompleteUploadsQuery(bucket, '', keyMarker, uploadIdMarker, ''),
+      );
+      for (const upload of page.uploads) {
+        if (new Date(upload.initiated).getTime() > cutoff) continue;
+        await this.#run(`abort upload of ${bucket}/${upload.key}`, () =>
+          this.#client.abortMultipartUpload(bucket, upload.key, upload.uploadId),
+        );
+        aborted++;
+      }
+      if (!page.isTruncated) break;
+      keyMarker = page.nextKeyMarker;
+      uploadIdMarker = page.nextUploadIdMarker;
+    }
+    if (aborted > 0) this.#logger.info({ bucket, aborted }, 'aborted incomplete multipart uploads');
+    return aborted;
+  }
+
+  async ping(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new UnavailableError(`MinIO at ${this.#where} is unreachable: no answer within ${PING_TIMEOUT_MS} ms`)),
+        PING_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([this.#run('reach the server', () => this.#client.listBuckets()), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

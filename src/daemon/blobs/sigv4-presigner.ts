@@ -1,0 +1,77 @@
+// AWS Signature V4 presigned GET URLs, path style, as minio-js makes them but
+// about ten times cheaper: minio-js derives the signing key (four HMACs) on
+// every call, which at ~30 µs per URL alone would cap getPhoto near 30k/s on
+// one core. The key only changes with the date, so it is cached per day.
+// test/blobs/sigv4-presigner.test.ts checks the output byte for byte against minio-js.
+
+import { createHash, createHmac } from 'node:crypto';
+
+export interface PresignerSettings {
+  endPoint: string;
+  port: number;
+  useSSL: boolean;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+}
+
+/** RFC 3986 encoding as SigV4 wants it: everything but unreserved characters. */
+function uriEncode(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function encodePath(key: string): string {
+  return key.split('/').map(uriEncode).join('/');
+}
+
+function amzDate(date: Date): string {
+  return date.toISOString().replace(/[:-]|\.\d{3}/g, '');
+}
+
+export class SigV4Presigner {
+  readonly #host: string;
+  readonly #origin: string;
+  readonly #secretKey: string;
+  readonly #accessKey: string;
+  readonly #region: string;
+  #keyDay = '';
+  #signingKey: Buffer = Buffer.alloc(0);
+
+  constructor(settings: PresignerSettings) {
+    const defaultPort = settings.useSSL ? 443 : 80;
+    this.#host = settings.port === defaultPort ? settings.endPoint : `${settings.endPoint}:${settings.port}`;
+    this.#origin = `${settings.useSSL ? 'https' : 'http'}://${this.#host}`;
+    this.#accessKey = settings.accessKey;
+    this.#secretKey = settings.secretKey;
+    this.#region = settings.region;
+  }
+
+  #keyFor(day: string): Buffer {
+    if (day !== this.#keyDay) {
+      const kDate = createHmac('sha256', `AWS4${this.#secretKey}`).update(day).digest();
+      const kRegion = createHmac('sha256', kDate).update(this.#region).digest();
+      const kService = createHmac('sha256', kRegion).update('s3').digest();
+      this.#signingKey = createHmac('sha256', kService).update('aws4_request').digest();
+      this.#keyDay = day;
+    }
+    return this.#signingKey;
+  }
+
+  presignGet(bucket: string, key: string, expirySeconds: number, now: Date = new Date()): string {
+    const stamp = amzDate(now);
+    const day = stamp.slice(0, 8);
+    const scope = `${day}/${this.#region}/s3/aws4_request`;
+    const path = `/${uriEncode(bucket)}/${encodePath(key)}`;
+    // Already in sorted order, as the canonical query string requires.
+    const query =
+      `X-Amz-Algorithm=AWS4-HMAC-SHA256` +
+      `&X-Amz-Credential=${uriEncode(`${this.#accessKey}/${scope}`)}` +
+      `&X-Amz-Date=${stamp}` +
+      `&X-Amz-Expires=${expirySeconds}` +
+      `&X-Amz-SignedHeaders=host`;
+    const canonicalRequest = `GET\n${path}\n${query}\nhost:${this.#host}\n\nhost\nUNSIGNED-PAYLOAD`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${stamp}\n${scope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
+    const signature = createHmac('sha256', this.#keyFor(day)).update(stringToSign).digest('hex');
+    return `${this.#origin}${path}?${query}&X-Amz-Signature=${signature}`;
+  }
+}

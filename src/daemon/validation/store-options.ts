@@ -1,0 +1,78 @@
+// storePhoto's options as the seed defines them, checked before a single body
+// byte is accepted.
+
+import { TooLargeError, UnsupportedTypeError, ValidationError } from '../../protocol/errors';
+import { clientIdProblem } from '../../protocol/client-id';
+import { canonicalMimeType } from './allowed-types';
+import { filename, idString, isPlainObject, refuseUnknownKeys, stringRecord } from './field-rules';
+
+export interface ValidatedStoreOptions {
+  originalName: string;
+  contentType?: string;
+  clientId: string;
+  sessionId?: string;
+  userId?: string;
+  metadata?: Record<string, string>;
+  sha256?: string;
+  size?: number;
+}
+
+export interface StorePolicy {
+  allowedTypes: readonly string[];
+  maxBodyBytes: number;
+}
+
+const ALLOWED_KEYS = ['originalName', 'contentType', 'clientId', 'sessionId', 'userId', 'metadata', 'sha256', 'size'] as const;
+
+export function validateStoreOptions(raw: unknown, callerClientId: string, policy: StorePolicy): ValidatedStoreOptions {
+  if (!isPlainObject(raw)) throw new ValidationError('options must be an object');
+  refuseUnknownKeys(raw, ALLOWED_KEYS, 'options');
+  if (raw.originalName === undefined) throw new ValidationError('options.originalName is required');
+  const options: ValidatedStoreOptions = {
+    originalName: filename(raw.originalName, 'options.originalName'),
+    clientId: callerClientId,
+  };
+
+  if (raw.clientId === undefined) throw new ValidationError('options.clientId is required');
+  const problem = clientIdProblem(raw.clientId);
+  if (problem !== null) throw new ValidationError(`options.${problem}`);
+  if (raw.clientId !== callerClientId) {
+    throw new ValidationError(
+      `options.clientId '${String(raw.clientId)}' differs from the client id this connection is bound to ('${callerClientId}')`,
+    );
+  }
+
+  if (raw.contentType !== undefined) {
+    if (typeof raw.contentType !== 'string' || raw.contentType.length > 255) {
+      throw new ValidationError('options.contentType must be a MIME type string such as image/jpeg');
+    }
+    const contentType = canonicalMimeType(raw.contentType);
+    if (!policy.allowedTypes.includes(contentType)) {
+      throw new UnsupportedTypeError(
+        `content type ${raw.contentType} is not allowed (allowed: ${policy.allowedTypes.join(', ')})`,
+      );
+    }
+    options.contentType = contentType;
+  }
+  if (raw.userId !== undefined) options.userId = idString(raw.userId, 'options.userId');
+  if (raw.sessionId !== undefined) options.sessionId = idString(raw.sessionId, 'options.sessionId');
+  if (raw.metadata !== undefined) options.metadata = stringRecord(raw.metadata, 'options.metadata');
+  if (raw.sha256 !== undefined) {
+    if (typeof raw.sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(raw.sha256)) {
+      throw new ValidationError('options.sha256 must be 64 hexadecimal characters');
+    }
+    options.sha256 = raw.sha256.toLowerCase();
+  }
+  if (raw.size !== undefined) {
+    if (typeof raw.size !== 'number' || !Number.isSafeInteger(raw.size) || raw.size < 0) {
+      throw new ValidationError('options.size must be a non-negative integer number of bytes');
+    }
+    if (raw.size > policy.maxBodyBytes) {
+      throw new TooLargeError(`body of ${raw.size} bytes exceeds the limit of ${policy.maxBodyBytes} bytes`, {
+        details: { limit: policy.maxBodyBytes },
+      });
+    }
+    options.size = raw.size;
+  }
+  return options;
+}
