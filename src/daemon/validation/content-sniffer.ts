@@ -12,8 +12,17 @@ function isoBmffBrand(head: Buffer): string | null {
   // ISO base media: [size:4]['ftyp'][major brand:4]...
   if (!ascii(head, 'ftyp', 4)) return null;
   const brand = head.subarray(8, 12).toString('latin1');
-  if (['heic', 'heix', 'hevc', 'heim', 'heis', 'mif1', 'msf1'].includes(brand)) return 'image/heic';
   if (brand === 'avif' || brand === 'avis') return 'image/avif';
+  if (brand === 'mif1' || brand === 'msf1') {
+    // Generic HEIF major brand: the compatible brands (after the minor version) say AVIF or HEIC.
+    const boxEnd = Math.min(head.readUInt32BE(0), head.length);
+    for (let at = 16; at + 4 <= boxEnd; at += 4) {
+      const compatible = head.subarray(at, at + 4).toString('latin1');
+      if (compatible === 'avif' || compatible === 'avis') return 'image/avif';
+    }
+    return 'image/heic';
+  }
+  if (['heic', 'heix', 'hevc', 'heim', 'heis', 'hevx'].includes(brand)) return 'image/heic';
   if (brand === 'qt  ') return 'video/quicktime';
   return 'video/mp4';
 }

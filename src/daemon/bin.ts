@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// `storaged`: runs the daemon with settings from the environment.
+
+import { ConfigError } from './config/config-error';
+import { loadConfig } from './config/daemon-config';
+import { Daemon, STORAGED_VERSION } from './daemon';
+import { createLogger } from './logger';
+
+const USAGE = `usage: storaged [--help] [--version]
+
+Runs the storaged daemon. Settings come from the environment (see README.md):
+  STORAGED_DATA_DIR, STORAGED_SOCKET, SQLITE_PATH, MINIO_ENDPOINT, MINIO_PORT,
+  MINIO_USE_SSL, MINIO_ACCESS_KEY, MINIO_SECRET_KEY, HOST, PORT, LOG_LEVEL, ...
+`;
+
+// Exit codes from sysexits.h so service managers can tell a usage or config mistake from a crash.
+const EX_USAGE = 64;
+const EX_CONFIG = 78;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`storaged: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(argv: string[]): Promise<void> {
+  for (const arg of argv) {
+    if (arg === '--help' || arg === '-h') {
+      process.stdout.write(USAGE);
+      return;
+    }
+    if (arg === '--version') {
+      process.stdout.write(`${STORAGED_VERSION}\n`);
+      return;
+    }
+    fail(`unknown argument '${arg}'\n${USAGE}`, EX_USAGE);
+  }
+
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, EX_CONFIG);
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'storaged could not start');
+    fail(err instanceof Error ? err.message : String(err), 1);
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    daemon.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(`storaged: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

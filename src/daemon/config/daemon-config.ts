@@ -1,0 +1,126 @@
+// The daemon's settings, read once from the environment at start. Names follow
+// the seed (SQLITE_PATH, MINIO_*, PORT, HOST, LOG_LEVEL) plus STORAGED_* for
+// what the seed did not have.
+
+import * as path from 'node:path';
+import { DEFAULT_MAX_BODY_BYTES } from '../../protocol/limits';
+import { DEFAULT_ALLOWED_TYPES } from '../validation/allowed-types';
+import { ConfigError } from './config-error';
+import { Env, readBoolean, readChoice, readInteger, readList, readString } from './env-readers';
+
+export interface MinioSettings {
+  endPoint: string;
+  port: number;
+  useSSL: boolean;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+}
+
+export interface DaemonConfig {
+  dataDir: string;
+  sqlitePath: string;
+  socketPath: string;
+  blobDir: string;
+  spoolDir: string;
+  /** null: blobs go to `blobDir` on local disk (the embedded default). */
+  minio: MinioSettings | null;
+  http: { enabled: boolean; host: string; port: number; publicUrl: string | null };
+  maxBodyBytes: number;
+  allowedTypes: string[];
+  /** Bodies larger than this are spooled to a file while they arrive instead of held in memory. */
+  spoolThresholdBytes: number;
+  logLevel: string;
+  recovery: { pendingTimeoutMs: number; orphanGraceMs: number; intervalMs: number };
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const MAX_CONFIGURABLE_BODY = 5 * 1024 * 1024 * 1024;
+const DAY_SECONDS = 24 * 3600;
+
+function readMinio(env: Env): MinioSettings | null {
+  const endPoint = readString(env, 'MINIO_ENDPOINT');
+  if (endPoint === undefined) {
+    // A half-configured MinIO would otherwise silently fall back to local disk.
+    const stray = ['MINIO_PORT', 'MINIO_USE_SSL', 'MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY', 'MINIO_REGION'].find(
+      (name) => readString(env, name) !== undefined,
+    );
+    if (stray !== undefined) {
+      throw new ConfigError('MINIO_ENDPOINT', `${stray} is set but MINIO_ENDPOINT is not; set MINIO_ENDPOINT to use MinIO or unset ${stray}`);
+    }
+    return null;
+  }
+  if (!/^[A-Za-z0-9.-]+$/.test(endPoint)) {
+    throw new ConfigError(
+      'MINIO_ENDPOINT',
+      `expected a host name or IP address without scheme, port or path (use MINIO_PORT and MINIO_USE_SSL), got '${endPoint}'`,
+    );
+  }
+  const accessKey = readString(env, 'MINIO_ACCESS_KEY');
+  if (accessKey === undefined) throw new ConfigError('MINIO_ACCESS_KEY', 'required when MINIO_ENDPOINT is set');
+  const secretKey = readString(env, 'MINIO_SECRET_KEY');
+  if (secretKey === undefined) throw new ConfigError('MINIO_SECRET_KEY', 'required when MINIO_ENDPOINT is set');
+  return {
+    endPoint,
+    port: readInteger(env, 'MINIO_PORT', 9000, 1, 65535),
+    useSSL: readBoolean(env, 'MINIO_USE_SSL', false),
+    accessKey,
+    secretKey,
+    region: readString(env, 'MINIO_REGION', 'us-east-1'),
+  };
+}
+
+function readPublicUrl(env: Env): string | null {
+  const value = readString(env, 'STORAGED_PUBLIC_URL');
+  if (value === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('STORAGED_PUBLIC_URL', `expected an absolute http(s) URL, got '${value}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('STORAGED_PUBLIC_URL', `expected an http or https URL, got '${value}'`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): DaemonConfig {
+  const dataDir = path.resolve(cwd, readString(env, 'STORAGED_DATA_DIR', 'data'));
+  const inData = (name: string, fallback: string) => path.resolve(cwd, readString(env, name, path.join(dataDir, fallback)));
+  const socketPath = inData('STORAGED_SOCKET', 'storaged.sock');
+  // sun_path is 108 bytes on Linux; a longer path fails at listen with a cryptic error.
+  if (Buffer.byteLength(socketPath) > 107) {
+    throw new ConfigError('STORAGED_SOCKET', `socket path is ${Buffer.byteLength(socketPath)} bytes; Unix sockets allow at most 107`);
+  }
+  const maxBodyBytes = readInteger(env, 'STORAGED_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1, MAX_CONFIGURABLE_BODY);
+  const allowedTypes = readList(env, 'STORAGED_ALLOWED_TYPES', DEFAULT_ALLOWED_TYPES);
+  for (const type of allowedTypes) {
+    if (!/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/.test(type)) {
+      throw new ConfigError('STORAGED_ALLOWED_TYPES', `'${type}' is not a MIME type like image/jpeg`);
+    }
+  }
+  return {
+    dataDir,
+    sqlitePath: inData('SQLITE_PATH', 'storage.db'),
+    socketPath,
+    blobDir: inData('STORAGED_BLOB_DIR', 'blobs'),
+    spoolDir: inData('STORAGED_SPOOL_DIR', 'spool'),
+    minio: readMinio(env),
+    http: {
+      enabled: readChoice(env, 'STORAGED_GATEWAY', ['on', 'off'], 'on') === 'on',
+      host: readString(env, 'HOST', '127.0.0.1'),
+      port: readInteger(env, 'PORT', 3001, 0, 65535),
+      publicUrl: readPublicUrl(env),
+    },
+    maxBodyBytes,
+    allowedTypes,
+    spoolThresholdBytes: readInteger(env, 'STORAGED_SPOOL_THRESHOLD_BYTES', 8 * 1024 * 1024, 0, MAX_CONFIGURABLE_BODY),
+    logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    recovery: {
+      pendingTimeoutMs: readInteger(env, 'STORAGED_PENDING_TIMEOUT_S', 900, 1, DAY_SECONDS) * 1000,
+      orphanGraceMs: readInteger(env, 'STORAGED_ORPHAN_GRACE_S', 3600, 0, 30 * DAY_SECONDS) * 1000,
+      intervalMs: readInteger(env, 'STORAGED_RECOVERY_INTERVAL_S', 300, 1, DAY_SECONDS) * 1000,
+    },
+  };
+}

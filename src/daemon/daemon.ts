@@ -1,0 +1,146 @@
+// Assembles the daemon: catalog (SQLite), blob store (local dir or MinIO),
+// coordinator, recovery, HTTP listener and the Unix socket server.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BlobStore } from './blobs/blob-store';
+import { FsBlobStore } from './blobs/fs-blob-store';
+import { BlobUrlSigner, loadOrCreateSigningKey } from './blobs/fs-url-signer';
+import { MinioBlobStore } from './blobs/minio-blob-store';
+import { createSignedBlobHandler } from './blobs/signed-blob-handler';
+import type { DaemonConfig } from './config/daemon-config';
+import { StorageCoordinator } from './coordinator/storage-coordinator';
+import { Catalog } from './db/catalog';
+import { HttpServer, type RouteHandler } from './http/http-server';
+import { clearStaleSpool } from './intake/receive-body';
+import type { Logger } from './logger';
+import { recover, type RecoveryReport } from './recovery/recovery';
+import { SocketServer } from './socket/socket-server';
+import { BUCKETS } from '../protocol/types';
+
+export const STORAGED_VERSION: string = require('../../../package.json').version;
+
+export class Daemon {
+  #recoveryTimer: NodeJS.Timeout | null = null;
+  #recoveryRunning: Promise<unknown> | null = null;
+  #closed = false;
+
+  private constructor(
+    readonly config: DaemonConfig,
+    readonly catalog: Catalog,
+    readonly blobs: BlobStore,
+    readonly coordinator: StorageCoordinator,
+    readonly http: HttpServer | null,
+    readonly httpUrl: string | null,
+    readonly socket: SocketServer,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(config: DaemonConfig, logger: Logger): Promise<Daemon> {
+    await fs.promises.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    await fs.promises.mkdir(path.dirname(config.sqlitePath), { recursive: true, mode: 0o700 });
+    const staleSpool = await clearStaleSpool(config.spoolDir);
+    if (staleSpool > 0) logger.info({ removed: staleSpool }, 'removed spool files left by an earlier run');
+
+    const catalog = Catalog.open({ path: config.sqlitePath, logger });
+    const cleanups: Array<() => Promise<unknown> | unknown> = [() => catalog.close()];
+    try {
+      const handlers: RouteHandler[] = [];
+      let http: HttpServer | null = null;
+      let httpUrl: string | null = null;
+      // The local backend needs the HTTP listener to serve its signed URLs, so it runs even with the gateway off.
+      if (config.http.enabled || config.minio === null) {
+        http = new HttpServer(handlers, logger);
+        const address = await http.listen(config.http.host, config.http.port);
+        cleanups.push(() => http!.close());
+        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        httpUrl = `http://${host}:${address.port}`;
+      }
+
+      let blobs: BlobStore;
+      if (config.minio !== null) {
+        blobs = new MinioBlobStore(config.minio, logger);
+      } else {
+        const signer = new BlobUrlSigner(
+          loadOrCreateSigningKey(path.join(config.dataDir, 'blob-url.key')),
+          config.http.publicUrl ?? httpUrl!,
+        );
+        const fsStore = new FsBlobStore(config.blobDir, signer);
+        handlers.push(createSignedBlobHandler(fsStore, signer, logger));
+        blobs = fsStore;
+      }
+      await blobs.ensureBuckets(BUCKETS);
+
+      const coordinator = new StorageCoordinator(
+        catalog,
+        blobs,
+        {
+          maxBodyBytes: config.maxBodyBytes,
+          allowedTypes: config.allowedTypes,
+          spoolDir: config.spoolDir,
+          spoolThresholdBytes: config.spoolThresholdBytes,
+        },
+        logger,
+      );
+      // Rows left `pending` by a previous process can all be resolved now: nothing of ours is in flight yet.
+      await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: config.recovery.orphanGraceMs }, logger);
+
+      const socket = new SocketServer({
+        path: config.socketPath,
+        coordinator,
+        logger,
+        maxBodyBytes: config.maxBodyBytes,
+        version: STORAGED_VERSION,
+      });
+      await socket.listen();
+
+      const daemon = new Daemon(config, catalog, blobs, coordinator, http, httpUrl, socket, logger);
+      daemon.#scheduleRecovery();
+      logger.info(
+        { socket: config.socketPath, http: httpUrl, blobs: blobs.kind, sqlite: config.sqlitePath, version: STORAGED_VERSION },
+        'storaged ready',
+      );
+      return daemon;
+    } catch (err) {
+      for (const cleanup of cleanups.reverse()) await Promise.resolve().then(cleanup).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** One recovery pass now (also what the periodic timer runs). */
+  async recoverNow(): Promise<RecoveryReport> {
+    return recover(
+      this.catalog,
+      this.blobs,
+      {
+        pendingTimeoutMs: this.config.recovery.pendingTimeoutMs,
+        orphanGraceMs: this.config.recovery.orphanGraceMs,
+        isInFlight: (id) => this.coordinator.isStoreInFlight(id),
+      },
+      this.logger,
+    );
+  }
+
+  #scheduleRecovery(): void {
+    this.#recoveryTimer = setInterval(() => {
+      if (this.#recoveryRunning) return;
+      this.#recoveryRunning = this.recoverNow()
+        .catch((err) => this.logger.warn({ err }, 'recovery pass failed; will retry'))
+        .finally(() => {
+          this.#recoveryRunning = null;
+        });
+    }, this.config.recovery.intervalMs);
+    this.#recoveryTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#recoveryTimer) clearInterval(this.#recoveryTimer);
+    await this.socket.close();
+    await this.http?.close();
+    await this.#recoveryRunning;
+    await this.catalog.close();
+    this.logger.info('storaged stopped');
+  }
+}

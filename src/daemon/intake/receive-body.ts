@@ -1,0 +1,133 @@
+// Takes a body off the wire before anything is written anywhere: counts and
+// hashes it as it arrives, refuses it the moment it passes the limit, and keeps
+// it in memory while small or in a spool file (mode 0600) once it grows past
+// the threshold, so memory per upload stays bounded whatever the body size.
+
+import { createHash, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ClosedError, TooLargeError } from '../../protocol/errors';
+import type { BlobSource } from '../blobs/blob-store';
+
+export interface ReceivedBody {
+  source: BlobSource;
+  size: number;
+  sha256: string;
+  /** First bytes of the body, for content sniffing. */
+  head: Buffer;
+  /** Removes the spool file, if any. Safe to call more than once. */
+  discard(): Promise<void>;
+}
+
+export interface ReceiveOptions {
+  maxBytes: number;
+  spoolDir: string;
+  spoolThresholdBytes: number;
+  headBytes: number;
+  signal: AbortSignal;
+  /** Called once with the head as soon as it is known; may throw to refuse the body early. */
+  onHead?: (head: Buffer) => void;
+}
+
+class Spool {
+  readonly path: string;
+  #handle: fs.promises.FileHandle | null = null;
+
+  constructor(dir: string) {
+    this.path = path.join(dir, `${randomUUID()}.part`);
+  }
+
+  async open(): Promise<void> {
+    this.#handle = await fs.promises.open(this.path, 'wx', 0o600);
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < data.length) {
+      const { bytesWritten } = await this.#handle!.write(data, offset, data.length - offset);
+      offset += bytesWritten;
+    }
+  }
+
+  async finish(): Promise<void> {
+    await this.#handle?.close();
+    this.#handle = null;
+  }
+
+  async discard(): Promise<void> {
+    await this.finish().catch(() => undefined);
+    await fs.promises.rm(this.path, { force: true });
+  }
+}
+
+export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: ReceiveOptions): Promise<ReceivedBody> {
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let head: Buffer | null = null;
+  let spool: Spool | null = null;
+
+  const takeHead = (final: boolean) => {
+    if (head !== null) return;
+    const buffered = spool === null ? Buffer.concat(chunks) : null;
+    if (buffered === null) return;
+    if (buffered.length >= opts.headBytes || final) {
+      head = buffered.subarray(0, opts.headBytes);
+      opts.onHead?.(head);
+    }
+  };
+
+  try {
+    for await (const piece of body) {
+      if (opts.signal.aborted) throw new ClosedError('the caller went away during the upload');
+      const chunk = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+      size += chunk.length;
+      if (size > opts.maxBytes) {
+        throw new TooLargeError(`body exceeds the limit of ${opts.maxBytes} bytes`, { details: { limit: opts.maxBytes } });
+      }
+      hash.update(chunk);
+      if (spool === null) {
+        chunks.push(chunk);
+        takeHead(false);
+        if (size > opts.spoolThresholdBytes) {
+          takeHead(true);
+          spool = new Spool(opts.spoolDir);
+          await spool.open();
+          for (const held of chunks) await spool.write(held);
+          chunks.length = 0;
+        }
+      } else {
+        await spool.write(chunk);
+      }
+    }
+    if (opts.signal.aborted) throw new ClosedError('the caller went away during the upload');
+    takeHead(true);
+    await spool?.finish();
+  } catch (err) {
+    await spool?.discard();
+    throw err;
+  }
+
+  const finishedSpool = spool as Spool | null;
+  return {
+    source: finishedSpool === null ? { buffer: Buffer.concat(chunks, size) } : { path: finishedSpool.path },
+    size,
+    sha256: hash.digest('hex'),
+    head: head ?? Buffer.alloc(0),
+    discard: async () => {
+      await finishedSpool?.discard();
+    },
+  };
+}
+
+/** Removes spool files a crashed daemon left behind; returns how many. */
+export async function clearStaleSpool(spoolDir: string): Promise<number> {
+  await fs.promises.mkdir(spoolDir, { recursive: true, mode: 0o700 });
+  let removed = 0;
+  for (const name of await fs.promises.readdir(spoolDir)) {
+    if (!name.endsWith('.part')) continue;
+    await fs.promises.rm(path.join(spoolDir, name), { force: true });
+    removed++;
+  }
+  return removed;
+}

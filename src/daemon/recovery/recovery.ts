@@ -1,0 +1,92 @@
+// Finishes what a crash (or a failed cleanup) interrupted, so the two stores
+// agree again:
+// - `pending` rows past the timeout: committed when the blob is there with the
+//   recorded size and sha256, otherwise rolled back (blob and row removed);
+// - `deleting` rows: blob removed, row removed;
+// - objects no row knows, older than the grace period: removed;
+// - incomplete multipart uploads older than the grace period: aborted.
+
+import { createHash } from 'node:crypto';
+import { BUCKETS } from '../../protocol/types';
+import type { BlobStore } from '../blobs/blob-store';
+import type { Catalog } from '../db/catalog';
+import type { Logger } from '../logger';
+
+export interface RecoveryReport {
+  pendingCommitted: number;
+  pendingRolledBack: number;
+  deletesFinished: number;
+  orphansRemoved: number;
+  uploadsAborted: number;
+}
+
+export interface RecoveryTiming {
+  /** Pending rows younger than this may belong to a store in progress. */
+  pendingTimeoutMs: number;
+  orphanGraceMs: number;
+  /** Stores this process is still running; their pending rows are not recovery's to touch. */
+  isInFlight?: (id: string) => boolean;
+}
+
+const BATCH = 500;
+
+async function blobMatches(blobs: BlobStore, row: { bucket: string; s3_key: string; size: number; checksum: string }) {
+  const info = await blobs.stat(row.bucket, row.s3_key);
+  if (info === null || info.size !== row.size) return false;
+  const hash = createHash('sha256');
+  for await (const chunk of await blobs.read(row.bucket, row.s3_key)) hash.update(chunk as Buffer);
+  return hash.digest('hex') === row.checksum;
+}
+
+export async function recover(
+  catalog: Catalog,
+  blobs: BlobStore,
+  timing: RecoveryTiming,
+  logger: Logger,
+  now: number = Date.now(),
+): Promise<RecoveryReport> {
+  const report: RecoveryReport = {
+    pendingCommitted: 0,
+    pendingRolledBack: 0,
+    deletesFinished: 0,
+    orphansRemoved: 0,
+    uploadsAborted: 0,
+  };
+
+  const pendingCutoff = new Date(now - timing.pendingTimeoutMs).toISOString();
+  for (const row of catalog.staleRows('pending', pendingCutoff, BATCH)) {
+    if (timing.isInFlight?.(row.id)) continue;
+    if (await blobMatches(blobs, row)) {
+      await catalog.commitPending(row.id);
+      report.pendingCommitted++;
+    } else {
+      await blobs.remove(row.bucket, row.s3_key);
+      await catalog.discardPending(row.id);
+      report.pendingRolledBack++;
+    }
+  }
+
+  // A delete in progress removes its blob within moments; only touch ones that stalled.
+  const deletingCutoff = new Date(now - Math.min(timing.pendingTimeoutMs, 60_000)).toISOString();
+  for (const row of catalog.staleRows('deleting', deletingCutoff, BATCH)) {
+    await blobs.remove(row.bucket, row.s3_key);
+    await catalog.deleteRow(row.id);
+    report.deletesFinished++;
+  }
+
+  const orphanCutoff = now - timing.orphanGraceMs;
+  for (const bucket of BUCKETS) {
+    for await (const blob of blobs.list(bucket)) {
+      if (blob.lastModified.getTime() > orphanCutoff) continue;
+      // Stores insert their row before writing the blob, so a blob without a row is truly orphaned.
+      if (catalog.isKnownBlob(bucket, blob.key)) continue;
+      await blobs.remove(bucket, blob.key);
+      report.orphansRemoved++;
+    }
+    report.uploadsAborted += await blobs.abortIncompleteUploads(bucket, timing.orphanGraceMs);
+  }
+
+  const acted = Object.values(report).some((n) => n > 0);
+  (acted ? logger.info.bind(logger) : logger.debug.bind(logger))({ recovery: report }, 'recovery pass finished');
+  return report;
+}

@@ -1,0 +1,6 @@
+// What applications import: the sidecar client, its types and the error classes.
+
+export { StorageClient } from './sidecar-client/storage-client';
+export * from './protocol/errors';
+export type * from './protocol/types';
+export { PROCESSING_STATUSES, BUCKETS, SORT_FIELDS } from './protocol/types';

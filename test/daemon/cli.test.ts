@@ -1,0 +1,33 @@
+// The storaged binary as an operator meets it: wrong arguments and wrong
+// settings stop it with one line that says what to fix.
+
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { DAEMON_BIN } from '../support/daemon-process';
+import { tempDir } from '../support/temp-dir';
+
+function run(args: string[], env: Record<string, string>) {
+  return spawnSync(process.execPath, [DAEMON_BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 20_000 });
+}
+
+test('--version prints the package version', () => {
+  const r = run(['--version'], {});
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+test('an unknown argument exits 64 with usage', () => {
+  const r = run(['--frobnicate'], {});
+  assert.equal(r.status, 64);
+  assert.match(r.stderr, /unknown argument '--frobnicate'/);
+  assert.match(r.stderr, /usage: storaged/);
+});
+
+test('a wrong setting exits 78 with one line naming the variable', (t) => {
+  const r = run([], { STORAGED_DATA_DIR: tempDir(t), MINIO_ENDPOINT: 'localhost', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b', MINIO_PORT: 'abc' });
+  assert.equal(r.status, 78);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /^storaged: MINIO_PORT: expected an integer between 1 and 65535, got 'abc'/);
+  assert.ok(!r.stderr.includes("'b'"), 'the secret key must not be echoed');
+});

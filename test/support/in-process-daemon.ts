@@ -1,0 +1,55 @@
+// A real daemon (real SQLite file, real blob store, real Unix socket) in the
+// test's own process, so tests can read its internal counters.
+
+import type { TestContext } from 'node:test';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/daemon/config/daemon-config';
+import { Daemon } from '../../src/daemon/daemon';
+import { createLogger } from '../../src/daemon/logger';
+import { StorageClient } from '../../src/sidecar-client/storage-client';
+import { daemonEnv } from './daemon-env';
+import type { MinioHandle } from './minio-server';
+import { tempDir } from './temp-dir';
+
+export interface TestDaemon {
+  daemon: Daemon;
+  dataDir: string;
+  socketPath: string;
+  /** A client bound to `clientId`, closed when the test ends. */
+  client(clientId: string): StorageClient;
+  /** JSON log lines the daemon wrote. */
+  logs: Array<Record<string, unknown>>;
+}
+
+export async function startTestDaemon(
+  t: TestContext,
+  minio: MinioHandle | null,
+  options: { dataDir?: string; env?: Record<string, string> } = {},
+): Promise<TestDaemon> {
+  const dataDir = options.dataDir ?? tempDir(t);
+  const config = loadConfig(daemonEnv(dataDir, minio, options.env));
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line));
+      done();
+    },
+  });
+  const daemon = await Daemon.start(config, createLogger(config.logLevel, sink));
+  const clients: StorageClient[] = [];
+  t.after(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await daemon.close();
+  });
+  return {
+    daemon,
+    dataDir,
+    socketPath: config.socketPath,
+    logs,
+    client(clientId) {
+      const client = new StorageClient({ socketPath: config.socketPath, clientId });
+      clients.push(client);
+      return client;
+    },
+  };
+}
