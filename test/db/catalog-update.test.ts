@@ -100,7 +100,7 @@ test('bad patches are refused with a message naming the field', async (t) => {
     [{ original_filename: 'a/b.jpg' }, /patch\.original_filename must be a file name/],
     [{ original_filename: '..' }, /patch\.original_filename/],
     [{ original_filename: 'bad\u0007name.jpg' }, /patch\.original_filename/],
-    [{ original_filename: `${'a'.repeat(252)}.jpg` }, /1 to 255 letters/],
+    [{ original_filename: `${'a'.repeat(252)}.jpg` }, /1 to 255 characters/],
     [{ original_filename: '.hidden.jpg' }, /not starting with "\."/],
     [{ original_filename: 'rm -rf;\`x\`.jpg' }, /patch\.original_filename must be a file name/],
     [{ original_filename: null }, /patch\.original_filename/],

@@ -34,10 +34,19 @@ const OUTPUT_TAIL_CHARS = 2000;
 // their data behind: 'exit' handlers run synchronously, so SIGKILL and rmSync.
 const running = new Set<ChildProcess>();
 const dataDirs = new Set<string>();
-process.on('exit', () => {
+function killAll(): void {
   for (const proc of running) proc.kill('SIGKILL');
   for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
-});
+}
+process.on('exit', killAll);
+// A signal ends the process without 'exit' (the test runner cancelling a file, Ctrl-C).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAll();
+    // Die of the same signal as we would have, unless someone else handles it.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  });
+}
 
 async function waitLive(port: number, proc: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + LIVE_TIMEOUT_MS;

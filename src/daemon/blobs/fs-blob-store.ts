@@ -65,7 +65,8 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async put(bucket: string, key: string, source: BlobSource, size: number): Promise<void> {
+  /** The content type is not kept: the local backend serves by key extension (see served-content-type.ts). */
+  async put(bucket: string, key: string, source: BlobSource, size: number, _contentType?: string): Promise<void> {
     const target = this.pathOf(bucket, key);
     const dir = path.dirname(target);
     await this.#makeDirs(dir);

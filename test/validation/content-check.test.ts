@@ -1,0 +1,47 @@
+import * as assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_ALLOWED_TYPES } from '../../src/daemon/validation/allowed-types';
+import { checkContent } from '../../src/daemon/validation/content-check';
+import { bmp1x1, ftyp, gif1x1, jpegHead, png1x1, SVG_PLAIN, webpHead } from './magic-fixtures';
+import { expectError } from './expect-error';
+
+const allowed = DEFAULT_ALLOWED_TYPES;
+const allowedList = 'image/jpeg, image/png, image/gif, image/webp, image/bmp, image/svg+xml';
+
+test('DEFAULT_ALLOWED_TYPES is the seed image whitelist', () => {
+  assert.deepEqual([...DEFAULT_ALLOWED_TYPES], ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/bmp', 'image/svg+xml']);
+});
+
+const accepted: Array<[string, Buffer, string | undefined, string]> = [
+  ['PNG, nothing declared', png1x1(), undefined, 'image/png'],
+  ['PNG declared image/png', png1x1(), 'image/png', 'image/png'],
+  ['JPEG declared image/jpeg', jpegHead(), 'image/jpeg', 'image/jpeg'],
+  ['JPEG declared with the image/jpg alias', jpegHead(), 'image/jpg', 'image/jpeg'],
+  ['JPEG declared in upper case with a parameter', jpegHead(), 'IMAGE/JPEG; q=1', 'image/jpeg'],
+  ['GIF', gif1x1(), 'image/gif', 'image/gif'],
+  ['WebP', webpHead(), undefined, 'image/webp'],
+  ['BMP', bmp1x1(), 'image/bmp', 'image/bmp'],
+  ['SVG', Buffer.from(SVG_PLAIN), 'image/svg+xml', 'image/svg+xml'],
+];
+
+for (const [name, head, declared, expected] of accepted) {
+  test(`accepts ${name} as ${expected}`, () => assert.equal(checkContent(head, declared, allowed), expected));
+}
+
+test('accepts video when the policy allows it', () => {
+  assert.equal(checkContent(ftyp('isom'), 'video/mp4', [...allowed, 'video/mp4']), 'video/mp4');
+});
+
+const refused: Array<[string, Buffer, string | undefined, readonly string[], string, string]> = [
+  ['an empty body', Buffer.alloc(0), 'image/png', allowed, 'VALIDATION', 'File data cannot be empty'],
+  ['unknown bytes', Buffer.from('MZ\x90\x00 this is an exe', 'latin1'), undefined, allowed, 'UNSUPPORTED_TYPE', `the bytes are not any allowed type (${allowedList})`],
+  ['unknown bytes declared as PNG', Buffer.from('<html></html>'), 'image/png', allowed, 'UNSUPPORTED_TYPE', `the bytes are not any allowed type (${allowedList})`],
+  ['a known type outside the policy', ftyp('isom'), undefined, allowed, 'UNSUPPORTED_TYPE', `the bytes are video/mp4, which is not allowed (allowed: ${allowedList})`],
+  ['SVG when the policy drops it', Buffer.from(SVG_PLAIN), undefined, ['image/png'], 'UNSUPPORTED_TYPE', 'the bytes are image/svg+xml, which is not allowed (allowed: image/png)'],
+  ['JPEG bytes declared as PNG', jpegHead(), 'image/png', allowed, 'UNSUPPORTED_TYPE', 'declared content type image/png does not match the bytes (image/jpeg)'],
+  ['PNG bytes declared as GIF', png1x1(), 'image/gif', allowed, 'UNSUPPORTED_TYPE', 'declared content type image/gif does not match the bytes (image/png)'],
+];
+
+for (const [name, head, declared, types, code, message] of refused) {
+  test(`refuses ${name}`, () => expectError(() => checkContent(head, declared, types), code, message));
+}

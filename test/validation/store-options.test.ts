@@ -1,0 +1,122 @@
+import * as assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_ALLOWED_TYPES } from '../../src/daemon/validation/allowed-types';
+import { validateStoreOptions } from '../../src/daemon/validation/store-options';
+import { expectError } from './expect-error';
+
+const policy = { allowedTypes: DEFAULT_ALLOWED_TYPES, maxBodyBytes: 1000 };
+const base = { originalName: 'beach sunset_2024-v2.png', clientId: 'acme' };
+const validate = (extra: Record<string, unknown>, caller = 'acme') => validateStoreOptions({ ...base, ...extra }, caller, policy);
+
+test('the minimal options pass unchanged', () => {
+  assert.deepEqual(validateStoreOptions(base, 'acme', policy), base);
+});
+
+test('every optional field passes when valid, sha256 lowercased and content type canonical', () => {
+  const sha = 'AB'.repeat(32);
+  const metadata = { album: 'summer', 'camera.model': 'X-100', trip_id: '7' };
+  assert.deepEqual(
+    validate({ contentType: 'image/jpg', userId: 'user-1', sessionId: 's'.repeat(128), metadata, sha256: sha, size: 1000 }),
+    { ...base, contentType: 'image/jpeg', userId: 'user-1', sessionId: 's'.repeat(128), metadata, sha256: sha.toLowerCase(), size: 1000 },
+  );
+  assert.equal(validate({ size: 0 }).size, 0);
+  assert.deepEqual(validate({ metadata: {} }).metadata, {});
+});
+
+test('good file names', () => {
+  for (const name of ['a', 'IMG_0001.JPG', 'my photo.png', 'x-y.z.gif', 'trailing.', 'a'.repeat(255), 'no extension']) {
+    assert.equal(validate({ originalName: name }).originalName, name, name);
+  }
+});
+
+const nameRule =
+  'options.originalName must be a file name of 1 to 255 characters from A-Z a-z 0-9 _ - . and space, not starting with "." or a space';
+
+const badOptions: Array<[string, unknown, string, string | RegExp]> = [
+  ['options not an object', 'x', 'VALIDATION', 'options must be an object'],
+  ['options an array', [base], 'VALIDATION', 'options must be an object'],
+  ['options null', null, 'VALIDATION', 'options must be an object'],
+  [
+    'unknown key',
+    { ...base, bucket: 'videos' },
+    'VALIDATION',
+    'options has an unknown field "bucket"; allowed fields: originalName, contentType, clientId, sessionId, userId, metadata, sha256, size',
+  ],
+  ['originalName missing', { clientId: 'acme' }, 'VALIDATION', 'options.originalName is required'],
+  ['originalName empty', { ...base, originalName: '' }, 'VALIDATION', nameRule],
+  ['originalName too long', { ...base, originalName: 'a'.repeat(256) }, 'VALIDATION', nameRule],
+  ['originalName not a string', { ...base, originalName: 42 }, 'VALIDATION', nameRule],
+  ['originalName with a slash', { ...base, originalName: 'a/b.png' }, 'VALIDATION', nameRule],
+  ['originalName with a backslash', { ...base, originalName: 'a\\b.png' }, 'VALIDATION', nameRule],
+  ['originalName ..', { ...base, originalName: '..' }, 'VALIDATION', nameRule],
+  ['originalName hidden', { ...base, originalName: '.htaccess' }, 'VALIDATION', nameRule],
+  ['originalName leading space', { ...base, originalName: ' a.png' }, 'VALIDATION', nameRule],
+  ['originalName NUL', { ...base, originalName: 'a\0.png' }, 'VALIDATION', nameRule],
+  ['originalName newline', { ...base, originalName: 'a\n.png' }, 'VALIDATION', nameRule],
+  ['originalName shell characters', { ...base, originalName: 'x;rm -rf.png' }, 'VALIDATION', nameRule],
+  ['originalName non-ASCII (outside the seed rule)', { ...base, originalName: 'фото.png' }, 'VALIDATION', nameRule],
+  ['clientId missing', { originalName: 'a.png' }, 'VALIDATION', 'options.clientId is required'],
+  ['clientId not a string', { ...base, clientId: 7 }, 'VALIDATION', 'options.clientId must be a string, got number'],
+  ['clientId empty', { ...base, clientId: '' }, 'VALIDATION', 'options.clientId must not be empty'],
+  [
+    'clientId of another tenant',
+    { ...base, clientId: 'globex' },
+    'VALIDATION',
+    "options.clientId 'globex' differs from the client id this connection is bound to ('acme')",
+  ],
+  ['contentType not a string', { ...base, contentType: 5 }, 'VALIDATION', 'options.contentType must be a MIME type string such as image/jpeg'],
+  [
+    'contentType not allowed',
+    { ...base, contentType: 'application/x-msdownload' },
+    'UNSUPPORTED_TYPE',
+    'content type application/x-msdownload is not allowed (allowed: image/jpeg, image/png, image/gif, image/webp, image/bmp, image/svg+xml)',
+  ],
+  ['contentType video (not in the default list)', { ...base, contentType: 'video/mp4' }, 'UNSUPPORTED_TYPE', /^content type video\/mp4 is not allowed/],
+  ['userId empty', { ...base, userId: '' }, 'VALIDATION', 'options.userId must be a non-empty string of at most 128 characters without control characters'],
+  ['userId too long', { ...base, userId: 'u'.repeat(129) }, 'VALIDATION', /^options\.userId must be/],
+  ['userId not a string', { ...base, userId: 12 }, 'VALIDATION', /^options\.userId must be/],
+  ['sessionId too long', { ...base, sessionId: 's'.repeat(129) }, 'VALIDATION', /^options\.sessionId must be/],
+  ['sessionId with a control character', { ...base, sessionId: 'a\u0007' }, 'VALIDATION', /^options\.sessionId must be/],
+  ['metadata not an object', { ...base, metadata: 'x' }, 'VALIDATION', 'options.metadata must be an object of string values'],
+  ['metadata an array', { ...base, metadata: ['x'] }, 'VALIDATION', 'options.metadata must be an object of string values'],
+  ['metadata value not a string', { ...base, metadata: { n: 1 } }, 'VALIDATION', 'options.metadata.n must be a string'],
+  ['metadata value too long', { ...base, metadata: { k: 'v'.repeat(1025) } }, 'VALIDATION', 'options.metadata.k must be at most 1024 characters'],
+  ['metadata key too long', { ...base, metadata: { ['k'.repeat(129)]: 'v' } }, 'VALIDATION', 'options.metadata keys must be 1 to 128 characters long'],
+  ['metadata key empty', { ...base, metadata: { '': 'v' } }, 'VALIDATION', 'options.metadata keys must be 1 to 128 characters long'],
+  ['metadata key with a space', { ...base, metadata: { 'a b': 'v' } }, 'VALIDATION', 'options.metadata key "a b" may contain only A-Z a-z 0-9 _ . -'],
+  ['metadata key with a quote', { ...base, metadata: { "a'": 'v' } }, 'VALIDATION', /^options\.metadata key "a'" may contain only/],
+  [
+    'metadata with 65 keys',
+    { ...base, metadata: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])) },
+    'VALIDATION',
+    'options.metadata may have at most 64 keys (got 65)',
+  ],
+  ['sha256 too short', { ...base, sha256: 'ab'.repeat(31) }, 'VALIDATION', 'options.sha256 must be 64 hexadecimal characters'],
+  ['sha256 not hex', { ...base, sha256: 'zz'.repeat(32) }, 'VALIDATION', 'options.sha256 must be 64 hexadecimal characters'],
+  ['sha256 not a string', { ...base, sha256: 1 }, 'VALIDATION', 'options.sha256 must be 64 hexadecimal characters'],
+  ['size negative', { ...base, size: -1 }, 'VALIDATION', 'options.size must be a non-negative integer number of bytes'],
+  ['size fractional', { ...base, size: 1.5 }, 'VALIDATION', 'options.size must be a non-negative integer number of bytes'],
+  ['size a string', { ...base, size: '10' }, 'VALIDATION', 'options.size must be a non-negative integer number of bytes'],
+  ['size NaN', { ...base, size: Number.NaN }, 'VALIDATION', 'options.size must be a non-negative integer number of bytes'],
+  ['size above the limit', { ...base, size: 1001 }, 'TOO_LARGE', 'body of 1001 bytes exceeds the limit of 1000 bytes'],
+];
+
+for (const [name, raw, code, message] of badOptions) {
+  test(`refuses ${name}`, () => expectError(() => validateStoreOptions(raw, 'acme', policy), code, message));
+}
+
+test('a key whose value is undefined counts as absent', () => {
+  assert.deepEqual(validateStoreOptions({ ...base, userId: undefined, extra: undefined }, 'acme', policy), base);
+});
+
+test('a metadata key named __proto__ stays a plain key', () => {
+  const metadata = JSON.parse('{"__proto__":"x"}') as Record<string, string>;
+  const out = validate({ metadata });
+  assert.equal(Object.getPrototypeOf(out.metadata), Object.prototype);
+  assert.deepEqual(Object.keys(out.metadata!), ['__proto__']);
+});
+
+test('the size limit comes from the policy', () => {
+  const big = { allowedTypes: DEFAULT_ALLOWED_TYPES, maxBodyBytes: 50 * 1024 * 1024 };
+  assert.equal(validateStoreOptions({ ...base, size: 50 * 1024 * 1024 }, 'acme', big).size, 50 * 1024 * 1024);
+});
