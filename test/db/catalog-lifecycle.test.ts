@@ -90,11 +90,15 @@ test('staleRows lists pending and deleting rows older than the cutoff, oldest fi
   assert.deepEqual(catalog.staleRows('deleting', everything, 10).map((r) => r.id), [doomed.id]);
 });
 
-test('a second row for the same bucket and key is refused', async (t) => {
+test('a blob is known only under the bucket and key its row names', async (t) => {
   const { catalog } = openTestCatalog(t);
-  const first = newRow();
-  await catalog.insertPending(first);
-  await assert.rejects(catalog.insertPending(newRow({ bucket: first.bucket, s3_key: first.s3_key })), /UNIQUE/);
+  const row = newRow();
+  await catalog.insertPending(row);
+  assert.equal(catalog.isKnownBlob(row.bucket, row.s3_key), true);
+  assert.equal(catalog.isKnownBlob('files', row.s3_key), false);
+  assert.equal(catalog.isKnownBlob(row.bucket, row.s3_key.replace('.jpg', '.png')), false);
+  assert.equal(catalog.isKnownBlob(row.bucket, 'not/made/by-storaged.jpg'), false);
+  await assert.rejects(catalog.insertPending(newRow({ id: row.id })), /UNIQUE/);
 });
 
 test('committed photos are still there after close and reopen', async (t) => {

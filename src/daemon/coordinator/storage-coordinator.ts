@@ -17,7 +17,7 @@ import { checkContent } from '../validation/content-check';
 import { SNIFF_BYTES } from '../validation/content-sniffer';
 import { validateStoreOptions } from '../validation/store-options';
 import type { CallContext, Coordinator } from './coordinator';
-import { objectKey } from './object-key';
+import { objectKey } from '../db/object-key';
 import { parsePhotoId } from './photo-id';
 import { StoreMetrics } from './store-metrics';
 import { parseUrlExpiry } from './url-expiry';

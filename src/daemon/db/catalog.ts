@@ -15,6 +15,7 @@ import { PHOTO_COLUMNS, PHOTO_RETURNING, toPhoto, type NewPhotoRow, type PhotoRe
 import { runSearch } from './photo-search';
 import { assertTransition, isFinished } from './processing-transitions';
 import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery } from './search-query';
+import { photoIdOfKey } from './object-key';
 import { StatementCache } from './statement-cache';
 import { WriterActor, type WriterStats } from './writer-actor';
 
@@ -60,8 +61,8 @@ function prepareReads(db: Db) {
   return {
     photo: db.prepare(`SELECT ${PHOTO_COLUMNS} FROM photos p WHERE p.id = ? AND p.client_id = ? AND p.state = 'committed'`),
     staleRows: db.prepare(`SELECT id, bucket, s3_key, size, checksum, state FROM photos
-      WHERE state = ? AND state_changed_at < ? ORDER BY state_changed_at LIMIT ?`),
-    knownBlob: db.prepare('SELECT 1 FROM photos WHERE bucket = ? AND s3_key = ?').pluck(),
+      WHERE state <> 'committed' AND state = ? AND state_changed_at < ? ORDER BY state_changed_at LIMIT ?`),
+    knownBlob: db.prepare('SELECT 1 FROM photos WHERE id = ? AND bucket = ? AND s3_key = ?').pluck(),
     countByState: db.prepare('SELECT state, count(*) AS n FROM photos GROUP BY state'),
   };
 }
@@ -204,7 +205,8 @@ export class Catalog {
   /** Whether any row, in any state, names this object: such a blob is never an orphan. */
   isKnownBlob(bucket: string, key: string): boolean {
     this.#assertOpen();
-    return this.#reads.knownBlob.get(bucket, key) !== undefined;
+    const id = photoIdOfKey(key);
+    return id !== null && this.#reads.knownBlob.get(id, bucket, key) !== undefined;
   }
 
   countByState(): Record<RowState, number> {
