@@ -16,6 +16,7 @@ import { runSearch } from './photo-search';
 import { assertTransition, isFinished } from './processing-transitions';
 import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery } from './search-query';
 import { photoIdOfKey } from './object-key';
+import { PhotoCache } from './photo-cache';
 import { StatementCache } from './statement-cache';
 import { WriterActor, type WriterStats } from './writer-actor';
 
@@ -26,7 +27,12 @@ export interface CatalogOptions {
   migrationsDir?: string;
   logger: Logger;
   maxBatch?: number;
+  /** Committed photos kept in memory for getPhoto; 0 turns the cache off. */
+  photoCacheSize?: number;
 }
+
+/** ~10k photos is a few MB and covers the hot set of most deployments. */
+export const DEFAULT_PHOTO_CACHE_SIZE = 10_000;
 
 export interface StaleRow {
   id: string;
@@ -74,9 +80,11 @@ export class Catalog {
   readonly #reads: ReturnType<typeof prepareReads>;
   readonly #patchStatements: StatementCache;
   readonly #searchStatements: StatementCache;
+  readonly #cache: PhotoCache;
   #closing: Promise<void> | null = null;
 
   private constructor(writerDb: Db, reader: Db, options: CatalogOptions) {
+    this.#cache = new PhotoCache(options.photoCacheSize ?? DEFAULT_PHOTO_CACHE_SIZE);
     this.#writes = prepareWrites(writerDb);
     this.#patchStatements = new StatementCache(writerDb);
     this.#writer = new WriterActor(writerDb, {
@@ -113,6 +121,7 @@ export class Catalog {
 
   commitPending(id: string): Promise<Photo> {
     return this.#writer.submit(() => {
+      this.#cache.evict(id);
       const record = this.#writes.commitPending.get({ id, now: now() }) as PhotoRecord | undefined;
       if (record === undefined) throw new NotFoundError(`pending photo ${id} not found`);
       return toPhoto(record);
@@ -121,6 +130,7 @@ export class Catalog {
 
   discardPending(id: string): Promise<void> {
     return this.#writer.submit(() => {
+      this.#cache.evict(id);
       this.#writes.discardPending.run(id);
     });
   }
@@ -128,6 +138,7 @@ export class Catalog {
   /** Hides a committed photo and records the intent to delete its blob. */
   markDeleting(clientId: string, id: string): Promise<{ bucket: string; s3_key: string }> {
     return this.#writer.submit(() => {
+      this.#cache.evict(id);
       const ref = this.#writes.markDeleting.get({ id, client_id: clientId, now: now() });
       if (ref === undefined) throw new NotFoundError(`photo ${id} not found`);
       return ref as { bucket: string; s3_key: string };
@@ -137,6 +148,7 @@ export class Catalog {
   /** Removes a row marked `deleting` once its blob is gone; other states are left alone, so a visible photo never loses its row this way. */
   deleteRow(id: string): Promise<void> {
     return this.#writer.submit(() => {
+      this.#cache.evict(id);
       this.#writes.deleteRow.run(id);
     });
   }
@@ -144,6 +156,7 @@ export class Catalog {
   async updateMetadata(clientId: string, id: string, patch: unknown): Promise<Photo> {
     const values = parseMetadataPatch(patch);
     return this.#writer.submit(() => {
+      this.#cache.evict(id);
       // Read inside the write transaction: no other write can slip between the check and the update.
       const current = this.#writes.processingStatus.get(id, clientId) as ProcessingStatus | undefined;
       if (current === undefined) throw new NotFoundError(`photo ${id} not found`);
@@ -163,8 +176,14 @@ export class Catalog {
 
   getPhoto(clientId: string, id: string): Photo | null {
     this.#assertOpen();
+    const cached = this.#cache.get(id);
+    // A photo never changes client, so a cached entry of another client means "not yours".
+    if (cached !== undefined) return cached.client_id === clientId ? cached : null;
     const record = this.#reads.photo.get(id, clientId) as PhotoRecord | undefined;
-    return record === undefined ? null : toPhoto(record);
+    if (record === undefined) return null;
+    const photo = toPhoto(record);
+    this.#cache.set(photo);
+    return photo;
   }
 
   search(clientId: string, query: unknown): SearchResult {
