@@ -48,6 +48,9 @@ interface ActiveCall {
 
 type State = 'hello' | 'open' | 'closed';
 
+/** Answer bytes a client may leave unread before the daemon stops reading its calls. */
+const UNREAD_ANSWERS_PAUSE_BYTES = 1024 * 1024;
+
 export class Connection {
   readonly #socket: net.Socket;
   readonly #opts: ConnectionOptions;
@@ -272,8 +275,11 @@ export class Connection {
   #write(frame: Buffer): void {
     if (this.#state === 'closed' || !this.#socket.writable) return;
     this.#corkUntilNextTick();
-    if (this.#socket.write(frame) || this.#waitingForDrain) return;
-    // The client is not reading its answers: stop reading its calls until it does.
+    // write() says false past the socket's 16 KiB high-water mark, which one
+    // corked tick of answers to many calls in flight passes routinely; pausing
+    // then stalled every busy connection. Only a client that leaves this much
+    // unread is not reading: stop reading its calls until it does.
+    if (this.#socket.write(frame) || this.#waitingForDrain || this.#socket.writableLength < UNREAD_ANSWERS_PAUSE_BYTES) return;
     this.#waitingForDrain = true;
     this.#socket.pause();
     this.#socket.once('drain', () => {
