@@ -19,7 +19,9 @@ export interface DaemonProcess {
 
 /** With `t`, the process is killed when the test ends; without (benchmarks), the caller stops it. */
 export async function spawnDaemon(t: TestContext | null, env: Record<string, string>, readyTimeoutMs = 30_000): Promise<DaemonProcess> {
-  const proc = spawn(process.execPath, [DAEMON_BIN], {
+  // STORAGED_TEST_NODE_ARGS lets a profiling run pass flags such as --cpu-prof, which NODE_OPTIONS refuses.
+  const nodeArgs = (process.env.STORAGED_TEST_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, DAEMON_BIN], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

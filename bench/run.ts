@@ -1,0 +1,42 @@
+// `npm run bench [-- --only PREFIX]`: runs the benchmarks whose name starts
+// with PREFIX (all by default), one after another so they do not disturb
+// each other, and prints each figure as a JSON line.
+
+import { benchSidecarGet } from './sidecar-get.bench';
+import { benchStore200k } from './store.bench';
+import { benchWriterInsert } from './writer-insert.bench';
+
+const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
+  { names: ['writer.insert'], run: benchWriterInsert },
+  { names: ['sidecar.getPhoto'], run: benchSidecarGet },
+  { names: ['store.200k.c16'], run: benchStore200k },
+];
+
+function parseOnly(argv: string[]): string | null {
+  const at = argv.indexOf('--only');
+  if (at === -1) return null;
+  const value = argv[at + 1];
+  if (value === undefined || value.startsWith('--')) {
+    process.stderr.write('usage: npm run bench -- [--only NAME_PREFIX]\n');
+    process.exit(64);
+  }
+  return value;
+}
+
+async function main(): Promise<void> {
+  const only = parseOnly(process.argv.slice(2));
+  const selected = BENCHES.filter((b) => only === null || b.names.some((n) => n.startsWith(only)));
+  if (selected.length === 0) {
+    process.stderr.write(`no benchmark name starts with '${only}'; known: ${BENCHES.flatMap((b) => b.names).join(', ')}\n`);
+    process.exit(64);
+  }
+  for (const bench of selected) await bench.run();
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
