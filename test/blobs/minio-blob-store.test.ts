@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
@@ -35,6 +35,16 @@ describe('minio blob store specifics', () => {
     await store.put('files', '2026/11/typed.bin', { buffer: Buffer.from('{}') }, 2, 'application/json');
     const info = await minio.client.statObject('files', '2026/11/typed.bin');
     assert.equal(info.metaData['content-type'], 'application/json');
+  });
+
+  it('MinIO refuses a body whose bytes do not match the digest the daemon sends, and stores nothing', async () => {
+    const body = randomBytes(4096);
+    const digestOfOther = createHash('sha256').update('other bytes').digest('hex');
+    await assert.rejects(store.put('images', '2026/11/corrupt.jpg', { buffer: body }, body.length, 'image/jpeg', digestOfOther));
+    assert.equal(await store.stat('images', '2026/11/corrupt.jpg'), null);
+    const rightDigest = createHash('sha256').update(body).digest('hex');
+    await store.put('images', '2026/11/intact.jpg', { buffer: body }, body.length, 'image/jpeg', rightDigest);
+    assert.equal((await store.stat('images', '2026/11/intact.jpg'))?.size, body.length);
   });
 
   it('aborts incomplete multipart uploads older than the given age, and only those', async () => {

@@ -26,8 +26,12 @@ export interface BlobStore {
   readonly kind: 'fs' | 'minio';
   /** Creates the buckets that are missing. */
   ensureBuckets(buckets: readonly string[]): Promise<void>;
-  /** Writes the whole object; resolves only once the bytes are durable in the store. */
-  put(bucket: string, key: string, source: BlobSource, size: number, contentType: string): Promise<void>;
+  /**
+   * Writes the whole object; resolves only once the bytes are durable in the
+   * store. `sha256` (hex) is the body's digest when the caller already knows
+   * it: the store can then skip hashing and have the server verify the bytes.
+   */
+  put(bucket: string, key: string, source: BlobSource, size: number, contentType: string, sha256?: string): Promise<void>;
   /** Size and mtime, or null when the object does not exist. */
   stat(bucket: string, key: string): Promise<BlobInfo | null>;
   /** Removes the object; an object already gone is not an error. */

@@ -123,11 +123,11 @@ export class StorageCoordinator implements Coordinator {
     id: string,
     bucket: string,
     key: string,
-    received: { source: BlobSource; size: number },
+    received: { source: BlobSource; size: number; sha256: string },
     mimeType: string,
   ): Promise<Photo> {
     try {
-      await this.blobs.put(bucket, key, received.source, received.size, mimeType);
+      await this.blobs.put(bucket, key, received.source, received.size, mimeType, received.sha256);
       // A caller that vanished will never learn its id: roll back rather than keep an unreachable photo.
       if (ctx.signal.aborted) throw new ClosedError('the caller went away before the store was acknowledged');
       return await this.catalog.commitPending(id);
