@@ -11,10 +11,14 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { Catalog } from '../src/daemon/db/catalog';
 import type { NewPhotoRow } from '../src/daemon/db/catalog';
+import { walCheckpointIn } from '../src/daemon/workers/checkpoint-task';
+import { createWorkerPool } from '../src/daemon/workers/worker-pool';
 import { note, report } from './report';
+import { interleaved } from './interleaved';
 import { measureRounds } from './throughput';
 
 const PER_ROUND = 2000;
+const PAIRS = 3;
 
 function row(i: number): NewPhotoRow {
   const id = randomUUID();
@@ -36,7 +40,9 @@ function row(i: number): NewPhotoRow {
 export async function benchWriterInsert(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storaged-bench-writer-'));
   const logger = pino({ level: 'silent' });
-  const catalog = Catalog.open({ path: path.join(dir, 'actor.db'), logger });
+  // Checkpoints on a worker thread, as the daemon runs it.
+  const pool = createWorkerPool();
+  const catalog = Catalog.open({ path: path.join(dir, 'actor.db'), logger, checkpoint: walCheckpointIn(pool) });
   const baselinePath = path.join(dir, 'baseline.db');
   Catalog.open({ path: baselinePath, logger }).close();
   const raw = new Database(baselinePath);
@@ -55,26 +61,48 @@ export async function benchWriterInsert(): Promise<void> {
 
   try {
     let i = 0;
-    note(`writer.insert baseline: ${PER_ROUND} rows per transaction straight through better-sqlite3`);
-    const base = await measureRounds('sqlite.insert.one-txn', PER_ROUND, async () => {
-      insertAll(Array.from({ length: PER_ROUND }, () => row(i++)));
-    });
-    note(`writer.insert: ${PER_ROUND} concurrent senders a round through the writer actor`);
+    note(`writer.insert: ${PER_ROUND} concurrent senders a round through the writer actor vs straight inserts, ${PAIRS} alternating pairs`);
     const before = catalog.writerStats();
-    const ours = await measureRounds('writer.insert', PER_ROUND, async () => {
-      await Promise.all(Array.from({ length: PER_ROUND }, () => catalog.insertPending(row(i++))));
-    });
+    const timing = { timeMs: 1500, warmupMs: 300 };
+    const result = await interleaved(
+      PAIRS,
+      async () =>
+        (
+          await measureRounds(
+            'sqlite.insert.one-txn',
+            PER_ROUND,
+            async () => {
+              insertAll(Array.from({ length: PER_ROUND }, () => row(i++)));
+            },
+            timing,
+          )
+        ).opsPerSec,
+      async () =>
+        (
+          await measureRounds(
+            'writer.insert',
+            PER_ROUND,
+            async () => {
+              await Promise.all(Array.from({ length: PER_ROUND }, () => catalog.insertPending(row(i++))));
+            },
+            timing,
+          )
+        ).opsPerSec,
+    );
     const after = catalog.writerStats();
     report({
       bench: 'writer.insert',
-      value: ours.opsPerSec,
+      value: result.subject,
       unit: 'ops/s',
+      runs: result.subjectRuns.map(Math.round),
       writes_per_transaction: Number(((after.writes - before.writes) / (after.transactions - before.transactions)).toFixed(1)),
       baseline: 'sqlite.insert.one-txn',
-      baseline_value: base.opsPerSec,
+      baseline_value: result.baseline,
+      baseline_runs: result.baselineRuns.map(Math.round),
     });
   } finally {
     await catalog.close();
+    await pool.close();
     raw.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -17,6 +17,9 @@ import type { Logger } from './logger';
 import { recover, type RecoveryReport } from './recovery/recovery';
 import { SocketServer } from './socket/socket-server';
 import { BUCKETS } from '../protocol/types';
+import type { Piscina } from 'piscina';
+import { createWorkerPool } from './workers/worker-pool';
+import { walCheckpointIn } from './workers/checkpoint-task';
 
 export const STORAGED_VERSION: string = require('../../../package.json').version;
 
@@ -33,6 +36,7 @@ export class Daemon {
     readonly http: HttpServer | null,
     readonly httpUrl: string | null,
     readonly socket: SocketServer,
+    readonly pool: Piscina,
     private readonly logger: Logger,
   ) {}
 
@@ -42,8 +46,9 @@ export class Daemon {
     const staleSpool = await clearStaleSpool(config.spoolDir);
     if (staleSpool > 0) logger.info({ removed: staleSpool }, 'removed spool files left by an earlier run');
 
-    const catalog = Catalog.open({ path: config.sqlitePath, logger });
-    const cleanups: Array<() => Promise<unknown> | unknown> = [() => catalog.close()];
+    const pool = createWorkerPool();
+    const catalog = Catalog.open({ path: config.sqlitePath, logger, checkpoint: walCheckpointIn(pool) });
+    const cleanups: Array<() => Promise<unknown> | unknown> = [() => pool.close(), () => catalog.close()];
     try {
       const handlers: RouteHandler[] = [];
       let http: HttpServer | null = null;
@@ -94,7 +99,7 @@ export class Daemon {
       });
       await socket.listen();
 
-      const daemon = new Daemon(config, catalog, blobs, coordinator, http, httpUrl, socket, logger);
+      const daemon = new Daemon(config, catalog, blobs, coordinator, http, httpUrl, socket, pool, logger);
       daemon.#scheduleRecovery();
       logger.info(
         { socket: config.socketPath, http: httpUrl, blobs: blobs.kind, sqlite: config.sqlitePath, version: STORAGED_VERSION },
@@ -141,6 +146,8 @@ export class Daemon {
     await this.http?.close();
     await this.#recoveryRunning;
     await this.catalog.close();
+    // Threads exiting close their connections; the last one out checkpoints and removes the WAL.
+    await this.pool.close();
     this.logger.info('storaged stopped');
   }
 }

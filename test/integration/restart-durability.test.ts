@@ -2,6 +2,8 @@
 // readable afterwards with the same sha256.
 
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { StorageClient } from '../../src/sidecar-client/storage-client';
 import { allBlobs } from '../support/blob-presence';
@@ -29,6 +31,8 @@ test('a graceful restart keeps every photo', { timeout: 90_000 }, async (t) => {
   }
   assert.equal(await first.stop('SIGTERM'), 0);
   assert.match(first.stdout(), /"storaged stopped"/);
+  // Every connection closed cleanly: the last one checkpointed the WAL into the database and removed it.
+  assert.equal(fs.existsSync(path.join(dataDir, 'storage.db-wal')), false);
   await client.close();
 
   const second = await spawnDaemon(t, env);

@@ -17,6 +17,7 @@ import { assertTransition, isFinished } from './processing-transitions';
 import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery } from './search-query';
 import { photoIdOfKey } from './object-key';
 import { PhotoCache } from './photo-cache';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, CheckpointScheduler, type CheckpointRunner } from './checkpoint-scheduler';
 import { StatementCache } from './statement-cache';
 import { WriterActor, type WriterStats } from './writer-actor';
 
@@ -29,6 +30,11 @@ export interface CatalogOptions {
   maxBatch?: number;
   /** Committed photos kept in memory for getPhoto; 0 turns the cache off. */
   photoCacheSize?: number;
+  /**
+   * Runs WAL checkpoints off the event loop (the daemon passes its worker
+   * pool). Without it SQLite's auto-checkpoint runs inside COMMITs as usual.
+   */
+  checkpoint?: CheckpointRunner;
 }
 
 /** ~10k photos is a few MB and covers the hot set of most deployments. */
@@ -81,6 +87,7 @@ export class Catalog {
   readonly #patchStatements: StatementCache;
   readonly #searchStatements: StatementCache;
   readonly #cache: PhotoCache;
+  readonly #checkpoints: CheckpointScheduler | null = null;
   #closing: Promise<void> | null = null;
 
   private constructor(writerDb: Db, reader: Db, options: CatalogOptions) {
@@ -94,6 +101,11 @@ export class Catalog {
     this.#reader = reader;
     this.#reads = prepareReads(reader);
     this.#searchStatements = new StatementCache(reader);
+    if (options.checkpoint !== undefined) {
+      writerDb.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+      const writer = this.#writer;
+      this.#checkpoints = new CheckpointScheduler(options.path, options.checkpoint, () => writer.stats().transactions, options.logger);
+    }
   }
 
   /** Opens the database file, migrating its schema, or throws if the file's schema is newer than this code. */
@@ -241,7 +253,11 @@ export class Catalog {
 
   /** Finishes submitted writes, then closes both connections. Safe to call twice. */
   close(): Promise<void> {
-    this.#closing ??= this.#writer.close().finally(() => this.#reader.close());
+    // The reader closes first: the last connection out checkpoints the WAL into
+    // the database and removes it, which a read-only connection cannot do.
+    this.#closing ??= (this.#checkpoints?.stop() ?? Promise.resolve())
+      .finally(() => this.#reader.close()) // reads are refused from here on anyway
+      .then(() => this.#writer.close());
     return this.#closing;
   }
 
