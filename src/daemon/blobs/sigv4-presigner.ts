@@ -20,8 +20,11 @@ function uriEncode(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+const NEEDS_NO_ENCODING = /^[A-Za-z0-9\-._~/]*$/;
+
 function encodePath(key: string): string {
-  return key.split('/').map(uriEncode).join('/');
+  // The daemon's own keys (2026/11/<uuid>.jpg) need no encoding: skip the split and map.
+  return NEEDS_NO_ENCODING.test(key) ? key : key.split('/').map(uriEncode).join('/');
 }
 
 function amzDate(date: Date): string {
@@ -36,6 +39,10 @@ export class SigV4Presigner {
   readonly #region: string;
   #keyDay = '';
   #signingKey: Buffer = Buffer.alloc(0);
+  #scopeQuery = '';
+  /** The X-Amz-Date of the last second seen: formatting a date per URL showed in profiles. */
+  #stampSecond = -1;
+  #stamp = '';
 
   constructor(settings: PresignerSettings) {
     const defaultPort = settings.useSSL ? 443 : 80;
@@ -46,6 +53,12 @@ export class SigV4Presigner {
     this.#region = settings.region;
   }
 
+  #credentialFor(day: string, scope: string): string {
+    this.#keyFor(day);
+    if (this.#scopeQuery === '' ) this.#scopeQuery = uriEncode(`${this.#accessKey}/${scope}`);
+    return this.#scopeQuery;
+  }
+
   #keyFor(day: string): Buffer {
     if (day !== this.#keyDay) {
       const kDate = createHmac('sha256', `AWS4${this.#secretKey}`).update(day).digest();
@@ -53,19 +66,29 @@ export class SigV4Presigner {
       const kService = createHmac('sha256', kRegion).update('s3').digest();
       this.#signingKey = createHmac('sha256', kService).update('aws4_request').digest();
       this.#keyDay = day;
+      this.#scopeQuery = '';
     }
     return this.#signingKey;
   }
 
+  #stampFor(now: Date): string {
+    const second = Math.floor(now.getTime() / 1000);
+    if (second !== this.#stampSecond) {
+      this.#stampSecond = second;
+      this.#stamp = amzDate(now);
+    }
+    return this.#stamp;
+  }
+
   presignGet(bucket: string, key: string, expirySeconds: number, now: Date = new Date()): string {
-    const stamp = amzDate(now);
+    const stamp = this.#stampFor(now);
     const day = stamp.slice(0, 8);
     const scope = `${day}/${this.#region}/s3/aws4_request`;
     const path = `/${uriEncode(bucket)}/${encodePath(key)}`;
     // Already in sorted order, as the canonical query string requires.
     const query =
       `X-Amz-Algorithm=AWS4-HMAC-SHA256` +
-      `&X-Amz-Credential=${uriEncode(`${this.#accessKey}/${scope}`)}` +
+      `&X-Amz-Credential=${this.#credentialFor(day, scope)}` +
       `&X-Amz-Date=${stamp}` +
       `&X-Amz-Expires=${expirySeconds}` +
       `&X-Amz-SignedHeaders=host`;

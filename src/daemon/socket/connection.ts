@@ -3,6 +3,7 @@
 // is that its own connection is closed; nothing here throws out of an event
 // handler, so one broken client cannot take the daemon or other clients down.
 
+import { CallAbort } from './call-abort';
 import type * as net from 'node:net';
 import {
   ClosedError,
@@ -42,7 +43,7 @@ export interface ConnectionOptions {
 interface ActiveCall {
   id: number;
   op: CallMessage['op'];
-  controller: AbortController;
+  controller: CallAbort;
   body: UploadBody | null;
 }
 
@@ -198,7 +199,7 @@ export class Connection {
       );
       return;
     }
-    const call: ActiveCall = { id, op, controller: new AbortController(), body: null };
+    const call: ActiveCall = { id, op, controller: new CallAbort(), body: null };
     if (takesBody(op)) {
       call.body = new UploadBody(this.#opts.maxBodyBytes, () => {
         if (this.#calls.get(id) === call) this.#send({ t: 'credit', id, chunks: 1 });
@@ -209,7 +210,13 @@ export class Connection {
 
     const counters = this.#opts.counters;
     counters.callsInFlight += 1;
-    const ctx = { clientId: this.#clientId, signal: call.controller.signal };
+    const abort = call.controller;
+    const ctx = {
+      clientId: this.#clientId,
+      get signal() {
+        return abort.signal;
+      },
+    };
     const work = dispatchCall(this.#opts.coordinator, ctx, op, message.args, call.body)
       .then(
         (value) => this.#answer(call, { t: 'result', id, value }),
