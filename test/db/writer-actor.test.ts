@@ -35,7 +35,7 @@ test('200 concurrent writes share a few transactions and all resolve', async (t)
 test('batches never exceed maxBatch', async (t) => {
   const { writer } = writerOn(t, 50);
   await Promise.all(Array.from({ length: 200 }, (_, i) => writer.submit(insert(`item-${i}`))));
-  assert.deepEqual(writer.stats(), { transactions: 4, writes: 200, failedWrites: 0, largestBatch: 50 });
+  assert.deepEqual(writer.stats(), { transactions: 4, writes: 200, failedWrites: 0, largestBatch: 50, syncedTransactions: 4 });
 });
 
 test('a failing op is undone alone and rejects only its caller', async (t) => {
@@ -84,4 +84,21 @@ test('close finishes submitted work, then refuses new work with ClosedError', as
   await writer.close();
   assert.deepEqual(await Promise.all(pending), Array(10).fill(1));
   await assert.rejects(writer.submit(insert('late')), ClosedError);
+});
+
+test('a batch is fsynced only when one of its ops must be durable', async (t) => {
+  const { writer, db, count } = writerOn(t);
+  const synchronous = () => db.pragma('synchronous', { simple: true });
+
+  await Promise.all(Array.from({ length: 10 }, (_, i) => writer.submit(insert(`loose-${i}`), { durable: false })));
+  assert.equal(writer.stats().syncedTransactions, 0);
+  assert.equal(synchronous(), 1, 'NORMAL: committed without an fsync');
+
+  await Promise.all([
+    ...Array.from({ length: 5 }, (_, i) => writer.submit(insert(`more-${i}`), { durable: false })),
+    writer.submit(insert('acknowledged')),
+  ]);
+  assert.deepEqual({ transactions: writer.stats().transactions, synced: writer.stats().syncedTransactions }, { transactions: 2, synced: 1 });
+  assert.equal(synchronous(), 2, 'FULL: the commit fsynced the WAL, and with it every earlier frame');
+  assert.equal(count(), 16);
 });

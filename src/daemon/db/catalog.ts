@@ -126,9 +126,15 @@ export class Catalog {
 
   insertPending(row: NewPhotoRow): Promise<void> {
     const params = { ...row, metadata: JSON.stringify(row.metadata), now: now() };
-    return this.#writer.submit(() => {
-      this.#writes.insertPending.run(params);
-    });
+    // Not fsynced on its own: a pending row lost to a power cut only leaves an
+    // unacknowledged blob, which the orphan sweep removes; commitPending's
+    // synced COMMIT makes this row durable along with everything before it.
+    return this.#writer.submit(
+      () => {
+        this.#writes.insertPending.run(params);
+      },
+      { durable: false },
+    );
   }
 
   commitPending(id: string): Promise<Photo> {
@@ -141,10 +147,14 @@ export class Catalog {
   }
 
   discardPending(id: string): Promise<void> {
-    return this.#writer.submit(() => {
-      this.#cache.evict(id);
-      this.#writes.discardPending.run(id);
-    });
+    // A discard lost to a power cut leaves a pending row that recovery rolls back.
+    return this.#writer.submit(
+      () => {
+        this.#cache.evict(id);
+        this.#writes.discardPending.run(id);
+      },
+      { durable: false },
+    );
   }
 
   /** Hides a committed photo and records the intent to delete its blob. */
@@ -159,10 +169,14 @@ export class Catalog {
 
   /** Removes a row marked `deleting` once its blob is gone; other states are left alone, so a visible photo never loses its row this way. */
   deleteRow(id: string): Promise<void> {
-    return this.#writer.submit(() => {
-      this.#cache.evict(id);
-      this.#writes.deleteRow.run(id);
-    });
+    // The blob is already gone and the row hidden; if this is lost, recovery finishes the delete.
+    return this.#writer.submit(
+      () => {
+        this.#cache.evict(id);
+        this.#writes.deleteRow.run(id);
+      },
+      { durable: false },
+    );
   }
 
   async updateMetadata(clientId: string, id: string, patch: unknown): Promise<Photo> {

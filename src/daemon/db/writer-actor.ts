@@ -15,6 +15,18 @@ export interface WriterStats {
   /** Ops rejected. */
   failedWrites: number;
   largestBatch: number;
+  /** Transactions committed with an fsync (synchronous=FULL). */
+  syncedTransactions: number;
+}
+
+export interface SubmitOptions {
+  /**
+   * Whether the op's effect must survive power loss once its promise
+   * resolves (default true). A batch is fsynced at COMMIT when any of its ops
+   * is durable; a batch of only non-durable ops is not, which is safe in WAL
+   * mode because the next synced COMMIT makes every earlier frame durable too.
+   */
+  durable?: boolean;
 }
 
 export interface WriterOptions {
@@ -27,6 +39,7 @@ export const DEFAULT_MAX_BATCH = 512;
 
 interface Job {
   op: (db: Db) => unknown;
+  durable: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -39,7 +52,9 @@ export class WriterActor {
   readonly #logger: Logger | undefined;
   readonly #mailbox: Job[] = [];
   readonly #idleWaiters: Array<() => void> = [];
-  readonly #stats: WriterStats = { transactions: 0, writes: 0, failedWrites: 0, largestBatch: 0 };
+  readonly #stats: WriterStats = { transactions: 0, writes: 0, failedWrites: 0, largestBatch: 0, syncedTransactions: 0 };
+  /** The connection's current synchronous setting, so the pragma runs only when it changes. */
+  #synced = true;
   #scheduled = false;
   #closing: Promise<void> | null = null;
   readonly #sql: ReturnType<typeof prepareTransactionControl>;
@@ -54,10 +69,11 @@ export class WriterActor {
   }
 
   /** Runs `op` inside the next batch's transaction. `op` must be synchronous. */
-  submit<T>(op: (db: Db) => T): Promise<T> {
+  submit<T>(op: (db: Db) => T, options: SubmitOptions = {}): Promise<T> {
     if (this.#closing !== null) return Promise.reject(new ClosedError('the catalog is closed'));
+    const durable = options.durable ?? true;
     return new Promise<T>((resolve, reject) => {
-      this.#mailbox.push({ op, resolve: resolve as (value: unknown) => void, reject });
+      this.#mailbox.push({ op, durable, resolve: resolve as (value: unknown) => void, reject });
       this.#schedule();
     });
   }
@@ -100,7 +116,14 @@ export class WriterActor {
   #runBatch(batch: Job[]): void {
     this.#stats.transactions++;
     this.#stats.largestBatch = Math.max(this.#stats.largestBatch, batch.length);
+    const synced = batch.some((job) => job.durable);
+    if (synced) this.#stats.syncedTransactions++;
     try {
+      if (synced !== this.#synced) {
+        // Not a prepared statement: SQLite applies this pragma when compiling it, not when running it.
+        this.#db.pragma(`synchronous = ${synced ? 'FULL' : 'NORMAL'}`);
+        this.#synced = synced;
+      }
       this.#sql.begin.run();
     } catch (err) {
       this.#settle(batch, batch.map(() => ({ ok: false, error: err })));
