@@ -3,6 +3,7 @@
 // platformatic/kafka's connection, an answer to an id we never sent means we
 // no longer understand the stream, so the connection is dropped.
 
+import { TickCork } from '../protocol/tick-cork';
 import type * as net from 'node:net';
 import {
   ClosedError,
@@ -51,7 +52,7 @@ export class ClientConnection {
   #idle: (() => void) | null = null;
   #failure: StorageError | null = null;
   #closing = false;
-  #corked = false;
+  readonly #cork: TickCork;
   readonly closed: Promise<void>;
 
   static async open(socketPath: string, clientId: string, connectTimeoutMs: number): Promise<ClientConnection> {
@@ -62,6 +63,7 @@ export class ClientConnection {
   private constructor(socket: net.Socket, decoder: FrameDecoder, hello: HelloReply) {
     this.#socket = socket;
     this.#decoder = decoder;
+    this.#cork = new TickCork(socket);
     this.limits = hello.limits;
     this.serverVersion = hello.server;
     this.#slots = new InFlightSlots(hello.limits.maxInFlight);
@@ -143,7 +145,7 @@ export class ClientConnection {
     }
     this.#pending.set(call.id, call);
     this.#pendingChanged();
-    this.#corkUntilNextTick();
+    this.#cork.hold();
     this.#socket.write(frame);
     if (body !== null) {
       this.#sendBody(call, body).catch((err: unknown) => {
@@ -182,17 +184,6 @@ export class ClientConnection {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#socket.write(frame)) return Promise.resolve();
     return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
-  }
-
-  /** Calls made in the same tick leave in one write(2), not one each. */
-  #corkUntilNextTick(): void {
-    if (this.#corked) return;
-    this.#corked = true;
-    this.#socket.cork();
-    process.nextTick(() => {
-      this.#corked = false;
-      this.#socket.uncork();
-    });
   }
 
   #onDrain(): void {

@@ -5,15 +5,9 @@
 // test/blobs/sigv4-presigner.test.ts checks the output byte for byte against minio-js.
 
 import { createHash, createHmac } from 'node:crypto';
+import type { MinioSettings } from '../config/daemon-config';
 
-export interface PresignerSettings {
-  endPoint: string;
-  port: number;
-  useSSL: boolean;
-  accessKey: string;
-  secretKey: string;
-  region: string;
-}
+export type PresignerSettings = MinioSettings;
 
 /** RFC 3986 encoding as SigV4 wants it: everything but unreserved characters. */
 function uriEncode(value: string): string {

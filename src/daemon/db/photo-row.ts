@@ -20,17 +20,8 @@ export interface NewPhotoRow {
 
 export type RowState = 'pending' | 'committed' | 'deleting';
 
-export interface PhotoRecord {
-  id: string;
-  client_id: string;
-  user_id: string | null;
-  session_id: string | null;
-  original_filename: string;
-  mime_type: string;
-  bucket: string;
-  s3_key: string;
-  size: number;
-  checksum: string;
+/** A row as SQLite returns it: NewPhotoRow's columns (metadata still JSON text) and the rest. */
+export interface PhotoRecord extends Omit<NewPhotoRow, 'metadata'> {
   width: number | null;
   height: number | null;
   duration: number | null;

@@ -3,6 +3,7 @@
 // is that its own connection is closed; nothing here throws out of an event
 // handler, so one broken client cannot take the daemon or other clients down.
 
+import { TickCork } from '../../protocol/tick-cork';
 import { CallAbort } from './call-abort';
 import type * as net from 'node:net';
 import {
@@ -66,7 +67,7 @@ export class Connection {
   /** No new calls: the peer half-closed or the server is shutting down. */
   #draining = false;
   #waitingForDrain = false;
-  #corked = false;
+  readonly #cork: TickCork;
   #helloTimer: NodeJS.Timeout | null;
   /** Resolves once the socket is fully closed. */
   readonly closed: Promise<void>;
@@ -74,6 +75,7 @@ export class Connection {
   constructor(socket: net.Socket, opts: ConnectionOptions) {
     this.#socket = socket;
     this.#opts = opts;
+    this.#cork = new TickCork(socket);
     this.#logger = opts.logger;
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -281,7 +283,7 @@ export class Connection {
 
   #write(frame: Buffer): void {
     if (this.#state === 'closed' || !this.#socket.writable) return;
-    this.#corkUntilNextTick();
+    this.#cork.hold();
     // write() says false past the socket's 16 KiB high-water mark, which one
     // corked tick of answers to many calls in flight passes routinely; pausing
     // then stalled every busy connection. Only a client that leaves this much
@@ -292,17 +294,6 @@ export class Connection {
     this.#socket.once('drain', () => {
       this.#waitingForDrain = false;
       if (this.#state !== 'closed') this.#socket.resume();
-    });
-  }
-
-  /** Answers finished in the same tick leave in one write(2), not one each. */
-  #corkUntilNextTick(): void {
-    if (this.#corked) return;
-    this.#corked = true;
-    this.#socket.cork();
-    process.nextTick(() => {
-      this.#corked = false;
-      this.#socket.uncork();
     });
   }
 

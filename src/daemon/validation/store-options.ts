@@ -1,21 +1,14 @@
 // storePhoto's options as the seed defines them, checked before a single body
 // byte is accepted.
 
+import type { StorePhotoOptions } from '../../protocol/types';
 import { TooLargeError, UnsupportedTypeError, ValidationError } from '../../protocol/errors';
 import { clientIdProblem } from '../../protocol/client-id';
 import { canonicalMimeType } from './allowed-types';
 import { filename, idString, isPlainObject, refuseUnknownKeys, stringRecord } from './field-rules';
 
-export interface ValidatedStoreOptions {
-  originalName: string;
-  contentType?: string;
-  clientId: string;
-  sessionId?: string;
-  userId?: string;
-  metadata?: Record<string, string>;
-  sha256?: string;
-  size?: number;
-}
+/** The options as the caller sent them, once every rule has passed (sha256 lower-cased, contentType canonical). */
+export type ValidatedStoreOptions = StorePhotoOptions;
 
 export interface StorePolicy {
   allowedTypes: readonly string[];
