@@ -1,0 +1,114 @@
+// Recovery puts the two stores back in agreement after whatever a crash left:
+// every state it handles is built here by hand, on both blob backends.
+
+import * as assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import pino from 'pino';
+import type { BlobStore } from '../../src/daemon/blobs/blob-store';
+import { MinioBlobStore } from '../../src/daemon/blobs/minio-blob-store';
+import { Catalog } from '../../src/daemon/db/catalog';
+import { objectKey } from '../../src/daemon/db/object-key';
+import { recover } from '../../src/daemon/recovery/recovery';
+import { BUCKETS } from '../../src/protocol/types';
+import { openFsStore } from '../blobs/fs-store-fixture';
+import { pngBytes } from '../support/image-bytes';
+import { startMinio } from '../support/minio-server';
+import { tempDir } from '../support/temp-dir';
+
+const silent = pino({ level: 'silent' });
+
+async function storeFor(t: TestContext, backend: 'fs' | 'minio'): Promise<BlobStore> {
+  if (backend === 'fs') {
+    const fixture = await openFsStore();
+    t.after(() => fixture.close());
+    return fixture.store;
+  }
+  const minio = await startMinio(t);
+  return new MinioBlobStore({ endPoint: minio.endPoint, port: minio.port, useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey }, silent);
+}
+
+async function setup(t: TestContext, backend: 'fs' | 'minio') {
+  const blobs = await storeFor(t, backend);
+  await blobs.ensureBuckets(BUCKETS);
+  const catalog = Catalog.open({ path: path.join(tempDir(t), 'r.db'), logger: silent });
+  t.after(() => catalog.close());
+
+  /** A pending row, with its blob written as `blob` says. */
+  const pending = async (blob: 'none' | 'right' | 'wrong-bytes') => {
+    const id = randomUUID();
+    const body = pngBytes(3000);
+    const key = objectKey(id, 'x.png', new Date());
+    await catalog.insertPending({
+      id, client_id: 'c', user_id: null, session_id: null, original_filename: 'x.png', mime_type: 'image/png',
+      bucket: 'images', s3_key: key, size: body.length, checksum: createHash('sha256').update(body).digest('hex'), metadata: {},
+    });
+    if (blob === 'right') await blobs.put('images', key, { buffer: body }, body.length, 'image/png');
+    if (blob === 'wrong-bytes') {
+      const other = pngBytes(3000);
+      await blobs.put('images', key, { buffer: other }, other.length, 'image/png');
+    }
+    return { id, key };
+  };
+  return { blobs, catalog, pending };
+}
+
+for (const backend of ['fs', 'minio'] as const) {
+  describe(`recovery on the ${backend} backend`, { timeout: 60_000 }, () => {
+    test('pending rows: committed when the blob matches, rolled back otherwise', async (t) => {
+      const { blobs, catalog, pending } = await setup(t, backend);
+      const good = await pending('right');
+      const missing = await pending('none');
+      const corrupt = await pending('wrong-bytes');
+      const abandoned = await pending('none');
+      const inFlight = await pending('none');
+
+      const report = await recover(catalog, blobs, {
+        pendingTimeoutMs: 0,
+        orphanGraceMs: 3600_000,
+        isInFlight: (id) => id === inFlight.id,
+      }, silent, Date.now() + 1000);
+
+      assert.equal(report.pendingCommitted, 1);
+      assert.equal(report.pendingRolledBack, 3);
+      assert.equal(catalog.getPhoto('c', good.id)?.id, good.id);
+      assert.equal(catalog.getPhoto('c', missing.id), null);
+      assert.equal(catalog.getPhoto('c', corrupt.id), null);
+      assert.equal(await blobs.stat('images', corrupt.key), null, 'a blob with the wrong bytes is removed with its row');
+      assert.equal(catalog.isKnownBlob('images', missing.key), false);
+      assert.equal(catalog.isKnownBlob('images', abandoned.key), false);
+      assert.equal(catalog.isKnownBlob('images', inFlight.key), true, 'a store this process is still running is left alone');
+
+      // A pending row younger than the timeout belongs to a store that may still finish.
+      const fresh = await pending('none');
+      await recover(catalog, blobs, { pendingTimeoutMs: 3600_000, orphanGraceMs: 3600_000 }, silent);
+      assert.equal(catalog.isKnownBlob('images', fresh.key), true);
+    });
+
+    test('deleting rows are finished and orphans past the grace period removed', async (t) => {
+      const { blobs, catalog, pending } = await setup(t, backend);
+      const doomed = await pending('right');
+      await catalog.commitPending(doomed.id);
+      await catalog.markDeleting('c', doomed.id);
+      const kept = await pending('right');
+      await catalog.commitPending(kept.id);
+      const orphanKey = objectKey(randomUUID(), 'o.png', new Date());
+      await blobs.put('images', orphanKey, { buffer: pngBytes(100) }, 100, 'image/png');
+
+      // Within the grace period an orphan may be a store's blob whose row is on its way: keep it.
+      let report = await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: 3600_000 }, silent, Date.now() + 120_000);
+      assert.equal(report.deletesFinished, 1);
+      assert.equal(report.orphansRemoved, 0);
+      assert.equal(await blobs.stat('images', doomed.key), null);
+      assert.deepEqual(catalog.countByState(), { pending: 0, committed: 1, deleting: 0 });
+      assert.ok(await blobs.stat('images', orphanKey));
+
+      report = await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: 0 }, silent, Date.now() + 120_000);
+      assert.equal(report.orphansRemoved, 1);
+      assert.equal(await blobs.stat('images', orphanKey), null);
+      assert.ok(await blobs.stat('images', kept.key), 'a committed photo keeps its blob');
+      assert.equal(catalog.getPhoto('c', kept.id)?.id, kept.id);
+    });
+  });
+}
