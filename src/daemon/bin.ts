@@ -3,14 +3,20 @@
 
 import { ConfigError } from './config/config-error';
 import { loadConfig } from './config/daemon-config';
+import { runCheck } from './check/run-check';
 import { Daemon, STORAGED_VERSION } from './daemon';
 import { createLogger } from './logger';
 
 const USAGE = `usage: storaged [--help] [--version]
+       storaged check [--verify-checksums]
 
 Runs the storaged daemon. Settings come from the environment (see README.md):
   STORAGED_DATA_DIR, STORAGED_SOCKET, SQLITE_PATH, MINIO_ENDPOINT, MINIO_PORT,
   MINIO_USE_SSL, MINIO_ACCESS_KEY, MINIO_SECRET_KEY, HOST, PORT, LOG_LEVEL, ...
+
+check reports, as JSON, whether the database and the blob store agree (and
+with --verify-checksums, re-hashes every object). It repairs nothing; the
+daemon's recovery does. Exit 0: consistent; 1: problems found; 2: could not check.
 `;
 
 // Exit codes from sysexits.h so service managers can tell a usage or config mistake from a crash.
@@ -22,7 +28,29 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
+function loadConfigOrExit() {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, EX_CONFIG);
+    throw err;
+  }
+}
+
+async function check(args: string[]): Promise<void> {
+  for (const arg of args) if (arg !== '--verify-checksums') fail(`unknown argument '${arg}' for check\n${USAGE}`, EX_USAGE);
+  const config = loadConfigOrExit();
+  try {
+    const report = await runCheck(config, args.includes('--verify-checksums'));
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    process.exitCode = report.ok ? 0 : 1;
+  } catch (err) {
+    fail(`check failed: ${err instanceof Error ? err.message : String(err)}`, 2);
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'check') return check(argv.slice(1));
   for (const arg of argv) {
     if (arg === '--help' || arg === '-h') {
       process.stdout.write(USAGE);
@@ -35,13 +63,7 @@ async function main(argv: string[]): Promise<void> {
     fail(`unknown argument '${arg}'\n${USAGE}`, EX_USAGE);
   }
 
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, EX_CONFIG);
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
   let daemon: Daemon;
   try {

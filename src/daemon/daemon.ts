@@ -4,9 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BlobStore } from './blobs/blob-store';
-import { FsBlobStore } from './blobs/fs-blob-store';
-import { BlobUrlSigner, loadOrCreateSigningKey } from './blobs/fs-url-signer';
-import { MinioBlobStore } from './blobs/minio-blob-store';
+import { configuredBlobStore } from './blobs/configured-blob-store';
 import { createSignedBlobHandler } from './blobs/signed-blob-handler';
 import type { DaemonConfig } from './config/daemon-config';
 import { StorageCoordinator } from './coordinator/storage-coordinator';
@@ -62,18 +60,9 @@ export class Daemon {
         httpUrl = `http://${host}:${address.port}`;
       }
 
-      let blobs: BlobStore;
-      if (config.minio !== null) {
-        blobs = new MinioBlobStore(config.minio, logger);
-      } else {
-        const signer = new BlobUrlSigner(
-          loadOrCreateSigningKey(path.join(config.dataDir, 'blob-url.key')),
-          config.http.publicUrl ?? httpUrl!,
-        );
-        const fsStore = new FsBlobStore(config.blobDir, signer);
-        handlers.push(createSignedBlobHandler(fsStore, signer, logger));
-        blobs = fsStore;
-      }
+      const store = configuredBlobStore(config, logger, config.http.publicUrl ?? httpUrl!);
+      if (store.kind === 'fs') handlers.push(createSignedBlobHandler(store.fsStore, store.signer, logger));
+      const blobs = store.blobs;
       await blobs.ensureBuckets(BUCKETS);
 
       const coordinator = new StorageCoordinator(

@@ -76,6 +76,8 @@ function prepareReads(db: Db) {
       WHERE state <> 'committed' AND state = ? AND state_changed_at < ? ORDER BY state_changed_at LIMIT ?`),
     knownBlob: db.prepare('SELECT 1 FROM photos WHERE id = ? AND bucket = ? AND s3_key = ?').pluck(),
     countByState: db.prepare('SELECT state, count(*) AS n FROM photos GROUP BY state'),
+    committedAfter: db.prepare(`SELECT seq, id, bucket, s3_key, size, checksum, state FROM photos
+      WHERE seq > ? AND state = 'committed' ORDER BY seq LIMIT ?`),
   };
 }
 
@@ -252,6 +254,12 @@ export class Catalog {
     this.#assertOpen();
     const id = photoIdOfKey(key);
     return id !== null && this.#reads.knownBlob.get(id, bucket, key) !== undefined;
+  }
+
+  /** Committed rows in storage order, a page at a time (for the consistency check). */
+  committedRowsAfter(seq: number, limit: number): Array<StaleRow & { seq: number }> {
+    this.#assertOpen();
+    return this.#reads.committedAfter.all(seq, limit) as Array<StaleRow & { seq: number }>;
   }
 
   countByState(): Record<RowState, number> {

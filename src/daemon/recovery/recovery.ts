@@ -6,11 +6,11 @@
 // - objects no row knows, older than the grace period: removed;
 // - incomplete multipart uploads older than the grace period: aborted.
 
-import { createHash } from 'node:crypto';
 import { BUCKETS } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
 import type { Catalog } from '../db/catalog';
 import type { Logger } from '../logger';
+import { blobDigest } from './blob-digest';
 
 export interface RecoveryReport {
   pendingCommitted: number;
@@ -32,10 +32,7 @@ const BATCH = 500;
 
 async function blobMatches(blobs: BlobStore, row: { bucket: string; s3_key: string; size: number; checksum: string }) {
   const info = await blobs.stat(row.bucket, row.s3_key);
-  if (info === null || info.size !== row.size) return false;
-  const hash = createHash('sha256');
-  for await (const chunk of await blobs.read(row.bucket, row.s3_key)) hash.update(chunk as Buffer);
-  return hash.digest('hex') === row.checksum;
+  return info !== null && info.size === row.size && (await blobDigest(blobs, row.bucket, row.s3_key)) === row.checksum;
 }
 
 export async function recover(
