@@ -3,16 +3,26 @@
 // different moments. Alternating them over several pairs and taking each
 // side's median makes the ratio compare like with like.
 
+import { measureRounds } from './throughput';
+
+export interface RoundSpec {
+  name: string;
+  callsPerRound: number;
+  round: () => Promise<void>;
+}
+
 export async function interleaved(
   pairs: number,
-  baseline: () => Promise<number>,
-  subject: () => Promise<number>,
+  baseline: RoundSpec,
+  subject: RoundSpec,
+  timing: { timeMs: number; warmupMs: number },
 ): Promise<{ baseline: number; subject: number; baselineRuns: number[]; subjectRuns: number[] }> {
   const baselineRuns: number[] = [];
   const subjectRuns: number[] = [];
+  const rate = async (spec: RoundSpec) => (await measureRounds(spec.name, spec.callsPerRound, spec.round, timing)).opsPerSec;
   for (let i = 0; i < pairs; i++) {
-    baselineRuns.push(await baseline());
-    subjectRuns.push(await subject());
+    baselineRuns.push(await rate(baseline));
+    subjectRuns.push(await rate(subject));
   }
   return { baseline: median(baselineRuns), subject: median(subjectRuns), baselineRuns, subjectRuns };
 }

@@ -8,7 +8,6 @@ import { startBenchEnv } from './bench-env';
 import { concurrentRound } from './concurrent-round';
 import { note, percentile, report } from './report';
 import { interleaved } from './interleaved';
-import { measureRounds } from './throughput';
 
 const IN_FLIGHT = 16;
 // Rounds long enough that ramping down at their end (fewer than 16 in flight) is a small share.
@@ -26,35 +25,24 @@ export async function benchStore200k(): Promise<void> {
     let n = 0;
     const latencies: number[] = [];
     const timing = { timeMs: 2000, warmupMs: 300 };
+    const body = (i: number) => bodies[i % bodies.length]!;
     const result = await interleaved(
       PAIRS,
-      async () =>
-        (
-          await measureRounds(
-            'minio.putObject',
-            PER_ROUND,
-            () =>
-              concurrentRound(PER_ROUND, IN_FLIGHT, (i) =>
-                env.minio.client.putObject('baseline', `b/${n++}.png`, bodies[i % bodies.length]!, bodies[i % bodies.length]!.length, { 'Content-Type': 'image/png' }),
-              ),
-            timing,
-          )
-        ).opsPerSec,
-      async () =>
-        (
-          await measureRounds(
-            'store.200k.c16',
-            PER_ROUND,
-            () =>
-              concurrentRound(
-                PER_ROUND,
-                IN_FLIGHT,
-                (i) => client.storePhoto(bodies[i % bodies.length]!, { originalName: `s${i}.png`, clientId: 'bench' }),
-                latencies,
-              ),
-            timing,
-          )
-        ).opsPerSec,
+      {
+        name: 'minio.putObject',
+        callsPerRound: PER_ROUND,
+        round: () =>
+          concurrentRound(PER_ROUND, IN_FLIGHT, (i) =>
+            env.minio.client.putObject('baseline', `b/${n++}.png`, body(i), body(i).length, { 'Content-Type': 'image/png' }),
+          ),
+      },
+      {
+        name: 'store.200k.c16',
+        callsPerRound: PER_ROUND,
+        round: () =>
+          concurrentRound(PER_ROUND, IN_FLIGHT, (i) => client.storePhoto(body(i), { originalName: `s${i}.png`, clientId: 'bench' }), latencies),
+      },
+      timing,
     );
     report({
       bench: 'store.200k.c16',

@@ -15,7 +15,6 @@ import { walCheckpointIn } from '../src/daemon/workers/checkpoint-task';
 import { createWorkerPool } from '../src/daemon/workers/worker-pool';
 import { note, report } from './report';
 import { interleaved } from './interleaved';
-import { measureRounds } from './throughput';
 
 const PER_ROUND = 2000;
 const PAIRS = 3;
@@ -66,28 +65,21 @@ export async function benchWriterInsert(): Promise<void> {
     const timing = { timeMs: 1500, warmupMs: 300 };
     const result = await interleaved(
       PAIRS,
-      async () =>
-        (
-          await measureRounds(
-            'sqlite.insert.one-txn',
-            PER_ROUND,
-            async () => {
-              insertAll(Array.from({ length: PER_ROUND }, () => row(i++)));
-            },
-            timing,
-          )
-        ).opsPerSec,
-      async () =>
-        (
-          await measureRounds(
-            'writer.insert',
-            PER_ROUND,
-            async () => {
-              await Promise.all(Array.from({ length: PER_ROUND }, () => catalog.insertPending(row(i++))));
-            },
-            timing,
-          )
-        ).opsPerSec,
+      {
+        name: 'sqlite.insert.one-txn',
+        callsPerRound: PER_ROUND,
+        round: async () => {
+          insertAll(Array.from({ length: PER_ROUND }, () => row(i++)));
+        },
+      },
+      {
+        name: 'writer.insert',
+        callsPerRound: PER_ROUND,
+        round: async () => {
+          await Promise.all(Array.from({ length: PER_ROUND }, () => catalog.insertPending(row(i++))));
+        },
+      },
+      timing,
     );
     const after = catalog.writerStats();
     report({
