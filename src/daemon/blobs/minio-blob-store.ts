@@ -12,6 +12,7 @@ import { NotFoundError, UnavailableError } from '../../protocol/errors';
 import type { Logger } from '../logger';
 import type { BlobInfo, BlobSource, BlobStore, ByteRange, ListedBlob } from './blob-store';
 import { isNotFound, mapMinioError } from './minio-errors';
+import { idleTimeoutTransport } from './idle-timeout-transport';
 import { SigV4Presigner } from './sigv4-presigner';
 
 export interface MinioConnection {
@@ -22,7 +23,12 @@ export interface MinioConnection {
   secretKey: string;
   /** Defaults to us-east-1, MinIO's own default; giving it spares a region lookup per bucket. */
   region?: string;
+  /** A request whose connection is silent this long fails as UNAVAILABLE. */
+  idleTimeoutMs?: number;
 }
+
+/** Long enough for a busy MinIO to answer a large PUT's last byte, short enough that a hung one is noticed. */
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 /** A health check must answer quickly even when MinIO accepts connections but hangs. */
 const PING_TIMEOUT_MS = 3000;
@@ -50,6 +56,7 @@ export class MinioBlobStore implements BlobStore {
       secretKey: settings.secretKey,
       region: settings.region,
       pathStyle: true,
+      transport: idleTimeoutTransport(settings.useSSL, connection.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS),
       transportAgent: settings.useSSL ? new https.Agent(agentOptions) : new http.Agent(agentOptions),
     });
     this.#presigner = new SigV4Presigner(settings);
