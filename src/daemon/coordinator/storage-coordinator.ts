@@ -138,13 +138,16 @@ export class StorageCoordinator implements Coordinator {
   }
 
   async #undoStore(id: string, bucket: string, key: string): Promise<void> {
-    try {
-      await this.blobs.remove(bucket, key);
-      await this.catalog.discardPending(id);
-    } catch (cleanupErr) {
+    // Each half on its own: when MinIO is down the blob removal fails too, and
+    // the row must still go. A blob left behind without a row is an orphan,
+    // which the sweep removes after the grace period.
+    await this.blobs.remove(bucket, key).catch((err) => {
+      this.logger.warn({ err, photoId: id, bucket, key }, 'could not remove the blob of a failed store; the orphan sweep will');
+    });
+    await this.catalog.discardPending(id).catch((err) => {
       // The row stays `pending`; recovery rolls it back once it is older than the pending timeout.
-      this.logger.warn({ err: cleanupErr, photoId: id }, 'could not undo a failed store; recovery will');
-    }
+      this.logger.warn({ err, photoId: id }, 'could not discard the row of a failed store; recovery will');
+    });
   }
 
   async getPhoto(ctx: CallContext, rawId: unknown): Promise<PhotoWithUrl> {
