@@ -110,7 +110,11 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
 
   const finishedSpool = spool as Spool | null;
   return {
-    source: finishedSpool === null ? { buffer: Buffer.concat(chunks, size) } : { path: finishedSpool.path },
+    // A body that arrived as one chunk (up to CHUNK_BYTES) is used as it is: no copy.
+    source:
+      finishedSpool === null
+        ? { buffer: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) }
+        : { path: finishedSpool.path },
     size,
     sha256: hash.digest('hex'),
     head: head ?? Buffer.alloc(0),
