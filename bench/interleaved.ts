@@ -15,7 +15,7 @@ export async function interleaved(
   pairs: number,
   baseline: RoundSpec,
   subject: RoundSpec,
-  timing: { timeMs: number; warmupMs: number },
+  timing: { timeMs: number; warmupMs: number; iterations?: number },
 ): Promise<{ baseline: number; subject: number; baselineRuns: number[]; subjectRuns: number[] }> {
   const baselineRuns: number[] = [];
   const subjectRuns: number[] = [];
