@@ -88,6 +88,11 @@ test('staleRows lists pending and deleting rows older than the cutoff, oldest fi
   );
   assert.deepEqual(catalog.staleRows('pending', everything, 1).map((r) => r.id), [old.id]);
   assert.deepEqual(catalog.staleRows('deleting', everything, 10).map((r) => r.id), [doomed.id]);
+  // countStaleRows counts exactly what staleRows would list, without the limit.
+  assert.equal(catalog.countStaleRows('pending', cutoff), 1);
+  assert.equal(catalog.countStaleRows('pending', everything), 2);
+  assert.equal(catalog.countStaleRows('deleting', everything), 1);
+  assert.equal(catalog.countStaleRows('deleting', cutoff), 0);
 });
 
 test('a blob is known only under the bucket and key its row names', async (t) => {

@@ -50,8 +50,8 @@ export async function checkConsistency(catalog: Catalog, blobs: BlobStore, optio
     ok: true,
     rows: catalog.countByState(),
     staleRows: {
-      pending: catalog.staleRows('pending', staleBefore, 1_000_000).length,
-      deleting: catalog.staleRows('deleting', staleBefore, 1_000_000).length,
+      pending: catalog.countStaleRows('pending', staleBefore),
+      deleting: catalog.countStaleRows('deleting', staleBefore),
     },
     committedChecked: 0,
     bytesVerified: 0,

@@ -76,6 +76,9 @@ function prepareReads(db: Db) {
       WHERE state <> 'committed' AND state = ? AND state_changed_at < ? ORDER BY state_changed_at LIMIT ?`),
     knownBlob: db.prepare('SELECT 1 FROM photos WHERE id = ? AND bucket = ? AND s3_key = ?').pluck(),
     countByState: db.prepare('SELECT state, count(*) AS n FROM photos GROUP BY state'),
+    countStale: db
+      .prepare(`SELECT count(*) FROM photos WHERE state <> 'committed' AND state = ? AND state_changed_at < ?`)
+      .pluck(),
     committedAfter: db.prepare(`SELECT seq, id, bucket, s3_key, size, checksum, state FROM photos
       WHERE seq > ? AND state = 'committed' ORDER BY seq LIMIT ?`),
   };
@@ -254,6 +257,12 @@ export class Catalog {
     this.#assertOpen();
     const id = photoIdOfKey(key);
     return id !== null && this.#reads.knownBlob.get(id, bucket, key) !== undefined;
+  }
+
+  /** How many rows staleRows would list, without reading them. */
+  countStaleRows(state: 'pending' | 'deleting', olderThan: string): number {
+    this.#assertOpen();
+    return this.#reads.countStale.get(state, olderThan) as number;
   }
 
   /** Committed rows in storage order, a page at a time (for the consistency check). */
