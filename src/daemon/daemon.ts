@@ -76,7 +76,8 @@ export class Daemon {
         },
         logger,
       );
-      // Rows left `pending` by a previous process can all be resolved now: nothing of ours is in flight yet.
+      // Rows left `pending` by a previous process need no timeout now: nothing of ours is in flight yet.
+      // (A pass handles up to 500 rows of each kind; the periodic passes take the rest.)
       await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: config.recovery.orphanGraceMs }, logger);
 
       const socket = new SocketServer({

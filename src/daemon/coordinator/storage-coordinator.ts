@@ -113,11 +113,12 @@ export class StorageCoordinator implements Coordinator {
     }
   }
 
-  /** Puts the blob and commits the pending row; on any failure undoes both so nothing half-stored remains. */
+  /** Whether a store is between its pending insert and its answer (recovery leaves those alone). */
   isStoreInFlight(id: string): boolean {
     return this.#storesInFlight.has(id);
   }
 
+  /** Puts the blob and commits the pending row; on any failure undoes both so nothing half-stored remains. */
   async #writeBlobAndCommit(
     ctx: CallContext,
     id: string,
