@@ -9,6 +9,9 @@ export const ErrorCodes = {
   TOO_LARGE: 'TOO_LARGE',
   UNSUPPORTED_TYPE: 'UNSUPPORTED_TYPE',
   CHECKSUM_MISMATCH: 'CHECKSUM_MISMATCH',
+  RANGE_NOT_SATISFIABLE: 'RANGE_NOT_SATISFIABLE',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
   UNAVAILABLE: 'UNAVAILABLE',
   TIMEOUT: 'TIMEOUT',
   TOO_MANY_IN_FLIGHT: 'TOO_MANY_IN_FLIGHT',
@@ -95,6 +98,29 @@ export class ChecksumMismatchError extends StorageError {
   }
 }
 
+export class RangeNotSatisfiableError extends StorageError {
+  constructor(message: string, opts: Opts = {}) {
+    super(ErrorCodes.RANGE_NOT_SATISFIABLE, message, opts);
+    this.name = 'RangeNotSatisfiableError';
+  }
+}
+
+/** No credentials, or credentials the daemon does not know (HTTP gateway). */
+export class UnauthorizedError extends StorageError {
+  constructor(message: string, opts: Opts = {}) {
+    super(ErrorCodes.UNAUTHORIZED, message, opts);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+/** Known credentials that do not allow this call (e.g. an admin route, an expired signed URL). */
+export class ForbiddenError extends StorageError {
+  constructor(message: string, opts: Opts = {}) {
+    super(ErrorCodes.FORBIDDEN, message, opts);
+    this.name = 'ForbiddenError';
+  }
+}
+
 export class UnavailableError extends StorageError {
   constructor(message: string, opts: Opts = {}) {
     super(ErrorCodes.UNAVAILABLE, message, { ...opts, retryable: true });
@@ -144,6 +170,9 @@ const byCode: Record<ErrorCode, new (message: string, opts?: Opts) => StorageErr
   TOO_LARGE: TooLargeError,
   UNSUPPORTED_TYPE: UnsupportedTypeError,
   CHECKSUM_MISMATCH: ChecksumMismatchError,
+  RANGE_NOT_SATISFIABLE: RangeNotSatisfiableError,
+  UNAUTHORIZED: UnauthorizedError,
+  FORBIDDEN: ForbiddenError,
   UNAVAILABLE: UnavailableError,
   TIMEOUT: TimeoutError,
   TOO_MANY_IN_FLIGHT: TooManyInFlightError,

@@ -120,3 +120,26 @@ export interface PhotoPage {
   photos: Photo[];
   pagination: { total: number; limit: number; offset: number; hasMore: boolean; nextCursor: string | null };
 }
+
+/** Which bytes of a photo to read; both ends inclusive, as in HTTP's Range. */
+export interface ByteRangeRequest {
+  /** First byte (default 0). At or past the photo's size: RANGE_NOT_SATISFIABLE. */
+  start?: number;
+  /** Last byte (default: the last one). Past the end is clamped to the last byte. */
+  end?: number;
+}
+
+/** What a read of a photo's bytes delivers besides the bytes. */
+export interface PhotoContentInfo {
+  id: string;
+  mime_type: string;
+  original_filename: string;
+  /** Hex sha256 of the whole photo (not of the range). */
+  checksum: string;
+  /** Size of the whole photo. */
+  size: number;
+  /** First and last byte delivered (inclusive); `length` = end - start + 1. */
+  start: number;
+  end: number;
+  length: number;
+}

@@ -4,7 +4,9 @@
 
 import { createHash } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../../src/protocol/errors';
-import type { CallContext, Coordinator } from '../../src/daemon/coordinator/coordinator';
+import { Readable } from 'node:stream';
+import { resolveRange } from '../../src/daemon/coordinator/byte-range';
+import type { CallContext, Coordinator, PhotoContent } from '../../src/daemon/coordinator/coordinator';
 import type { Photo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../src/protocol/types';
 
 export interface RecordedCall {
@@ -86,6 +88,23 @@ export class MemoryCoordinator implements Coordinator {
     this.#record('getPhoto', ctx, id);
     const { photo } = this.#owned(ctx, id);
     return { ...photo, s3_url: `http://blobs/${photo.id}`, url_expires_at: new Date(Date.now() + 3600_000).toISOString() };
+  }
+
+  async readPhoto(ctx: CallContext, id: unknown, range: unknown): Promise<PhotoContent> {
+    this.#record('readPhoto', ctx, id, range);
+    const { photo, bytes } = this.#owned(ctx, id);
+    const { start, end } = resolveRange(range, bytes.length);
+    const info = {
+      id: photo.id,
+      mime_type: photo.mime_type,
+      original_filename: photo.original_filename,
+      checksum: photo.checksum,
+      size: photo.size,
+      start,
+      end,
+      length: end - start + 1,
+    };
+    return { info, body: Readable.from([bytes.subarray(start, end + 1)]) };
   }
 
   async getPhotoUrl(ctx: CallContext, id: unknown, expirySeconds: unknown): Promise<string> {

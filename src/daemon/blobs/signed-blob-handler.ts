@@ -2,6 +2,7 @@
 // backend: the stand-in for MinIO's presigned URLs. Supports one byte range.
 
 import type * as http from 'node:http';
+import type { ErrorCode } from '../../protocol/errors';
 import { pipeline } from 'node:stream';
 import type { Logger } from '../logger';
 import type { FsBlobStore } from './fs-blob-store';
@@ -10,12 +11,7 @@ import { servedContentType } from './served-content-type';
 
 const PREFIX = '/blobs/';
 
-/**
- * Error codes of this handler's JSON bodies. FORBIDDEN is not one of the
- * protocol's ErrorCodes: no sidecar call can be refused for a bad URL
- * signature, only a plain HTTP fetch of a blob URL.
- */
-type HandlerErrorCode = 'FORBIDDEN' | 'NOT_FOUND' | 'VALIDATION' | 'INTERNAL';
+type HandlerErrorCode = Extract<ErrorCode, 'FORBIDDEN' | 'NOT_FOUND' | 'VALIDATION' | 'INTERNAL'>;
 
 function sendError(res: http.ServerResponse, status: number, code: HandlerErrorCode, message: string): void {
   const body = JSON.stringify({ error: { code, message } });

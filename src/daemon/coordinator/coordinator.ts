@@ -2,7 +2,8 @@
 // arrive as `unknown` because they come off the wire; the coordinator
 // validates them, so the transports carry no storage logic of their own.
 
-import type { Photo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';
+import type { Readable } from 'node:stream';
+import type { Photo, PhotoContentInfo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';
 
 export interface CallContext {
   /** The tenant every call is scoped to (bound at handshake / by token). */
@@ -11,9 +12,17 @@ export interface CallContext {
   signal: AbortSignal;
 }
 
+/** A photo's bytes being read: what they are, and the stream (destroy it to stop early). */
+export interface PhotoContent {
+  info: PhotoContentInfo;
+  body: Readable;
+}
+
 export interface Coordinator {
   storePhoto(ctx: CallContext, options: unknown, body: AsyncIterable<Uint8Array>): Promise<PhotoResult>;
   getPhoto(ctx: CallContext, id: unknown): Promise<PhotoWithUrl>;
+  /** The bytes of a committed photo, whole or a range `{ start?, end? }` (inclusive). */
+  readPhoto(ctx: CallContext, id: unknown, range: unknown): Promise<PhotoContent>;
   getPhotoUrl(ctx: CallContext, id: unknown, expirySeconds: unknown): Promise<string>;
   updatePhotoMetadata(ctx: CallContext, id: unknown, patch: unknown): Promise<Photo>;
   deletePhoto(ctx: CallContext, id: unknown): Promise<void>;

@@ -16,7 +16,8 @@ import { chooseBucket } from '../validation/bucket-choice';
 import { checkContent } from '../validation/content-check';
 import { SNIFF_BYTES } from '../validation/content-sniffer';
 import { validateStoreOptions } from '../validation/store-options';
-import type { CallContext, Coordinator } from './coordinator';
+import { resolveRange } from './byte-range';
+import type { CallContext, Coordinator, PhotoContent } from './coordinator';
 import { objectKey } from '../db/object-key';
 import { parsePhotoId } from './photo-id';
 import { StoreMetrics } from './store-metrics';
@@ -156,6 +157,26 @@ export class StorageCoordinator implements Coordinator {
     const expiresAt = new Date(Date.now() + DEFAULT_URL_EXPIRY_SECONDS * 1000);
     const s3_url = await this.blobs.presignedGetUrl(photo.bucket, photo.s3_key, DEFAULT_URL_EXPIRY_SECONDS);
     return { ...photo, s3_url, url_expires_at: expiresAt.toISOString() };
+  }
+
+  async readPhoto(ctx: CallContext, rawId: unknown, rawRange: unknown): Promise<PhotoContent> {
+    const photo = this.#committedPhoto(ctx, rawId);
+    const { start, end } = resolveRange(rawRange, photo.size);
+    const whole = start === 0 && end === photo.size - 1;
+    const body = await this.blobs.read(photo.bucket, photo.s3_key, whole ? undefined : { start, end });
+    return {
+      info: {
+        id: photo.id,
+        mime_type: photo.mime_type,
+        original_filename: photo.original_filename,
+        checksum: photo.checksum,
+        size: photo.size,
+        start,
+        end,
+        length: end - start + 1,
+      },
+      body,
+    };
   }
 
   async getPhotoUrl(ctx: CallContext, rawId: unknown, rawExpiry: unknown): Promise<string> {
