@@ -2,6 +2,7 @@
 // the seed (SQLITE_PATH, MINIO_*, PORT, HOST, LOG_LEVEL) plus STORAGED_* for
 // what the seed did not have.
 
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_MAX_BODY_BYTES } from '../../protocol/limits';
 import { DEFAULT_ALLOWED_TYPES } from '../validation/allowed-types';
@@ -31,12 +32,17 @@ export interface DaemonConfig {
   /** Bodies larger than this are spooled to a file while they arrive instead of held in memory. */
   spoolThresholdBytes: number;
   logLevel: string;
+  /** Threads of the worker pool (hashing, multipart transfers, WAL checkpoints). */
+  workerThreads: number;
+  /** MinIO multipart transfers: part size and parts in flight per transfer. */
+  multipart: { partBytes: number; concurrency: number };
   recovery: { pendingTimeoutMs: number; orphanGraceMs: number; intervalMs: number };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const MAX_CONFIGURABLE_BODY = 5 * 1024 * 1024 * 1024;
 const DAY_SECONDS = 24 * 3600;
+const MIB = 1024 * 1024;
 
 function readMinio(env: Env): MinioSettings | null {
   const endPoint = readString(env, 'MINIO_ENDPOINT');
@@ -117,6 +123,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     allowedTypes,
     spoolThresholdBytes: readInteger(env, 'STORAGED_SPOOL_THRESHOLD_BYTES', 8 * 1024 * 1024, 0, MAX_CONFIGURABLE_BODY),
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    workerThreads: readInteger(env, 'STORAGED_WORKER_THREADS', Math.max(1, os.availableParallelism()), 1, 64),
+    multipart: {
+      // S3 refuses parts under 5 MiB (but the last) and uploads of more than 10,000 parts.
+      partBytes: readInteger(env, 'STORAGED_PART_BYTES', 16 * MIB, 5 * MIB, 512 * MIB),
+      concurrency: readInteger(env, 'STORAGED_PART_CONCURRENCY', 4, 1, 32),
+    },
     recovery: {
       pendingTimeoutMs: readInteger(env, 'STORAGED_PENDING_TIMEOUT_S', 900, 1, DAY_SECONDS) * 1000,
       orphanGraceMs: readInteger(env, 'STORAGED_ORPHAN_GRACE_S', 3600, 0, 30 * DAY_SECONDS) * 1000,
