@@ -93,9 +93,7 @@ export class StorageCoordinator implements Coordinator {
       }
       const s3_url = await this.blobs.presignedGetUrl(bucket, key, DEFAULT_URL_EXPIRY_SECONDS);
 
-      this.metrics.photosStored++;
-      this.metrics.bytesStored += received.size;
-      this.metrics.storeMsTotal += performance.now() - started;
+      this.metrics.recordStore(bucket, received.size, performance.now() - started);
       return {
         id: photo.id,
         s3_key: photo.s3_key,
@@ -107,8 +105,9 @@ export class StorageCoordinator implements Coordinator {
         created_at: photo.created_at,
       };
     } catch (err) {
-      this.metrics.storeFailures++;
-      throw toStorageError(err);
+      const error = toStorageError(err);
+      this.metrics.recordFailure(error.code);
+      throw error;
     } finally {
       await received?.discard();
     }
@@ -200,7 +199,7 @@ export class StorageCoordinator implements Coordinator {
     } catch (err) {
       this.logger.warn({ err, photoId: id }, 'delete left for recovery to finish');
     }
-    this.metrics.photosDeleted++;
+    this.metrics.recordDelete();
   }
 
   async searchPhotos(ctx: CallContext, query: unknown): Promise<SearchResult> {
