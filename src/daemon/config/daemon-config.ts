@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { DEFAULT_MAX_BODY_BYTES } from '../../protocol/limits';
 import { DEFAULT_ALLOWED_TYPES } from '../validation/allowed-types';
 import { ConfigError } from './config-error';
+import { readGatewayTokens, type GatewayTokens } from './gateway-tokens';
 import { Env, readBoolean, readChoice, readInteger, readList, readString } from './env-readers';
 
 export interface MinioSettings {
@@ -27,6 +28,8 @@ export interface DaemonConfig {
   /** null: blobs go to `blobDir` on local disk (the embedded default). */
   minio: MinioSettings | null;
   http: { enabled: boolean; host: string; port: number; publicUrl: string | null };
+  /** Bearer tokens of the HTTP gateway (empty: every gateway route but /health answers 401). */
+  gatewayTokens: GatewayTokens;
   maxBodyBytes: number;
   allowedTypes: string[];
   /** Bodies larger than this are spooled to a file while they arrive instead of held in memory. */
@@ -119,6 +122,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       port: readInteger(env, 'PORT', 3001, 0, 65535),
       publicUrl: readPublicUrl(env),
     },
+    gatewayTokens: readGatewayTokens(env, cwd),
     maxBodyBytes,
     allowedTypes,
     spoolThresholdBytes: readInteger(env, 'STORAGED_SPOOL_THRESHOLD_BYTES', 8 * 1024 * 1024, 0, MAX_CONFIGURABLE_BODY),
