@@ -7,12 +7,22 @@ import { Piscina } from 'piscina';
 
 export const WORKER_TASKS_FILE = path.resolve(__dirname, '../../workers/tasks.js');
 
+/**
+ * Tasks one thread runs at once. A part transfer spends most of its time
+ * waiting on the network, so a thread takes several; Piscina's balancer still
+ * gives a task to an idle thread first, so CPU-bound hashing spreads out.
+ */
+const TASKS_PER_THREAD = 4;
+
 export function createWorkerPool(maxThreads = Math.max(1, os.availableParallelism())): Piscina {
   return new Piscina({
     filename: WORKER_TASKS_FILE,
-    minThreads: 1,
+    // Every thread from the start: with several tasks per thread, Piscina would
+    // rather stack a second task on a busy thread than start a new one, and two
+    // hashes would then share one core.
+    minThreads: maxThreads,
     maxThreads,
-    // Idle threads beyond the first go away; the checkpoint task keeps one warm.
+    concurrentTasksPerWorker: TASKS_PER_THREAD,
     idleTimeout: 30_000,
   });
 }

@@ -1,0 +1,84 @@
+// What the main thread and the worker tasks exchange. Everything here crosses
+// a thread boundary by structured clone, so it is plain data: file paths,
+// offsets, settings, and a shared cancel flag — never a body.
+
+/** Where a worker thread reaches MinIO. The secret stays in memory; it is never logged. */
+export interface WorkerMinioSettings {
+  endPoint: string;
+  port: number;
+  useSSL: boolean;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+  /** A request whose connection is silent this long fails as transient. */
+  idleTimeoutMs: number;
+}
+
+/**
+ * An Int32Array over a SharedArrayBuffer: the main thread stores 1 to cancel.
+ * Aborting a running Piscina task terminates its whole thread (and every other
+ * task on it), so transfers check this flag between chunks instead.
+ */
+export type CancelFlag = Int32Array;
+
+export interface HashFileTask {
+  path: string;
+  /** First byte, inclusive; 0 when absent. */
+  start?: number;
+  /** Last byte, inclusive; the file's last byte when absent. */
+  end?: number;
+  cancel?: CancelFlag;
+}
+
+export interface UploadPartTask {
+  settings: WorkerMinioSettings;
+  bucket: string;
+  key: string;
+  uploadId: string;
+  /** 1..10000, as S3 numbers parts. */
+  partNumber: number;
+  path: string;
+  start: number;
+  end: number;
+  cancel?: CancelFlag;
+}
+
+export interface UploadPartResult {
+  etag: string;
+  size: number;
+}
+
+export interface DownloadPartTask {
+  settings: WorkerMinioSettings;
+  bucket: string;
+  key: string;
+  start: number;
+  end: number;
+  cancel?: CancelFlag;
+}
+
+export interface DownloadPartResult {
+  /** The bytes, moved (not copied) out of the worker. */
+  bytes: Uint8Array;
+  /** The object's whole size, from the response's Content-Range. */
+  objectSize: number;
+}
+
+/**
+ * Why a task failed. Errors lose their class and extra fields when they cross
+ * threads, so tasks throw this plain object and the main thread rebuilds a
+ * storaged error from it (src/daemon/workers/task-failure.ts).
+ */
+export type TaskFailureKind = 'transient' | 'invalid' | 'not-found' | 'range' | 'checksum' | 'cancelled' | 'failed';
+
+export interface TaskFailure {
+  taskFailure: true;
+  kind: TaskFailureKind;
+  message: string;
+  /** The underlying error code (ECONNRESET, NoSuchKey, …) when there was one. */
+  code?: string;
+}
+
+export function isTaskFailure(value: unknown): value is TaskFailure {
+  return typeof value === 'object' && value !== null && (value as { taskFailure?: unknown }).taskFailure === true;
+}
