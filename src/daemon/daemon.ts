@@ -10,6 +10,7 @@ import type { DaemonConfig } from './config/daemon-config';
 import { StorageCoordinator } from './coordinator/storage-coordinator';
 import { Catalog } from './db/catalog';
 import { HttpServer, type RouteHandler } from './http/http-server';
+import { Gateway } from './gateway/gateway';
 import { clearStaleSpool } from './intake/receive-body';
 import type { Logger } from './logger';
 import { recover, type RecoveryReport } from './recovery/recovery';
@@ -60,7 +61,7 @@ export class Daemon {
         httpUrl = `http://${host}:${address.port}`;
       }
 
-      const store = configuredBlobStore(config, logger, config.http.publicUrl ?? httpUrl!);
+      const store = configuredBlobStore(config, logger, config.http.publicUrl ?? httpUrl!, pool);
       if (store.kind === 'fs') handlers.push(createSignedBlobHandler(store.fsStore, store.signer, logger));
       const blobs = store.blobs;
       await blobs.ensureBuckets(BUCKETS);
@@ -88,6 +89,18 @@ export class Daemon {
         version: STORAGED_VERSION,
       });
       await socket.listen();
+
+      // Mounted only now: recovery above assumes no store of ours is in flight.
+      if (config.http.enabled) {
+        const gateway = new Gateway({
+          coordinator,
+          tokens: config.gatewayTokens,
+          readiness: { sqlite: () => catalog.ping(), blobs: () => blobs.ping() },
+          registries: [coordinator.metrics.registry],
+          logger,
+        });
+        handlers.push(gateway.handle);
+      }
 
       const daemon = new Daemon(config, catalog, blobs, coordinator, http, httpUrl, socket, pool, logger);
       daemon.#scheduleRecovery();

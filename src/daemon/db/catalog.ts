@@ -278,6 +278,11 @@ export class Catalog {
     return counts;
   }
 
+  /** Resolves once the writer has taken SQLite's write lock and released it: the database can take writes (readiness). */
+  ping(): Promise<void> {
+    return this.#writer.submit(() => undefined, { durable: false });
+  }
+
   writerStats(): WriterStats {
     return this.#writer.stats();
   }

@@ -1,6 +1,6 @@
-// The daemon's HTTP listener. For now it serves liveness and, with the local
-// blob backend, the signed blob URLs that stand in for MinIO's presigned ones.
-// The gateway routes for remote services are added here (issue: HTTP gateway).
+// The daemon's HTTP listener. Handlers are asked in order; with the gateway
+// on, it is the last and answers everything the local backend's signed blob
+// URLs do not. With the gateway off, only /health and the blob URLs remain.
 
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,10 +8,22 @@ import type { Logger } from '../logger';
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
+/** Request line plus headers; past it the caller gets 431. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/** Time to send the headers, then the whole request (a 50 MB body at 200 KB/s fits). */
+export const HEADERS_TIMEOUT_MS = 30_000;
+export const REQUEST_TIMEOUT_MS = 300_000;
+
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** A raw answer for requests node:http could not parse; there is no ServerResponse for them. */
+function rawError(status: number, reason: string, code: string, message: string): string {
+  const body = JSON.stringify({ error: { code, message } });
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
 export class HttpServer {
@@ -21,20 +33,30 @@ export class HttpServer {
     private readonly handlers: RouteHandler[],
     private readonly logger: Logger,
   ) {
-    this.#server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000 }, (req, res) => this.#route(req, res));
-    this.#server.on('clientError', (err, socket) => {
-      this.logger.debug({ err }, 'bad HTTP request');
-      socket.destroy();
+    this.#server = http.createServer(
+      { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
+      (req, res) => this.#route(req, res),
+    );
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      this.logger.debug({ err: { code: err.code, message: err.message } }, 'bad HTTP request');
+      if (!socket.writable || (err as { bytesParsed?: unknown }).bytesParsed === undefined) return void socket.destroy();
+      const answer =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? rawError(431, 'Request Header Fields Too Large', 'VALIDATION', `request line and headers exceed ${MAX_HEADER_BYTES} bytes`)
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? rawError(408, 'Request Timeout', 'TIMEOUT', 'the request took too long to arrive')
+            : rawError(400, 'Bad Request', 'PROTOCOL', 'the request is not valid HTTP/1.1');
+      socket.end(answer);
     });
   }
 
   #route(req: http.IncomingMessage, res: http.ServerResponse): void {
     try {
+      for (const handle of this.handlers) if (handle(req, res)) return;
       if (req.url === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
         sendJson(res, 200, { status: 'ok' });
         return;
       }
-      for (const handle of this.handlers) if (handle(req, res)) return;
       sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url?.split('?')[0]}` } });
     } catch (err) {
       this.logger.error({ err }, 'HTTP handler failed');

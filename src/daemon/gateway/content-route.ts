@@ -1,0 +1,85 @@
+// GET/HEAD /photos/:id/content: the bytes, streamed with back-pressure, with
+// single ranges (206/416) and If-None-Match (304). Metadata alone (HEAD, a
+// conditional request, a suffix range whose start needs the size) comes from
+// getPhoto, which reads the catalog and opens nothing in the blob store.
+
+import type * as http from 'node:http';
+import { pipeline } from 'node:stream';
+import { RangeNotSatisfiableError } from '../../protocol/errors';
+import type { CallContext, Coordinator } from '../coordinator/coordinator';
+import type { Logger } from '../logger';
+import { contentHeaders, etagOf, noneMatchHits, type ContentDescription } from './content-headers';
+import { sendError } from './error-response';
+import { parseRangeHeader, rangeWithin } from './range-header';
+
+function unsatisfiable(size: number): RangeNotSatisfiableError {
+  return new RangeNotSatisfiableError(`the requested range is outside the photo's ${size} bytes`, { details: { size } });
+}
+
+function sendUnsatisfiable(res: http.ServerResponse, err: RangeNotSatisfiableError, requestId: string): void {
+  const size = err.details?.['size'];
+  sendError(res, err, requestId, typeof size === 'number' ? { 'content-range': `bytes */${size}` } : {});
+}
+
+function writeHeadFor(res: http.ServerResponse, photo: ContentDescription, span: { start: number; end: number }, partial: boolean): void {
+  const headers = contentHeaders(photo);
+  headers['content-length'] = span.end - span.start + 1;
+  if (partial) headers['content-range'] = `bytes ${span.start}-${span.end}/${photo.size}`;
+  res.writeHead(partial ? 206 : 200, headers);
+}
+
+export async function serveContent(
+  coordinator: Coordinator,
+  ctx: CallContext,
+  id: string,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  requestId: string,
+  logger: Logger,
+): Promise<void> {
+  const range = parseRangeHeader(req.headers.range);
+  const ifNoneMatch = req.headers['if-none-match'];
+  const needsMetadata = req.method === 'HEAD' || ifNoneMatch !== undefined || range.kind === 'suffix';
+  const photo = needsMetadata ? await coordinator.getPhoto(ctx, id) : null;
+
+  if (photo !== null && noneMatchHits(ifNoneMatch, etagOf(photo.checksum))) {
+    const headers = contentHeaders(photo);
+    res.writeHead(304, { etag: headers.etag, 'cache-control': headers['cache-control'] });
+    res.end();
+    return;
+  }
+  let request: { start: number; end?: number } | undefined;
+  if (photo !== null) {
+    const span = rangeWithin(range, photo.size);
+    if (span === null) return sendUnsatisfiable(res, unsatisfiable(photo.size), requestId);
+    if (req.method === 'HEAD') {
+      writeHeadFor(res, photo, span, range.kind !== 'whole');
+      res.end();
+      return;
+    }
+    if (range.kind !== 'whole') request = span;
+  } else if (range.kind === 'from') {
+    request = range.end === undefined ? { start: range.start } : { start: range.start, end: range.end };
+  }
+
+  let content;
+  try {
+    content = await coordinator.readPhoto(ctx, id, request);
+  } catch (err) {
+    if (err instanceof RangeNotSatisfiableError) return sendUnsatisfiable(res, err, requestId);
+    throw err;
+  }
+  const { info, body } = content;
+  if (ctx.signal.aborted) {
+    body.destroy();
+    return;
+  }
+  writeHeadFor(res, info, info, request !== undefined);
+  await new Promise<void>((resolve) => {
+    // pipeline destroys the blob stream when the caller goes away, and cuts the response if the store fails mid-way.
+    pipeline(body, res, (err) => {
+      if (err) logger.debug({ err, requestId, photoId: id }, 'photo download ended early');
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,171 @@
+// The HTTP gateway: remote services' door into the coordinator. Per request:
+// an id (echoed in X-Request-Id), the route, the bearer token (which decides
+// the client id: never the request), the call, one JSON error shape, a line in
+// the access log and the request metrics. Storage logic: none.
+
+import * as fs from 'node:fs';
+import type * as http from 'node:http';
+import * as path from 'node:path';
+import { NotFoundError, ValidationError, ForbiddenError, UnauthorizedError, ClosedError } from '../../protocol/errors';
+import { REQUEST_ID_HEADER } from '../../protocol/http-api';
+import type { GatewayIdentity, GatewayTokens } from '../config/gateway-tokens';
+import type { Coordinator } from '../coordinator/coordinator';
+import type { RouteHandler } from '../http/http-server';
+import type { Logger } from '../logger';
+import type { MetricRegistry } from '../metrics/metric-registry';
+import { errorBody, sendError, sendJson } from './error-response';
+import { HttpMetrics } from './http-metrics';
+import type { ReadinessChecks } from './readiness';
+import { requestIdOf } from './request-id';
+import { runRoute } from './route-handlers';
+import { matchRoute } from './route-match';
+
+/** dist/src/daemon/gateway/ → the package root, where openapi/ is shipped. */
+export const OPENAPI_PATH = path.resolve(__dirname, '../../../../openapi/gateway.openapi.json');
+
+export const MAX_URL_BYTES = 8 * 1024;
+export const DEFAULT_MAX_JSON_UPLOAD_BYTES = 16 * 1024 * 1024;
+/** Unread request bodies up to this size are drained to keep the connection; larger ones close it. */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
+
+export interface GatewayOptions {
+  coordinator: Coordinator;
+  tokens: GatewayTokens;
+  readiness: ReadinessChecks;
+  /** Registries besides the gateway's own that /metrics renders (the coordinator's store metrics). */
+  registries: MetricRegistry[];
+  logger: Logger;
+  maxJsonUploadBytes?: number;
+}
+
+const BEARER = /^Bearer +([^\s]+) *$/i;
+
+function authenticate(req: http.IncomingMessage, tokens: GatewayTokens): GatewayIdentity {
+  const header = req.headers.authorization;
+  if (header === undefined) throw new UnauthorizedError('this route needs an Authorization: Bearer <token> header');
+  const match = BEARER.exec(header);
+  const identity = match === null ? null : tokens.identify(match[1]!);
+  if (identity === null) throw new UnauthorizedError('the bearer token is not valid');
+  return identity;
+}
+
+function decodeParams(raw: Record<string, string>): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    try {
+      params[key] = decodeURIComponent(value);
+    } catch {
+      throw new ValidationError(`path parameter ${key} is not valid percent-encoded UTF-8`);
+    }
+  }
+  return params;
+}
+
+export class Gateway {
+  readonly metrics = new HttpMetrics();
+  readonly #options: GatewayOptions;
+  readonly #openapi: Buffer;
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    // Read once at start: a package shipped without it fails loudly here, not on the first request.
+    this.#openapi = fs.readFileSync(OPENAPI_PATH);
+    if (options.tokens.size === 0) {
+      options.logger.warn('the HTTP gateway has no tokens (STORAGED_TOKENS_FILE or STORAGED_TOKENS): every route but /health answers 401');
+    }
+  }
+
+  /** A RouteHandler for HttpServer; it answers every request it is given. */
+  readonly handle: RouteHandler = (req, res) => {
+    void this.#serve(req, res);
+    return true;
+  };
+
+  async #serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = performance.now();
+    const requestId = requestIdOf(req);
+    const method = req.method ?? 'GET';
+    const bytesBefore = req.socket.bytesWritten;
+    const controller = new AbortController();
+    let route = 'unmatched';
+    let clientId: string | undefined;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    res.once('close', () => {
+      // 'close' before 'finish': the caller went away; anything still running for it stops and cleans up.
+      if (!res.writableFinished) controller.abort(new ClosedError('the caller went away'));
+      const status = res.writableFinished ? res.statusCode : 499;
+      const seconds = (performance.now() - started) / 1000;
+      this.metrics.record(route, method, status, seconds);
+      this.#options.logger.info(
+        { requestId, method, route, status, bytes: req.socket.bytesWritten - bytesBefore, durationMs: Math.round(seconds * 1e4) / 10, clientId },
+        'http request',
+      );
+    });
+
+    try {
+      const url = req.url ?? '/';
+      if (Buffer.byteLength(url) > MAX_URL_BYTES) {
+        // 414 rather than the 400 of VALIDATION: the status tells a proxy or client what to shorten.
+        return sendJson(res, 414, errorBody(new ValidationError(`the URL is longer than ${MAX_URL_BYTES} bytes`), requestId));
+      }
+      const q = url.indexOf('?');
+      const pathname = q === -1 ? url : url.slice(0, q);
+      const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+      const match = matchRoute(method, pathname);
+      if (match.kind === 'none') throw new NotFoundError(`no route for ${method} ${pathname.slice(0, 200)}`);
+      if (match.kind === 'method') {
+        route = match.template;
+        const refusal = new ValidationError(`${method} is not allowed on ${match.template}; allowed: ${match.allow.join(', ')}`);
+        return sendJson(res, 405, errorBody(refusal, requestId), { allow: match.allow.join(', '), ...this.#closeIfUnread(req) });
+      }
+      route = match.route.path;
+      if (match.route.auth !== 'none') {
+        const identity = authenticate(req, this.#options.tokens);
+        clientId = identity.clientId;
+        if (match.route.auth === 'admin' && !identity.admin) throw new ForbiddenError(`${route} needs an admin token`);
+      }
+      await runRoute(
+        match.route.op,
+        {
+          coordinator: this.#options.coordinator,
+          readiness: this.#options.readiness,
+          renderMetrics: () => [...this.#options.registries, this.metrics.registry].map((r) => r.render()).join(''),
+          openapi: this.#openapi,
+          logger: this.#options.logger,
+          maxJsonBytes: this.#options.maxJsonUploadBytes ?? DEFAULT_MAX_JSON_UPLOAD_BYTES,
+        },
+        {
+          req,
+          res,
+          ctx: { clientId: clientId ?? '', signal: controller.signal },
+          params: decodeParams(match.params),
+          query,
+          requestId,
+        },
+      );
+    } catch (err) {
+      this.#fail(req, res, err, requestId);
+    }
+  }
+
+  /**
+   * A large body refused before or while it arrived is not read to its end
+   * (node would otherwise drain it to keep the connection): answer, then close.
+   */
+  #closeIfUnread(req: http.IncomingMessage): http.OutgoingHttpHeaders {
+    if (req.complete) return {};
+    const length = Number(req.headers['content-length'] ?? 0);
+    const large = req.headers['transfer-encoding'] !== undefined || length > DRAIN_LIMIT_BYTES;
+    return large ? { connection: 'close' } : {};
+  }
+
+  #fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown, requestId: string): void {
+    if (res.destroyed) return;
+    const headers = this.#closeIfUnread(req);
+    if (err instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer realm="storaged"';
+    const error = sendError(res, err, requestId, headers);
+    if (error.code === 'INTERNAL' || error.code === 'UNAVAILABLE') {
+      this.#options.logger.warn({ err: (error.cause as Error | undefined) ?? error, requestId, code: error.code }, 'gateway call failed');
+    }
+  }
+}
