@@ -23,6 +23,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./
 COPY migrations ./migrations
+COPY openapi ./openapi
 RUN mkdir -p /data /run/storaged && chown node:node /data /run/storaged && chmod 0700 /data
 USER node
 VOLUME ["/data", "/run/storaged"]
