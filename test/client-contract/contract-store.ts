@@ -1,0 +1,81 @@
+// Storing (a Buffer, a stream) and reading back what was stored: metadata,
+// presigned URLs whose bytes hash the same.
+
+import * as assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { blobExists } from '../support/blob-presence';
+import { jpegBytes, pngBytes, sha256 } from '../support/image-bytes';
+import type { ContractCheck } from './client-contract';
+
+async function fetchSha256(url: string): Promise<string> {
+  const res = await fetch(url);
+  assert.equal(res.status, 200, `GET ${url} answered ${res.status}`);
+  return sha256(Buffer.from(await res.arrayBuffer()));
+}
+
+export const storeChecks: Record<string, ContractCheck> = {
+  'store a Buffer, get its metadata, fetch its URLs': async (_t, env) => {
+    const client = env.client('acme');
+    const body = pngBytes(200 * 1024);
+    const stored = await client.storePhoto(body, {
+      originalName: 'beach-sunset_2024.png',
+      contentType: 'image/png',
+      clientId: 'acme',
+      userId: 'store-user',
+      sessionId: 'sess-9',
+      metadata: { album: 'holidays', note: 'été' },
+    });
+    assert.match(stored.id, /^[0-9a-f-]{36}$/);
+    assert.equal(stored.bucket, 'images');
+    assert.equal(stored.size, body.length);
+    assert.equal(stored.checksum, sha256(body));
+    assert.equal(stored.processing_status, 'queued');
+    assert.ok(await blobExists(env.minio, env.daemon.dataDir, stored.bucket, stored.s3_key));
+    assert.equal(await fetchSha256(stored.s3_url), sha256(body));
+
+    const photo = await client.getPhoto(stored.id);
+    assert.equal(photo.id, stored.id);
+    assert.equal(photo.original_filename, 'beach-sunset_2024.png');
+    assert.equal(photo.mime_type, 'image/png');
+    assert.equal(photo.client_id, 'acme');
+    assert.equal(photo.user_id, 'store-user');
+    assert.equal(photo.session_id, 'sess-9');
+    assert.deepEqual(photo.metadata, { album: 'holidays', note: 'été' });
+    assert.equal(photo.size, body.length);
+    assert.ok(Date.parse(photo.url_expires_at) > Date.now());
+    assert.equal(await fetchSha256(photo.s3_url), sha256(body));
+    assert.equal(await fetchSha256(await client.getPhotoUrl(stored.id, 60)), sha256(body));
+    assert.equal(await fetchSha256(await client.getPhotoUrl(stored.id)), sha256(body));
+  },
+
+  'store a stream with its sha256, byte for byte': async (_t, env) => {
+    const client = env.client('acme');
+    const body = jpegBytes(3 * 1024 * 1024 + 17);
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < body.length; i += 100_000) pieces.push(body.subarray(i, i + 100_000));
+    const stored = await client.storePhoto(Readable.from(pieces), {
+      originalName: 'streamed.jpg',
+      clientId: 'acme',
+      sha256: sha256(body),
+    });
+    assert.equal(stored.size, body.length);
+    assert.equal(stored.checksum, sha256(body));
+    const photo = await client.getPhoto(stored.id);
+    assert.equal(photo.mime_type, 'image/jpeg');
+    assert.equal(await fetchSha256(photo.s3_url), sha256(body));
+  },
+
+  'store an async generator without a declared type: the bytes decide': async (_t, env) => {
+    const client = env.client('acme');
+    const body = pngBytes(50_000);
+    const stored = await client.storePhoto(
+      (async function* () {
+        yield body.subarray(0, 7);
+        yield body.subarray(7);
+      })(),
+      { originalName: 'no-type.bin', clientId: 'acme' },
+    );
+    assert.equal((await client.getPhoto(stored.id)).mime_type, 'image/png');
+    assert.equal(stored.checksum, sha256(body));
+  },
+};

@@ -1,0 +1,28 @@
+// The PhotoStorage contract over the HTTP gateway (the remote client), with
+// one token per tenant; the token alone decides whose photos a call sees.
+
+import { randomBytes } from 'node:crypto';
+import { RemoteClient } from '../../src/remote-client';
+import { startTestDaemon } from '../support/in-process-daemon';
+import { describeClientContract, type Tenant } from './client-contract';
+
+describeClientContract('remote client (HTTP gateway)', async (t, minio, env) => {
+  const tokens: Record<Tenant, string> = { acme: randomBytes(24).toString('base64url'), rival: randomBytes(24).toString('base64url') };
+  const daemon = await startTestDaemon(t, minio, {
+    env: { ...env, STORAGED_TOKENS: `${tokens.acme} acme, ${tokens.rival} rival` },
+  });
+  const url = daemon.daemon.httpUrl!;
+  const clients = new Map<Tenant, RemoteClient>();
+  t.after(() => Promise.all([...clients.values()].map((c) => c.close())));
+  return {
+    daemon,
+    client(tenant) {
+      let client = clients.get(tenant);
+      if (client === undefined) {
+        client = new RemoteClient({ url, token: tokens[tenant], clientId: tenant });
+        clients.set(tenant, client);
+      }
+      return client;
+    },
+  };
+});
