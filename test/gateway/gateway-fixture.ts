@@ -50,3 +50,14 @@ export async function startGateway(t: TestContext, minio: MinioHandle | null, en
     },
   };
 }
+
+/** Polls `probe` until it returns something, for effects that follow a network event; fails after `ms`. */
+export async function eventually<T>(probe: () => T | undefined, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
