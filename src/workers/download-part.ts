@@ -2,7 +2,7 @@
 // into one ArrayBuffer that is then moved to the main thread (transferred,
 // not copied). The main thread never parses the HTTP response of a download.
 
-import { transferableSymbol, valueSymbol } from 'piscina';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { asTaskFailure, failure, throwIfCancelled } from './failures';
 import { minioFor, whereOf } from './minio-per-thread';
 import type { DownloadPartResult, DownloadPartTask } from './task-types';
@@ -42,7 +42,8 @@ export async function downloadPart(task: DownloadPartTask): Promise<unknown> {
     }
     if (filled !== bytes.length) throw failure('transient', `${action}: the response ended after ${filled} of ${bytes.length} bytes`);
     const result: DownloadPartResult = { bytes, objectSize };
-    return { [transferableSymbol]: bytes.buffer, [valueSymbol]: result };
+    // Piscina moves the transferable part and hands the main thread the value.
+    return move({ [transferableSymbol]: bytes.buffer, [valueSymbol]: result } as unknown as ArrayBuffer);
   } catch (err) {
     throw asTaskFailure(err, action);
   }

@@ -55,9 +55,10 @@ export async function sha256OfStream(stream: AsyncIterable<Buffer | Uint8Array>)
   return { sha256: hash.digest('hex'), size };
 }
 
-export async function incompleteUploads(minio: MinioHandle, bucket: string): Promise<string[]> {
+/** With `key`: MinIO lists an upload begun before its last restart only under its exact key. */
+export async function incompleteUploads(minio: MinioHandle, bucket: string, key = ''): Promise<string[]> {
   const found: string[] = [];
-  for await (const upload of minio.client.listIncompleteUploads(bucket, '', true)) found.push(upload.key);
+  for await (const upload of minio.client.listIncompleteUploads(bucket, key, true)) found.push(upload.key);
   return found;
 }
 

@@ -30,8 +30,17 @@ export interface BlobStore {
    * Writes the whole object; resolves only once the bytes are durable in the
    * store. `sha256` (hex) is the body's digest when the caller already knows
    * it: the store can then skip hashing and have the server verify the bytes.
+   * `signal` cancels a transfer in progress (MinIO: the multipart upload is aborted).
    */
-  put(bucket: string, key: string, source: BlobSource, size: number, contentType: string, sha256?: string): Promise<void>;
+  put(
+    bucket: string,
+    key: string,
+    source: BlobSource,
+    size: number,
+    contentType: string,
+    sha256?: string,
+    signal?: AbortSignal,
+  ): Promise<void>;
   /** Size and mtime, or null when the object does not exist. */
   stat(bucket: string, key: string): Promise<BlobInfo | null>;
   /** Removes the object; an object already gone is not an error. */
@@ -42,8 +51,13 @@ export interface BlobStore {
   read(bucket: string, key: string, range?: ByteRange): Promise<Readable>;
   /** Every object of a bucket (for the orphan sweep). */
   list(bucket: string): AsyncIterable<ListedBlob>;
-  /** Aborts incomplete multipart uploads older than the given age; returns how many. */
-  abortIncompleteUploads(bucket: string, olderThanMs: number): Promise<number>;
+  /**
+   * Aborts incomplete multipart uploads older than the given age; returns how
+   * many. With `key`, only that object's. MinIO lists an upload begun before
+   * its last restart only when asked for its exact key, so recovery should
+   * pass the keys of its pending rows as well as sweeping the bucket.
+   */
+  abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string): Promise<number>;
   /** Throws UnavailableError when the store cannot be reached. */
   ping(): Promise<void>;
 }

@@ -2,6 +2,7 @@
 // otherwise the local directory, whose signed URLs point at `baseUrl`.
 
 import * as path from 'node:path';
+import type { Piscina } from 'piscina';
 import type { DaemonConfig } from '../config/daemon-config';
 import type { Logger } from '../logger';
 import type { BlobStore } from './blob-store';
@@ -13,8 +14,12 @@ export type ConfiguredBlobStore =
   | { kind: 'minio'; blobs: BlobStore }
   | { kind: 'fs'; blobs: BlobStore; fsStore: FsBlobStore; signer: BlobUrlSigner };
 
-export function configuredBlobStore(config: DaemonConfig, logger: Logger, baseUrl: string): ConfiguredBlobStore {
-  if (config.minio !== null) return { kind: 'minio', blobs: new MinioBlobStore(config.minio, logger) };
+/** `pool` moves large MinIO bodies in parts; the local directory needs no workers. */
+export function configuredBlobStore(config: DaemonConfig, logger: Logger, baseUrl: string, pool?: Piscina): ConfiguredBlobStore {
+  if (config.minio !== null) {
+    const pooled = pool === undefined ? undefined : { pool, ...config.multipart };
+    return { kind: 'minio', blobs: new MinioBlobStore(config.minio, logger, pooled) };
+  }
   const signer = new BlobUrlSigner(loadOrCreateSigningKey(path.join(config.dataDir, 'blob-url.key')), baseUrl);
   const fsStore = new FsBlobStore(config.blobDir, signer);
   return { kind: 'fs', blobs: fsStore, fsStore, signer };

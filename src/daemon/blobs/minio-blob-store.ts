@@ -1,5 +1,7 @@
 // Blobs in MinIO (or any S3-compatible store) through the minio client, with
-// URLs signed locally by SigV4Presigner.
+// URLs signed locally by SigV4Presigner. Given the worker pool, a spooled body
+// larger than one part goes up as a multipart upload from the pool's threads,
+// and reads come back in parts through them (multipart-put.ts, read-in-parts.ts).
 
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -8,12 +10,17 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import * as Minio from 'minio';
+import type { Piscina } from 'piscina';
 import { NotFoundError, UnavailableError } from '../../protocol/errors';
 import type { Logger } from '../logger';
 import type { BlobInfo, BlobSource, BlobStore, ByteRange, ListedBlob } from './blob-store';
 import { isNotFound, mapMinioError } from './minio-errors';
 import { idleTimeoutTransport } from './idle-timeout-transport';
+import { multipartPut } from './multipart-put';
+import type { PartTransfers } from './part-transfers';
+import { readInParts } from './read-in-parts';
 import { SigV4Presigner } from './sigv4-presigner';
+import { DEFAULT_RETRY, type RetryPolicy } from './transfer-retry';
 
 export interface MinioConnection {
   endPoint: string;
@@ -25,6 +32,14 @@ export interface MinioConnection {
   region?: string;
   /** A request whose connection is silent this long fails as UNAVAILABLE. */
   idleTimeoutMs?: number;
+}
+
+/** The worker pool and the multipart sizes (DaemonConfig.multipart). */
+export interface PooledTransfers {
+  pool: Piscina;
+  partBytes: number;
+  concurrency: number;
+  retry?: RetryPolicy;
 }
 
 /** Long enough for a busy MinIO to answer a large PUT's last byte, short enough that a hung one is noticed. */
@@ -40,8 +55,9 @@ export class MinioBlobStore implements BlobStore {
   readonly #where: string;
   readonly #logger: Logger;
   readonly #useSSL: boolean;
+  readonly #transfers: PartTransfers | null;
 
-  constructor(connection: MinioConnection, logger: Logger) {
+  constructor(connection: MinioConnection, logger: Logger, pooled?: PooledTransfers) {
     const settings = { ...connection, region: connection.region ?? 'us-east-1' };
     this.#where = `${settings.endPoint}:${settings.port}`;
     this.#logger = logger;
@@ -60,6 +76,18 @@ export class MinioBlobStore implements BlobStore {
       transportAgent: settings.useSSL ? new https.Agent(agentOptions) : new http.Agent(agentOptions),
     });
     this.#presigner = new SigV4Presigner(settings);
+    this.#transfers =
+      pooled === undefined
+        ? null
+        : {
+            pool: pooled.pool,
+            settings: { ...settings, idleTimeoutMs: connection.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS },
+            client: this.#client,
+            partBytes: pooled.partBytes,
+            concurrency: pooled.concurrency,
+            retry: pooled.retry ?? DEFAULT_RETRY,
+            logger,
+          };
   }
 
   async #run<T>(action: string, work: () => Promise<T>): Promise<T> {
@@ -95,7 +123,19 @@ export class MinioBlobStore implements BlobStore {
    * Over TLS the payload is unsigned (as in minio-js) and the digest travels as
    * x-amz-checksum-sha256 for MinIO to verify instead.
    */
-  async put(bucket: string, key: string, source: BlobSource, size: number, contentType: string, sha256?: string): Promise<void> {
+  async put(
+    bucket: string,
+    key: string,
+    source: BlobSource,
+    size: number,
+    contentType: string,
+    sha256?: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (this.#transfers !== null && 'path' in source && size > this.#transfers.partBytes) {
+      await multipartPut(this.#transfers, { bucket, key, path: source.path, size, contentType, ...(signal && { signal }) });
+      return;
+    }
     await this.#run(`store ${bucket}/${key}`, async () => {
       const digest = sha256 ?? (await sha256Of(source));
       const headers: Record<string, string | number> = { 'Content-Type': contentType, 'Content-Length': size };
@@ -139,6 +179,13 @@ export class MinioBlobStore implements BlobStore {
   }
 
   async read(bucket: string, key: string, range?: ByteRange): Promise<Readable> {
+    // A small range is one request either way; the event loop can stream it. A
+    // whole object's size is unknown here, so it goes through the parts, whose
+    // first answer tells it.
+    const t = this.#transfers;
+    if (t !== null && (range === undefined || range.end - range.start + 1 > t.partBytes)) {
+      return readInParts(t, range === undefined ? { bucket, key } : { bucket, key, range });
+    }
     return this.#run(`read ${bucket}/${key}`, async () => {
       try {
         return range === undefined
@@ -166,16 +213,17 @@ export class MinioBlobStore implements BlobStore {
     }
   }
 
-  async abortIncompleteUploads(bucket: string, olderThanMs: number): Promise<number> {
+  async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
     let aborted = 0;
     let keyMarker = '';
     let uploadIdMarker = '';
     for (;;) {
       const page = await this.#run(`list incomplete uploads of ${bucket}`, () =>
-        this.#client.listIncompleteUploadsQuery(bucket, '', keyMarker, uploadIdMarker, ''),
+        this.#client.listIncompleteUploadsQuery(bucket, key ?? '', keyMarker, uploadIdMarker, ''),
       );
       for (const upload of page.uploads) {
+        if (key !== undefined && upload.key !== key) continue;
         if (new Date(upload.initiated).getTime() > cutoff) continue;
         await this.#run(`abort upload of ${bucket}/${upload.key}`, () =>
           this.#client.abortMultipartUpload(bucket, upload.key, upload.uploadId),

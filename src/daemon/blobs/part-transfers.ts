@@ -1,0 +1,32 @@
+// What the multipart orchestration needs: the pool whose threads move the
+// bytes, the settings they reach MinIO with, a main-thread client for the
+// small calls (initiate, complete, abort, stat), and the sizes.
+
+import type * as Minio from 'minio';
+import type { Piscina } from 'piscina';
+import { asTaskFailure } from '../../workers/failures';
+import type { WorkerMinioSettings } from '../../workers/task-types';
+import type { Logger } from '../logger';
+import { fromTaskFailure } from '../workers/task-failure';
+import type { RetryPolicy } from './transfer-retry';
+
+export interface PartTransfers {
+  pool: Piscina;
+  settings: WorkerMinioSettings;
+  client: Minio.Client;
+  /** Bytes per part (S3: at least 5 MiB but the last, at most 10,000 parts). */
+  partBytes: number;
+  /** Parts in flight per upload. */
+  concurrency: number;
+  retry: RetryPolicy;
+  logger: Logger;
+}
+
+/** A main-thread MinIO call, its failure classified as a worker's would be. */
+export async function minioCall<T>(action: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw fromTaskFailure(asTaskFailure(err, action));
+  }
+}

@@ -1,0 +1,145 @@
+// An object (or an inclusive byte range of it) as a Readable, fetched in parts
+// by the pool's threads. At most `readAhead` parts are asked for or held
+// before the reader takes them, and the next is asked for only when the
+// stream's buffer has drained, so a slow reader costs at most
+// (readAhead + 1) parts of memory (the +1 is the part already handed to the
+// stream's buffer), never the whole object. Destroying the stream cancels the
+// parts in flight.
+
+import { Readable } from 'node:stream';
+import { RangeNotSatisfiableError, StorageError } from '../../protocol/errors';
+import { newCancelFlag, raiseCancelFlag } from '../workers/cancel-flag';
+import { downloadPartIn } from '../workers/part-tasks';
+import { metricsOf, type PoolMetrics } from '../workers/pool-metrics';
+import type { ByteRange } from './blob-store';
+import { minioCall, type PartTransfers } from './part-transfers';
+import { withRetries } from './transfer-retry';
+
+export const DEFAULT_READ_AHEAD = 2;
+
+/** Chunks handed to the reader: a socket or HTTP response writes these comfortably. */
+const SLICE_BYTES = 1024 * 1024;
+
+export interface ReadInPartsRequest {
+  bucket: string;
+  key: string;
+  /** The whole object when absent. */
+  range?: ByteRange;
+  /** Parts asked for ahead of the reader; at least 1. */
+  readAhead?: number;
+}
+
+interface Pending {
+  bytes: number;
+  part: Promise<Uint8Array>;
+}
+
+/**
+ * Resolves once the first part has arrived, so a missing object or a range
+ * past its end is an error here (NOT_FOUND, RANGE_NOT_SATISFIABLE), not a
+ * stream error later.
+ */
+export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Promise<Readable> {
+  const readAhead = Math.max(1, req.readAhead ?? DEFAULT_READ_AHEAD);
+  const start = req.range?.start ?? 0;
+  const cancel = newCancelFlag();
+  const metrics = metricsOf(t.pool);
+  const fetchPart = (from: number, to: number) => {
+    metrics.addReadAhead(to - from + 1);
+    const task = { settings: t.settings, bucket: req.bucket, key: req.key, start: from, end: to, cancel };
+    return withRetries(t.retry, undefined, () => downloadPartIn(t.pool, task), () => metrics.partRetries++);
+  };
+
+  const firstEnd = Math.min(req.range?.end ?? Infinity, start + t.partBytes - 1);
+  let first;
+  try {
+    first = await fetchPart(start, firstEnd);
+  } catch (err) {
+    metrics.addReadAhead(-(firstEnd - start + 1));
+    if (req.range === undefined && err instanceof StorageError && err.code === 'RANGE_NOT_SATISFIABLE') {
+      // S3 refuses any range of an empty object, even bytes=0-.
+      const info = await minioCall(`stat ${req.bucket}/${req.key}`, () => t.client.statObject(req.bucket, req.key));
+      if (info.size === 0) return Readable.from([]);
+    }
+    throw err;
+  }
+  const end = req.range?.end ?? first.objectSize - 1;
+  if (end >= first.objectSize) {
+    metrics.addReadAhead(-(firstEnd - start + 1));
+    throw new RangeNotSatisfiableError(`bytes ${start}-${end} asked for, but ${req.bucket}/${req.key} holds ${first.objectSize} bytes`);
+  }
+  // The first part's count covered the part size; what arrived may be less (a short object).
+  metrics.addReadAhead(first.bytes.length - (firstEnd - start + 1));
+  const head: Pending = { bytes: first.bytes.length, part: Promise.resolve(first.bytes) };
+  return new PartReader(metrics, cancel, [head], firstEnd + 1, end, t.partBytes, readAhead, (from, to) =>
+    fetchPart(from, to).then((r) => r.bytes),
+  );
+}
+
+class PartReader extends Readable {
+  #next: number;
+  #busy = false;
+
+  constructor(
+    readonly metrics: PoolMetrics,
+    readonly cancel: Int32Array,
+    readonly queue: Pending[],
+    next: number,
+    readonly end: number,
+    readonly partBytes: number,
+    readonly readAhead: number,
+    readonly fetch: (from: number, to: number) => Promise<Uint8Array>,
+  ) {
+    super({ highWaterMark: SLICE_BYTES });
+    this.#next = next;
+  }
+
+  #topUp(): void {
+    while (this.queue.length < this.readAhead && this.#next <= this.end) {
+      const from = this.#next;
+      const to = Math.min(this.end, from + this.partBytes - 1);
+      this.#next = to + 1;
+      const part = this.fetch(from, to);
+      // Handled when the reader gets to it; until then a failure must not count as unhandled.
+      part.catch(() => undefined);
+      this.queue.push({ bytes: to - from + 1, part });
+    }
+  }
+
+  override _read(): void {
+    // Pushing a part's slices can call _read again; the part being handed on finishes first.
+    if (this.#busy) return;
+    this.#topUp();
+    const head = this.queue.shift();
+    if (head === undefined) {
+      this.push(null);
+      return;
+    }
+    this.#busy = true;
+    head.part.then(
+      (bytes) => {
+        this.metrics.addReadAhead(-head.bytes);
+        if (this.destroyed) return;
+        const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+        for (let at = 0; at < buffer.length; at += SLICE_BYTES) this.push(buffer.subarray(at, at + SLICE_BYTES));
+        this.#busy = false;
+        if (this.queue.length === 0 && this.#next > this.end) this.push(null);
+      },
+      (err: unknown) => {
+        this.metrics.addReadAhead(-head.bytes);
+        this.destroy(err as Error);
+      },
+    );
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    raiseCancelFlag(this.cancel);
+    for (const pending of this.queue.splice(0)) {
+      pending.part.then(
+        () => this.metrics.addReadAhead(-pending.bytes),
+        () => this.metrics.addReadAhead(-pending.bytes),
+      );
+    }
+    callback(err);
+  }
+}
