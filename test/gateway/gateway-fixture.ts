@@ -18,7 +18,12 @@ export interface GatewayFixture extends TestDaemon {
   call(
     method: string,
     path: string,
-    opts?: { as?: keyof typeof TOKENS | null; headers?: Record<string, string>; body?: string | Buffer | Uint8Array | AsyncIterable<Uint8Array> | FormData },
+    opts?: {
+      as?: keyof typeof TOKENS | null;
+      headers?: Record<string, string>;
+      body?: string | Buffer | Uint8Array | AsyncIterable<Uint8Array> | FormData;
+      signal?: AbortSignal;
+    },
   ): Promise<Awaited<ReturnType<typeof request>>>;
   /** Like call, but reads the body as JSON. */
   json(
@@ -37,7 +42,7 @@ export async function startGateway(t: TestContext, minio: MinioHandle | null, en
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     const as = opts.as === undefined ? 'acme' : opts.as;
     if (as !== null && headers.authorization === undefined) headers.authorization = `Bearer ${TOKENS[as]}`;
-    return request(`${url}${path}`, { method: method as 'GET', headers, body: opts.body as never });
+    return request(`${url}${path}`, { method: method as 'GET', headers, body: opts.body as never, signal: opts.signal ?? null });
   };
   return {
     ...d,
