@@ -5,11 +5,13 @@
 import { benchSidecarGet } from './sidecar-get.bench';
 import { benchStore200k } from './store.bench';
 import { benchWriterInsert } from './writer-insert.bench';
+import { benchHash } from './hash.bench';
 
 const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['writer.insert'], run: benchWriterInsert },
   { names: ['sidecar.getPhoto'], run: benchSidecarGet },
   { names: ['store.200k.c16'], run: benchStore200k },
+  { names: ['hash.worker1', 'hash.worker2'], run: benchHash },
 ];
 
 function parseOnly(argv: string[]): string | null {
