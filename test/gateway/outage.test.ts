@@ -1,0 +1,38 @@
+// MinIO stopped under a running gateway: writes answer 503 without naming the
+// store's address, /ready fails naming the blob check, /health stays 200,
+// metadata reads keep working; once MinIO is back, everything heals.
+
+import * as assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pngBytes } from '../support/image-bytes';
+import { startMinio } from '../support/minio-server';
+import { startGateway } from './gateway-fixture';
+
+test('with MinIO down, writes are 503, /ready is 503 naming the blob store, /health is 200', { timeout: 90_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const g = await startGateway(t, minio);
+  const before = await g.json('POST', '/photos?filename=before.png', { body: pngBytes(2048), headers: { 'content-type': 'image/png' } });
+  assert.equal(before.status, 201);
+
+  await minio.stop();
+  const write = await g.json('POST', '/photos?filename=during.png', { body: pngBytes(2048), headers: { 'content-type': 'image/png' } });
+  assert.equal(write.status, 503);
+  assert.equal(write.body.error.code, 'UNAVAILABLE');
+  assert.doesNotMatch(JSON.stringify(write.body), /127\.0\.0\.1|:\d{4,5}|minio/i, 'the error leaks the blob store address');
+  const read = await g.json('GET', `/photos/${before.body.id}/content`);
+  assert.equal(read.status, 503);
+
+  const ready = await g.json('GET', '/ready');
+  assert.equal(ready.status, 503);
+  assert.equal(ready.body.status, 'unready');
+  assert.equal(ready.body.checks.sqlite, 'ok');
+  assert.match(ready.body.checks.blobs, /MinIO at 127\.0\.0\.1:\d+ is unreachable/);
+  assert.deepEqual((await g.json('GET', '/health', { as: null })).body, { status: 'ok' });
+  assert.equal((await g.json('GET', `/photos/${before.body.id}`)).status, 200, 'metadata lives in SQLite');
+  assert.deepEqual(g.daemon.catalog.countByState(), { pending: 0, committed: 1, deleting: 0 });
+  assert.ok(g.logs.some((l) => l.msg === 'gateway call failed' && l.code === 'UNAVAILABLE'), 'the real cause is logged');
+
+  await minio.restart();
+  assert.equal((await g.json('GET', '/ready')).status, 200);
+  assert.equal((await g.json('POST', '/photos?filename=after.png', { body: pngBytes(2048), headers: { 'content-type': 'image/png' } })).status, 201);
+});
