@@ -2,15 +2,20 @@
 // with PREFIX (all by default), one after another so they do not disturb
 // each other, and prints each figure as a JSON line.
 
+import { benchGatewayGet } from './gateway-get.bench';
+import { benchHash } from './hash.bench';
+import { benchGatewayStore200k, benchGatewayStore64m } from './gateway-store.bench';
 import { benchSidecarGet } from './sidecar-get.bench';
 import { benchStore200k } from './store.bench';
 import { benchWriterInsert } from './writer-insert.bench';
-import { benchHash } from './hash.bench';
 
 const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['writer.insert'], run: benchWriterInsert },
   { names: ['sidecar.getPhoto'], run: benchSidecarGet },
   { names: ['store.200k.c16'], run: benchStore200k },
+  { names: ['gateway.getPhoto'], run: benchGatewayGet },
+  { names: ['gateway.store.200k.c16'], run: benchGatewayStore200k },
+  { names: ['gateway.store.64m'], run: benchGatewayStore64m },
   { names: ['hash.worker1', 'hash.worker2'], run: benchHash },
 ];
 

@@ -41,6 +41,8 @@ export async function spawnDaemon(t: TestContext | null, env: Record<string, str
       for (const line of out.split('\n')) {
         if (!line.includes('"storaged ready"')) continue;
         clearTimeout(timer);
+        // Re-splitting everything printed so far on every later write would cost a benchmark's client O(n²).
+        proc.stdout!.off('data', check);
         resolve(JSON.parse(line));
         return;
       }
