@@ -36,3 +36,12 @@ test('with MinIO down, writes are 503, /ready is 503 naming the blob store, /hea
   assert.equal((await g.json('GET', '/ready')).status, 200);
   assert.equal((await g.json('POST', '/photos?filename=after.png', { body: pngBytes(2048), headers: { 'content-type': 'image/png' } })).status, 201);
 });
+
+test('/ready names SQLite when the database cannot take writes', { timeout: 30_000 }, async (t) => {
+  const g = await startGateway(t, null);
+  await g.daemon.catalog.close();
+  const ready = await g.json('GET', '/ready');
+  assert.equal(ready.status, 503);
+  assert.deepEqual(ready.body, { status: 'unready', checks: { sqlite: 'the catalog is closed', blobs: 'ok' } });
+  assert.equal((await g.json('GET', '/health', { as: null })).status, 200);
+});

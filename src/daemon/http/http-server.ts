@@ -39,7 +39,7 @@ export class HttpServer {
     );
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       this.logger.debug({ err: { code: err.code, message: err.message } }, 'bad HTTP request');
-      if (!socket.writable || (err as { bytesParsed?: unknown }).bytesParsed === undefined) return void socket.destroy();
+      if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
       const answer =
         err.code === 'HPE_HEADER_OVERFLOW'
           ? rawError(431, 'Request Header Fields Too Large', 'VALIDATION', `request line and headers exceed ${MAX_HEADER_BYTES} bytes`)
