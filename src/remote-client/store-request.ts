@@ -24,6 +24,12 @@ const ALLOWED_KEYS = ['originalName', 'contentType', 'clientId', 'sessionId', 'u
 const HEADER_SAFE = /^[\x20-\x7e]*$/;
 // The gateway sniffs the bytes when no type is declared, as the daemon does for the sidecar.
 const UNDECLARED_TYPE = 'application/octet-stream';
+/**
+ * The gateway takes 16 KiB of request line and headers; past that it answers
+ * 431 and drops the connection, possibly mid-body. Options over this budget
+ * are refused here, before a byte is sent, with a message that says why.
+ */
+export const MAX_OPTION_HEADER_BYTES = 12 * 1024;
 
 function checkOptions(options: unknown, boundClientId: string | null): asserts options is StorePhotoOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -77,6 +83,14 @@ export function storeRequest(data: PhotoBody, options: StorePhotoOptions, boundC
   put(STORE_HEADERS.sessionId, 'sessionId', options.sessionId);
   put(STORE_HEADERS.sha256, 'sha256', options.sha256);
   if (options.metadata !== undefined) headers[STORE_HEADERS.metadata] = asciiJson(options.metadata);
+
+  const optionBytes = Object.entries(headers).reduce((sum, [k, v]) => sum + k.length + v.length + 4, 0) + query.toString().length;
+  if (optionBytes > MAX_OPTION_HEADER_BYTES) {
+    throw new ValidationError(
+      `storePhoto options take ${optionBytes} bytes as HTTP headers, more than the ${MAX_OPTION_HEADER_BYTES} the gateway route allows; ` +
+        'shorten options.metadata (or store through the sidecar client, which allows more)',
+    );
+  }
 
   let failure: unknown;
   let body: StoreRequest['body'];

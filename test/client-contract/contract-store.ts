@@ -78,4 +78,11 @@ export const storeChecks: Record<string, ContractCheck> = {
     assert.equal((await client.getPhoto(stored.id)).mime_type, 'image/png');
     assert.equal(stored.checksum, sha256(body));
   },
+
+  'store with ten metadata values of 1000 characters, read back unchanged': async (_t, env) => {
+    const client = env.client('acme');
+    const metadata = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`key_${i}`, `${i}ü`.padEnd(1000, 'x')]));
+    const stored = await client.storePhoto(pngBytes(1000), { originalName: 'tagged.png', clientId: 'acme', metadata });
+    assert.deepEqual((await client.getPhoto(stored.id)).metadata, metadata);
+  },
 };

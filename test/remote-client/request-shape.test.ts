@@ -127,3 +127,16 @@ test('arguments HTTP would turn into text are refused before a request is made',
   await rejectsWithCode(c.searchPhotos(cyclic as never), 'VALIDATION', /cannot be encoded as JSON/);
   assert.equal(server.seen.length, 0);
 });
+
+test('store options too large for HTTP headers are refused before a byte is sent, saying what to do', async (t) => {
+  const server = await cannedServer(t, (_req, res) => sendJson(res, 201, { id: ID }));
+  const c = new RemoteClient({ url: server.url, token: TOKEN });
+  t.after(() => c.close());
+  const metadata = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, 'v'.repeat(1000)]));
+  await rejectsWithCode(c.storePhoto(pngBytes(100), { originalName: 'a.png', clientId: 'acme', metadata }), 'VALIDATION', /shorten options.metadata/);
+  assert.equal(server.seen.length, 0);
+  // Just under the budget still goes out.
+  const fits = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, 'v'.repeat(1000)]));
+  await c.storePhoto(pngBytes(100), { originalName: 'a.png', clientId: 'acme', metadata: fits });
+  assert.equal(server.seen.length, 1);
+});
