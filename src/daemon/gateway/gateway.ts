@@ -19,6 +19,7 @@ import type { ReadinessChecks } from './readiness';
 import { requestIdOf } from './request-id';
 import { runRoute } from './route-handlers';
 import { matchRoute } from './route-match';
+import { CallAbort } from '../socket/call-abort';
 
 /** dist/src/daemon/gateway/ → the package root, where openapi/ is shipped. */
 export const OPENAPI_PATH = path.resolve(__dirname, '../../../../openapi/gateway.openapi.json');
@@ -52,6 +53,10 @@ function authenticate(req: http.IncomingMessage, tokens: GatewayTokens): Gateway
 function decodeParams(raw: Record<string, string>): Record<string, string> {
   const params: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw)) {
+    if (!value.includes('%')) {
+      params[key] = value;
+      continue;
+    }
     try {
       params[key] = decodeURIComponent(value);
     } catch {
@@ -86,13 +91,13 @@ export class Gateway {
     const requestId = requestIdOf(req);
     const method = req.method ?? 'GET';
     const bytesBefore = req.socket.bytesWritten;
-    const controller = new AbortController();
+    const abort = new CallAbort();
     let route = 'unmatched';
     let clientId: string | undefined;
     res.setHeader(REQUEST_ID_HEADER, requestId);
     res.once('close', () => {
       // 'close' before 'finish': the caller went away; anything still running for it stops and cleans up.
-      if (!res.writableFinished) controller.abort(new ClosedError('the caller went away'));
+      if (!res.writableFinished) abort.abort(new ClosedError('the caller went away'));
       const status = res.writableFinished ? res.statusCode : 499;
       const seconds = (performance.now() - started) / 1000;
       this.metrics.record(route, method, status, seconds);
@@ -137,7 +142,12 @@ export class Gateway {
         {
           req,
           res,
-          ctx: { clientId: clientId ?? '', signal: controller.signal },
+          ctx: {
+            clientId: clientId ?? '',
+            get signal() {
+              return abort.signal;
+            },
+          },
           params: decodeParams(match.params),
           query,
           requestId,
