@@ -4,7 +4,7 @@
 // same classes with the same codes.
 
 import { Pool, type Dispatcher } from 'undici';
-import { ClosedError, TimeoutError, ValidationError } from '../protocol/errors';
+import { ClosedError, ProtocolError, TimeoutError, ValidationError } from '../protocol/errors';
 import type { PhotoBody, PhotoDownload, PhotoStorage } from '../protocol/photo-storage';
 import type {
   ByteRangeRequest,
@@ -83,7 +83,7 @@ export class RemoteClient implements PhotoStorage {
   async getPhotoUrl(id: string, expirySeconds?: number): Promise<string> {
     const path = `${idPath(id)}/url${urlExpiryQuery(expirySeconds)}`;
     const answer = (await this.#json('getPhotoUrl', 200, { method: 'GET', path })) as { url?: unknown };
-    if (typeof answer?.url !== 'string') throw transportError('getPhotoUrl', this.url, new TypeError('answer has no url'));
+    if (typeof answer?.url !== 'string') throw new ProtocolError('getPhotoUrl: the gateway answered without a url');
     return answer.url;
   }
 
@@ -155,7 +155,11 @@ export class RemoteClient implements PhotoStorage {
       if (response.statusCode !== okStatus) throw await errorFromResponse(what, response);
       const bytes = await readBounded(response.body, MAX_JSON_ANSWER_BYTES);
       if (okStatus === 204) return undefined;
-      return JSON.parse(bytes.toString('utf8'));
+      try {
+        return JSON.parse(bytes.toString('utf8'));
+      } catch {
+        throw new ProtocolError(`${what}: the gateway's answer is not JSON (${bytes.length} bytes)`);
+      }
     } catch (err) {
       throw transportError(what, this.url, err);
     } finally {

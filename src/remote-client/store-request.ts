@@ -4,7 +4,7 @@
 // otherwise blur (a number sent as text, an unknown option with no header to
 // go in); every other rule is the daemon's, so both transports answer alike.
 
-import { ValidationError } from '../protocol/errors';
+import { UnsupportedTypeError, ValidationError } from '../protocol/errors';
 import { clientIdProblem } from '../protocol/client-id';
 import { STORE_HEADERS } from '../protocol/http-api';
 import type { PhotoBody } from '../protocol/photo-storage';
@@ -24,6 +24,7 @@ const ALLOWED_KEYS = ['originalName', 'contentType', 'clientId', 'sessionId', 'u
 const HEADER_SAFE = /^[\x20-\x7e]*$/;
 // The gateway sniffs the bytes when no type is declared, as the daemon does for the sidecar.
 const UNDECLARED_TYPE = 'application/octet-stream';
+const ROUTED_TYPES = /^\s*(application\/json|multipart\/form-data)\s*(;|$)/i;
 /**
  * The gateway takes 16 KiB of request line and headers; past that it answers
  * 431 and drops the connection, possibly mid-body. Options over this budget
@@ -71,6 +72,10 @@ function asBytes(piece: unknown): Uint8Array {
 
 export function storeRequest(data: PhotoBody, options: StorePhotoOptions, boundClientId: string | null): StoreRequest {
   checkOptions(options, boundClientId);
+  if (options.contentType !== undefined && ROUTED_TYPES.test(options.contentType)) {
+    // These select the gateway's other upload forms, so the raw route cannot declare them; no image is either.
+    throw new UnsupportedTypeError(`content type ${options.contentType} cannot be declared for a photo stored through the gateway`);
+  }
   const headers: Record<string, string> = { 'content-type': options.contentType ?? UNDECLARED_TYPE };
   const query = new URLSearchParams();
   const put = (header: string, param: string, value: string | undefined) => {

@@ -27,6 +27,8 @@ export const badInputChecks: Record<string, ContractCheck> = {
       ['filename too long', () => c.storePhoto(png, { ...ok, originalName: `${'a'.repeat(300)}.png` }), 'VALIDATION'],
       ['missing clientId', () => c.storePhoto(png, { originalName: 'a.png' } as never), 'VALIDATION', /clientId/],
       ['type not allowed', () => c.storePhoto(png, { ...ok, contentType: 'application/pdf' }), 'UNSUPPORTED_TYPE'],
+      ['JSON declared as the type', () => c.storePhoto(png, { ...ok, contentType: 'application/json' }), 'UNSUPPORTED_TYPE'],
+      ['a form declared as the type', () => c.storePhoto(png, { ...ok, contentType: 'multipart/form-data; boundary=x' }), 'UNSUPPORTED_TYPE'],
       ['bytes are not an image', () => c.storePhoto(Buffer.from('just some text, not an image'), ok), 'UNSUPPORTED_TYPE'],
       ['declared type differs from bytes', () => c.storePhoto(jpegBytes(2048), { ...ok, contentType: 'image/png' }), 'UNSUPPORTED_TYPE'],
       ['empty body', () => c.storePhoto(Buffer.alloc(0), ok), 'VALIDATION', /empty/],
