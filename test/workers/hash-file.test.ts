@@ -60,6 +60,17 @@ describe('hashFile on the worker pool', () => {
     assert.equal(metricsOf(pool).bytesHashed - before, bytes.length + 100);
   });
 
+  it('snapshot() reports the pool: its threads, an empty queue, utilization as a share, the byte counters', async () => {
+    await hashFileIn(pool, file('snap', randomBytes(10)));
+    const snap = metricsOf(pool).snapshot();
+    assert.equal(snap.threads, 2);
+    assert.equal(snap.queueDepth, 0);
+    assert.ok(snap.utilization >= 0 && snap.utilization <= 1, `utilization ${snap.utilization}`);
+    assert.equal(snap.bytesHashed, metricsOf(pool).bytesHashed);
+    assert.ok(snap.bytesHashed > 0);
+    assert.deepEqual([snap.bytesUploaded, snap.bytesDownloaded, snap.readAheadBytes], [0, 0, 0]);
+  });
+
   it('refuses a missing file, a range past the end and a malformed range with VALIDATION', async () => {
     const p = file('short', randomBytes(100));
     await rejectsWithCode(hashFileIn(pool, path.join(dir, 'absent')), 'VALIDATION', /cannot open .*ENOENT/);

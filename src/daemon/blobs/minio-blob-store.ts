@@ -122,6 +122,10 @@ export class MinioBlobStore implements BlobStore {
    * the signed payload digest, so bytes that arrive different are refused.
    * Over TLS the payload is unsigned (as in minio-js) and the digest travels as
    * x-amz-checksum-sha256 for MinIO to verify instead.
+   *
+   * With the pool, a spooled body larger than one part goes up as a multipart
+   * upload instead: MinIO then verifies each part's own digest, not `sha256`,
+   * so the caller checks the whole body's digest itself (hashFileIn).
    */
   async put(
     bucket: string,
