@@ -57,6 +57,8 @@ describe('readInParts through the worker pool', () => {
     await rejectsWithCode(readInParts(t(), { bucket: BUCKET, key: 'small.bin', range: { start: 0, end: 1000 } }), 'RANGE_NOT_SATISFIABLE', /holds 1000 bytes/);
     await rejectsWithCode(readInParts(t(), { bucket: BUCKET, key: 'small.bin', range: { start: 1000, end: 1000 } }), 'RANGE_NOT_SATISFIABLE');
     await rejectsWithCode(readInParts(t(), { bucket: BUCKET, key: 'absent.bin' }), 'NOT_FOUND', /NoSuchKey/);
+    await rejectsWithCode(readInParts(t(), { bucket: BUCKET, key: 'small.bin', range: { start: 10, end: 9 } }), 'VALIDATION', /0 ≤ start ≤ end/);
+    await rejectsWithCode(readInParts(t(), { bucket: BUCKET, key: 'small.bin', range: { start: -1, end: 9 } }), 'VALIDATION');
     await rejectsWithCode(readInParts(t(), { bucket: 'no-such-bucket', key: 'big.bin' }), 'NOT_FOUND');
     assert.equal(metricsOf(pool).readAheadBytes, 0, 'failed reads leave nothing counted ahead');
   });

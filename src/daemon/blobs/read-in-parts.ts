@@ -7,7 +7,7 @@
 // parts in flight.
 
 import { Readable } from 'node:stream';
-import { RangeNotSatisfiableError, StorageError } from '../../protocol/errors';
+import { RangeNotSatisfiableError, StorageError, ValidationError } from '../../protocol/errors';
 import { newCancelFlag, raiseCancelFlag } from '../workers/cancel-flag';
 import { downloadPartIn } from '../workers/part-tasks';
 import { metricsOf, type PoolMetrics } from '../workers/pool-metrics';
@@ -41,6 +41,10 @@ interface Pending {
  */
 export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Promise<Readable> {
   const readAhead = Math.max(1, req.readAhead ?? DEFAULT_READ_AHEAD);
+  const r = req.range;
+  if (r !== undefined && !(Number.isSafeInteger(r.start) && Number.isSafeInteger(r.end) && r.start >= 0 && r.end >= r.start)) {
+    throw new ValidationError(`a byte range needs integers 0 ≤ start ≤ end, got ${String(r.start)}-${String(r.end)}`);
+  }
   const start = req.range?.start ?? 0;
   const cancel = newCancelFlag();
   const metrics = metricsOf(t.pool);
