@@ -1,6 +1,7 @@
 // What applications import: the sidecar client, its types and the error classes.
 
-export { StorageClient } from './sidecar-client/storage-client';
+export { StorageClient, type StorageClientOptions } from './sidecar-client/storage-client';
+export { RemoteClient, type RemoteClientOptions } from './remote-client';
 export type { PhotoBody, PhotoDownload, PhotoStorage } from './protocol/photo-storage';
 export * from './protocol/errors';
 export type * from './protocol/types';

@@ -1,6 +1,6 @@
-// The client's half of upload flow control: chunks may be sent only against
-// credit the daemon granted, so a fast producer waits here instead of filling
-// the daemon's memory.
+// One side of chunk flow control: chunks may be sent only against credit the
+// receiver granted, so a fast producer waits here instead of filling the
+// receiver's memory. Clients use it for uploads, the daemon for downloads.
 
 export class CreditGate {
   #credit = 0;

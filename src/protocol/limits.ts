@@ -11,6 +11,10 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 export const MAX_IN_FLIGHT_PER_CONNECTION = 256;
 /** Chunks the server lets a client send ahead of its reading (flow-control window). */
 export const UPLOAD_WINDOW_CHUNKS = 8;
+/** Chunks the daemon sends ahead of a download's reader (flow-control window). */
+export const DOWNLOAD_WINDOW_CHUNKS = 8;
+/** Credit one message may grant: more than a window is a peer bug. */
+export const MAX_CREDIT_CHUNKS = 1024;
 /** Default body limit, as in the seed (50 MB); the daemon's config may change it. */
 export const DEFAULT_MAX_BODY_BYTES = 50 * 1024 * 1024;
 /** Presigned URL lifetimes accepted (seconds). */

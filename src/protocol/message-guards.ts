@@ -3,7 +3,7 @@
 // ProtocolError, so the code behind them can trust every field.
 
 import { ProtocolError, ValidationError, isErrorCode, type WireError } from './errors';
-import { CHUNK_BYTES } from './limits';
+import { CHUNK_BYTES, MAX_CREDIT_CHUNKS } from './limits';
 import {
   OPS,
   type ClientMessage,
@@ -11,6 +11,7 @@ import {
   type Op,
   type ServerMessage,
 } from './messages';
+import type { PhotoContentInfo } from './types';
 
 /**
  * A well-formed call whose op the daemon does not know. It is not a protocol
@@ -60,6 +61,19 @@ function integer(m: Fields, key: string, min: number, where = `a ${String(m.t)} 
   return v;
 }
 
+function chunkMessage(m: Fields): { t: 'chunk'; id: number; data: Uint8Array } {
+  const id = callId(m);
+  if (!(m.data instanceof Uint8Array)) fail('`data` must be binary in a chunk message');
+  if (m.data.length > CHUNK_BYTES) fail(`chunk of ${m.data.length} bytes exceeds ${CHUNK_BYTES} bytes`);
+  return { t: 'chunk', id, data: m.data };
+}
+
+function creditMessage(m: Fields): { t: 'credit'; id: number; chunks: number } {
+  const chunks = integer(m, 'chunks', 1);
+  if (chunks > MAX_CREDIT_CHUNKS) fail(`credit of ${chunks} chunks exceeds ${MAX_CREDIT_CHUNKS}`);
+  return { t: 'credit', id: callId(m), chunks };
+}
+
 function isOp(value: string): value is Op {
   return (OPS as readonly string[]).includes(value);
 }
@@ -79,16 +93,14 @@ export function parseClientMessage(x: unknown): ClientMessage {
       if (!isOp(m.op)) throw new UnknownOpError(id, m.op);
       return { t: 'call', id, op: m.op, args: m.args };
     }
-    case 'chunk': {
-      const id = callId(m);
-      if (!(m.data instanceof Uint8Array)) fail('`data` must be binary in a chunk message');
-      if (m.data.length > CHUNK_BYTES) fail(`chunk of ${m.data.length} bytes exceeds ${CHUNK_BYTES} bytes`);
-      return { t: 'chunk', id, data: m.data };
-    }
+    case 'chunk':
+      return chunkMessage(m);
     case 'end':
       return { t: 'end', id: callId(m) };
     case 'abort':
       return { t: 'abort', id: callId(m) };
+    case 'credit':
+      return creditMessage(m);
     default:
       return fail(`unknown client message type ${JSON.stringify(m.t.slice(0, 32))}`);
   }
@@ -119,7 +131,14 @@ export function parseServerMessage(x: unknown): ServerMessage {
       return { t: 'hello', version: integer(m, 'version', 0), server: m.server, limits };
     }
     case 'credit':
-      return { t: 'credit', id: callId(m), chunks: integer(m, 'chunks', 1) };
+      return creditMessage(m);
+    case 'stream':
+      if (!isPlainObject(m.value)) fail('`value` must be a map in a stream message');
+      return { t: 'stream', id: callId(m), value: m.value as unknown as PhotoContentInfo };
+    case 'chunk':
+      return chunkMessage(m);
+    case 'end':
+      return { t: 'end', id: callId(m) };
     case 'result':
       return { t: 'result', id: callId(m), value: m.value };
     case 'error':

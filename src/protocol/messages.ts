@@ -6,9 +6,15 @@
 // Body of a store: client → {t:'chunk', id, data} … {t:'end', id}   (or {t:'abort', id})
 // Flow control:    server → {t:'credit', id, chunks}   (chunks the client may send more)
 // The answer:      server → {t:'result', id, value} | {t:'error', id, error}
+// A download (readPhoto):
+//                  server → {t:'stream', id, value: PhotoContentInfo}, then
+//                  server → {t:'chunk', id, data} … {t:'end', id}   (or {t:'error', id, error} midway)
+//                  client → {t:'credit', id, chunks}   (chunks the server may send more)
+//                  client → {t:'abort', id}            (the reader stopped early)
 // Handshake:       client → {t:'hello', version, clientId}; server → {t:'hello', version, server, limits}
 
 import type { WireError } from './errors';
+import type { PhotoContentInfo } from './types';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -16,6 +22,7 @@ export const OPS = [
   'storePhoto',
   'getPhoto',
   'getPhotoUrl',
+  'readPhoto',
   'updatePhotoMetadata',
   'deletePhoto',
   'searchPhotos',
@@ -35,10 +42,20 @@ export interface ChunkMessage { t: 'chunk'; id: number; data: Uint8Array }
 export interface EndMessage { t: 'end'; id: number }
 export interface AbortMessage { t: 'abort'; id: number }
 export interface CreditMessage { t: 'credit'; id: number; chunks: number }
+/** The head of a download: what the bytes are; chunk frames follow. */
+export interface StreamMessage { t: 'stream'; id: number; value: PhotoContentInfo }
 export interface ResultMessage { t: 'result'; id: number; value: unknown }
 export interface ErrorMessage { t: 'error'; id: number; error: WireError }
 /** Sent before the server closes a connection it cannot keep (bad frame, bad handshake). */
 export interface FatalMessage { t: 'fatal'; error: WireError }
 
-export type ClientMessage = HelloRequest | CallMessage | ChunkMessage | EndMessage | AbortMessage;
-export type ServerMessage = HelloReply | CreditMessage | ResultMessage | ErrorMessage | FatalMessage;
+export type ClientMessage = HelloRequest | CallMessage | ChunkMessage | EndMessage | AbortMessage | CreditMessage;
+export type ServerMessage =
+  | HelloReply
+  | CreditMessage
+  | StreamMessage
+  | ChunkMessage
+  | EndMessage
+  | ResultMessage
+  | ErrorMessage
+  | FatalMessage;

@@ -18,9 +18,11 @@ import { MAX_HEADER_BYTES } from '../protocol/limits';
 import { encodeFrame, type FrameDecoder } from '../protocol/frame-codec';
 import { parseServerMessage } from '../protocol/message-guards';
 import type { HelloReply, Op, ServerMessage } from '../protocol/messages';
+import type { PhotoDownload } from '../protocol/photo-storage';
 import { bodyChunks, type BodySource } from './body-chunks';
 import { connectAndGreet } from './client-handshake';
-import { CreditGate } from './credit-gate';
+import { CreditGate } from '../protocol/credit-gate';
+import { IncomingDownload } from './incoming-download';
 import { InFlightSlots } from './in-flight-slots';
 
 /** Ids given up on (timed out, aborted) and still awaiting their answer, beyond which we start afresh. */
@@ -36,6 +38,8 @@ interface PendingCall {
   credit: CreditGate | null;
   /** The caller's stream, destroyed if the call ends before the body is sent (as stream.pipeline would). */
   stream: { destroy(err?: Error): unknown; readableEnded?: boolean } | null;
+  /** Answered with a download: true from the call on, the download itself once its head arrived. */
+  download: IncomingDownload | boolean;
 }
 
 export class ClientConnection {
@@ -82,6 +86,18 @@ export class ClientConnection {
 
   /** Sends one call (and its body, if any) and resolves with the daemon's answer. */
   call(op: Op, args: Record<string, unknown>, timeoutMs: number, body: BodySource | null = null): Promise<unknown> {
+    return this.#start(op, args, timeoutMs, body, false);
+  }
+
+  /**
+   * Sends a call answered with a download; resolves once its head arrives.
+   * The timeout covers the wait for the head; the bytes then come at the reader's pace.
+   */
+  download(op: Op, args: Record<string, unknown>, timeoutMs: number): Promise<PhotoDownload> {
+    return this.#start(op, args, timeoutMs, null, true) as Promise<PhotoDownload>;
+  }
+
+  #start(op: Op, args: Record<string, unknown>, timeoutMs: number, body: BodySource | null, download: boolean): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const call: PendingCall = {
         id: 0,
@@ -92,6 +108,7 @@ export class ClientConnection {
         timer: null,
         credit: body === null ? null : new CreditGate(),
         stream: body !== null && !(body instanceof Uint8Array) && 'destroy' in body ? (body as PendingCall['stream']) : null,
+        download,
       };
       if (this.#failure) return this.#settle(call, this.#failure);
       // Covers the wait for a slot too: the caller's budget is for the whole call.
@@ -108,9 +125,15 @@ export class ClientConnection {
     });
   }
 
-  /** Waits for calls in flight (not for answers to abandoned ones), then ends the connection. */
+  /** Waits for calls in flight (not for answers to abandoned ones, nor for downloads: those are cut), then ends the connection. */
   async close(): Promise<void> {
     this.#closing = true;
+    // A download is read at its reader's pace, which may be never: it ends now rather than hold close() forever.
+    for (const call of [...this.#pending.values()]) {
+      if (!(call.download instanceof IncomingDownload)) continue;
+      this.#cancelDownload(call);
+      call.download.fail(new ClosedError('the client was closed during the download'));
+    }
     if (this.#failure === null && (this.#pending.size > 0 || this.#slots.waiting > 0)) {
       await new Promise<void>((resolve) => {
         this.#idle = resolve;
@@ -205,6 +228,7 @@ export class ClientConnection {
   #onMessage(message: ServerMessage): void {
     switch (message.t) {
       case 'result':
+      case 'end':
       case 'error': {
         const call = this.#pending.get(message.id);
         if (call === undefined) {
@@ -212,11 +236,41 @@ export class ClientConnection {
           this.#slots.release();
           return;
         }
+        if ((message.t === 'end') !== call.download instanceof IncomingDownload) {
+          throw new ProtocolError(`storaged sent ${message.t} for call ${message.id}, which does not fit a ${call.op}`);
+        }
         this.#pending.delete(message.id);
         this.#slots.release();
         this.#pendingChanged();
-        if (message.t === 'result') this.#settle(call, null, message.value);
-        else this.#settle(call, errorFromWire(message.error));
+        const error = message.t === 'error' ? errorFromWire(message.error) : null;
+        if (call.download instanceof IncomingDownload) {
+          if (error) call.download.fail(error);
+          else call.download.end();
+        } else if (message.t === 'result') {
+          this.#settle(call, null, message.value);
+        } else {
+          this.#settle(call, error);
+        }
+        return;
+      }
+      case 'stream': {
+        const call = this.#streamCall(message.id);
+        if (call === null) return;
+        if (call.download !== true) throw new ProtocolError(`storaged started a download for call ${message.id}, a ${call.op}`);
+        const id = call.id;
+        const download = new IncomingDownload(
+          (chunks) => this.#writeControl({ t: 'credit', id, chunks }),
+          () => this.#cancelDownload(call),
+        );
+        call.download = download;
+        this.#settle(call, null, { info: message.value, body: download.body });
+        return;
+      }
+      case 'chunk': {
+        const call = this.#streamCall(message.id);
+        if (call === null) return;
+        if (!(call.download instanceof IncomingDownload)) throw new ProtocolError(`storaged sent bytes for call ${message.id} before its head`);
+        call.download.push(message.data);
         return;
       }
       case 'credit': {
@@ -231,6 +285,28 @@ export class ClientConnection {
       case 'hello':
         throw new ProtocolError('storaged sent a second hello');
     }
+  }
+
+  /** The call a download frame belongs to; null when it was given up on (its frames are dropped). */
+  #streamCall(id: number): PendingCall | null {
+    const call = this.#pending.get(id);
+    if (call !== undefined) return call;
+    if (this.#abandoned.has(id)) return null;
+    throw new ProtocolError(`storaged sent download frames for call ${id}, which is not in flight`);
+  }
+
+  /** The reader destroyed a download before its end: stop the daemon, drop what is still on its way. */
+  #cancelDownload(call: PendingCall): void {
+    if (this.#pending.get(call.id) !== call) return;
+    this.#pending.delete(call.id);
+    this.#abandoned.add(call.id);
+    this.#writeControl({ t: 'abort', id: call.id });
+    this.#pendingChanged();
+  }
+
+  /** Small control frames (credit, abort) go out at once, whatever the back-pressure. */
+  #writeControl(message: { t: 'credit'; id: number; chunks: number } | { t: 'abort'; id: number }): void {
+    if (this.#failure === null && this.#socket.writable) this.#socket.write(encodeFrame(message));
   }
 
   #settle(call: PendingCall, err: Error | null, value?: unknown): void {
@@ -267,7 +343,10 @@ export class ClientConnection {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     this.#abandoned.clear();
-    for (const call of pending) this.#settle(call, reason);
+    for (const call of pending) {
+      if (call.download instanceof IncomingDownload) call.download.fail(reason);
+      else this.#settle(call, reason);
+    }
     this.#slots.failAll(reason);
     for (const waiter of this.#drainWaiters.splice(0)) waiter.reject(reason);
     this.#socket.destroy();

@@ -1,10 +1,11 @@
-// What applications use to talk to the local storaged: the seed's client
-// methods, carried over one Unix-socket connection opened on first use.
+// The sidecar transport: the seed's client methods, carried over one
+// Unix-socket connection to the local storaged, opened on first use.
 
 import { ClosedError, ValidationError } from '../protocol/errors';
 import { clientIdProblem } from '../protocol/client-id';
 import type { Op } from '../protocol/messages';
 import type {
+  ByteRangeRequest,
   PaginationOptions,
   Photo,
   PhotoMetadataPatch,
@@ -15,10 +16,11 @@ import type {
   SearchResult,
   StorePhotoOptions,
 } from '../protocol/types';
+import type { PhotoBody, PhotoDownload, PhotoStorage } from '../protocol/photo-storage';
 import type { BodySource } from './body-chunks';
 import { ClientConnection } from './client-connection';
 
-export interface StorageClientOptions {
+export interface SidecarClientOptions {
   /** The daemon's Unix socket (STORAGED_SOCKET on the daemon side). */
   socketPath: string;
   /** The tenant every call of this client is scoped to. */
@@ -29,8 +31,6 @@ export interface StorageClientOptions {
   connectTimeoutMs?: number;
 }
 
-/** A body: bytes in memory, or a stream (any async iterable of bytes, e.g. fs.createReadStream). */
-export type PhotoBody = Buffer | Uint8Array | NodeJS.ReadableStream | AsyncIterable<Uint8Array>;
 
 function positiveMs(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -45,7 +45,7 @@ function defined(fields: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-export class StorageClient {
+export class SidecarClient implements PhotoStorage {
   readonly socketPath: string;
   readonly clientId: string;
   readonly #callTimeoutMs: number;
@@ -54,8 +54,8 @@ export class StorageClient {
   #connecting: Promise<ClientConnection> | null = null;
   #closed = false;
 
-  constructor(opts: StorageClientOptions) {
-    if (typeof opts !== 'object' || opts === null) throw new TypeError('StorageClient expects an options object');
+  constructor(opts: SidecarClientOptions) {
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('SidecarClient expects an options object');
     if (typeof opts.socketPath !== 'string' || opts.socketPath === '') {
       throw new TypeError('socketPath must be a non-empty string');
     }
@@ -96,6 +96,11 @@ export class StorageClient {
     return (await this.call('getPhotoUrl', defined({ id, expirySeconds }))) as string;
   }
 
+  async readPhoto(id: string, range?: ByteRangeRequest): Promise<PhotoDownload> {
+    const connection = await this.#connect();
+    return connection.download('readPhoto', defined({ id, range }), this.#callTimeoutMs);
+  }
+
   async updatePhotoMetadata(id: string, patch: PhotoMetadataPatch): Promise<Photo> {
     return (await this.call('updatePhotoMetadata', { id, patch })) as Photo;
   }
@@ -130,7 +135,7 @@ export class StorageClient {
   }
 
   async #connect(): Promise<ClientConnection> {
-    if (this.#closed) throw new ClosedError('the StorageClient is closed');
+    if (this.#closed) throw new ClosedError('the storage client is closed');
     if (this.#connection?.usable) return this.#connection;
     this.#connection = null;
     this.#connecting ??= ClientConnection.open(this.socketPath, this.clientId, this.#connectTimeoutMs).finally(() => {
@@ -139,7 +144,7 @@ export class StorageClient {
     const connection = await this.#connecting;
     if (this.#closed) {
       await connection.close();
-      throw new ClosedError('the StorageClient is closed');
+      throw new ClosedError('the storage client is closed');
     }
     this.#connection = connection;
     return connection;

@@ -1,8 +1,8 @@
-// The PhotoStorage contract over the HTTP gateway (the remote client), with
+// The PhotoStorage contract over the HTTP gateway: StorageClient given { url, token },
 // one token per tenant; the token alone decides whose photos a call sees.
 
 import { randomBytes } from 'node:crypto';
-import { RemoteClient } from '../../src/remote-client';
+import { StorageClient } from '../../src/sidecar-client/storage-client';
 import { startTestDaemon } from '../support/in-process-daemon';
 import { describeClientContract, type Tenant } from './client-contract';
 
@@ -12,14 +12,14 @@ describeClientContract('remote client (HTTP gateway)', async (t, minio, env) => 
     env: { ...env, STORAGED_TOKENS: `${tokens.acme} acme, ${tokens.rival} rival` },
   });
   const url = daemon.daemon.httpUrl!;
-  const clients = new Map<Tenant, RemoteClient>();
+  const clients = new Map<Tenant, StorageClient>();
   t.after(() => Promise.all([...clients.values()].map((c) => c.close())));
   return {
     daemon,
     client(tenant) {
       let client = clients.get(tenant);
       if (client === undefined) {
-        client = new RemoteClient({ url, token: tokens[tenant], clientId: tenant });
+        client = new StorageClient({ url, token: tokens[tenant], clientId: tenant });
         clients.set(tenant, client);
       }
       return client;

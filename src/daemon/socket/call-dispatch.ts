@@ -12,6 +12,7 @@ const handlers: Record<Op, Handler> = {
   storePhoto: (c, ctx, a, body) => c.storePhoto(ctx, a.options, body),
   getPhoto: (c, ctx, a) => c.getPhoto(ctx, a.id),
   getPhotoUrl: (c, ctx, a) => c.getPhotoUrl(ctx, a.id, a.expirySeconds),
+  readPhoto: (c, ctx, a) => c.readPhoto(ctx, a.id, a.range),
   updatePhotoMetadata: (c, ctx, a) => c.updatePhotoMetadata(ctx, a.id, a.patch),
   deletePhoto: (c, ctx, a) => c.deletePhoto(ctx, a.id),
   searchPhotos: (c, ctx, a) => c.searchPhotos(ctx, a.query),
@@ -36,4 +37,9 @@ export function dispatchCall(
 /** Ops whose call is followed by body frames. */
 export function takesBody(op: Op): boolean {
   return op === 'storePhoto';
+}
+
+/** Ops answered with a download (a stream head, chunks, an end) instead of one result. */
+export function streamsAnswer(op: Op): boolean {
+  return op === 'readPhoto';
 }

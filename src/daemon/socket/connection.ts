@@ -21,7 +21,9 @@ import { parseClientMessage, UnknownOpError } from '../../protocol/message-guard
 import type { CallMessage, ClientMessage, ServerMessage } from '../../protocol/messages';
 import type { Coordinator } from '../coordinator/coordinator';
 import type { Logger } from '../logger';
-import { dispatchCall, takesBody } from './call-dispatch';
+import type { PhotoContent } from '../coordinator/coordinator';
+import { dispatchCall, streamsAnswer, takesBody } from './call-dispatch';
+import { DownloadSender } from './download-sender';
 import { acceptHello } from './hello-check';
 import { UploadBody } from './upload-body';
 
@@ -46,6 +48,7 @@ interface ActiveCall {
   op: CallMessage['op'];
   controller: CallAbort;
   body: UploadBody | null;
+  download: DownloadSender | null;
 }
 
 type State = 'hello' | 'open' | 'closed';
@@ -165,7 +168,16 @@ export class Connection {
         if (call === undefined) return;
         const reason = new ClosedError('the client aborted the call');
         call.body?.fail(reason);
+        call.download?.stop(reason);
         call.controller.abort(reason);
+        return;
+      }
+      case 'credit': {
+        const call = this.#calls.get(message.id);
+        // Credit racing the end of a download is harmless.
+        if (call === undefined) return;
+        if (call.download === null) throw new ProtocolError(`credit for call ${message.id}, but ${call.op} sends no download`);
+        call.download.grant(message.chunks);
         return;
       }
     }
@@ -201,7 +213,13 @@ export class Connection {
       );
       return;
     }
-    const call: ActiveCall = { id, op, controller: new CallAbort(), body: null };
+    const call: ActiveCall = {
+      id,
+      op,
+      controller: new CallAbort(),
+      body: null,
+      download: streamsAnswer(op) ? new DownloadSender() : null,
+    };
     if (takesBody(op)) {
       call.body = new UploadBody(this.#opts.maxBodyBytes, () => {
         if (this.#calls.get(id) === call) this.#send({ t: 'credit', id, chunks: 1 });
@@ -221,7 +239,8 @@ export class Connection {
     };
     const work = dispatchCall(this.#opts.coordinator, ctx, op, message.args, call.body)
       .then(
-        (value) => this.#answer(call, { t: 'result', id, value }),
+        (value) =>
+          call.download === null ? this.#answer(call, { t: 'result', id, value }) : this.#stream(call, value as PhotoContent),
         (err) => this.#answerError(call, err),
       )
       .catch((err) => this.#logger.error({ err, op }, 'answering a call failed'))
@@ -232,6 +251,22 @@ export class Connection {
         call.body?.fail(new ClosedError('the call has already been answered'));
       });
     this.#running.add(work);
+  }
+
+  /** Answers a download: its head, then chunks as the client grants credit, then its end. */
+  async #stream(call: ActiveCall, content: PhotoContent): Promise<void> {
+    if (this.#calls.get(call.id) !== call) {
+      content.body.destroy();
+      return;
+    }
+    this.#send({ t: 'stream', id: call.id, value: content.info });
+    try {
+      await call.download!.send(content.body, (data) => this.#send({ t: 'chunk', id: call.id, data }));
+    } catch (err) {
+      this.#answerError(call, err);
+      return;
+    }
+    this.#answer(call, { t: 'end', id: call.id });
   }
 
   /** The open upload call a body frame belongs to, or null to drop the frame. */
@@ -342,6 +377,7 @@ export class Connection {
   #failOpenCalls(reason: ClosedError): void {
     for (const call of this.#calls.values()) {
       call.body?.fail(reason);
+      call.download?.stop(reason);
       call.controller.abort(reason);
     }
     this.#calls.clear();

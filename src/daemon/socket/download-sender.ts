@@ -1,0 +1,48 @@
+// Sends a photo's bytes to a socket client as chunk frames, each against a
+// credit the client granted: at most DOWNLOAD_WINDOW_CHUNKS chunks are ever
+// queued for a reader, so a slow reader holds the daemon to that much memory
+// and the blob stream behind it simply waits.
+
+import type { Readable } from 'node:stream';
+import { ClosedError } from '../../protocol/errors';
+import { CreditGate } from '../../protocol/credit-gate';
+import { CHUNK_BYTES, DOWNLOAD_WINDOW_CHUNKS } from '../../protocol/limits';
+
+export class DownloadSender {
+  readonly #gate = new CreditGate();
+
+  constructor() {
+    this.#gate.add(DOWNLOAD_WINDOW_CHUNKS);
+  }
+
+  /** Credit the client granted (a `credit` frame for this call). */
+  grant(chunks: number): void {
+    this.#gate.add(chunks);
+  }
+
+  /** The call is over (aborted, connection gone): the send loop stops at its next chunk. */
+  stop(reason: Error): void {
+    this.#gate.close(reason);
+  }
+
+  /**
+   * Sends every byte of `body` through `sendChunk`, re-cut into frames of at
+   * most CHUNK_BYTES. Rejects when stopped or when the body fails; the body is
+   * destroyed either way unless it ended.
+   */
+  async send(body: Readable, sendChunk: (data: Uint8Array) => void): Promise<void> {
+    try {
+      for await (const piece of body as AsyncIterable<Buffer>) {
+        for (let offset = 0; offset < piece.length; offset += CHUNK_BYTES) {
+          await this.#gate.take();
+          sendChunk(piece.subarray(offset, offset + CHUNK_BYTES));
+        }
+      }
+    } catch (err) {
+      body.destroy();
+      throw err;
+    }
+    // Reached only when the body ended; a stop after the last chunk changes nothing.
+    this.#gate.close(new ClosedError('the download has ended'));
+  }
+}

@@ -1,0 +1,59 @@
+// The client's half of a download: chunk frames become a Readable, and credit
+// goes back to the daemon only as the application reads, so a slow reader
+// slows the daemon down instead of filling either side's memory.
+
+import { Readable } from 'node:stream';
+
+/** Bytes buffered in the Readable before the daemon is asked to wait. */
+const READ_AHEAD_BYTES = 1024 * 1024;
+
+export class IncomingDownload {
+  readonly body: Readable;
+  readonly #grant: (chunks: number) => void;
+  /** Chunks taken by the Readable but not yet credited back, because its buffer was full. */
+  #owed = 0;
+  #finished = false;
+
+  /**
+   * `grant(n)` tells the daemon it may send n more chunks; `cancel()` tells it
+   * to stop (the reader destroyed the stream before its end).
+   */
+  constructor(grant: (chunks: number) => void, cancel: () => void) {
+    this.body = new Readable({
+      highWaterMark: READ_AHEAD_BYTES,
+      read: () => {
+        if (this.#owed === 0) return;
+        const chunks = this.#owed;
+        this.#owed = 0;
+        grant(chunks);
+      },
+      destroy: (err, callback) => {
+        if (!this.#finished) {
+          this.#finished = true;
+          cancel();
+        }
+        callback(err);
+      },
+    });
+    this.#grant = grant;
+  }
+
+  push(data: Uint8Array): void {
+    if (this.#finished) return;
+    const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (this.body.push(buffer)) this.#grant(1);
+    else this.#owed += 1;
+  }
+
+  end(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.body.push(null);
+  }
+
+  fail(err: Error): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.body.destroy(err);
+  }
+}
