@@ -18,6 +18,7 @@ import { SocketServer } from './socket/socket-server';
 import { BUCKETS } from '../protocol/types';
 import type { Piscina } from 'piscina';
 import { createWorkerPool } from './workers/worker-pool';
+import { hashFileIn } from './workers/hash-task';
 import { walCheckpointIn } from './workers/checkpoint-task';
 
 export const STORAGED_VERSION: string = require('../../../package.json').version;
@@ -74,6 +75,7 @@ export class Daemon {
           allowedTypes: config.allowedTypes,
           spoolDir: config.spoolDir,
           spoolThresholdBytes: config.spoolThresholdBytes,
+          hashFile: (file, signal) => hashFileIn(pool, file, undefined, signal),
         },
         logger,
       );

@@ -28,6 +28,8 @@ export interface CoordinatorSettings {
   allowedTypes: readonly string[];
   spoolDir: string;
   spoolThresholdBytes: number;
+  /** Hashes a spooled body on the worker pool; inline hashing when absent. */
+  hashFile?: (path: string, signal: AbortSignal) => Promise<string>;
 }
 
 export class StorageCoordinator implements Coordinator {
@@ -55,6 +57,7 @@ export class StorageCoordinator implements Coordinator {
         spoolThresholdBytes: this.settings.spoolThresholdBytes,
         headBytes: SNIFF_BYTES,
         signal: ctx.signal,
+        ...(this.settings.hashFile === undefined ? {} : { hashFile: this.settings.hashFile }),
         onHead: (head) => {
           mimeType = checkContent(head, options.contentType, allowedTypes);
         },
@@ -128,7 +131,7 @@ export class StorageCoordinator implements Coordinator {
     mimeType: string,
   ): Promise<Photo> {
     try {
-      await this.blobs.put(bucket, key, received.source, received.size, mimeType, received.sha256);
+      await this.blobs.put(bucket, key, received.source, received.size, mimeType, received.sha256, ctx.signal);
       // A caller that vanished will never learn its id: roll back rather than keep an unreachable photo.
       if (ctx.signal.aborted) throw new ClosedError('the caller went away before the store was acknowledged');
       return await this.catalog.commitPending(id);

@@ -27,6 +27,11 @@ export interface ReceiveOptions {
   signal: AbortSignal;
   /** Called once with the head as soon as it is known; may throw to refuse the body early. */
   onHead?: (head: Buffer) => void;
+  /**
+   * Hashes a spooled file off the event loop (the worker pool). Without it a
+   * spooled body is hashed inline as it arrives.
+   */
+  hashFile?: (path: string, signal: AbortSignal) => Promise<string>;
 }
 
 class Spool {
@@ -85,7 +90,8 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
       if (size > opts.maxBytes) {
         throw new TooLargeError(`body exceeds the limit of ${opts.maxBytes} bytes`, { details: { limit: opts.maxBytes } });
       }
-      hash.update(chunk);
+      // Once spooled, a body with a hashFile is hashed from the file by a worker, not here.
+      if (spool === null || opts.hashFile === undefined) hash.update(chunk);
       if (spool === null) {
         chunks.push(chunk);
         takeHead(false);
@@ -109,6 +115,17 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
   }
 
   const finishedSpool = spool as Spool | null;
+  let sha256: string;
+  if (finishedSpool !== null && opts.hashFile !== undefined) {
+    try {
+      sha256 = await opts.hashFile(finishedSpool.path, opts.signal);
+    } catch (err) {
+      await finishedSpool.discard();
+      throw err;
+    }
+  } else {
+    sha256 = hash.digest('hex');
+  }
   return {
     // A body that arrived as one chunk (up to CHUNK_BYTES) is used as it is: no copy.
     source:
@@ -116,7 +133,7 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
         ? { buffer: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) }
         : { path: finishedSpool.path },
     size,
-    sha256: hash.digest('hex'),
+    sha256,
     head: head ?? Buffer.alloc(0),
     discard: async () => {
       await finishedSpool?.discard();
