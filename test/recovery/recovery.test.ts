@@ -14,10 +14,12 @@ import { recover } from '../../src/daemon/recovery/recovery';
 import { BUCKETS } from '../../src/protocol/types';
 import { openFsStore } from '../blobs/fs-store-fixture';
 import { pngBytes } from '../support/image-bytes';
-import { startMinio } from '../support/minio-server';
+import { startMinio, type MinioHandle } from '../support/minio-server';
 import { tempDir } from '../support/temp-dir';
 
 const silent = pino({ level: 'silent' });
+
+let lastMinio: MinioHandle | null = null;
 
 async function storeFor(t: TestContext, backend: 'fs' | 'minio'): Promise<BlobStore> {
   if (backend === 'fs') {
@@ -26,6 +28,7 @@ async function storeFor(t: TestContext, backend: 'fs' | 'minio'): Promise<BlobSt
     return fixture.store;
   }
   const minio = await startMinio(t);
+  lastMinio = minio;
   return new MinioBlobStore({ endPoint: minio.endPoint, port: minio.port, useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey }, silent);
 }
 
@@ -112,3 +115,21 @@ for (const backend of ['fs', 'minio'] as const) {
     });
   });
 }
+
+test('a pending row rolled back takes the multipart upload its store left with it, even after a MinIO restart', { timeout: 90_000 }, async (t) => {
+  const { blobs, catalog, pending } = await setup(t, 'minio');
+  const minio = lastMinio!;
+  const { key } = await pending('none');
+  await minio.client.initiateNewMultipartUpload('images', key, {});
+  await minio.restart();
+  const listed = async (prefix: string) => {
+    const keys: string[] = [];
+    for await (const u of minio.client.listIncompleteUploads('images', prefix, true)) keys.push(u.key);
+    return keys;
+  };
+  assert.deepEqual(await listed(key), [key]);
+  const report = await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: 3600_000 }, silent);
+  assert.equal(report.pendingRolledBack, 1);
+  assert.ok(report.uploadsAborted >= 1);
+  assert.deepEqual(await listed(key), []);
+});

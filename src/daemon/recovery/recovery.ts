@@ -57,6 +57,9 @@ export async function recover(
       await catalog.commitPending(row.id);
       report.pendingCommitted++;
     } else {
+      // By key too: after a MinIO restart, a bucket-wide listing no longer shows
+      // a multipart upload the crashed store left, but asking by its key does.
+      report.uploadsAborted += await blobs.abortIncompleteUploads(row.bucket, 0, row.s3_key);
       await blobs.remove(row.bucket, row.s3_key);
       await catalog.discardPending(row.id);
       report.pendingRolledBack++;
