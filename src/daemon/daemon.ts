@@ -19,6 +19,7 @@ import { BUCKETS } from '../protocol/types';
 import type { Piscina } from 'piscina';
 import { createWorkerPool } from './workers/worker-pool';
 import { hashFileIn } from './workers/hash-task';
+import { RuntimeMetrics } from './metrics/runtime-metrics';
 import { walCheckpointIn } from './workers/checkpoint-task';
 
 export const STORAGED_VERSION: string = require('../../../package.json').version;
@@ -98,7 +99,7 @@ export class Daemon {
           coordinator,
           tokens: config.gatewayTokens,
           readiness: { sqlite: () => catalog.ping(), blobs: () => blobs.ping() },
-          registries: [coordinator.metrics.registry],
+          registries: [coordinator.metrics.registry, new RuntimeMetrics(pool)],
           logger,
         });
         handlers.push(gateway.handle);

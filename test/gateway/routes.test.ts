@@ -153,8 +153,12 @@ test('health needs no token; ready, metrics and openapi answer', { timeout: 30_0
   assert.match(text, /^http_requests_total\{route="\/photos",method="POST",status="201"\} 1$/m);
   assert.match(text, /^http_requests_total\{route="\/photos\/:id",method="GET",status="404"\} 1$/m);
   assert.match(text, /^http_request_duration_seconds_count\{route="\/photos",method="POST"\} 1$/m);
+  // Runtime gauges: the event loop and the worker pool.
+  assert.match(text, /^storaged_eventloop_delay_p99_ms [0-9.]+$/m);
+  assert.match(text, /^storaged_worker_threads [1-9][0-9]*$/m);
+  assert.match(text, /^storaged_worker_queue_depth [0-9]+$/m);
   // Every sample line parses as `name{labels} value`.
   for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) {
-    assert.match(line, /^[a-z_]+(\{[^}]*\})? [0-9.e+-]+$/, line);
+    assert.match(line, /^[a-z_][a-z0-9_]*(\{[^}]*\})? [0-9.e+-]+$/, line);
   }
 });
