@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../../src/protocol/errors';
 import { Readable } from 'node:stream';
-import { resolveRange } from '../../src/daemon/coordinator/byte-range';
+import { contentInfo, resolveRange } from '../../src/daemon/coordinator/byte-range';
 import type { CallContext, Coordinator, PhotoContent } from '../../src/daemon/coordinator/coordinator';
 import type { Photo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../src/protocol/types';
 
@@ -94,16 +94,7 @@ export class MemoryCoordinator implements Coordinator {
     this.#record('readPhoto', ctx, id, range);
     const { photo, bytes } = this.#owned(ctx, id);
     const { start, end } = resolveRange(range, bytes.length);
-    const info = {
-      id: photo.id,
-      mime_type: photo.mime_type,
-      original_filename: photo.original_filename,
-      checksum: photo.checksum,
-      size: photo.size,
-      start,
-      end,
-      length: end - start + 1,
-    };
+    const info = contentInfo(photo, { start, end });
     return { info, body: Readable.from([bytes.subarray(start, end + 1)]) };
   }
 

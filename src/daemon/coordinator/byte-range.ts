@@ -2,6 +2,7 @@
 // real size. Ends are inclusive, as in HTTP, so the gateway maps 1:1.
 
 import { RangeNotSatisfiableError, ValidationError } from '../../protocol/errors';
+import type { Photo, PhotoContentInfo } from '../../protocol/types';
 
 export interface ResolvedRange {
   start: number;
@@ -35,4 +36,18 @@ export function resolveRange(raw: unknown, size: number): ResolvedRange {
     });
   }
   return { start, end: Math.min(end ?? size - 1, size - 1) };
+}
+
+/** What a read of `range` of `photo` delivers besides the bytes. */
+export function contentInfo(photo: Photo, { start, end }: ResolvedRange): PhotoContentInfo {
+  return {
+    id: photo.id,
+    mime_type: photo.mime_type,
+    original_filename: photo.original_filename,
+    checksum: photo.checksum,
+    size: photo.size,
+    start,
+    end,
+    length: end - start + 1,
+  };
 }

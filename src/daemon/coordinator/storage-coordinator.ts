@@ -16,7 +16,7 @@ import { chooseBucket } from '../validation/bucket-choice';
 import { checkContent } from '../validation/content-check';
 import { SNIFF_BYTES } from '../validation/content-sniffer';
 import { validateStoreOptions } from '../validation/store-options';
-import { resolveRange } from './byte-range';
+import { contentInfo, resolveRange } from './byte-range';
 import type { CallContext, Coordinator, PhotoContent } from './coordinator';
 import { objectKey } from '../db/object-key';
 import { parsePhotoId } from './photo-id';
@@ -163,20 +163,11 @@ export class StorageCoordinator implements Coordinator {
 
   async readPhoto(ctx: CallContext, rawId: unknown, rawRange: unknown): Promise<PhotoContent> {
     const photo = this.#committedPhoto(ctx, rawId);
-    const { start, end } = resolveRange(rawRange, photo.size);
-    const whole = start === 0 && end === photo.size - 1;
-    const body = await this.blobs.read(photo.bucket, photo.s3_key, whole ? undefined : { start, end });
+    const range = resolveRange(rawRange, photo.size);
+    const whole = range.start === 0 && range.end === photo.size - 1;
+    const body = await this.blobs.read(photo.bucket, photo.s3_key, whole ? undefined : range);
     return {
-      info: {
-        id: photo.id,
-        mime_type: photo.mime_type,
-        original_filename: photo.original_filename,
-        checksum: photo.checksum,
-        size: photo.size,
-        start,
-        end,
-        length: end - start + 1,
-      },
+      info: contentInfo(photo, range),
       body,
     };
   }
