@@ -3,9 +3,6 @@
 // incomplete upload for recovery's sweep, which then removes it.
 
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { Piscina } from 'piscina';
@@ -14,8 +11,8 @@ import { MinioBlobStore } from '../../src/daemon/blobs/minio-blob-store';
 import { multipartPut } from '../../src/daemon/blobs/multipart-put';
 import { metricsOf } from '../../src/daemon/workers/pool-metrics';
 import { rejectsWithCode } from '../support/expect-code';
-import { startMinio, type MinioHandle } from '../support/minio-server';
-import { incompleteUploads, randomFile, sha256OfStream, testPool, transfersFor, until } from './transfer-fixture';
+import type { MinioHandle } from '../support/minio-server';
+import { disposeMinioWithBody, incompleteUploads, minioWithBody, sha256OfStream, testPool, transfersFor, until } from './transfer-fixture';
 
 const BUCKET = 'videos';
 const SIZE = 40 * 1000 * 1000 + 777;
@@ -28,15 +25,9 @@ describe('multipartPut while MinIO goes away', () => {
   let dir: string;
   let body: { path: string; sha256: string };
   before(async () => {
-    minio = await startMinio();
-    await minio.client.makeBucket(BUCKET);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storaged-outage-'));
-    body = randomFile(dir, 'body.bin', SIZE);
+    ({ minio, dir, body } = await minioWithBody(BUCKET, SIZE, 'storaged-outage-'));
   });
-  after(async () => {
-    await minio.dispose();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposeMinioWithBody(minio, dir));
   pool = testPool({ after });
 
   const request = (key: string) => ({ bucket: BUCKET, key, path: body.path, size: SIZE, contentType: 'video/mp4' });

@@ -1,7 +1,4 @@
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Piscina } from 'piscina';
 import pino from 'pino';
@@ -10,8 +7,8 @@ import { multipartPut } from '../../src/daemon/blobs/multipart-put';
 import { metricsOf } from '../../src/daemon/workers/pool-metrics';
 import { ClosedError } from '../../src/protocol/errors';
 import { rejectsWithCode } from '../support/expect-code';
-import { startMinio, type MinioHandle } from '../support/minio-server';
-import { incompleteUploads, MIB, randomFile, sha256OfStream, testPool, transfersFor, until } from './transfer-fixture';
+import type { MinioHandle } from '../support/minio-server';
+import { disposeMinioWithBody, incompleteUploads, minioWithBody, MIB, sha256OfStream, testPool, transfersFor, until } from './transfer-fixture';
 
 const BUCKET = 'images-large';
 /** 8 parts of 5 MiB, the last one short. */
@@ -23,15 +20,9 @@ describe('multipartPut through the worker pool', () => {
   let dir: string;
   let body: { path: string; sha256: string };
   before(async () => {
-    minio = await startMinio();
-    await minio.client.makeBucket(BUCKET);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storaged-multipart-'));
-    body = randomFile(dir, 'body.bin', SIZE);
+    ({ minio, dir, body } = await minioWithBody(BUCKET, SIZE, 'storaged-multipart-'));
   });
-  after(async () => {
-    await minio.dispose();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposeMinioWithBody(minio, dir));
   pool = testPool({ after });
 
   it('uploads 40 MB in 5 MiB parts; the object reads back with the same sha256 and size', async () => {

@@ -3,6 +3,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Piscina } from 'piscina';
@@ -10,7 +11,7 @@ import pino from 'pino';
 import type { PartTransfers } from '../../src/daemon/blobs/part-transfers';
 import type { RetryPolicy } from '../../src/daemon/blobs/transfer-retry';
 import { createWorkerPool } from '../../src/daemon/workers/worker-pool';
-import type { MinioHandle } from '../support/minio-server';
+import { startMinio, type MinioHandle } from '../support/minio-server';
 
 export const MIB = 1024 * 1024;
 
@@ -69,4 +70,22 @@ export async function until(condition: () => boolean, what: string, capMs = 60_0
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A MinIO with `bucket`, and a random file of `size` bytes in a fresh temp dir, for a describe's before(). */
+export async function minioWithBody(
+  bucket: string,
+  size: number,
+  dirPrefix: string,
+): Promise<{ minio: MinioHandle; dir: string; body: { path: string; sha256: string } }> {
+  const minio = await startMinio();
+  await minio.client.makeBucket(bucket);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), dirPrefix));
+  return { minio, dir, body: randomFile(dir, 'body.bin', size) };
+}
+
+/** Undoes minioWithBody, for the describe's after(). */
+export async function disposeMinioWithBody(minio: MinioHandle, dir: string): Promise<void> {
+  await minio.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
 }
