@@ -22,8 +22,30 @@ export interface ByteRange {
   end: number;
 }
 
+/** A put fed while its body is still being spooled (see BlobStore.growingPuts). */
+export interface GrowingPut {
+  /** The spool file now holds `bytes` bytes; more may follow. */
+  grew(bytes: number): void;
+  /** The body is complete at `size` bytes; resolves once the object is durable and its size checked. */
+  finish(size: number): Promise<unknown>;
+  /** Gives up and removes what was sent. Never throws. */
+  abort(): Promise<void>;
+}
+
+export interface GrowingPuts {
+  /** Bodies past this many bytes may start going up before they have fully arrived. */
+  fromBytes: number;
+  /** Starts the put once `after` settles (a rejection fails it). */
+  open(target: { bucket: string; key: string; path: string; contentType: string; signal: AbortSignal }, after: Promise<unknown>): GrowingPut;
+}
+
 export interface BlobStore {
   readonly kind: 'fs' | 'minio';
+  /**
+   * Puts that overlap the caller's transfer instead of following it, or null
+   * when the store only takes whole bodies.
+   */
+  readonly growingPuts: GrowingPuts | null;
   /** Creates the buckets that are missing. */
   ensureBuckets(buckets: readonly string[]): Promise<void>;
   /**

@@ -34,6 +34,8 @@ async function fsyncDir(dir: string): Promise<void> {
 
 export class FsBlobStore implements BlobStore {
   readonly kind = 'fs' as const;
+  // A local write is as fast as the spool itself: nothing to overlap.
+  readonly growingPuts = null;
 
   constructor(
     readonly root: string,

@@ -13,10 +13,10 @@ import * as Minio from 'minio';
 import type { Piscina } from 'piscina';
 import { NotFoundError, UnavailableError } from '../../protocol/errors';
 import type { Logger } from '../logger';
-import type { BlobInfo, BlobSource, BlobStore, ByteRange, ListedBlob } from './blob-store';
+import type { BlobInfo, BlobSource, BlobStore, ByteRange, GrowingPuts, ListedBlob } from './blob-store';
 import { isNotFound, mapMinioError } from './minio-errors';
 import { idleTimeoutTransport } from './idle-timeout-transport';
-import { multipartPut } from './multipart-put';
+import { GrowingMultipartPut, multipartPut } from './multipart-put';
 import type { PartTransfers } from './part-transfers';
 import { readInParts } from './read-in-parts';
 import { SigV4Presigner } from './sigv4-presigner';
@@ -56,6 +56,7 @@ export class MinioBlobStore implements BlobStore {
   readonly #logger: Logger;
   readonly #useSSL: boolean;
   readonly #transfers: PartTransfers | null;
+  readonly growingPuts: GrowingPuts | null;
 
   constructor(connection: MinioConnection, logger: Logger, pooled?: PooledTransfers) {
     const settings = { ...connection, region: connection.region ?? 'us-east-1' };
@@ -88,6 +89,12 @@ export class MinioBlobStore implements BlobStore {
             retry: pooled.retry ?? DEFAULT_RETRY,
             logger,
           };
+    const transfers = this.#transfers;
+    // Past one part a body is multipart anyway, so its parts can go up while the rest arrives.
+    this.growingPuts =
+      transfers === null
+        ? null
+        : { fromBytes: transfers.partBytes, open: (target, after) => new GrowingMultipartPut(transfers, target, after) };
   }
 
   async #run<T>(action: string, work: () => Promise<T>): Promise<T> {

@@ -8,14 +8,16 @@ import { randomUUID } from 'node:crypto';
 import { ChecksumMismatchError, ClosedError, NotFoundError, ValidationError, toStorageError } from '../../protocol/errors';
 import { DEFAULT_URL_EXPIRY_SECONDS } from '../../protocol/limits';
 import type { Photo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';
-import type { BlobSource, BlobStore } from '../blobs/blob-store';
+import type { BlobStore } from '../blobs/blob-store';
 import type { Catalog } from '../db/catalog';
-import { receiveBody } from '../intake/receive-body';
+import { receiveBody, type ReceivedBody } from '../intake/receive-body';
 import type { Logger } from '../logger';
 import { chooseBucket } from '../validation/bucket-choice';
 import { checkContent } from '../validation/content-check';
 import { SNIFF_BYTES } from '../validation/content-sniffer';
-import { validateStoreOptions } from '../validation/store-options';
+import { validateStoreOptions, type ValidatedStoreOptions as StoreOptions } from '../validation/store-options';
+import { DIGEST_NOT_YET_KNOWN, EarlyUpload, type BegunUpload, type EarlyStart, type PendingPlace } from './early-upload';
+import { pendingRow } from './pending-row';
 import { contentInfo, resolveRange } from './byte-range';
 import type { CallContext, Coordinator, PhotoContent } from './coordinator';
 import { objectKey } from '../db/object-key';
@@ -47,56 +49,65 @@ export class StorageCoordinator implements Coordinator {
   async storePhoto(ctx: CallContext, rawOptions: unknown, body: AsyncIterable<Uint8Array>): Promise<PhotoResult> {
     const started = performance.now();
     const { allowedTypes, maxBodyBytes } = this.settings;
-    let received: Awaited<ReturnType<typeof receiveBody>> | null = null;
+    let received: ReceivedBody | null = null;
+    let inFlightId: string | null = null;
     try {
       const options = validateStoreOptions(rawOptions, ctx.clientId, { allowedTypes, maxBodyBytes });
       let mimeType = '';
-      received = await receiveBody(body, {
-        maxBytes: maxBodyBytes,
-        spoolDir: this.settings.spoolDir,
-        spoolThresholdBytes: this.settings.spoolThresholdBytes,
-        headBytes: SNIFF_BYTES,
-        signal: ctx.signal,
-        ...(this.settings.hashFile === undefined ? {} : { hashFile: this.settings.hashFile }),
-        onHead: (head) => {
-          mimeType = checkContent(head, options.contentType, allowedTypes);
-        },
-      });
-      if (options.size !== undefined && options.size !== received.size) {
-        throw new ValidationError(`options.size says ${options.size} bytes but ${received.size} bytes arrived`);
-      }
-      if (options.sha256 !== undefined && options.sha256 !== received.sha256) {
-        throw new ChecksumMismatchError(
-          `sha256 of the received bytes (${received.sha256}) differs from options.sha256 (${options.sha256}); nothing was stored`,
-        );
-      }
-
-      const id = randomUUID();
-      const bucket = chooseBucket(mimeType, received.size);
-      const key = objectKey(id, options.originalName, new Date());
-      await this.catalog.insertPending({
-        id,
-        client_id: ctx.clientId,
-        user_id: options.userId ?? null,
-        session_id: options.sessionId ?? null,
-        original_filename: options.originalName,
-        mime_type: mimeType,
-        bucket,
-        s3_key: key,
-        size: received.size,
-        checksum: received.sha256,
-        metadata: options.metadata ?? {},
-      });
-      this.#storesInFlight.add(id);
-      let photo: Photo;
+      const growing = this.blobs.growingPuts;
+      const early =
+        growing === null
+          ? null
+          : new EarlyUpload(growing, () => mimeType, ctx.signal, (bytes) => {
+              const begun = this.#startEarly(ctx, options, mimeType, bytes);
+              if (begun !== null) inFlightId = begun.place.id;
+              return begun;
+            });
       try {
-        photo = await this.#writeBlobAndCommit(ctx, id, bucket, key, received, mimeType);
-      } finally {
-        this.#storesInFlight.delete(id);
+        received = await receiveBody(body, {
+          maxBytes: maxBodyBytes,
+          spoolDir: this.settings.spoolDir,
+          spoolThresholdBytes: this.settings.spoolThresholdBytes,
+          headBytes: SNIFF_BYTES,
+          signal: ctx.signal,
+          ...(this.settings.hashFile === undefined ? {} : { hashFile: this.settings.hashFile }),
+          ...(early === null ? {} : { onSpoolGrowth: early.onSpoolGrowth }),
+          onHead: (head) => {
+            mimeType = checkContent(head, options.contentType, allowedTypes);
+          },
+        });
+        if (options.size !== undefined && options.size !== received.size) {
+          throw new ValidationError(`options.size says ${options.size} bytes but ${received.size} bytes arrived`);
+        }
+        if (options.sha256 !== undefined && options.sha256 !== received.sha256) {
+          throw new ChecksumMismatchError(
+            `sha256 of the received bytes (${received.sha256}) differs from options.sha256 (${options.sha256}); nothing was stored`,
+          );
+        }
+      } catch (err) {
+        const begun = early?.begun;
+        if (begun) {
+          await begun.put.abort();
+          await begun.pending.catch(() => undefined);
+          await this.#undoStore(begun.place);
+        }
+        throw err;
       }
-      const s3_url = await this.blobs.presignedGetUrl(bucket, key, DEFAULT_URL_EXPIRY_SECONDS);
 
-      this.metrics.recordStore(bucket, received.size, performance.now() - started);
+      const begun = early?.begun ?? null;
+      let place: PendingPlace;
+      if (begun !== null) {
+        place = begun.place;
+      } else {
+        const id = randomUUID();
+        place = { id, bucket: chooseBucket(mimeType, received.size), key: objectKey(id, options.originalName, new Date()) };
+        await this.catalog.insertPending(pendingRow(ctx.clientId, options, mimeType, place, received.size, received.sha256));
+        inFlightId = id;
+      }
+      const photo = await this.#writeBlobAndCommit(ctx, place, received, mimeType, begun);
+      const s3_url = await this.blobs.presignedGetUrl(place.bucket, place.key, DEFAULT_URL_EXPIRY_SECONDS);
+
+      this.metrics.recordStore(place.bucket, received.size, performance.now() - started);
       return {
         id: photo.id,
         s3_key: photo.s3_key,
@@ -112,6 +123,7 @@ export class StorageCoordinator implements Coordinator {
       this.metrics.recordFailure(error.code);
       throw error;
     } finally {
+      if (inFlightId !== null) this.#storesInFlight.delete(inFlightId);
       await received?.discard();
     }
   }
@@ -121,27 +133,48 @@ export class StorageCoordinator implements Coordinator {
     return this.#storesInFlight.has(id);
   }
 
-  /** Puts the blob and commits the pending row; on any failure undoes both so nothing half-stored remains. */
+  /**
+   * Names a store whose body is still arriving and records its intent, once
+   * its bucket can no longer change with its size; null until then.
+   */
+  #startEarly(ctx: CallContext, options: StoreOptions, mimeType: string, bytes: number): EarlyStart | null {
+    if (mimeType === '') return null;
+    const bucket = chooseBucket(mimeType, bytes);
+    if (bucket !== chooseBucket(mimeType, Number.MAX_SAFE_INTEGER)) return null;
+    const id = randomUUID();
+    const place = { id, bucket, key: objectKey(id, options.originalName, new Date()) };
+    this.#storesInFlight.add(id);
+    // Size and digest are not known yet: commitPending sets them (pending rows are never shown).
+    const pending = this.catalog.insertPending(pendingRow(ctx.clientId, options, mimeType, place, bytes, DIGEST_NOT_YET_KNOWN));
+    return { place, pending };
+  }
+
+  /** Puts the blob (or finishes the put that began early) and commits the pending row; on any failure undoes both. */
   async #writeBlobAndCommit(
     ctx: CallContext,
-    id: string,
-    bucket: string,
-    key: string,
-    received: { source: BlobSource; size: number; sha256: string },
+    place: PendingPlace,
+    received: ReceivedBody,
     mimeType: string,
+    begun: BegunUpload | null,
   ): Promise<Photo> {
     try {
-      await this.blobs.put(bucket, key, received.source, received.size, mimeType, received.sha256, ctx.signal);
+      if (begun !== null) {
+        await begun.pending;
+        await begun.put.finish(received.size);
+      } else {
+        await this.blobs.put(place.bucket, place.key, received.source, received.size, mimeType, received.sha256, ctx.signal);
+      }
       // A caller that vanished will never learn its id: roll back rather than keep an unreachable photo.
       if (ctx.signal.aborted) throw new ClosedError('the caller went away before the store was acknowledged');
-      return await this.catalog.commitPending(id);
+      return await this.catalog.commitPending(place.id, begun === null ? undefined : { size: received.size, checksum: received.sha256 });
     } catch (err) {
-      await this.#undoStore(id, bucket, key);
+      await begun?.put.abort();
+      await this.#undoStore(place);
       throw err;
     }
   }
 
-  async #undoStore(id: string, bucket: string, key: string): Promise<void> {
+  async #undoStore({ id, bucket, key }: PendingPlace): Promise<void> {
     // Each half on its own: when MinIO is down the blob removal fails too, and
     // the row must still go. A blob left behind without a row is an orphan,
     // which the sweep removes after the grace period.

@@ -57,7 +57,8 @@ function prepareWrites(db: Db) {
         bucket, s3_key, size, checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at)
       VALUES (@id, @client_id, @user_id, @session_id, @original_filename, @mime_type,
         @bucket, @s3_key, @size, @checksum, @metadata, 'pending', @now, @now, @now, @now)`),
-    commitPending: db.prepare(`UPDATE photos SET state = 'committed', state_changed_at = @now, updated_at = @now
+    commitPending: db.prepare(`UPDATE photos SET state = 'committed', state_changed_at = @now, updated_at = @now,
+        size = coalesce(@size, size), checksum = coalesce(@checksum, checksum)
       WHERE id = @id AND state = 'pending' RETURNING ${PHOTO_RETURNING}`),
     discardPending: db.prepare("DELETE FROM photos WHERE id = ? AND state = 'pending'"),
     markDeleting: db.prepare(`UPDATE photos SET state = 'deleting', state_changed_at = @now, updated_at = @now
@@ -142,10 +143,17 @@ export class Catalog {
     );
   }
 
-  commitPending(id: string): Promise<Photo> {
+  /**
+   * Makes a pending photo visible. `final` gives its size and digest when the
+   * row was inserted before the body had fully arrived (a store whose upload
+   * overlapped the transfer); until then the row held the bytes seen so far
+   * and a placeholder digest, and pending rows are never shown.
+   */
+  commitPending(id: string, final?: { size: number; checksum: string }): Promise<Photo> {
+    const params = { id, now: now(), size: final?.size ?? null, checksum: final?.checksum ?? null };
     return this.#writer.submit(() => {
       this.#cache.evict(id);
-      const record = this.#writes.commitPending.get({ id, now: now() }) as PhotoRecord | undefined;
+      const record = this.#writes.commitPending.get(params) as PhotoRecord | undefined;
       if (record === undefined) throw new NotFoundError(`pending photo ${id} not found`);
       return toPhoto(record);
     });

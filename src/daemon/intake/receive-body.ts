@@ -32,6 +32,11 @@ export interface ReceiveOptions {
    * spooled body is hashed inline as it arrives.
    */
   hashFile?: (path: string, signal: AbortSignal) => Promise<string>;
+  /**
+   * Called after each write to the spool file with the bytes it now holds, so
+   * that the body can start moving on before it has fully arrived.
+   */
+  onSpoolGrowth?: (path: string, bytes: number) => void;
 }
 
 class Spool {
@@ -101,9 +106,11 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
           await spool.open();
           for (const held of chunks) await spool.write(held);
           chunks.length = 0;
+          opts.onSpoolGrowth?.(spool.path, size);
         }
       } else {
         await spool.write(chunk);
+        opts.onSpoolGrowth?.(spool.path, size);
       }
     }
     if (opts.signal.aborted) throw new ClosedError('the caller went away during the upload');
