@@ -95,8 +95,9 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
       if (size > opts.maxBytes) {
         throw new TooLargeError(`body exceeds the limit of ${opts.maxBytes} bytes`, { details: { limit: opts.maxBytes } });
       }
-      // Once spooled, a body with a hashFile is hashed from the file by a worker, not here.
-      if (spool === null || opts.hashFile === undefined) hash.update(chunk);
+      // A body held in memory is hashed once it is complete (it may yet be spooled, and a
+      // spooled body with a hashFile is hashed from the file by a worker, not here).
+      if (spool !== null && opts.hashFile === undefined) hash.update(chunk);
       if (spool === null) {
         chunks.push(chunk);
         takeHead(false);
@@ -104,7 +105,10 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
           takeHead(true);
           spool = new Spool(opts.spoolDir);
           await spool.open();
-          for (const held of chunks) await spool.write(held);
+          for (const held of chunks) {
+            if (opts.hashFile === undefined) hash.update(held);
+            await spool.write(held);
+          }
           chunks.length = 0;
           opts.onSpoolGrowth?.(spool.path, size);
         }
@@ -131,6 +135,7 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
       throw err;
     }
   } else {
+    if (finishedSpool === null) for (const held of chunks) hash.update(held);
     sha256 = hash.digest('hex');
   }
   return {
