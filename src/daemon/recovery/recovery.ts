@@ -53,6 +53,9 @@ export async function recover(
   const pendingCutoff = new Date(now - timing.pendingTimeoutMs).toISOString();
   for (const row of catalog.staleRows('pending', pendingCutoff, BATCH)) {
     if (timing.isInFlight?.(row.id)) continue;
+    // A row inserted while its body was still arriving holds a placeholder digest
+    // (DIGEST_NOT_YET_KNOWN) and never matches: that store was never acknowledged,
+    // so rolling it back is right.
     if (await blobMatches(blobs, row)) {
       await catalog.commitPending(row.id);
       report.pendingCommitted++;
