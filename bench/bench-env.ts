@@ -22,6 +22,7 @@ export async function startBenchEnv(extraEnv: Record<string, string> = {}): Prom
     minio,
     daemon,
     async close() {
+      if (process.env.BENCH_DAEMON_OUT) fs.writeFileSync(process.env.BENCH_DAEMON_OUT, daemon.stdout());
       await daemon.stop('SIGTERM');
       await minio.stop();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,8 @@
 
 import { benchGatewayGet } from './gateway-get.bench';
 import { benchHash } from './hash.bench';
-import { benchGetUnderLoad, benchStore256m } from './large-store.bench';
+import { benchGetUnderLoad } from './get-under-load.bench';
+import { benchStore256m } from './large-store.bench';
 import { benchGatewayStore200k, benchGatewayStore64m } from './gateway-store.bench';
 import { benchSidecarGet } from './sidecar-get.bench';
 import { benchStore200k } from './store.bench';
@@ -19,7 +20,7 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['gateway.store.64m'], run: benchGatewayStore64m },
   { names: ['hash.worker1', 'hash.worker2'], run: benchHash },
   { names: ['store.256m'], run: benchStore256m },
-  { names: ['sidecar.getPhoto.underLoad'], run: benchGetUnderLoad },
+  { names: ['sidecar.getPhoto.underLoad', 'sidecar.getPhoto.underLoad.sameProcess'], run: benchGetUnderLoad },
 ];
 
 function parseOnly(argv: string[]): string | null {
