@@ -18,7 +18,7 @@ import { SocketServer } from './socket/socket-server';
 import { BUCKETS } from '../protocol/types';
 import type { Piscina } from 'piscina';
 import { createWorkerPool } from './workers/worker-pool';
-import { hashFileIn } from './workers/hash-task';
+import { GrowingFileHash } from './workers/hash-task';
 import { RuntimeMetrics } from './metrics/runtime-metrics';
 import { walCheckpointIn } from './workers/checkpoint-task';
 
@@ -76,7 +76,7 @@ export class Daemon {
           allowedTypes: config.allowedTypes,
           spoolDir: config.spoolDir,
           spoolThresholdBytes: config.spoolThresholdBytes,
-          hashFile: (file, signal) => hashFileIn(pool, file, undefined, signal),
+          hashSpool: (file) => new GrowingFileHash(pool, file),
         },
         logger,
       );

@@ -30,6 +30,20 @@ export interface HashFileTask {
   cancel?: CancelFlag;
 }
 
+/**
+ * A BigInt64Array over a SharedArrayBuffer that the spooling thread updates as
+ * a file grows: [0] the bytes it holds, [1] 1 once it is complete. The
+ * hashing task waits on [0] with Atomics.waitAsync, so a body is hashed while
+ * it arrives without a message per write.
+ */
+export type FileGrowth = BigInt64Array;
+
+export interface HashGrowingFileTask {
+  path: string;
+  growth: FileGrowth;
+  cancel: CancelFlag;
+}
+
 export interface UploadPartTask {
   settings: WorkerMinioSettings;
   bucket: string;

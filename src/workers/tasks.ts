@@ -1,5 +1,6 @@
 // Every task the daemon's worker pool runs, by name (Piscina's `name` option).
 export { walCheckpoint } from './wal-checkpoint';
 export { hashFile } from './hash-file';
+export { hashGrowingFile } from './hash-growing-file';
 export { uploadPart } from './upload-part';
 export { downloadPart } from './download-part';

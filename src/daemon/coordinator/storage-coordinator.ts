@@ -10,7 +10,7 @@ import { DEFAULT_URL_EXPIRY_SECONDS } from '../../protocol/limits';
 import type { Photo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
 import type { Catalog } from '../db/catalog';
-import { receiveBody, type ReceivedBody } from '../intake/receive-body';
+import { receiveBody, type ReceivedBody, type SpoolHash } from '../intake/receive-body';
 import type { Logger } from '../logger';
 import { chooseBucket } from '../validation/bucket-choice';
 import { checkContent } from '../validation/content-check';
@@ -30,8 +30,8 @@ export interface CoordinatorSettings {
   allowedTypes: readonly string[];
   spoolDir: string;
   spoolThresholdBytes: number;
-  /** Hashes a spooled body on the worker pool; inline hashing when absent. */
-  hashFile?: (path: string, signal: AbortSignal) => Promise<string>;
+  /** Hashes a spooled body on the worker pool while it arrives; inline hashing when absent. */
+  hashSpool?: (path: string) => SpoolHash;
 }
 
 export class StorageCoordinator implements Coordinator {
@@ -70,7 +70,7 @@ export class StorageCoordinator implements Coordinator {
           spoolThresholdBytes: this.settings.spoolThresholdBytes,
           headBytes: SNIFF_BYTES,
           signal: ctx.signal,
-          ...(this.settings.hashFile === undefined ? {} : { hashFile: this.settings.hashFile }),
+          ...(this.settings.hashSpool === undefined ? {} : { hashSpool: this.settings.hashSpool }),
           ...(early === null ? {} : { onSpoolGrowth: early.onSpoolGrowth }),
           onHead: (head) => {
             mimeType = checkContent(head, options.contentType, allowedTypes);

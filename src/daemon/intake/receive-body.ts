@@ -28,15 +28,23 @@ export interface ReceiveOptions {
   /** Called once with the head as soon as it is known; may throw to refuse the body early. */
   onHead?: (head: Buffer) => void;
   /**
-   * Hashes a spooled file off the event loop (the worker pool). Without it a
-   * spooled body is hashed inline as it arrives.
+   * Hashes a spooled body off the event loop (the worker pool) while it is
+   * written. Without it a spooled body is hashed inline as it arrives.
    */
-  hashFile?: (path: string, signal: AbortSignal) => Promise<string>;
+  hashSpool?: (path: string) => SpoolHash;
   /**
    * Called after each write to the spool file with the bytes it now holds, so
    * that the body can start moving on before it has fully arrived.
    */
   onSpoolGrowth?: (path: string, bytes: number) => void;
+}
+
+/** A digest taken as the spool file grows (GrowingFileHash on the pool). */
+export interface SpoolHash {
+  grew(bytes: number): void;
+  /** The file is complete at `bytes`; resolves with its hex sha256. */
+  complete(bytes: number): Promise<string>;
+  abandon(): void;
 }
 
 class Spool {
@@ -87,6 +95,12 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
     }
   };
 
+  let spoolHash: SpoolHash | null = null;
+  const wrote = (spool: Spool) => {
+    spoolHash?.grew(size);
+    opts.onSpoolGrowth?.(spool.path, size);
+  };
+
   try {
     for await (const piece of body) {
       if (opts.signal.aborted) throw new ClosedError('the caller went away during the upload');
@@ -96,8 +110,8 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
         throw new TooLargeError(`body exceeds the limit of ${opts.maxBytes} bytes`, { details: { limit: opts.maxBytes } });
       }
       // A body held in memory is hashed once it is complete (it may yet be spooled, and a
-      // spooled body with a hashFile is hashed from the file by a worker, not here).
-      if (spool !== null && opts.hashFile === undefined) hash.update(chunk);
+      // spooled body with hashSpool is hashed from the file by a worker, not here).
+      if (spool !== null && spoolHash === null) hash.update(chunk);
       if (spool === null) {
         chunks.push(chunk);
         takeHead(false);
@@ -105,33 +119,35 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
           takeHead(true);
           spool = new Spool(opts.spoolDir);
           await spool.open();
+          spoolHash = opts.hashSpool?.(spool.path) ?? null;
           for (const held of chunks) {
-            if (opts.hashFile === undefined) hash.update(held);
+            if (spoolHash === null) hash.update(held);
             await spool.write(held);
           }
           chunks.length = 0;
-          opts.onSpoolGrowth?.(spool.path, size);
+          wrote(spool);
         }
       } else {
         await spool.write(chunk);
-        opts.onSpoolGrowth?.(spool.path, size);
+        wrote(spool);
       }
     }
     if (opts.signal.aborted) throw new ClosedError('the caller went away during the upload');
     takeHead(true);
     await spool?.finish();
   } catch (err) {
+    spoolHash?.abandon();
     await spool?.discard();
     throw err;
   }
 
   const finishedSpool = spool as Spool | null;
   let sha256: string;
-  if (finishedSpool !== null && opts.hashFile !== undefined) {
+  if (spoolHash !== null) {
     try {
-      sha256 = await opts.hashFile(finishedSpool.path, opts.signal);
+      sha256 = await (spoolHash as SpoolHash).complete(size);
     } catch (err) {
-      await finishedSpool.discard();
+      await finishedSpool?.discard();
       throw err;
     }
   } else {

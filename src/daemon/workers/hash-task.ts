@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Piscina } from 'piscina';
-import type { HashFileTask } from '../../workers/task-types';
+import type { FileGrowth, HashFileTask, HashGrowingFileTask } from '../../workers/task-types';
 import { newCancelFlag, raiseCancelFlag } from './cancel-flag';
 import { metricsOf } from './pool-metrics';
 import { runTask } from './task-failure';
@@ -37,3 +37,45 @@ export async function hashFileIn(pool: Piscina, path: string, range?: HashRange,
   }
 }
 
+
+/**
+ * A body's sha256 taken on a pool thread while the body is spooled: call
+ * grew() after each write, complete() after the last (it resolves with the
+ * digest), or abandon() to stop the task.
+ */
+export class GrowingFileHash {
+  readonly #pool: Piscina;
+  readonly #growth: FileGrowth = new BigInt64Array(new SharedArrayBuffer(16));
+  readonly #cancel = newCancelFlag();
+  readonly #digest: Promise<string>;
+  #bytes = 0;
+
+  constructor(pool: Piscina, path: string) {
+    this.#pool = pool;
+    const task: HashGrowingFileTask = { path, growth: this.#growth, cancel: this.#cancel };
+    this.#digest = runTask(() => pool.run(task, { name: 'hashGrowingFile' }) as Promise<string>);
+    // Awaited by complete(); an abandoned hash's failure is of no interest.
+    this.#digest.catch(() => undefined);
+  }
+
+  grew(bytes: number): void {
+    this.#bytes = bytes;
+    Atomics.store(this.#growth, 0, BigInt(bytes));
+    Atomics.notify(this.#growth, 0);
+  }
+
+  async complete(bytes: number): Promise<string> {
+    this.#bytes = bytes;
+    Atomics.store(this.#growth, 0, BigInt(bytes));
+    Atomics.store(this.#growth, 1, 1n);
+    Atomics.notify(this.#growth, 0);
+    const digest = await this.#digest;
+    metricsOf(this.#pool).bytesHashed += this.#bytes;
+    return digest;
+  }
+
+  abandon(): void {
+    raiseCancelFlag(this.#cancel);
+    Atomics.notify(this.#growth, 0);
+  }
+}
