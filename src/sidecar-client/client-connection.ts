@@ -180,16 +180,23 @@ export class ClientConnection {
   async #sendBody(call: PendingCall, body: BodySource): Promise<void> {
     const chunkBytes = Math.min(this.limits.chunkBytes, this.limits.maxFrameBytes - 64);
     const chunks = bodyChunks(body, chunkBytes);
+    // One chunk is read ahead while the previous one is written and its credit
+    // awaited, so that reading the source (a file: several thread-pool round
+    // trips per chunk) overlaps the transfer instead of stalling it. Beyond that
+    // one chunk, the source is pulled no faster than the daemon grants credit.
+    let ahead = chunks.next();
+    ahead.catch(() => undefined);
     for (;;) {
-      // Credit first, then read: the source is pulled no faster than the daemon consumes.
       try {
         await call.credit!.take();
       } catch {
         return this.#stopBody(call);
       }
-      const next = await chunks.next();
+      const next = await ahead;
       if (call.settled) return this.#stopBody(call);
       if (next.done) break;
+      ahead = chunks.next();
+      ahead.catch(() => undefined);
       await this.#write(encodeFrame({ t: 'chunk', id: call.id, data: next.value }));
     }
     await this.#write(encodeFrame({ t: 'end', id: call.id }));
