@@ -1,15 +1,12 @@
 // Byte ranges of a file on local disk (a spooled body), read in 1 MiB steps:
 // hashing reuses one buffer per thread, so hashing a 5 GB body allocates
-// nothing per chunk; the upload body allocates per chunk because the socket
-// keeps a chunk until it is written.
+// nothing per chunk. The upload body is range-reader.ts.
 
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { failure, isCancelled, throwIfCancelled } from './failures';
+import { failure, throwIfCancelled } from './failures';
+import { CHUNK_BYTES } from './spare-chunks';
 import type { CancelFlag } from './task-types';
-
-export const CHUNK_BYTES = 1024 * 1024;
 
 let scratch: Buffer | null = null;
 
@@ -70,56 +67,4 @@ export function hashRange(range: OpenRange, cancel?: CancelFlag): string {
     pos += got;
   }
   return hash.digest('hex');
-}
-
-/**
- * The range as a stream for an HTTP body. It owns the fd: it closes it once
- * ended or destroyed, after any read in progress has returned, so the number
- * is never reused under a pending read.
- */
-export class RangeReader extends Readable {
-  readonly #fd: number;
-  readonly #end: number;
-  readonly #cancel: CancelFlag | undefined;
-  #pos: number;
-  #pending: (() => void) | null = null;
-  #reading = false;
-
-  constructor(range: OpenRange, cancel?: CancelFlag) {
-    super({ highWaterMark: CHUNK_BYTES });
-    this.#fd = range.fd;
-    this.#pos = range.start;
-    this.#end = range.end;
-    this.#cancel = cancel;
-  }
-
-  override _read(): void {
-    if (isCancelled(this.#cancel)) {
-      this.destroy(Object.assign(new Error('the transfer was cancelled'), { cancelled: true }));
-      return;
-    }
-    const left = this.#end - this.#pos + 1;
-    if (left <= 0) {
-      this.push(null);
-      return;
-    }
-    const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, left));
-    this.#reading = true;
-    fs.read(this.#fd, chunk, 0, chunk.length, this.#pos, (err, got) => {
-      this.#reading = false;
-      const settle = this.#pending;
-      this.#pending = null;
-      if (settle !== null) return settle();
-      if (err) return this.destroy(err);
-      if (got === 0) return this.destroy(new Error(`the file ended at byte ${this.#pos}, before the range's end ${this.#end}`));
-      this.#pos += got;
-      this.push(got === chunk.length ? chunk : chunk.subarray(0, got));
-    });
-  }
-
-  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    const close = () => fs.close(this.#fd, (closeErr) => callback(err ?? closeErr));
-    if (this.#reading) this.#pending = close;
-    else close();
-  }
 }

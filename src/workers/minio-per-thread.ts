@@ -1,9 +1,11 @@
 // One minio Client per worker thread and MinIO endpoint, made on first use and
-// kept: its keep-alive agent then reuses connections across parts.
+// kept: its keep-alive agent then reuses connections across parts. The minio
+// package itself is loaded on first use too: it costs each thread ~15 MiB of
+// resident memory, which a thread that only hashes or checkpoints never needs.
 
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as Minio from 'minio';
+import type * as Minio from 'minio';
 import { idleTimeoutTransport } from '../daemon/blobs/idle-timeout-transport';
 import type { WorkerMinioSettings } from './task-types';
 
@@ -14,7 +16,8 @@ export function minioFor(settings: WorkerMinioSettings): Minio.Client {
   let client = clients.get(id);
   if (client === undefined) {
     const agentOptions = { keepAlive: true, maxSockets: 16 };
-    client = new Minio.Client({
+    const { Client } = require('minio') as typeof Minio;
+    client = new Client({
       endPoint: settings.endPoint,
       port: settings.port,
       useSSL: settings.useSSL,

@@ -8,7 +8,8 @@
 import * as fs from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { asTaskFailure, failure, throwIfCancelled } from './failures';
-import { hashRange, openRange, RangeReader } from './file-range';
+import { hashRange, openRange } from './file-range';
+import { RangeReader } from './range-reader';
 import { minioFor, whereOf } from './minio-per-thread';
 import type { UploadPartResult, UploadPartTask } from './task-types';
 

@@ -2,20 +2,21 @@ import * as assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Piscina } from 'piscina';
-import { readInParts } from '../../src/daemon/blobs/read-in-parts';
+import { DOWNLOAD_PART_BYTES, readInParts } from '../../src/daemon/blobs/read-in-parts';
 import { metricsOf } from '../../src/daemon/workers/pool-metrics';
 import { rejectsWithCode } from '../support/expect-code';
 import { startMinio, type MinioHandle } from '../support/minio-server';
 import { MIB, sha256OfStream, testPool, transfersFor, until } from './transfer-fixture';
 
 const BUCKET = 'files';
-const PART = 5 * MIB;
+/** Downloads have their own part size; the transfers' (upload) part size must not change it. */
+const PART = DOWNLOAD_PART_BYTES;
 const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 describe('readInParts through the worker pool', () => {
   let minio: MinioHandle;
   let pool: Piscina;
-  /** 8 parts of 5 MiB, the last one short. */
+  /** 10 parts of 4 MiB, the last one short. */
   const big = randomBytes(40 * 1000 * 1000 + 4321);
   before(async () => {
     minio = await startMinio();
@@ -26,7 +27,7 @@ describe('readInParts through the worker pool', () => {
   });
   after(() => minio.dispose());
   pool = testPool({ after });
-  const t = () => transfersFor(minio, pool, { partBytes: PART });
+  const t = () => transfersFor(minio, pool, { partBytes: 16 * MIB });
 
   it('returns the exact bytes of a whole object, large and small, and of an empty one', async () => {
     assert.deepEqual(await sha256OfStream(await readInParts(t(), { bucket: BUCKET, key: 'big.bin' })), { sha256: sha(big), size: big.length });

@@ -17,6 +17,17 @@ import { withRetries } from './transfer-retry';
 
 export const DEFAULT_READ_AHEAD = 2;
 
+/**
+ * Bytes per downloaded part, apart from the upload's part size (S3's 5 MiB
+ * floor binds only uploads). A part is one ArrayBuffer made in a worker and
+ * moved here, so a read holds (readAhead + 1) of them at once and every one
+ * becomes main-thread garbage once sent. With the upload's 16 MiB, reading a
+ * 300 MB body back raised the daemon's peak RSS by ~130 MiB; with 4 MiB by
+ * ~70 MiB, at the same read time within this machine's noise (2.0-3.7 s
+ * against 2.5-3.4 s; test/integration/large-bodies.test.ts, first test).
+ */
+export const DOWNLOAD_PART_BYTES = 4 * 1024 * 1024;
+
 /** Chunks handed to the reader: a socket or HTTP response writes these comfortably. */
 const SLICE_BYTES = 1024 * 1024;
 
@@ -41,6 +52,7 @@ interface Pending {
  */
 export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Promise<Readable> {
   const readAhead = Math.max(1, req.readAhead ?? DEFAULT_READ_AHEAD);
+  const partBytes = DOWNLOAD_PART_BYTES;
   const r = req.range;
   if (r !== undefined && !(Number.isSafeInteger(r.start) && Number.isSafeInteger(r.end) && r.start >= 0 && r.end >= r.start)) {
     throw new ValidationError(`a byte range needs integers 0 ≤ start ≤ end, got ${String(r.start)}-${String(r.end)}`);
@@ -54,7 +66,7 @@ export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Pr
     return withRetries(t.retry, undefined, () => downloadPartIn(t.pool, task), () => metrics.partRetries++);
   };
 
-  const firstEnd = Math.min(req.range?.end ?? Infinity, start + t.partBytes - 1);
+  const firstEnd = Math.min(req.range?.end ?? Infinity, start + partBytes - 1);
   let first;
   try {
     first = await fetchPart(start, firstEnd);
@@ -75,7 +87,7 @@ export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Pr
   // The first part's count covered the part size; what arrived may be less (a short object).
   metrics.addReadAhead(first.bytes.length - (firstEnd - start + 1));
   const head: Pending = { bytes: first.bytes.length, part: Promise.resolve(first.bytes) };
-  return new PartReader(metrics, cancel, [head], firstEnd + 1, end, t.partBytes, readAhead, (from, to) =>
+  return new PartReader(metrics, cancel, [head], firstEnd + 1, end, partBytes, readAhead, (from, to) =>
     fetchPart(from, to).then((r) => r.bytes),
   );
 }
