@@ -16,7 +16,7 @@ const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 describe('readInParts through the worker pool', () => {
   let minio: MinioHandle;
   let pool: Piscina;
-  /** 10 parts of 4 MiB, the last one short. */
+  /** 10 download parts, the last one short. */
   const big = randomBytes(40 * 1000 * 1000 + 4321);
   before(async () => {
     minio = await startMinio();

@@ -25,8 +25,11 @@ export const DEFAULT_READ_AHEAD = 2;
  * 300 MB body back raised the daemon's peak RSS by ~130 MiB; with 4 MiB by
  * ~70 MiB, at the same read time within this machine's noise (2.0-3.7 s
  * against 2.5-3.4 s; test/integration/large-bodies.test.ts, first test).
+ * With one worker thread, 4 MiB parts peaked at 201-208 MiB over the whole
+ * test, 2 MiB at 185-194 MiB and 1 MiB at 188-204 MiB (three runs each):
+ * below 2 MiB the request per part costs more than the smaller parts save.
  */
-export const DOWNLOAD_PART_BYTES = 4 * 1024 * 1024;
+export const DOWNLOAD_PART_BYTES = 2 * 1024 * 1024;
 
 /** Chunks handed to the reader: a socket or HTTP response writes these comfortably. */
 const SLICE_BYTES = 1024 * 1024;
