@@ -162,11 +162,13 @@ export class FsBlobStore implements BlobStore {
   }
 
   /** The local counterpart of an incomplete multipart upload: a temp file a crash left behind. */
-  async abortIncompleteUploads(bucket: string, olderThanMs: number): Promise<number> {
+  async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
     for await (const file of this.#walk(path.join(this.root, bucket), '')) {
       if (!file.name.endsWith(TEMP_SUFFIX)) continue;
+      // With a key, only that object's: another store's write in progress is not stale.
+      if (key !== undefined && !file.rel.startsWith(`${key}.`)) continue;
       try {
         if ((await fs.promises.stat(file.full)).mtimeMs > cutoff) continue;
         await fs.promises.unlink(file.full);

@@ -142,12 +142,17 @@ export class StorageCoordinator implements Coordinator {
   }
 
   async #undoStore(id: string, bucket: string, key: string): Promise<void> {
-    // Each half on its own: when MinIO is down the blob removal fails too, and
-    // the row must still go. A blob left behind without a row is an orphan,
-    // which the sweep removes after the grace period.
-    await this.blobs.remove(bucket, key).catch((err) => {
-      this.logger.warn({ err, photoId: id, bucket, key }, 'could not remove the blob of a failed store; the orphan sweep will');
-    });
+    // The blob side first: the object, and any multipart upload the put could
+    // not abort itself. When MinIO is down neither can go, and the row must
+    // then stay `pending`: it is what leads recovery to this key later, and
+    // after a MinIO restart an upload is listed only when asked for by key.
+    try {
+      await this.blobs.remove(bucket, key);
+      await this.blobs.abortIncompleteUploads(bucket, 0, key);
+    } catch (err) {
+      this.logger.warn({ err, photoId: id, bucket, key }, 'could not clean the blob side of a failed store; its row stays pending for recovery');
+      return;
+    }
     await this.catalog.discardPending(id).catch((err) => {
       // The row stays `pending`; recovery rolls it back once it is older than the pending timeout.
       this.logger.warn({ err, photoId: id }, 'could not discard the row of a failed store; recovery will');
