@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_MAX_BODY_BYTES } from '../../protocol/limits';
 import { DEFAULT_ALLOWED_TYPES } from '../validation/allowed-types';
+import { bodyKindOf, type BodyKind, type BodyLimits } from '../validation/body-limits';
 import { ConfigError } from './config-error';
 import { readGatewayTokens, type GatewayTokens } from './gateway-tokens';
 import { Env, readBoolean, readChoice, readInteger, readList, readString } from './env-readers';
@@ -31,6 +32,8 @@ export interface DaemonConfig {
   /** Bearer tokens of the HTTP gateway (empty: every gateway route but /health answers 401). */
   gatewayTokens: GatewayTokens;
   maxBodyBytes: number;
+  /** Largest body per kind (image/*, video/*, anything else); each defaults to maxBodyBytes. */
+  bodyLimits: BodyLimits;
   allowedTypes: string[];
   /** Bodies larger than this are spooled to a file while they arrive instead of held in memory. */
   spoolThresholdBytes: number;
@@ -79,6 +82,26 @@ function readMinio(env: Env): MinioSettings | null {
   };
 }
 
+const BODY_LIMIT_VARIABLES: Record<BodyKind, string> = {
+  image: 'STORAGED_MAX_IMAGE_BYTES',
+  video: 'STORAGED_MAX_VIDEO_BYTES',
+  file: 'STORAGED_MAX_FILE_BYTES',
+};
+
+function readBodyLimits(env: Env, maxBodyBytes: number, allowedTypes: readonly string[]): BodyLimits {
+  const read = (kind: BodyKind): number => {
+    const name = BODY_LIMIT_VARIABLES[kind];
+    const limit = readInteger(env, name, maxBodyBytes, 1, MAX_CONFIGURABLE_BODY);
+    // A limit no allowed type can use is a mistake in one of the two settings, not something to ignore.
+    if (readString(env, name) !== undefined && !allowedTypes.some((type) => bodyKindOf(type) === kind)) {
+      const which = kind === 'file' ? 'type other than image/* and video/*' : `${kind}/* type`;
+      throw new ConfigError(name, `is set but STORAGED_ALLOWED_TYPES allows no ${which}; add one there or unset ${name}`);
+    }
+    return limit;
+  };
+  return { image: read('image'), video: read('video'), file: read('file') };
+}
+
 function readPublicUrl(env: Env): string | null {
   const value = readString(env, 'STORAGED_PUBLIC_URL');
   if (value === undefined) return null;
@@ -124,6 +147,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     gatewayTokens: readGatewayTokens(env, cwd),
     maxBodyBytes,
+    bodyLimits: readBodyLimits(env, maxBodyBytes, allowedTypes),
     allowedTypes,
     spoolThresholdBytes: readInteger(env, 'STORAGED_SPOOL_THRESHOLD_BYTES', 8 * 1024 * 1024, 0, MAX_CONFIGURABLE_BODY),
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -15,6 +15,7 @@ import type { Logger } from '../logger';
 import { chooseBucket } from '../validation/bucket-choice';
 import { checkContent } from '../validation/content-check';
 import { SNIFF_BYTES } from '../validation/content-sniffer';
+import { BodyBudget, uniformBodyLimits, type BodyLimits } from '../validation/body-limits';
 import { validateStoreOptions } from '../validation/store-options';
 import { contentInfo, resolveRange } from './byte-range';
 import type { CallContext, Coordinator, PhotoContent } from './coordinator';
@@ -25,6 +26,8 @@ import { parseUrlExpiry } from './url-expiry';
 
 export interface CoordinatorSettings {
   maxBodyBytes: number;
+  /** Limits per kind of body; maxBodyBytes for every kind when absent. */
+  bodyLimits?: BodyLimits;
   allowedTypes: readonly string[];
   spoolDir: string;
   spoolThresholdBytes: number;
@@ -46,13 +49,16 @@ export class StorageCoordinator implements Coordinator {
 
   async storePhoto(ctx: CallContext, rawOptions: unknown, body: AsyncIterable<Uint8Array>): Promise<PhotoResult> {
     const started = performance.now();
-    const { allowedTypes, maxBodyBytes } = this.settings;
+    const { allowedTypes } = this.settings;
+    const bodyLimits = this.settings.bodyLimits ?? uniformBodyLimits(this.settings.maxBodyBytes);
     let received: Awaited<ReturnType<typeof receiveBody>> | null = null;
     try {
-      const options = validateStoreOptions(rawOptions, ctx.clientId, { allowedTypes, maxBodyBytes });
+      const options = validateStoreOptions(rawOptions, ctx.clientId, { allowedTypes, bodyLimits });
+      // A declared type fixes the limit now; otherwise the bytes' type narrows it once the head is in.
+      const budget = new BodyBudget(bodyLimits, options.contentType);
       let mimeType = '';
-      received = await receiveBody(body, {
-        maxBytes: maxBodyBytes,
+      received = await receiveBody(options.contentType === undefined ? budget.guard(body) : body, {
+        maxBytes: budget.limit,
         spoolDir: this.settings.spoolDir,
         spoolThresholdBytes: this.settings.spoolThresholdBytes,
         headBytes: SNIFF_BYTES,
@@ -60,8 +66,10 @@ export class StorageCoordinator implements Coordinator {
         ...(this.settings.hashFile === undefined ? {} : { hashFile: this.settings.hashFile }),
         onHead: (head) => {
           mimeType = checkContent(head, options.contentType, allowedTypes);
+          budget.narrowTo(mimeType, options.size);
         },
       });
+      budget.check(received.size);
       if (options.size !== undefined && options.size !== received.size) {
         throw new ValidationError(`options.size says ${options.size} bytes but ${received.size} bytes arrived`);
       }
