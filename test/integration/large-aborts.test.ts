@@ -1,6 +1,6 @@
 // Large stores that fail part-way, end to end through the daemon and a real
-// MinIO: the client killed mid-body, MinIO stopped mid-transfer, a part MinIO
-// refuses. Afterwards nothing may remain: no row,
+// MinIO: the client killed mid-body, an HTTP client gone while the parts go
+// up, MinIO stopped mid-transfer, a part MinIO refuses. Afterwards nothing may remain: no row,
 // no object, no incomplete multipart upload (listed per bucket and, because
 // MinIO lists an upload begun before its last restart only by its exact key,
 // by key too), no spool file.
@@ -13,6 +13,7 @@ import { test, type TestContext } from 'node:test';
 import { metricsOf } from '../../src/daemon/workers/pool-metrics';
 import { BUCKETS } from '../../src/protocol/types';
 import { StorageClient } from '../../src/sidecar-client/storage-client';
+import { startGateway } from '../gateway/gateway-fixture';
 import { allBlobs } from '../support/blob-presence';
 import { rejectsWithCode } from '../support/expect-code';
 import { jpegBytes } from '../support/image-bytes';
@@ -110,6 +111,29 @@ test('a client killed mid-body: no row, object, upload or spool file', { timeout
   assert.equal(d.daemon.coordinator.metrics.failures('CLOSED'), 1);
   await assertNothingLeft(minio, d, []);
   await assertStillStores(d);
+});
+
+test('an HTTP client gone while the parts go up: the upload is aborted, nothing is left', { timeout: 120_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const g = await startGateway(t, minio, SMALL_PARTS);
+  const aborted = metricsOf(g.daemon.pool).uploadsAborted;
+  const leave = new AbortController();
+  const posting = g.call('POST', '/photos?filename=gone.jpg', { body: jpegBytes(SIZE), headers: { 'content-type': 'image/jpeg' }, signal: leave.signal });
+  posting.catch(() => undefined);
+
+  const frozen = await freezeAtFirstPart(minio);
+  const [store] = pendingObjects(g);
+  assert.ok(store, 'the whole body is in and the parts are going up');
+  leave.abort();
+  // The gateway logs the request as 499 the moment it sees the caller go; only then may MinIO go on.
+  await waitFor(() => g.logs.some((l) => l.msg === 'http request' && l.status === 499), 'the gateway to see the caller go');
+  frozen.resume();
+
+  await waitFor(() => !g.daemon.coordinator.isStoreInFlight(store.id), 'the store to end');
+  assert.equal(g.daemon.coordinator.metrics.failures('CLOSED'), 1);
+  assert.equal(metricsOf(g.daemon.pool).uploadsAborted - aborted, 1, 'the multipart upload was aborted');
+  await assertNothingLeft(minio, g, [store]);
+  await assertStillStores(g);
 });
 
 test('a part MinIO refuses fails the store; the upload is aborted, nothing is left', { timeout: 120_000 }, async (t) => {
