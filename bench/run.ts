@@ -8,6 +8,7 @@ import { benchGetUnderLoad } from './get-under-load.bench';
 import { benchStore256m } from './large-store.bench';
 import { benchGatewayStore200k, benchGatewayStore64m } from './gateway-store.bench';
 import { benchSidecarGet } from './sidecar-get.bench';
+import { benchSpoolThreshold, SPOOL_SIZES_MIB } from './spool-threshold.bench';
 import { benchStore200k } from './store.bench';
 import { benchWriterInsert } from './writer-insert.bench';
 
@@ -21,6 +22,7 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['hash.worker1', 'hash.worker2'], run: benchHash },
   { names: ['store.256m'], run: benchStore256m },
   { names: ['sidecar.getPhoto.underLoad', 'sidecar.getPhoto.underLoad.sameProcess'], run: benchGetUnderLoad },
+  { names: SPOOL_SIZES_MIB.map((mib) => `spool.threshold.${mib}m`), run: benchSpoolThreshold },
 ];
 
 function parseOnly(argv: string[]): string | null {

@@ -21,6 +21,7 @@ import { createWorkerPool } from './workers/worker-pool';
 import { GrowingFileHash } from './workers/hash-task';
 import { RuntimeMetrics } from './metrics/runtime-metrics';
 import { walCheckpointIn } from './workers/checkpoint-task';
+import { largestBodyLimit } from './validation/body-limits';
 
 export const STORAGED_VERSION: string = require('../../../package.json').version;
 
@@ -73,6 +74,7 @@ export class Daemon {
         blobs,
         {
           maxBodyBytes: config.maxBodyBytes,
+          bodyLimits: config.bodyLimits,
           allowedTypes: config.allowedTypes,
           spoolDir: config.spoolDir,
           spoolThresholdBytes: config.spoolThresholdBytes,
@@ -88,7 +90,8 @@ export class Daemon {
         path: config.socketPath,
         coordinator,
         logger,
-        maxBodyBytes: config.maxBodyBytes,
+        // The socket caps every body at the largest limit; the coordinator applies each type's own.
+        maxBodyBytes: largestBodyLimit(config.bodyLimits),
         version: STORAGED_VERSION,
       });
       await socket.listen();

@@ -87,6 +87,13 @@ describe('fs blob store specifics', () => {
     for await (const blob of fx.store.list('images-large')) listed.push(blob.key);
     assert.deepEqual(listed, ['2026/11/done.jpg']);
 
+    const listed2: string[] = [];
+    for await (const u of fx.store.incompleteUploads('images-large')) listed2.push(u.key);
+    assert.deepEqual(listed2.sort(), ['2026/11/a.jpg', '2026/11/b.jpg']);
+    for await (const u of fx.store.incompleteUploads('images-large', '2026/11/b.jpg')) assert.equal(u.uploadId, '2026/11/b.jpg.2222.tmp-upload');
+    // By key: only that object's temp files, however young the others.
+    assert.equal(await fx.store.abortIncompleteUploads('images-large', 0, '2026/11/c.jpg'), 0);
+    assert.equal(fs.existsSync(fresh), true);
     assert.equal(await fx.store.abortIncompleteUploads('images-large', 10 * 60_000), 1);
     assert.equal(fs.existsSync(stale), false);
     assert.equal(fs.existsSync(fresh), true);

@@ -56,6 +56,10 @@ describe('minio blob store specifics', () => {
       return found;
     };
     assert.deepEqual(await pending(), ['2026/11/abandoned.jpg']);
+    const listed: Array<[string, string]> = [];
+    for await (const u of store.incompleteUploads('images-large')) listed.push([u.key, u.uploadId]);
+    for await (const u of store.incompleteUploads('images-large', '2026/11/abandoned')) listed.push([u.key, u.uploadId]);
+    assert.deepEqual(listed, [['2026/11/abandoned.jpg', uploadId]], 'by key means that exact key, not a prefix');
     assert.equal(await store.abortIncompleteUploads('images-large', 60 * 60_000), 0, 'a fresh upload is left alone');
     assert.deepEqual(await pending(), ['2026/11/abandoned.jpg']);
     // MinIO records the start with second precision: wait so that "older than 0 ms" surely holds.

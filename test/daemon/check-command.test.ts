@@ -1,16 +1,23 @@
 // `storaged check` as an operator runs it: a clean store passes; a missing
-// object, rotted bytes and an orphan are each reported, and nothing is changed.
+// object, rotted bytes, an orphan and a stranded multipart upload are each
+// reported, and nothing is changed.
 
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import pino from 'pino';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { Catalog } from '../../src/daemon/db/catalog';
+import { objectKey } from '../../src/daemon/db/object-key';
 import type { PhotoResult } from '../../src/protocol/types';
 import { StorageClient } from '../../src/sidecar-client/storage-client';
 import { daemonEnv } from '../support/daemon-env';
 import { DAEMON_BIN, spawnDaemon } from '../support/daemon-process';
 import { pngBytes } from '../support/image-bytes';
+import { startMinio } from '../support/minio-server';
 import { tempDir } from '../support/temp-dir';
 
 function check(env: Record<string, string>, ...args: string[]) {
@@ -60,4 +67,58 @@ test('storaged check finds missing objects, rotted bytes and orphans, and change
   const bad = spawnSync(process.execPath, [DAEMON_BIN, 'check', '--fix'], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
   assert.equal(bad.status, 64);
   assert.match(bad.stderr, /unknown argument '--fix' for check/);
+});
+
+test('storaged check lists incomplete uploads per bucket and by the keys of pending rows, also after a MinIO restart', { timeout: 90_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const dataDir = tempDir(t);
+  const env = daemonEnv(dataDir, minio);
+  const sqlitePath = path.join(dataDir, 'storage.db');
+  // The daemon makes the buckets and the database, then goes. (Its exit code is not the point: a
+  // SIGTERM right after 'storaged ready' can beat bin.ts installing its handler.)
+  await (await spawnDaemon(t, env)).stop('SIGTERM');
+
+  // What a store that died mid-transfer leaves: its pending row, long past the pending timeout, and its upload.
+  const id = randomUUID();
+  const key = objectKey(id, 'big.jpg', new Date());
+  const catalog = Catalog.open({ path: sqlitePath, logger: pino({ level: 'silent' }) });
+  await catalog.insertPending({
+    id, client_id: 'ops', user_id: null, session_id: null, original_filename: 'big.jpg', mime_type: 'image/jpeg',
+    bucket: 'images-large', s3_key: key, size: 40_000_000, checksum: 'ab'.repeat(32), metadata: {},
+  });
+  await catalog.close();
+  const db = new Database(sqlitePath);
+  db.prepare('UPDATE photos SET state_changed_at = ? WHERE id = ?').run('2020-01-01T00:00:00.000Z', id);
+  db.close();
+  await minio.client.initiateNewMultipartUpload('images-large', key, {});
+  // And what a store in progress has: a young upload and no stale row.
+  await minio.client.initiateNewMultipartUpload('videos', '2026/11/in-progress.mp4', {});
+
+  const uploads = (report: { incompleteUploads: { stale: Array<{ bucket: string; key: string; photoId: string | null }> } }) =>
+    report.incompleteUploads.stale.map((u) => [u.bucket, u.key, u.photoId]);
+  const before = check(env);
+  assert.equal(before.status, 1, before.stderr);
+  assert.deepEqual(before.report.incompleteUploads.perBucket, { images: 0, 'images-large': 1, videos: 1, files: 0 });
+  assert.equal(before.report.incompleteUploads.ofPendingRows, 1);
+  assert.equal(before.report.incompleteUploads.young, 1);
+  assert.equal(before.report.incompleteUploads.staleCount, 1);
+  assert.deepEqual(uploads(before.report), [['images-large', key, id]]);
+
+  // After a restart MinIO lists neither bucket-wide; the pending row's key still finds its upload.
+  await minio.restart();
+  const restarted = check(env);
+  assert.equal(restarted.status, 1, restarted.stderr);
+  assert.deepEqual(restarted.report.incompleteUploads.perBucket, { images: 0, 'images-large': 0, videos: 0, files: 0 });
+  assert.equal(restarted.report.incompleteUploads.ofPendingRows, 1);
+  assert.deepEqual(uploads(restarted.report), [['images-large', key, id]]);
+
+  // Recovery at start rolls the row back and aborts the upload by its key; check then finds it clean.
+  await (await spawnDaemon(t, env)).stop('SIGTERM');
+  const after = check(env);
+  assert.equal(after.status, 0, JSON.stringify(after.report));
+  assert.equal(after.report.incompleteUploads.ofPendingRows, 0);
+  assert.equal(after.report.incompleteUploads.staleCount, 0);
+  const left: string[] = [];
+  for await (const u of minio.client.listIncompleteUploads('images-large', key, true)) left.push(u.key);
+  assert.deepEqual(left, []);
 });

@@ -11,6 +11,7 @@ test('defaults put everything under the data directory and use the local blob st
   assert.equal(c.blobDir, '/srv/app/data/blobs');
   assert.equal(c.minio, null);
   assert.equal(c.maxBodyBytes, 50 * 1024 * 1024);
+  assert.deepEqual(c.bodyLimits, { image: 50 * 1024 * 1024, video: 50 * 1024 * 1024, file: 50 * 1024 * 1024 });
   assert.deepEqual(c.http, { enabled: true, host: '127.0.0.1', port: 3001, publicUrl: null });
 });
 
@@ -38,6 +39,22 @@ test('the seed names configure SQLite, MinIO and the listener', () => {
   assert.equal(c.socketPath, '/d/storaged.sock');
 });
 
+test('body limits per kind default to STORAGED_MAX_BODY_BYTES and go up to 5 GiB', () => {
+  assert.deepEqual(loadConfig({ STORAGED_MAX_BODY_BYTES: '1000' }, '/').bodyLimits, { image: 1000, video: 1000, file: 1000 });
+  const c = loadConfig(
+    {
+      STORAGED_MAX_BODY_BYTES: '1000',
+      STORAGED_ALLOWED_TYPES: 'image/jpeg,video/mp4,application/pdf',
+      STORAGED_MAX_IMAGE_BYTES: '2000',
+      STORAGED_MAX_VIDEO_BYTES: String(5 * 1024 ** 3),
+      STORAGED_MAX_FILE_BYTES: '3000',
+    },
+    '/',
+  );
+  assert.equal(c.maxBodyBytes, 1000);
+  assert.deepEqual(c.bodyLimits, { image: 2000, video: 5 * 1024 ** 3, file: 3000 });
+});
+
 const bad: Array<[Record<string, string>, string, RegExp]> = [
   [{ MINIO_PORT: '9000' }, 'MINIO_ENDPOINT', /MINIO_PORT is set but MINIO_ENDPOINT is not/],
   [{ MINIO_ENDPOINT: 'minio', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b', MINIO_PORT: 'ninety' }, 'MINIO_PORT', /integer/],
@@ -50,6 +67,11 @@ const bad: Array<[Record<string, string>, string, RegExp]> = [
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of fatal, error/],
   [{ STORAGED_MAX_BODY_BYTES: '10GB' }, 'STORAGED_MAX_BODY_BYTES', /integer/],
   [{ STORAGED_ALLOWED_TYPES: 'jpeg' }, 'STORAGED_ALLOWED_TYPES', /MIME type/],
+  [{ STORAGED_MAX_IMAGE_BYTES: '2GB' }, 'STORAGED_MAX_IMAGE_BYTES', /an integer between 1 and 5368709120, got '2GB'/],
+  [{ STORAGED_MAX_IMAGE_BYTES: '0' }, 'STORAGED_MAX_IMAGE_BYTES', /between 1 and 5368709120, got 0/],
+  [{ STORAGED_ALLOWED_TYPES: 'video/mp4', STORAGED_MAX_VIDEO_BYTES: '5368709121' }, 'STORAGED_MAX_VIDEO_BYTES', /between 1 and 5368709120/],
+  [{ STORAGED_MAX_VIDEO_BYTES: '1000000000' }, 'STORAGED_MAX_VIDEO_BYTES', /STORAGED_ALLOWED_TYPES allows no video\/\* type; add one there or unset/],
+  [{ STORAGED_MAX_FILE_BYTES: '1000' }, 'STORAGED_MAX_FILE_BYTES', /allows no type other than image\/\* and video\/\*/],
   [{ STORAGED_SOCKET: `/${'s'.repeat(200)}.sock` }, 'STORAGED_SOCKET', /at most 107/],
   [{ STORAGED_PUBLIC_URL: 'ftp://x' }, 'STORAGED_PUBLIC_URL', /http/],
   [{ STORAGED_GATEWAY: 'maybe' }, 'STORAGED_GATEWAY', /on, off/],

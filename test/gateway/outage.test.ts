@@ -29,7 +29,8 @@ test('with MinIO down, writes are 503, /ready is 503 naming the blob store, /hea
   assert.match(ready.body.checks.blobs, /MinIO at 127\.0\.0\.1:\d+ is unreachable/);
   assert.deepEqual((await g.json('GET', '/health', { as: null })).body, { status: 'ok' });
   assert.equal((await g.json('GET', `/photos/${before.body.id}`)).status, 200, 'metadata lives in SQLite');
-  assert.deepEqual(g.daemon.catalog.countByState(), { pending: 0, committed: 1, deleting: 0 });
+  // The failed store's blob side waits for MinIO: its row stays `pending` (invisible) for recovery.
+  assert.deepEqual(g.daemon.catalog.countByState(), { pending: 1, committed: 1, deleting: 0 });
   assert.ok(g.logs.some((l) => l.msg === 'gateway call failed' && l.code === 'UNAVAILABLE'), 'the real cause is logged');
 
   await minio.restart();

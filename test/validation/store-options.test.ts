@@ -1,10 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_ALLOWED_TYPES } from '../../src/daemon/validation/allowed-types';
+import { uniformBodyLimits } from '../../src/daemon/validation/body-limits';
 import { validateStoreOptions } from '../../src/daemon/validation/store-options';
 import { expectError } from './expect-error';
 
-const policy = { allowedTypes: DEFAULT_ALLOWED_TYPES, maxBodyBytes: 1000 };
+const policy = { allowedTypes: DEFAULT_ALLOWED_TYPES, bodyLimits: uniformBodyLimits(1000) };
 const base = { originalName: 'beach sunset_2024-v2.png', clientId: 'acme' };
 const validate = (extra: Record<string, unknown>, caller = 'acme') => validateStoreOptions({ ...base, ...extra }, caller, policy);
 
@@ -117,6 +118,17 @@ test('a metadata key named __proto__ stays a plain key', () => {
 });
 
 test('the size limit comes from the policy', () => {
-  const big = { allowedTypes: DEFAULT_ALLOWED_TYPES, maxBodyBytes: 50 * 1024 * 1024 };
+  const big = { allowedTypes: DEFAULT_ALLOWED_TYPES, bodyLimits: uniformBodyLimits(50 * 1024 * 1024) };
   assert.equal(validateStoreOptions({ ...base, size: 50 * 1024 * 1024 }, 'acme', big).size, 50 * 1024 * 1024);
+});
+
+test("a declared size is held to the declared type's limit, or to the largest when no type is declared", () => {
+  const perType = { allowedTypes: [...DEFAULT_ALLOWED_TYPES, 'video/mp4'], bodyLimits: { image: 1000, video: 5000, file: 2000 } };
+  const check = (extra: Record<string, unknown>) => validateStoreOptions({ ...base, ...extra }, 'acme', perType);
+  assert.equal(check({ contentType: 'image/png', size: 1000 }).size, 1000);
+  assert.equal(check({ contentType: 'video/mp4', size: 5000 }).size, 5000);
+  assert.equal(check({ size: 5000 }).size, 5000, 'the bytes will decide; until then the largest limit holds');
+  expectError(() => check({ contentType: 'image/png', size: 1001 }), 'TOO_LARGE', 'body of 1001 bytes exceeds the limit of 1000 bytes for images (image/png)');
+  expectError(() => check({ contentType: 'video/mp4', size: 5001 }), 'TOO_LARGE', 'body of 5001 bytes exceeds the limit of 5000 bytes for videos (video/mp4)');
+  expectError(() => check({ size: 5001 }), 'TOO_LARGE', 'body of 5001 bytes exceeds the limit of 5000 bytes');
 });

@@ -15,6 +15,14 @@ export interface ListedBlob extends BlobInfo {
   key: string;
 }
 
+/** A multipart upload begun and neither completed nor aborted (fs: a temp file of a write). */
+export interface IncompleteUpload {
+  key: string;
+  /** Tells apart two listings of the same upload (their `initiated` may differ by milliseconds). */
+  uploadId: string;
+  initiated: Date;
+}
+
 export interface ByteRange {
   /** First byte, inclusive. */
   start: number;
@@ -80,6 +88,8 @@ export interface BlobStore {
    * pass the keys of its pending rows as well as sweeping the bucket.
    */
   abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string): Promise<number>;
+  /** The incomplete uploads abortIncompleteUploads would consider (for the check command); `key` as there. */
+  incompleteUploads(bucket: string, key?: string): AsyncIterable<IncompleteUpload>;
   /** Throws UnavailableError when the store cannot be reached. */
   ping(): Promise<void>;
 }

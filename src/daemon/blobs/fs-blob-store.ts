@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { InternalError, NotFoundError, UnavailableError, ValidationError } from '../../protocol/errors';
-import type { BlobInfo, BlobSource, BlobStore, ByteRange, ListedBlob } from './blob-store';
+import type { BlobInfo, BlobSource, BlobStore, ByteRange, IncompleteUpload, ListedBlob } from './blob-store';
 import type { BlobUrlSigner } from './fs-url-signer';
 
 /** Marks a write in progress; list() hides these and abortIncompleteUploads() sweeps the stale ones. */
@@ -164,11 +164,13 @@ export class FsBlobStore implements BlobStore {
   }
 
   /** The local counterpart of an incomplete multipart upload: a temp file a crash left behind. */
-  async abortIncompleteUploads(bucket: string, olderThanMs: number): Promise<number> {
+  async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
     for await (const file of this.#walk(path.join(this.root, bucket), '')) {
       if (!file.name.endsWith(TEMP_SUFFIX)) continue;
+      // With a key, only that object's: another store's write in progress is not stale.
+      if (key !== undefined && !file.rel.startsWith(`${key}.`)) continue;
       try {
         if ((await fs.promises.stat(file.full)).mtimeMs > cutoff) continue;
         await fs.promises.unlink(file.full);
@@ -179,6 +181,23 @@ export class FsBlobStore implements BlobStore {
       }
     }
     return removed;
+  }
+
+  async *incompleteUploads(bucket: string, key?: string): AsyncIterable<IncompleteUpload> {
+    for await (const file of this.#walk(path.join(this.root, bucket), '')) {
+      if (!file.name.endsWith(TEMP_SUFFIX)) continue;
+      // `<key>.<uuid>.tmp-upload`, as put() names it.
+      const of = file.rel.slice(0, -TEMP_SUFFIX.length).replace(/\.[^./]+$/, '');
+      if (key !== undefined && of !== key) continue;
+      let initiated: Date;
+      try {
+        initiated = (await fs.promises.stat(file.full)).mtime;
+      } catch (err) {
+        if (isMissing(err)) continue; // the write finished meanwhile
+        throw err;
+      }
+      yield { key: of, uploadId: file.rel, initiated };
+    }
   }
 
   async ping(): Promise<void> {

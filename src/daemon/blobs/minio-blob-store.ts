@@ -13,9 +13,10 @@ import * as Minio from 'minio';
 import type { Piscina } from 'piscina';
 import { NotFoundError, UnavailableError } from '../../protocol/errors';
 import type { Logger } from '../logger';
-import type { BlobInfo, BlobSource, BlobStore, ByteRange, GrowingPuts, ListedBlob } from './blob-store';
+import type { BlobInfo, BlobSource, BlobStore, ByteRange, GrowingPuts, IncompleteUpload, ListedBlob } from './blob-store';
 import { isNotFound, mapMinioError } from './minio-errors';
 import { idleTimeoutTransport } from './idle-timeout-transport';
+import { incompleteUploadsIn } from './minio-incomplete-uploads';
 import { GrowingMultipartPut, multipartPut } from './multipart-put';
 import type { PartTransfers } from './part-transfers';
 import { readInParts } from './read-in-parts';
@@ -227,26 +228,19 @@ export class MinioBlobStore implements BlobStore {
   async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
     let aborted = 0;
-    let keyMarker = '';
-    let uploadIdMarker = '';
-    for (;;) {
-      const page = await this.#run(`list incomplete uploads of ${bucket}`, () =>
-        this.#client.listIncompleteUploadsQuery(bucket, key ?? '', keyMarker, uploadIdMarker, ''),
+    for await (const upload of incompleteUploadsIn(this.#client, this.#where, bucket, key)) {
+      if (upload.initiated.getTime() > cutoff) continue;
+      await this.#run(`abort upload of ${bucket}/${upload.key}`, () =>
+        this.#client.abortMultipartUpload(bucket, upload.key, upload.uploadId),
       );
-      for (const upload of page.uploads) {
-        if (key !== undefined && upload.key !== key) continue;
-        if (new Date(upload.initiated).getTime() > cutoff) continue;
-        await this.#run(`abort upload of ${bucket}/${upload.key}`, () =>
-          this.#client.abortMultipartUpload(bucket, upload.key, upload.uploadId),
-        );
-        aborted++;
-      }
-      if (!page.isTruncated) break;
-      keyMarker = page.nextKeyMarker;
-      uploadIdMarker = page.nextUploadIdMarker;
+      aborted++;
     }
     if (aborted > 0) this.#logger.info({ bucket, aborted }, 'aborted incomplete multipart uploads');
     return aborted;
+  }
+
+  incompleteUploads(bucket: string, key?: string): AsyncIterable<IncompleteUpload> {
+    return incompleteUploadsIn(this.#client, this.#where, bucket, key);
   }
 
   async ping(): Promise<void> {

@@ -1,13 +1,15 @@
 // `storaged check`: what an operator asks when in doubt. Reports, without
 // repairing anything (recovery repairs), whether the catalog and the blob
 // store agree: rows left mid-store or mid-delete, committed photos whose
-// object is missing or has the wrong size, objects no row names, and with
+// object is missing or has the wrong size, objects no row names, incomplete
+// multipart uploads (upload-check.ts), and with
 // `verifyChecksums` every object's bytes against its recorded sha256 (bitrot).
 
 import { BUCKETS } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
 import type { Catalog } from '../db/catalog';
 import { blobDigest } from '../recovery/blob-digest';
+import { checkIncompleteUploads, type UploadReport } from './upload-check';
 
 export interface ObjectProblem {
   id: string;
@@ -30,6 +32,8 @@ export interface CheckReport {
   orphans: Array<{ bucket: string; key: string; size: number; lastModified: string }>;
   /** Objects no row names yet, younger than the grace period (possibly stores in progress). */
   youngUnclaimedObjects: number;
+  /** Incomplete multipart uploads; stale ones are what recovery will abort. */
+  incompleteUploads: UploadReport;
 }
 
 export interface CheckOptions {
@@ -58,6 +62,7 @@ export async function checkConsistency(catalog: Catalog, blobs: BlobStore, optio
     problems: [],
     orphans: [],
     youngUnclaimedObjects: 0,
+    incompleteUploads: { perBucket: {}, ofPendingRows: 0, stale: [], staleCount: 0, young: 0 },
   };
   let problemCount = 0;
   const problem = (p: ObjectProblem) => {
@@ -96,6 +101,13 @@ export async function checkConsistency(catalog: Catalog, blobs: BlobStore, optio
     }
   }
 
-  report.ok = problemCount === 0 && report.orphans.length === 0 && report.staleRows.pending === 0 && report.staleRows.deleting === 0;
+  report.incompleteUploads = await checkIncompleteUploads(catalog, blobs, { ...options, now, maxListed: MAX_LISTED });
+
+  report.ok =
+    problemCount === 0 &&
+    report.orphans.length === 0 &&
+    report.staleRows.pending === 0 &&
+    report.staleRows.deleting === 0 &&
+    report.incompleteUploads.staleCount === 0;
   return report;
 }

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_MAX_BODY_BYTES } from '../../protocol/limits';
 import { DEFAULT_ALLOWED_TYPES } from '../validation/allowed-types';
+import { bodyKindOf, type BodyKind, type BodyLimits } from '../validation/body-limits';
 import { ConfigError } from './config-error';
 import { readGatewayTokens, type GatewayTokens } from './gateway-tokens';
 import { Env, readBoolean, readChoice, readInteger, readList, readString } from './env-readers';
@@ -31,6 +32,8 @@ export interface DaemonConfig {
   /** Bearer tokens of the HTTP gateway (empty: every gateway route but /health answers 401). */
   gatewayTokens: GatewayTokens;
   maxBodyBytes: number;
+  /** Largest body per kind (image/*, video/*, anything else); each defaults to maxBodyBytes. */
+  bodyLimits: BodyLimits;
   allowedTypes: string[];
   /** Bodies larger than this are spooled to a file while they arrive instead of held in memory. */
   spoolThresholdBytes: number;
@@ -46,6 +49,29 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const MAX_CONFIGURABLE_BODY = 5 * 1024 * 1024 * 1024;
 const DAY_SECONDS = 24 * 3600;
 const MIB = 1024 * 1024;
+
+/**
+ * Bodies up to 4 MiB stay in memory, larger ones are spooled. Measured with
+ * `node dist/bench/run.js --only spool` (spool.threshold.*: stores through
+ * the sidecar, 4 in flight, a daemon that keeps every body in memory against
+ * one that spools every body, on one MinIO; ranges over 3 runs of 3
+ * alternating pairs on the shared 2-core machine, 2026-11-29):
+ *
+ *   body                      1 MiB    2 MiB    4 MiB    8 MiB    16 MiB   32 MiB
+ *   RSS per store, memory     11-20    16-25    24-38    41-53    73-89    137-153 MiB
+ *   RSS per store, spooled    9-10     9-11     11-12    10-12    11-12    27-29 MiB
+ *   spooled / memory MiB/s    0.85-1.05 0.64-1.08 0.81-0.97 0.72-1.07 0.74-0.96 0.62-1.26
+ *
+ * A body held in memory costs about 4.5 times its size in resident memory
+ * (socket frames, the joined buffer, the request's copies until collected);
+ * a spooled one a flat ~11 MiB until it goes up in parts. The memory path
+ * was faster in every run at 4 MiB (by 3-24%) and in two of three at 2 MiB;
+ * from 8 MiB up its edge is no larger or steadier (0.62-1.26 on this loaded
+ * machine) while it costs 4 to 5 times the memory of a spooled store. So the
+ * line is at 4 MiB, where a store in flight costs at most about 3 times a
+ * spooled one; measure again on a quieter machine before moving it.
+ */
+const DEFAULT_SPOOL_THRESHOLD_BYTES = 4 * MIB;
 
 function readMinio(env: Env): MinioSettings | null {
   const endPoint = readString(env, 'MINIO_ENDPOINT');
@@ -77,6 +103,26 @@ function readMinio(env: Env): MinioSettings | null {
     secretKey,
     region: readString(env, 'MINIO_REGION', 'us-east-1'),
   };
+}
+
+const BODY_LIMIT_VARIABLES: Record<BodyKind, string> = {
+  image: 'STORAGED_MAX_IMAGE_BYTES',
+  video: 'STORAGED_MAX_VIDEO_BYTES',
+  file: 'STORAGED_MAX_FILE_BYTES',
+};
+
+function readBodyLimits(env: Env, maxBodyBytes: number, allowedTypes: readonly string[]): BodyLimits {
+  const read = (kind: BodyKind): number => {
+    const name = BODY_LIMIT_VARIABLES[kind];
+    const limit = readInteger(env, name, maxBodyBytes, 1, MAX_CONFIGURABLE_BODY);
+    // A limit no allowed type can use is a mistake in one of the two settings, not something to ignore.
+    if (readString(env, name) !== undefined && !allowedTypes.some((type) => bodyKindOf(type) === kind)) {
+      const which = kind === 'file' ? 'type other than image/* and video/*' : `${kind}/* type`;
+      throw new ConfigError(name, `is set but STORAGED_ALLOWED_TYPES allows no ${which}; add one there or unset ${name}`);
+    }
+    return limit;
+  };
+  return { image: read('image'), video: read('video'), file: read('file') };
 }
 
 function readPublicUrl(env: Env): string | null {
@@ -124,8 +170,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     gatewayTokens: readGatewayTokens(env, cwd),
     maxBodyBytes,
+    bodyLimits: readBodyLimits(env, maxBodyBytes, allowedTypes),
     allowedTypes,
-    spoolThresholdBytes: readInteger(env, 'STORAGED_SPOOL_THRESHOLD_BYTES', 8 * 1024 * 1024, 0, MAX_CONFIGURABLE_BODY),
+    spoolThresholdBytes: readInteger(env, 'STORAGED_SPOOL_THRESHOLD_BYTES', DEFAULT_SPOOL_THRESHOLD_BYTES, 0, MAX_CONFIGURABLE_BODY),
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     // One core is left to the event loop: the pool's hashing and part transfers
     // then never take the core a small call's answer waits for. On this 2-core

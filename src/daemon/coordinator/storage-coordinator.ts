@@ -15,6 +15,7 @@ import type { Logger } from '../logger';
 import { chooseBucket } from '../validation/bucket-choice';
 import { checkContent } from '../validation/content-check';
 import { SNIFF_BYTES } from '../validation/content-sniffer';
+import { BodyBudget, uniformBodyLimits, type BodyLimits } from '../validation/body-limits';
 import { validateStoreOptions, type ValidatedStoreOptions as StoreOptions } from '../validation/store-options';
 import { DIGEST_NOT_YET_KNOWN, EarlyUpload, type BegunUpload, type EarlyStart, type PendingPlace } from './early-upload';
 import { pendingRow } from './pending-row';
@@ -27,6 +28,8 @@ import { parseUrlExpiry } from './url-expiry';
 
 export interface CoordinatorSettings {
   maxBodyBytes: number;
+  /** Limits per kind of body; maxBodyBytes for every kind when absent. */
+  bodyLimits?: BodyLimits;
   allowedTypes: readonly string[];
   spoolDir: string;
   spoolThresholdBytes: number;
@@ -48,11 +51,14 @@ export class StorageCoordinator implements Coordinator {
 
   async storePhoto(ctx: CallContext, rawOptions: unknown, body: AsyncIterable<Uint8Array>): Promise<PhotoResult> {
     const started = performance.now();
-    const { allowedTypes, maxBodyBytes } = this.settings;
+    const { allowedTypes } = this.settings;
+    const bodyLimits = this.settings.bodyLimits ?? uniformBodyLimits(this.settings.maxBodyBytes);
     let received: ReceivedBody | null = null;
     let inFlightId: string | null = null;
     try {
-      const options = validateStoreOptions(rawOptions, ctx.clientId, { allowedTypes, maxBodyBytes });
+      const options = validateStoreOptions(rawOptions, ctx.clientId, { allowedTypes, bodyLimits });
+      // A declared type fixes the limit now; otherwise the bytes' type narrows it once the head is in.
+      const budget = new BodyBudget(bodyLimits, options.contentType);
       let mimeType = '';
       const growing = this.blobs.growingPuts;
       const early =
@@ -64,8 +70,8 @@ export class StorageCoordinator implements Coordinator {
               return begun;
             });
       try {
-        received = await receiveBody(body, {
-          maxBytes: maxBodyBytes,
+        received = await receiveBody(options.contentType === undefined ? budget.guard(body) : body, {
+          maxBytes: budget.limit,
           spoolDir: this.settings.spoolDir,
           spoolThresholdBytes: this.settings.spoolThresholdBytes,
           headBytes: SNIFF_BYTES,
@@ -74,8 +80,10 @@ export class StorageCoordinator implements Coordinator {
           ...(early === null ? {} : { onSpoolGrowth: early.onSpoolGrowth }),
           onHead: (head) => {
             mimeType = checkContent(head, options.contentType, allowedTypes);
+            budget.narrowTo(mimeType, options.size);
           },
         });
+        budget.check(received.size);
         if (options.size !== undefined && options.size !== received.size) {
           throw new ValidationError(`options.size says ${options.size} bytes but ${received.size} bytes arrived`);
         }
@@ -175,12 +183,17 @@ export class StorageCoordinator implements Coordinator {
   }
 
   async #undoStore({ id, bucket, key }: PendingPlace): Promise<void> {
-    // Each half on its own: when MinIO is down the blob removal fails too, and
-    // the row must still go. A blob left behind without a row is an orphan,
-    // which the sweep removes after the grace period.
-    await this.blobs.remove(bucket, key).catch((err) => {
-      this.logger.warn({ err, photoId: id, bucket, key }, 'could not remove the blob of a failed store; the orphan sweep will');
-    });
+    // The blob side first: the object, and any multipart upload the put could
+    // not abort itself. When MinIO is down neither can go, and the row must
+    // then stay `pending`: it is what leads recovery to this key later, and
+    // after a MinIO restart an upload is listed only when asked for by key.
+    try {
+      await this.blobs.remove(bucket, key);
+      await this.blobs.abortIncompleteUploads(bucket, 0, key);
+    } catch (err) {
+      this.logger.warn({ err, photoId: id, bucket, key }, 'could not clean the blob side of a failed store; its row stays pending for recovery');
+      return;
+    }
     await this.catalog.discardPending(id).catch((err) => {
       // The row stays `pending`; recovery rolls it back once it is older than the pending timeout.
       this.logger.warn({ err, photoId: id }, 'could not discard the row of a failed store; recovery will');

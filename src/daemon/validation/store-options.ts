@@ -2,9 +2,10 @@
 // byte is accepted.
 
 import type { StorePhotoOptions } from '../../protocol/types';
-import { TooLargeError, UnsupportedTypeError, ValidationError } from '../../protocol/errors';
+import { UnsupportedTypeError, ValidationError } from '../../protocol/errors';
 import { clientIdProblem } from '../../protocol/client-id';
 import { canonicalMimeType } from './allowed-types';
+import { bodyLimitFor, tooLarge, type BodyLimits } from './body-limits';
 import { filename, idString, isPlainObject, refuseUnknownKeys, stringRecord } from './field-rules';
 
 /** The options as the caller sent them, once every rule has passed (sha256 lower-cased, contentType canonical). */
@@ -12,7 +13,8 @@ export type ValidatedStoreOptions = StorePhotoOptions;
 
 export interface StorePolicy {
   allowedTypes: readonly string[];
-  maxBodyBytes: number;
+  /** A declared size over its type's limit (the largest, when no type is declared) is refused up front. */
+  bodyLimits: BodyLimits;
 }
 
 const ALLOWED_KEYS = ['originalName', 'contentType', 'clientId', 'sessionId', 'userId', 'metadata', 'sha256', 'size'] as const;
@@ -60,11 +62,8 @@ export function validateStoreOptions(raw: unknown, callerClientId: string, polic
     if (typeof raw.size !== 'number' || !Number.isSafeInteger(raw.size) || raw.size < 0) {
       throw new ValidationError('options.size must be a non-negative integer number of bytes');
     }
-    if (raw.size > policy.maxBodyBytes) {
-      throw new TooLargeError(`body of ${raw.size} bytes exceeds the limit of ${policy.maxBodyBytes} bytes`, {
-        details: { limit: policy.maxBodyBytes },
-      });
-    }
+    const limit = bodyLimitFor(policy.bodyLimits, options.contentType);
+    if (raw.size > limit) throw tooLarge(raw.size, limit, options.contentType);
     options.size = raw.size;
   }
   return options;
