@@ -107,7 +107,8 @@ test('a client killed mid-body: no row, object, upload or spool file', { timeout
   await waitFor(() => spoolFiles(d).length === 1, 'a spool file');
   await uploader.kill();
 
-  await waitFor(() => spoolFiles(d).length === 0, 'the spool file to go');
+  // The store ends after its spool file goes: a multipart upload begun early is aborted then.
+  await waitFor(() => spoolFiles(d).length === 0 && d.daemon.coordinator.metrics.failures('CLOSED') > 0, 'the store to fail');
   assert.equal(d.daemon.coordinator.metrics.failures('CLOSED'), 1);
   await assertNothingLeft(minio, d, []);
   await assertStillStores(d);
@@ -123,7 +124,7 @@ test('an HTTP client gone while the parts go up: the upload is aborted, nothing 
 
   const frozen = await freezeAtFirstPart(minio);
   const [store] = pendingObjects(g);
-  assert.ok(store, 'the whole body is in and the parts are going up');
+  assert.ok(store, 'the parts are going up (the body may still be arriving: the upload begins early)');
   leave.abort();
   // The gateway logs the request as 499 the moment it sees the caller go; only then may MinIO go on.
   await waitFor(() => g.logs.some((l) => l.msg === 'http request' && l.status === 499), 'the gateway to see the caller go');

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ClosedError, TooLargeError } from '../../protocol/errors';
+import { ClosedError, StorageError, TooLargeError } from '../../protocol/errors';
 import type { BlobSource } from '../blobs/blob-store';
 
 export interface ReceivedBody {
@@ -138,6 +138,11 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
   } catch (err) {
     spoolHash?.abandon();
     await spool?.discard();
+    // A caller that went away breaks its body stream with whatever its transport says
+    // (an HTTP request's 'aborted'); what happened is that the caller left.
+    if (opts.signal.aborted && !(err instanceof StorageError)) {
+      throw new ClosedError('the caller went away during the upload', { cause: err });
+    }
     throw err;
   }
 
