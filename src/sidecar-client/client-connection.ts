@@ -56,6 +56,8 @@ export class ClientConnection {
   #idle: (() => void) | null = null;
   #failure: StorageError | null = null;
   #closing = false;
+  /** Whether the socket is ref'd now; ref() and unref() are native calls, made only on a change. */
+  #referenced: boolean | null = null;
   readonly #cork: TickCork;
   readonly closed: Promise<void>;
 
@@ -114,6 +116,15 @@ export class ClientConnection {
       // Covers the wait for a slot too: the caller's budget is for the whole call.
       call.timer = setTimeout(() => this.#giveUp(call, new TimeoutError(`${op} got no answer within ${timeoutMs} ms`)), timeoutMs);
       call.timer.unref();
+      if (this.#slots.tryAcquire()) {
+        // A free slot: sent in this turn, without the promise hops of waiting for one.
+        try {
+          this.#send(call, args, body);
+        } catch (err) {
+          this.#giveUp(call, err instanceof Error ? err : new Error(String(err)));
+        }
+        return;
+      }
       const queued = this.#slots.acquire();
       this.#pendingChanged();
       queued
@@ -356,8 +367,11 @@ export class ClientConnection {
   #pendingChanged(): void {
     const busy = this.#pending.size > 0 || this.#slots.waiting > 0;
     // An idle client must not keep its process alive; a pending call must.
-    if (busy) this.#socket.ref();
-    else this.#socket.unref();
+    if (busy !== this.#referenced) {
+      this.#referenced = busy;
+      if (busy) this.#socket.ref();
+      else this.#socket.unref();
+    }
     if (!busy && this.#idle) {
       const idle = this.#idle;
       this.#idle = null;
