@@ -24,6 +24,7 @@ import { connectAndGreet } from './client-handshake';
 import { CreditGate } from '../protocol/credit-gate';
 import { IncomingDownload } from './incoming-download';
 import { InFlightSlots } from './in-flight-slots';
+import { IdTable } from '../protocol/id-table';
 
 /** Ids given up on (timed out, aborted) and still awaiting their answer, beyond which we start afresh. */
 const MAX_ABANDONED = 4096;
@@ -47,7 +48,8 @@ export class ClientConnection {
   readonly serverVersion: string;
   readonly #socket: net.Socket;
   readonly #decoder: FrameDecoder;
-  readonly #pending = new Map<number, PendingCall>();
+  /** Calls sent and not answered, by id (an IdTable, not a Map: see id-table.ts). */
+  readonly #pending = new IdTable<PendingCall>();
   /** Answers still due for calls we stopped waiting for; dropped on arrival instead of tripping the unknown-id rule. */
   readonly #abandoned = new Set<number>();
   readonly #slots: InFlightSlots;
@@ -140,7 +142,7 @@ export class ClientConnection {
   async close(): Promise<void> {
     this.#closing = true;
     // A download is read at its reader's pace, which may be never: it ends now rather than hold close() forever.
-    for (const call of [...this.#pending.values()]) {
+    for (const call of this.#pending.values()) {
       if (!(call.download instanceof IncomingDownload)) continue;
       this.#cancelDownload(call);
       call.download.fail(new ClosedError('the client was closed during the download'));
@@ -351,7 +353,7 @@ export class ClientConnection {
   #fail(reason: StorageError): void {
     if (this.#failure) return;
     this.#failure = reason;
-    const pending = [...this.#pending.values()];
+    const pending = this.#pending.values();
     this.#pending.clear();
     this.#abandoned.clear();
     for (const call of pending) {

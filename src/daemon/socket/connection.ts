@@ -4,6 +4,7 @@
 // handler, so one broken client cannot take the daemon or other clients down.
 
 import { FrameArena } from '../../protocol/frame-arena';
+import { IdTable } from '../../protocol/id-table';
 import { TickCork } from '../../protocol/tick-cork';
 import { CallAbort } from './call-abort';
 import type * as net from 'node:net';
@@ -68,9 +69,10 @@ export class Connection {
   /** The context of calls answered at once: nothing is left running to abort. */
   #atOnceCtx: CallContext | null = null;
   /** Calls not answered yet, by id. An answered call leaves at once, even if the coordinator still cleans up. */
-  readonly #calls = new Map<number, ActiveCall>();
-  /** Coordinator work not settled yet; shutdown waits for it. */
-  readonly #running = new Set<Promise<void>>();
+  readonly #calls = new IdTable<ActiveCall>();
+  /** Coordinator work not settled yet; shutdown waits for it. A count, not a Set of promises: see id-table.ts. */
+  #running = 0;
+  #settledWaiters: Array<() => void> = [];
   /** No new calls: the peer half-closed or the server is shutting down. */
   #draining = false;
   #waitingForDrain = false;
@@ -107,7 +109,8 @@ export class Connection {
 
   /** Resolves when the coordinator has settled every call this connection started. */
   async settled(): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    if (this.#running === 0) return;
+    await new Promise<void>((resolve) => this.#settledWaiters.push(resolve));
   }
 
   destroy(): void {
@@ -261,7 +264,8 @@ export class Connection {
         return abort.signal;
       },
     };
-    const work = dispatchCall(this.#opts.coordinator, ctx, op, message.args, call.body)
+    this.#running += 1;
+    void dispatchCall(this.#opts.coordinator, ctx, op, message.args, call.body)
       .then(
         (value) =>
           call.download === null ? this.#answer(call, { t: 'result', id, value }) : this.#stream(call, value as PhotoContent),
@@ -270,11 +274,11 @@ export class Connection {
       .catch((err) => this.#logger.error({ err, op }, 'answering a call failed'))
       .finally(() => {
         counters.callsInFlight -= 1;
-        this.#running.delete(work);
+        this.#running -= 1;
+        if (this.#running === 0) for (const resolve of this.#settledWaiters.splice(0)) resolve();
         // The coordinator is done with the body; chunks still on their way are dropped.
         call.body?.fail(new ClosedError('the call has already been answered'));
       });
-    this.#running.add(work);
   }
 
   /** Answers a download: its head, then chunks as the client grants credit, then its end. */
