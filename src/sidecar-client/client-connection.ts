@@ -24,6 +24,7 @@ import { connectAndGreet } from './client-handshake';
 import { CreditGate } from '../protocol/credit-gate';
 import { IncomingDownload } from './incoming-download';
 import { InFlightSlots } from './in-flight-slots';
+import { IdTable } from '../protocol/id-table';
 
 /** Ids given up on (timed out, aborted) and still awaiting their answer, beyond which we start afresh. */
 const MAX_ABANDONED = 4096;
@@ -47,7 +48,8 @@ export class ClientConnection {
   readonly serverVersion: string;
   readonly #socket: net.Socket;
   readonly #decoder: FrameDecoder;
-  readonly #pending = new Map<number, PendingCall>();
+  /** Calls sent and not answered, by id (an IdTable, not a Map: see id-table.ts). */
+  readonly #pending = new IdTable<PendingCall>();
   /** Answers still due for calls we stopped waiting for; dropped on arrival instead of tripping the unknown-id rule. */
   readonly #abandoned = new Set<number>();
   readonly #slots: InFlightSlots;
@@ -56,6 +58,8 @@ export class ClientConnection {
   #idle: (() => void) | null = null;
   #failure: StorageError | null = null;
   #closing = false;
+  /** Whether the socket is ref'd now; ref() and unref() are native calls, made only on a change. */
+  #referenced: boolean | null = null;
   readonly #cork: TickCork;
   readonly closed: Promise<void>;
 
@@ -114,6 +118,15 @@ export class ClientConnection {
       // Covers the wait for a slot too: the caller's budget is for the whole call.
       call.timer = setTimeout(() => this.#giveUp(call, new TimeoutError(`${op} got no answer within ${timeoutMs} ms`)), timeoutMs);
       call.timer.unref();
+      if (this.#slots.tryAcquire()) {
+        // A free slot: sent in this turn, without the promise hops of waiting for one.
+        try {
+          this.#send(call, args, body);
+        } catch (err) {
+          this.#giveUp(call, err instanceof Error ? err : new Error(String(err)));
+        }
+        return;
+      }
       const queued = this.#slots.acquire();
       this.#pendingChanged();
       queued
@@ -129,7 +142,7 @@ export class ClientConnection {
   async close(): Promise<void> {
     this.#closing = true;
     // A download is read at its reader's pace, which may be never: it ends now rather than hold close() forever.
-    for (const call of [...this.#pending.values()]) {
+    for (const call of this.#pending.values()) {
       if (!(call.download instanceof IncomingDownload)) continue;
       this.#cancelDownload(call);
       call.download.fail(new ClosedError('the client was closed during the download'));
@@ -347,7 +360,7 @@ export class ClientConnection {
   #fail(reason: StorageError): void {
     if (this.#failure) return;
     this.#failure = reason;
-    const pending = [...this.#pending.values()];
+    const pending = this.#pending.values();
     this.#pending.clear();
     this.#abandoned.clear();
     for (const call of pending) {
@@ -363,8 +376,11 @@ export class ClientConnection {
   #pendingChanged(): void {
     const busy = this.#pending.size > 0 || this.#slots.waiting > 0;
     // An idle client must not keep its process alive; a pending call must.
-    if (busy) this.#socket.ref();
-    else this.#socket.unref();
+    if (busy !== this.#referenced) {
+      this.#referenced = busy;
+      if (busy) this.#socket.ref();
+      else this.#socket.unref();
+    }
     if (!busy && this.#idle) {
       const idle = this.#idle;
       this.#idle = null;

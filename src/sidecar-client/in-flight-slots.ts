@@ -17,6 +17,13 @@ export class InFlightSlots {
     return this.#waiters.length;
   }
 
+  /** Takes a free slot at once, without a promise; false when the caller must wait through acquire(). */
+  tryAcquire(): boolean {
+    if (this.#used >= this.#limit) return false;
+    this.#used += 1;
+    return true;
+  }
+
   acquire(): Promise<void> {
     if (this.#used < this.#limit) {
       this.#used += 1;

@@ -88,8 +88,9 @@ export class SidecarClient implements PhotoStorage {
     return (await this.call('storePhoto', { options: defined({ ...sent }) }, body)) as PhotoResult;
   }
 
-  async getPhoto(id: string): Promise<PhotoWithUrl> {
-    return (await this.call('getPhoto', { id })) as PhotoWithUrl;
+  getPhoto(id: string): Promise<PhotoWithUrl> {
+    // Not async: the hottest call should not pay for a wrapper promise.
+    return this.call('getPhoto', { id }) as Promise<PhotoWithUrl>;
   }
 
   async getPhotoUrl(id: string, expirySeconds?: number): Promise<string> {
@@ -129,9 +130,11 @@ export class SidecarClient implements PhotoStorage {
    * The one path every public method takes: a later cache or retry policy
    * wraps this, not each method.
    */
-  protected async call(op: Op, args: Record<string, unknown>, body: BodySource | null = null): Promise<unknown> {
-    const connection = await this.#connect();
-    return connection.call(op, args, this.#callTimeoutMs, body);
+  protected call(op: Op, args: Record<string, unknown>, body: BodySource | null = null): Promise<unknown> {
+    const connection = this.#connection;
+    // Connected, the call goes straight out; only connecting needs an async step.
+    if (!this.#closed && connection?.usable) return connection.call(op, args, this.#callTimeoutMs, body);
+    return this.#connect().then((opened) => opened.call(op, args, this.#callTimeoutMs, body));
   }
 
   async #connect(): Promise<ClientConnection> {

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ProtocolError } from '../../src/protocol/errors';
-import { encodeFrame, FrameDecoder } from '../../src/protocol/frame-codec';
+import { encodeFrame, encodeResultFrame, encodeValue, FrameDecoder } from '../../src/protocol/frame-codec';
 import { CHUNK_BYTES, MAX_FRAME_BYTES } from '../../src/protocol/limits';
 
 const sample = {
@@ -108,4 +108,31 @@ test('a payload with trailing bytes, or an empty payload, is refused', () => {
 
 test('encoding a message larger than a frame throws ProtocolError', () => {
   assert.throws(() => encodeFrame({ data: Buffer.alloc(MAX_FRAME_BYTES) }), ProtocolError);
+});
+
+test('values the fast reader leaves to msgpackr still decode, through msgpackr', () => {
+  const message = { t: 'result', id: 4, value: { when: new Date(0), big: 2 ** 60, gone: undefined } };
+  assert.deepStrictEqual(new FrameDecoder().push(encodeFrame(message)), [message]);
+});
+
+test('a result frame around pre-encoded value bytes is byte for byte what encodeFrame makes', () => {
+  const value = { id: 'p1', metadata: { a: 'b' }, list: [1, 2.5, null], s3_url: 'u'.repeat(300) };
+  const bytes = encodeValue(value);
+  for (const id of [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
+    assert.deepEqual(encodeResultFrame(id, bytes), encodeFrame({ t: 'result', id, value }), `id ${id}`);
+  }
+});
+
+test('a result frame takes its memory from the given allocator', () => {
+  const block = Buffer.alloc(4096);
+  const frame = encodeResultFrame(5, encodeValue({ a: 1 }), (n) => block.subarray(100, 100 + n));
+  assert.equal(frame.buffer, block.buffer);
+  assert.deepStrictEqual(new FrameDecoder().push(frame), [{ t: 'result', id: 5, value: { a: 1 } }]);
+});
+
+test('a result frame refuses a bad id and a value beyond the frame limit', () => {
+  assert.throws(() => encodeResultFrame(-1, encodeValue(1)), RangeError);
+  assert.throws(() => encodeResultFrame(1.5, encodeValue(1)), RangeError);
+  assert.throws(() => encodeResultFrame(1, Buffer.alloc(MAX_FRAME_BYTES)), ProtocolError);
+  assert.throws(() => encodeValue('x'.repeat(MAX_FRAME_BYTES)), ProtocolError);
 });

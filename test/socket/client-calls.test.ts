@@ -193,6 +193,8 @@ test('close() waits for calls in flight, then later calls fail with CLOSED', asy
   await client.close();
   assert.equal(await inFlight, 'done');
   await rejectsWith(client.getPhotoUrl('x'), 'CLOSED');
+  // getPhoto is not an async function: a closed client must still reject, not throw.
+  await rejectsWith(client.getPhoto('x'), 'CLOSED');
 });
 
 test('arguments larger than a call header are refused locally with TOO_LARGE', async (t) => {

@@ -21,6 +21,12 @@ export interface PhotoContent {
 export interface Coordinator {
   storePhoto(ctx: CallContext, options: unknown, body: AsyncIterable<Uint8Array>): Promise<PhotoResult>;
   getPhoto(ctx: CallContext, id: unknown): Promise<PhotoWithUrl>;
+  /**
+   * getPhoto's answer when it is already made (for this photo, this second),
+   * without a promise; undefined when getPhoto must be called. Throws as
+   * getPhoto rejects. Optional: a transport falls back to getPhoto.
+   */
+  madePhotoAnswer?(ctx: CallContext, id: unknown): PhotoWithUrl | undefined;
   /** The bytes of a committed photo, whole or a range `{ start?, end? }` (inclusive). */
   readPhoto(ctx: CallContext, id: unknown, range: unknown): Promise<PhotoContent>;
   getPhotoUrl(ctx: CallContext, id: unknown, expirySeconds: unknown): Promise<string>;

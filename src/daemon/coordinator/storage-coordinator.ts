@@ -22,6 +22,7 @@ import { pendingRow } from './pending-row';
 import { contentInfo, resolveRange } from './byte-range';
 import type { CallContext, Coordinator, PhotoContent } from './coordinator';
 import { objectKey } from '../db/object-key';
+import { currentSecond, PhotoAnswers } from './photo-answers';
 import { parsePhotoId } from './photo-id';
 import { StoreMetrics } from './store-metrics';
 import { parseUrlExpiry } from './url-expiry';
@@ -41,6 +42,7 @@ export class StorageCoordinator implements Coordinator {
   readonly metrics = new StoreMetrics();
   /** Ids of stores between their pending insert and their answer. */
   readonly #storesInFlight = new Set<string>();
+  readonly #answers = new PhotoAnswers();
 
   constructor(
     private readonly catalog: Catalog,
@@ -202,9 +204,15 @@ export class StorageCoordinator implements Coordinator {
 
   async getPhoto(ctx: CallContext, rawId: unknown): Promise<PhotoWithUrl> {
     const photo = this.#committedPhoto(ctx, rawId);
-    const expiresAt = new Date(Date.now() + DEFAULT_URL_EXPIRY_SECONDS * 1000);
+    const second = currentSecond();
+    const made = this.#answers.get(photo, second);
+    if (made !== undefined) return made;
     const s3_url = await this.blobs.presignedGetUrl(photo.bucket, photo.s3_key, DEFAULT_URL_EXPIRY_SECONDS);
-    return { ...photo, s3_url, url_expires_at: expiresAt.toISOString() };
+    return this.#answers.make(photo, second, s3_url, DEFAULT_URL_EXPIRY_SECONDS);
+  }
+
+  madePhotoAnswer(ctx: CallContext, rawId: unknown): PhotoWithUrl | undefined {
+    return this.#answers.get(this.#committedPhoto(ctx, rawId), currentSecond());
   }
 
   async readPhoto(ctx: CallContext, rawId: unknown, rawRange: unknown): Promise<PhotoContent> {

@@ -34,6 +34,19 @@ export function dispatchCall(
   return Promise.resolve().then(() => handlers[op](coordinator, ctx, args, body ?? NO_BODY));
 }
 
+/** What madeAnswer returns when the call has to be dispatched. */
+export const NOT_MADE: unique symbol = Symbol('not made');
+
+/**
+ * An answer the coordinator already holds, without a promise: a hot getPhoto
+ * then costs no promise chain, closures or call record. NOT_MADE when the
+ * call must go through dispatchCall; throws as that call would reject.
+ */
+export function madeAnswer(coordinator: Coordinator, ctx: CallContext, op: Op, args: Args): unknown {
+  if (op !== 'getPhoto' || coordinator.madePhotoAnswer === undefined) return NOT_MADE;
+  return coordinator.madePhotoAnswer(ctx, args.id) ?? NOT_MADE;
+}
+
 /** Ops whose call is followed by body frames. */
 export function takesBody(op: Op): boolean {
   return op === 'storePhoto';

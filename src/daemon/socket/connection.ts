@@ -3,6 +3,8 @@
 // is that its own connection is closed; nothing here throws out of an event
 // handler, so one broken client cannot take the daemon or other clients down.
 
+import { FrameArena } from '../../protocol/frame-arena';
+import { IdTable } from '../../protocol/id-table';
 import { TickCork } from '../../protocol/tick-cork';
 import { CallAbort } from './call-abort';
 import type * as net from 'node:net';
@@ -18,11 +20,12 @@ import {
 import { encodeFrame, FrameDecoder } from '../../protocol/frame-codec';
 import { MAX_HEADER_BYTES, MAX_IN_FLIGHT_PER_CONNECTION, UPLOAD_WINDOW_CHUNKS } from '../../protocol/limits';
 import { parseClientMessage, UnknownOpError } from '../../protocol/message-guards';
-import type { CallMessage, ClientMessage, ServerMessage } from '../../protocol/messages';
-import type { Coordinator } from '../coordinator/coordinator';
+import type { CallMessage, ClientMessage, EndMessage, ErrorMessage, ResultMessage, ServerMessage } from '../../protocol/messages';
+import type { CallContext, Coordinator } from '../coordinator/coordinator';
 import type { Logger } from '../logger';
 import type { PhotoContent } from '../coordinator/coordinator';
-import { dispatchCall, streamsAnswer, takesBody } from './call-dispatch';
+import { resultFrame } from './answer-frames';
+import { dispatchCall, madeAnswer, NOT_MADE, streamsAnswer, takesBody } from './call-dispatch';
 import { DownloadSender } from './download-sender';
 import { acceptHello } from './hello-check';
 import { UploadBody } from './upload-body';
@@ -63,14 +66,19 @@ export class Connection {
   #logger: Logger;
   #state: State = 'hello';
   #clientId = '';
+  /** The context of calls answered at once: nothing is left running to abort. */
+  #atOnceCtx: CallContext | null = null;
   /** Calls not answered yet, by id. An answered call leaves at once, even if the coordinator still cleans up. */
-  readonly #calls = new Map<number, ActiveCall>();
-  /** Coordinator work not settled yet; shutdown waits for it. */
-  readonly #running = new Set<Promise<void>>();
+  readonly #calls = new IdTable<ActiveCall>();
+  /** Coordinator work not settled yet; shutdown waits for it. A count, not a Set of promises: see id-table.ts. */
+  #running = 0;
+  #settledWaiters: Array<() => void> = [];
   /** No new calls: the peer half-closed or the server is shutting down. */
   #draining = false;
   #waitingForDrain = false;
   readonly #cork: TickCork;
+  readonly #arena: FrameArena;
+  readonly #takeFrame = (n: number) => this.#arena.take(n);
   #helloTimer: NodeJS.Timeout | null;
   /** Resolves once the socket is fully closed. */
   readonly closed: Promise<void>;
@@ -79,6 +87,7 @@ export class Connection {
     this.#socket = socket;
     this.#opts = opts;
     this.#cork = new TickCork(socket);
+    this.#arena = new FrameArena(socket);
     this.#logger = opts.logger;
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -100,7 +109,8 @@ export class Connection {
 
   /** Resolves when the coordinator has settled every call this connection started. */
   async settled(): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    if (this.#running === 0) return;
+    await new Promise<void>((resolve) => this.#settledWaiters.push(resolve));
   }
 
   destroy(): void {
@@ -188,6 +198,12 @@ export class Connection {
     if (this.#helloTimer) clearTimeout(this.#helloTimer);
     this.#helloTimer = null;
     this.#clientId = clientId;
+    this.#atOnceCtx = {
+      clientId,
+      get signal() {
+        return new AbortController().signal;
+      },
+    };
     this.#logger = this.#opts.logger.child({ clientId });
     this.#state = 'open';
     this.#send(reply);
@@ -211,6 +227,17 @@ export class Connection {
         id,
         new TooManyInFlightError(`more than ${MAX_IN_FLIGHT_PER_CONNECTION} calls in flight on one connection`),
       );
+      return;
+    }
+    let made: unknown;
+    try {
+      made = madeAnswer(this.#opts.coordinator, this.#atOnceCtx!, op, message.args);
+    } catch (err) {
+      this.#deliver(op, this.#errorAnswer(op, id, err));
+      return;
+    }
+    if (made !== NOT_MADE) {
+      this.#deliver(op, { t: 'result', id, value: made });
       return;
     }
     const call: ActiveCall = {
@@ -237,7 +264,8 @@ export class Connection {
         return abort.signal;
       },
     };
-    const work = dispatchCall(this.#opts.coordinator, ctx, op, message.args, call.body)
+    this.#running += 1;
+    void dispatchCall(this.#opts.coordinator, ctx, op, message.args, call.body)
       .then(
         (value) =>
           call.download === null ? this.#answer(call, { t: 'result', id, value }) : this.#stream(call, value as PhotoContent),
@@ -246,11 +274,11 @@ export class Connection {
       .catch((err) => this.#logger.error({ err, op }, 'answering a call failed'))
       .finally(() => {
         counters.callsInFlight -= 1;
-        this.#running.delete(work);
+        this.#running -= 1;
+        if (this.#running === 0) for (const resolve of this.#settledWaiters.splice(0)) resolve();
         // The coordinator is done with the body; chunks still on their way are dropped.
         call.body?.fail(new ClosedError('the call has already been answered'));
       });
-    this.#running.add(work);
   }
 
   /** Answers a download: its head, then chunks as the client grants credit, then its end. */
@@ -280,32 +308,41 @@ export class Connection {
 
   #answerError(call: ActiveCall, err: unknown): void {
     if (this.#calls.get(call.id) !== call) return;
-    const error = toStorageError(err);
-    if (error.code === 'INTERNAL') {
-      this.#logger.error({ err: error.cause ?? error, op: call.op, callId: call.id }, 'call failed with an internal error');
-    } else {
-      this.#logger.debug({ op: call.op, code: error.code, message: error.message }, 'call failed');
-    }
-    this.#answer(call, { t: 'error', id: call.id, error: error.toWire() });
+    this.#answer(call, this.#errorAnswer(call.op, call.id, err));
   }
 
-  #answer(call: ActiveCall, message: ServerMessage): void {
+  #errorAnswer(op: CallMessage['op'], id: number, err: unknown): ErrorMessage {
+    const error = toStorageError(err);
+    if (error.code === 'INTERNAL') {
+      this.#logger.error({ err: error.cause ?? error, op, callId: id }, 'call failed with an internal error');
+    } else {
+      this.#logger.debug({ op, code: error.code, message: error.message }, 'call failed');
+    }
+    return { t: 'error', id, error: error.toWire() };
+  }
+
+  #answer(call: ActiveCall, message: ResultMessage | ErrorMessage | EndMessage): void {
     if (this.#calls.get(call.id) !== call) return;
     this.#calls.delete(call.id);
+    this.#deliver(call.op, message);
+    this.#endIfIdle();
+  }
+
+  /** Encodes and writes a call's last frame; an answer that cannot be encoded goes out as an error instead. */
+  #deliver(op: CallMessage['op'], message: ResultMessage | ErrorMessage | EndMessage): void {
     let frame: Buffer;
     try {
-      frame = encodeFrame(message);
+      frame = message.t === 'result' ? resultFrame(message.id, message.value, this.#takeFrame) : encodeFrame(message);
     } catch (err) {
       // A result too big for one frame (a huge search page) is the caller's to fix; anything else is ours.
       const error =
         err instanceof ProtocolError
           ? new TooLargeError(`the answer does not fit in one frame (${err.message}); ask for fewer items`)
           : toStorageError(err);
-      if (error.code === 'INTERNAL') this.#logger.error({ err, op: call.op }, 'could not encode an answer');
-      frame = encodeFrame({ t: 'error', id: call.id, error: error.toWire() });
+      if (error.code === 'INTERNAL') this.#logger.error({ err, op }, 'could not encode an answer');
+      frame = encodeFrame({ t: 'error', id: message.id, error: error.toWire() });
     }
     this.#write(frame);
-    this.#endIfIdle();
   }
 
   #sendError(id: number, error: StorageError): void {
