@@ -5,7 +5,7 @@ export async function concurrentRound(
   total: number,
   inFlight: number,
   call: (i: number) => Promise<unknown>,
-  latencies?: number[],
+  latencies?: { push(ms: number): unknown },
 ): Promise<void> {
   let next = 0;
   const lane = async () => {

@@ -6,6 +6,7 @@
 
 import { pngBytes } from '../test/support/image-bytes';
 import { concurrentRound } from './concurrent-round';
+import { LatencyRecorder } from './latency-recorder';
 import { BENCH_CLIENT_ID, startGatewayBenchEnv, type GatewayBenchEnv } from './gateway-bench-env';
 import { interleaved } from './interleaved';
 import { note, percentile, report } from './report';
@@ -31,7 +32,7 @@ async function measureStore(env: GatewayBenchEnv, spec: StoreCase): Promise<void
   await env.minio.client.makeBucket(bucket);
   note(`${spec.bench}: storePhoto through the gateway vs minio putObject, ${spec.inFlight} in flight, ${PAIRS} alternating pairs`);
   let n = 0;
-  const latencies: number[] = [];
+  const latencies = new LatencyRecorder();
   const result = await interleaved(
     PAIRS,
     {
@@ -52,6 +53,7 @@ async function measureStore(env: GatewayBenchEnv, spec: StoreCase): Promise<void
           (i) => env.remote.storePhoto(body(i), { originalName: `s${i}.png`, contentType: 'image/png', clientId: BENCH_CLIENT_ID }),
           latencies,
         ),
+      onPhase: latencies.phase,
     },
     spec.timing,
   );
@@ -60,7 +62,7 @@ async function measureStore(env: GatewayBenchEnv, spec: StoreCase): Promise<void
     bench: spec.bench,
     value: result.subject * scale,
     unit: spec.perMegabyte ? 'MiB/s' : 'ops/s',
-    p99_ms: percentile(latencies, 99),
+    p99_ms: percentile(latencies.values, 99),
     in_flight: spec.inFlight,
     runs: result.subjectRuns.map((r) => Math.round(r * scale)),
     baseline: 'minio.putObject',

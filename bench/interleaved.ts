@@ -3,12 +3,15 @@
 // different moments. Alternating them over several pairs and taking each
 // side's median makes the ratio compare like with like.
 
+import type { BenchPhase } from './latency-recorder';
 import { measureRounds } from './throughput';
 
 export interface RoundSpec {
   name: string;
   callsPerRound: number;
   round: () => Promise<void>;
+  /** Told when tinybench starts warming up or measuring this side (LatencyRecorder.phase). */
+  onPhase?: (phase: BenchPhase) => void;
 }
 
 export async function interleaved(
@@ -19,7 +22,8 @@ export async function interleaved(
 ): Promise<{ baseline: number; subject: number; baselineRuns: number[]; subjectRuns: number[] }> {
   const baselineRuns: number[] = [];
   const subjectRuns: number[] = [];
-  const rate = async (spec: RoundSpec) => (await measureRounds(spec.name, spec.callsPerRound, spec.round, timing)).opsPerSec;
+  const rate = async (spec: RoundSpec) =>
+    (await measureRounds(spec.name, spec.callsPerRound, spec.round, spec.onPhase === undefined ? timing : { ...timing, onPhase: spec.onPhase })).opsPerSec;
   for (let i = 0; i < pairs; i++) {
     baselineRuns.push(await rate(baseline));
     subjectRuns.push(await rate(subject));

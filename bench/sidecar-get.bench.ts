@@ -5,6 +5,7 @@ import { StorageClient } from '../src/sidecar-client/storage-client';
 import { pngBytes } from '../test/support/image-bytes';
 import { startBenchEnv } from './bench-env';
 import { concurrentRound } from './concurrent-round';
+import { LatencyRecorder } from './latency-recorder';
 import { note, percentile, report } from './report';
 import { measureRounds } from './throughput';
 
@@ -24,16 +25,17 @@ export async function benchSidecarGet(): Promise<void> {
     for (const inFlight of IN_FLIGHT) {
       const name = inFlight === IN_FLIGHT[0] ? 'sidecar.getPhoto' : `sidecar.getPhoto.c${inFlight}`;
       note(`${name}: ${inFlight} in flight, ${CALLS_PER_ROUND} calls a round`);
-      const latencies: number[] = [];
+      const latencies = new LatencyRecorder();
       const { opsPerSec } = await measureRounds(name, CALLS_PER_ROUND, () =>
         concurrentRound(CALLS_PER_ROUND, inFlight, (i) => client.getPhoto(ids[i % ids.length]!), latencies),
+        { onPhase: latencies.phase },
       );
       report({
         bench: name,
         value: opsPerSec,
         unit: 'ops/s',
-        p99_ms: percentile(latencies, 99),
-        p50_ms: Number(percentile(latencies, 50).toFixed(3)),
+        p99_ms: percentile(latencies.values, 99),
+        p50_ms: Number(percentile(latencies.values, 50).toFixed(3)),
         in_flight: inFlight,
         baseline: 'none',
         baseline_value: null,

@@ -6,6 +6,7 @@ import { StorageClient } from '../src/sidecar-client/storage-client';
 import { pngBytes } from '../test/support/image-bytes';
 import { startBenchEnv } from './bench-env';
 import { concurrentRound } from './concurrent-round';
+import { LatencyRecorder } from './latency-recorder';
 import { note, percentile, report } from './report';
 import { interleaved } from './interleaved';
 
@@ -23,7 +24,7 @@ export async function benchStore200k(): Promise<void> {
 
     note(`store.200k.c16: storePhoto through the sidecar vs minio putObject, ${IN_FLIGHT} in flight, ${PAIRS} alternating pairs`);
     let n = 0;
-    const latencies: number[] = [];
+    const latencies = new LatencyRecorder();
     // One round of 1024 is a few seconds: two rounds a measurement, after one warm-up round.
     const timing = { timeMs: 2000, warmupMs: 300, iterations: 2 };
     const body = (i: number) => bodies[i % bodies.length]!;
@@ -42,6 +43,7 @@ export async function benchStore200k(): Promise<void> {
         callsPerRound: PER_ROUND,
         round: () =>
           concurrentRound(PER_ROUND, IN_FLIGHT, (i) => client.storePhoto(body(i), { originalName: `s${i}.png`, clientId: 'bench' }), latencies),
+        onPhase: latencies.phase,
       },
       timing,
     );
@@ -49,7 +51,7 @@ export async function benchStore200k(): Promise<void> {
       bench: 'store.200k.c16',
       value: result.subject,
       unit: 'ops/s',
-      p99_ms: percentile(latencies, 99),
+      p99_ms: percentile(latencies.values, 99),
       runs: result.subjectRuns.map(Math.round),
       baseline: 'minio.putObject',
       baseline_value: result.baseline,

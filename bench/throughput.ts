@@ -1,3 +1,4 @@
+import type { BenchPhase } from './latency-recorder';
 
 /**
  * Measures calls/s of a round of `callsPerRound` calls with tinybench (warm-up
@@ -7,7 +8,7 @@ export async function measureRounds(
   name: string,
   callsPerRound: number,
   round: () => Promise<void>,
-  options: { timeMs?: number; warmupMs?: number; iterations?: number } = {},
+  options: { timeMs?: number; warmupMs?: number; iterations?: number; onPhase?: (phase: BenchPhase) => void } = {},
 ): Promise<{ opsPerSec: number; rounds: number }> {
   // tinybench is ESM-only; a dynamic import keeps this CommonJS build honest about it.
   const { Bench } = await import('tinybench');
@@ -18,7 +19,8 @@ export async function measureRounds(
     iterations: options.iterations ?? 3,
     warmupIterations: 1,
   });
-  bench.add(name, round);
+  const onPhase = options.onPhase;
+  bench.add(name, round, onPhase === undefined ? {} : { beforeAll: (mode) => onPhase(mode === 'warmup' ? 'warmup' : 'run') });
   await bench.run();
   const result = bench.tasks[0]!.result;
   if (result.state === 'errored') throw result.error;
