@@ -114,6 +114,28 @@ test('a client killed mid-body: no row, object, upload or spool file', { timeout
   await assertStillStores(d);
 });
 
+test('a client killed after its whole body is in, while the parts go up: the store is undone, not committed', { timeout: 120_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const d = await startTestDaemon(t, minio, { env: SMALL_PARTS });
+  const hashedBefore = metricsOf(d.daemon.pool).bytesHashed;
+  const uploader = spawnUploader(t, d, SIZE);
+  const frozen = await freezeAtFirstPart(minio);
+  const [store] = pendingObjects(d);
+  assert.ok(store, 'the parts are going up');
+  // The whole body is in (received and hashed) while MinIO holds the transfer at its first part.
+  await waitFor(() => metricsOf(d.daemon.pool).bytesHashed - hashedBefore >= SIZE, 'the whole body to be received');
+  await uploader.kill();
+  // The end of its stream alone does not say the client is gone (it may have half-closed to
+  // read its answer); the daemon finds out by writing to it, and drops the connection.
+  await waitFor(() => d.daemon.socket.stats().connections === 0, 'the daemon to drop the dead connection', 20_000);
+  frozen.resume();
+
+  await waitFor(() => !d.daemon.coordinator.isStoreInFlight(store.id), 'the store to end');
+  assert.equal(d.daemon.coordinator.metrics.failures('CLOSED'), 1);
+  await assertNothingLeft(minio, d, [store]);
+  await assertStillStores(d);
+});
+
 test('an HTTP client gone while the parts go up: the upload is aborted, nothing is left', { timeout: 120_000 }, async (t) => {
   const minio = await startMinio(t);
   const g = await startGateway(t, minio, SMALL_PARTS);

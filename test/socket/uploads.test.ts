@@ -157,3 +157,32 @@ test('body frames for a call that takes no body close the connection', async (t)
   assert.match(((await c.waitFor((f) => f.t === 'fatal')).error as { message: string }).message, /takes no body/);
   await c.closed;
 });
+
+test('a client that half-closes once its body is sent still gets its answer; one that died loses its store', async (t) => {
+  const coordinator = new SteppedCoordinator();
+  const h = await startServer(t, { coordinator });
+  const c = await rawConnection(t, h.socketPath, { clientId: 'acme' });
+  c.send({ t: 'call', id: 1, op: 'storePhoto', args: { options: { originalName: 'a.png', clientId: 'acme' } } });
+  await c.waitFor((f) => f.t === 'credit');
+  c.send({ t: 'chunk', id: 1, data: Buffer.alloc(1000, 1) });
+  c.send({ t: 'end', id: 1 });
+  c.socket.end();
+  // The daemon probes with a credit (the client may ignore it), then answers once the store is done.
+  await eventually(() => credits(c.frames, 1) > UPLOAD_WINDOW_CHUNKS, 5000, 'the liveness credit');
+  coordinator.step(2);
+  const result = await c.waitFor((f) => f.t === 'result' && f.id === 1);
+  assert.deepEqual(result.value, { id: 'done', size: 1000 });
+  await c.closed;
+
+  // The same store from a client that is gone: the probe's write fails, and the store is cancelled.
+  const dead = new SteppedCoordinator();
+  const h2 = await startServer(t, { coordinator: dead });
+  const d = await rawConnection(t, h2.socketPath, { clientId: 'acme' });
+  d.send({ t: 'call', id: 1, op: 'storePhoto', args: { options: { originalName: 'a.png', clientId: 'acme' } } });
+  await d.waitFor((f) => f.t === 'credit');
+  d.send({ t: 'chunk', id: 1, data: Buffer.alloc(1000, 1) });
+  d.send({ t: 'end', id: 1 });
+  await eventually(() => dead.signal !== null, 5000, 'the store to start');
+  d.socket.destroy();
+  await eventually(() => dead.signal!.aborted, 5000, 'the store to be cancelled');
+});

@@ -393,9 +393,19 @@ export class Connection {
     // An upload still open can never be completed: same as a dropped connection for that call.
     const reason = new ClosedError('the client closed its side of the connection mid-upload');
     for (const call of this.#calls.values()) {
-      if (!call.body?.open) continue;
-      call.body.fail(reason);
-      call.controller.abort(reason);
+      if (call.body === null) continue;
+      if (call.body.open) {
+        call.body.fail(reason);
+        call.controller.abort(reason);
+        continue;
+      }
+      // A store whose body is all in may still be moving it to MinIO. The end
+      // of the stream looks the same from a client that half-closed and from
+      // one that died; only a write tells them apart. A credit is one the
+      // client may take and ignore (its body is sent); to a dead client the
+      // write fails, the connection closes, and the store is cancelled rather
+      // than committed for a caller who will never learn its id.
+      this.#send({ t: 'credit', id: call.id, chunks: 1 });
     }
     this.#endIfIdle();
   }
