@@ -145,3 +145,21 @@ test('an image that could still change bucket as it grows is not begun early, an
     assert.equal(sha256(back), sha256(bytes));
   }
 });
+
+test('a recovery pass while a store is still sending its parts leaves its upload alone, however old', { timeout: 180_000 }, async (t) => {
+  const minio = await startMinio(t);
+  // No grace at all: every incomplete upload is old enough for the sweep.
+  const d = await startTestDaemon(t, minio, { env: { ...SMALL_PARTS, STORAGED_ORPHAN_GRACE_S: '0' } });
+  const client = d.client('acme');
+  const bytes = jpegBytes(30 * MIB);
+  const body = heldBody(bytes, 17 * MIB);
+  const storing = client.storePhoto(body.stream, { originalName: 'slow.jpg', clientId: 'acme', contentType: 'image/jpeg' });
+  await waitFor('parts in MinIO', async () => ((await uploadsIn(minio, 'images-large')).some((u) => u.size > 0) ? true : null));
+
+  const report = await d.daemon.recoverNow();
+  assert.equal(report.uploadsAborted, 0, 'the upload of a store in flight is not an orphan');
+  assert.equal(report.pendingRolledBack, 0);
+  body.release();
+  const stored = await storing;
+  assert.equal(stored.checksum, sha256(bytes));
+});

@@ -86,8 +86,10 @@ export interface BlobStore {
    * many. With `key`, only that object's. MinIO lists an upload begun before
    * its last restart only when asked for its exact key, so recovery should
    * pass the keys of its pending rows as well as sweeping the bucket.
+   * `spare` keeps the uploads of the keys it names (stores still in flight,
+   * however long they have been going).
    */
-  abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string): Promise<number>;
+  abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean): Promise<number>;
   /** The incomplete uploads abortIncompleteUploads would consider (for the check command); `key` as there. */
   incompleteUploads(bucket: string, key?: string): AsyncIterable<IncompleteUpload>;
   /** Throws UnavailableError when the store cannot be reached. */

@@ -164,13 +164,14 @@ export class FsBlobStore implements BlobStore {
   }
 
   /** The local counterpart of an incomplete multipart upload: a temp file a crash left behind. */
-  async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string): Promise<number> {
+  async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
     for await (const file of this.#walk(path.join(this.root, bucket), '')) {
       if (!file.name.endsWith(TEMP_SUFFIX)) continue;
       // With a key, only that object's: another store's write in progress is not stale.
       if (key !== undefined && !file.rel.startsWith(`${key}.`)) continue;
+      if (spare?.(keyOfTempFile(file.rel)) === true) continue;
       try {
         if ((await fs.promises.stat(file.full)).mtimeMs > cutoff) continue;
         await fs.promises.unlink(file.full);
@@ -187,7 +188,7 @@ export class FsBlobStore implements BlobStore {
     for await (const file of this.#walk(path.join(this.root, bucket), '')) {
       if (!file.name.endsWith(TEMP_SUFFIX)) continue;
       // `<key>.<uuid>.tmp-upload`, as put() names it.
-      const of = file.rel.slice(0, -TEMP_SUFFIX.length).replace(/\.[^./]+$/, '');
+      const of = keyOfTempFile(file.rel);
       if (key !== undefined && of !== key) continue;
       let initiated: Date;
       try {
@@ -208,4 +209,9 @@ export class FsBlobStore implements BlobStore {
       throw new UnavailableError(`blob directory ${this.root} is not a writable directory`, { cause: err });
     }
   }
+}
+
+/** `<key>.<uuid>.tmp-upload`, as put() names a write in progress → `<key>`. */
+function keyOfTempFile(rel: string): string {
+  return rel.slice(0, -TEMP_SUFFIX.length).replace(/\.[^./]+$/, '');
 }

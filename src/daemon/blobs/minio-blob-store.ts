@@ -225,11 +225,11 @@ export class MinioBlobStore implements BlobStore {
     }
   }
 
-  async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string): Promise<number> {
+  async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
     let aborted = 0;
     for await (const upload of incompleteUploadsIn(this.#client, this.#where, bucket, key)) {
-      if (upload.initiated.getTime() > cutoff) continue;
+      if (upload.initiated.getTime() > cutoff || spare?.(upload.key) === true) continue;
       await this.#run(`abort upload of ${bucket}/${upload.key}`, () =>
         this.#client.abortMultipartUpload(bucket, upload.key, upload.uploadId),
       );

@@ -86,7 +86,11 @@ export async function recover(
       await blobs.remove(bucket, blob.key);
       report.orphansRemoved++;
     }
-    report.uploadsAborted += await blobs.abortIncompleteUploads(bucket, timing.orphanGraceMs);
+    // An upload whose key a row names is a store's: one still in flight may run longer than
+    // the grace period (a large body on a slow link), and a stale one was handled above by key.
+    report.uploadsAborted += await blobs.abortIncompleteUploads(bucket, timing.orphanGraceMs, undefined, (key) =>
+      catalog.isKnownBlob(bucket, key),
+    );
   }
 
   const acted = Object.values(report).some((n) => n > 0);
