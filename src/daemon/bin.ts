@@ -65,16 +65,18 @@ async function main(argv: string[]): Promise<void> {
 
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
-  let daemon: Daemon;
-  try {
-    daemon = await Daemon.start(config, logger);
-  } catch (err) {
-    logger.fatal({ err }, 'storaged could not start');
-    fail(err instanceof Error ? err.message : String(err), 1);
-  }
-
+  // Handlers go in before the daemon starts: it says "ready" before start()
+  // returns, and a SIGTERM that came right after would otherwise kill it
+  // without a clean shutdown. One that comes while it starts is acted on once
+  // it has started, so that close() has a whole daemon to close.
+  let daemon: Daemon | null = null;
+  let requested: string | null = null;
   let stopping = false;
   const stop = (signal: string) => {
+    if (daemon === null) {
+      requested ??= signal;
+      return;
+    }
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
@@ -88,6 +90,13 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    daemon = await Daemon.start(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'storaged could not start');
+    fail(err instanceof Error ? err.message : String(err), 1);
+  }
+  if (requested !== null) stop(requested);
 }
 
 main(process.argv.slice(2)).catch((err) => {

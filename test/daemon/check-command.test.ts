@@ -74,9 +74,8 @@ test('storaged check lists incomplete uploads per bucket and by the keys of pend
   const dataDir = tempDir(t);
   const env = daemonEnv(dataDir, minio);
   const sqlitePath = path.join(dataDir, 'storage.db');
-  // The daemon makes the buckets and the database, then goes. (Its exit code is not the point: a
-  // SIGTERM right after 'storaged ready' can beat bin.ts installing its handler.)
-  await (await spawnDaemon(t, env)).stop('SIGTERM');
+  // The daemon makes the buckets and the database, then goes.
+  assert.equal(await (await spawnDaemon(t, env)).stop('SIGTERM'), 0);
 
   // What a store that died mid-transfer leaves: its pending row, long past the pending timeout, and its upload.
   const id = randomUUID();
@@ -113,7 +112,7 @@ test('storaged check lists incomplete uploads per bucket and by the keys of pend
   assert.deepEqual(uploads(restarted.report), [['images-large', key, id]]);
 
   // Recovery at start rolls the row back and aborts the upload by its key; check then finds it clean.
-  await (await spawnDaemon(t, env)).stop('SIGTERM');
+  assert.equal(await (await spawnDaemon(t, env)).stop('SIGTERM'), 0);
   const after = check(env);
   assert.equal(after.status, 0, JSON.stringify(after.report));
   assert.equal(after.report.incompleteUploads.ofPendingRows, 0);

@@ -4,7 +4,8 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { DAEMON_BIN } from '../support/daemon-process';
+import { daemonEnv } from '../support/daemon-env';
+import { DAEMON_BIN, spawnDaemon } from '../support/daemon-process';
 import { tempDir } from '../support/temp-dir';
 
 function run(args: string[], env: Record<string, string>) {
@@ -30,4 +31,13 @@ test('a wrong setting exits 78 with one line naming the variable', (t) => {
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.match(r.stderr, /^storaged: MINIO_PORT: expected an integer between 1 and 65535, got 'abc'/);
   assert.ok(!r.stderr.includes("'b'"), 'the secret key must not be echoed');
+});
+
+test('a SIGTERM the moment the daemon says it is ready stops it cleanly, every time', { timeout: 60_000 }, async (t) => {
+  for (let i = 0; i < 5; i++) {
+    const daemon = await spawnDaemon(t, daemonEnv(tempDir(t), null));
+    // spawnDaemon returns on the 'storaged ready' line; the signal follows at once.
+    assert.equal(await daemon.stop('SIGTERM'), 0, `run ${i}: ${daemon.stderr()}`);
+    assert.match(daemon.stdout(), /"msg":"stopping"/);
+  }
 });
