@@ -172,7 +172,7 @@ test('a part MinIO refuses fails the store; the upload is aborted, nothing is le
   frozen.resume();
 
   // MinIO cannot place the part and answers NoSuchUpload: a failure no retry mends.
-  await rejectsWithCode(storing, 'NOT_FOUND', /NoSuchUpload/);
+  await rejectsWithCode(storing, 'UNAVAILABLE', /lost what this store was writing .*NoSuchUpload.*retry/);
   assert.equal(metricsOf(d.daemon.pool).uploadsAborted - aborted, 1, 'the multipart upload was aborted');
   await assertNothingLeft(minio, d, [store]);
   await assertStillStores(d);

@@ -1,0 +1,204 @@
+// Storing a photo, the two-phase way of DESIGN.md: receive the body, insert
+// the row `pending`, put the blob, commit the row, answer; on any failure undo
+// both halves, or leave the row pending for recovery when the blob side cannot
+// be cleaned. A large body's blob starts going up while it still arrives
+// (early-upload.ts), so its pending row may come before the body is complete.
+
+import { randomUUID } from 'node:crypto';
+import { ChecksumMismatchError, ClosedError, StorageError, UnavailableError, ValidationError, toStorageError } from '../../protocol/errors';
+import { DEFAULT_URL_EXPIRY_SECONDS } from '../../protocol/limits';
+import type { Photo, PhotoResult } from '../../protocol/types';
+import type { BlobStore } from '../blobs/blob-store';
+import type { Catalog } from '../db/catalog';
+import { objectKey } from '../db/object-key';
+import { receiveBody, type ReceivedBody } from '../intake/receive-body';
+import type { Logger } from '../logger';
+import { BodyBudget, uniformBodyLimits } from '../validation/body-limits';
+import { chooseBucket } from '../validation/bucket-choice';
+import { checkContent } from '../validation/content-check';
+import { SNIFF_BYTES } from '../validation/content-sniffer';
+import { validateStoreOptions, type ValidatedStoreOptions as StoreOptions } from '../validation/store-options';
+import type { CallContext } from './coordinator';
+import { DIGEST_NOT_YET_KNOWN, EarlyUpload, type BegunUpload, type EarlyStart, type PendingPlace } from './early-upload';
+import { pendingRow } from './pending-row';
+import type { CoordinatorSettings } from './storage-coordinator';
+import type { StoreMetrics } from './store-metrics';
+
+export class PhotoStore {
+  /** Ids of stores between their pending insert and their answer. */
+  readonly #storesInFlight = new Set<string>();
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly blobs: BlobStore,
+    private readonly settings: CoordinatorSettings,
+    private readonly logger: Logger,
+    private readonly metrics: StoreMetrics,
+  ) {}
+
+  async store(ctx: CallContext, rawOptions: unknown, body: AsyncIterable<Uint8Array>): Promise<PhotoResult> {
+    const started = performance.now();
+    const { allowedTypes } = this.settings;
+    const bodyLimits = this.settings.bodyLimits ?? uniformBodyLimits(this.settings.maxBodyBytes);
+    let received: ReceivedBody | null = null;
+    let inFlightId: string | null = null;
+    try {
+      const options = validateStoreOptions(rawOptions, ctx.clientId, { allowedTypes, bodyLimits });
+      // A declared type fixes the limit now; otherwise the bytes' type narrows it once the head is in.
+      const budget = new BodyBudget(bodyLimits, options.contentType);
+      let mimeType = '';
+      const growing = this.blobs.growingPuts;
+      const early =
+        growing === null
+          ? null
+          : new EarlyUpload(growing, () => mimeType, ctx.signal, (bytes) => {
+              const begun = this.#startEarly(ctx, options, mimeType, bytes);
+              if (begun !== null) inFlightId = begun.place.id;
+              return begun;
+            });
+      try {
+        received = await receiveBody(options.contentType === undefined ? budget.guard(body) : body, {
+          maxBytes: budget.limit,
+          spoolDir: this.settings.spoolDir,
+          spoolThresholdBytes: this.settings.spoolThresholdBytes,
+          headBytes: SNIFF_BYTES,
+          signal: ctx.signal,
+          ...(this.settings.hashSpool === undefined ? {} : { hashSpool: this.settings.hashSpool }),
+          ...(early === null ? {} : { onSpoolGrowth: early.onSpoolGrowth }),
+          onHead: (head) => {
+            mimeType = checkContent(head, options.contentType, allowedTypes);
+            budget.narrowTo(mimeType, options.size);
+          },
+        });
+        budget.check(received.size);
+        if (options.size !== undefined && options.size !== received.size) {
+          throw new ValidationError(`options.size says ${options.size} bytes but ${received.size} bytes arrived`);
+        }
+        if (options.sha256 !== undefined && options.sha256 !== received.sha256) {
+          throw new ChecksumMismatchError(
+            `sha256 of the received bytes (${received.sha256}) differs from options.sha256 (${options.sha256}); nothing was stored`,
+          );
+        }
+      } catch (err) {
+        const begun = early?.begun;
+        if (begun) {
+          await begun.put.abort();
+          await begun.pending.catch(() => undefined);
+          await this.#undoStore(begun.place);
+        }
+        throw err;
+      }
+
+      const begun = early?.begun ?? null;
+      let place: PendingPlace;
+      if (begun !== null) {
+        place = begun.place;
+      } else {
+        const id = randomUUID();
+        place = { id, bucket: chooseBucket(mimeType, received.size), key: objectKey(id, options.originalName, new Date()) };
+        await this.catalog.insertPending(pendingRow(ctx.clientId, options, mimeType, place, received.size, received.sha256));
+        inFlightId = id;
+      }
+      const photo = await this.#writeBlobAndCommit(ctx, place, received, mimeType, begun);
+      const s3_url = await this.blobs.presignedGetUrl(place.bucket, place.key, DEFAULT_URL_EXPIRY_SECONDS);
+
+      this.metrics.recordStore(place.bucket, received.size, performance.now() - started);
+      return {
+        id: photo.id,
+        s3_key: photo.s3_key,
+        s3_url,
+        bucket: photo.bucket,
+        size: photo.size,
+        checksum: photo.checksum,
+        processing_status: photo.processing_status,
+        created_at: photo.created_at,
+      };
+    } catch (err) {
+      const error = toStorageError(err);
+      this.metrics.recordFailure(error.code);
+      throw error;
+    } finally {
+      if (inFlightId !== null) this.#storesInFlight.delete(inFlightId);
+      await received?.discard();
+    }
+  }
+
+  /** Whether a store is between its pending insert and its answer (recovery leaves those alone). */
+  isInFlight(id: string): boolean {
+    return this.#storesInFlight.has(id);
+  }
+
+  /**
+   * Names a store whose body is still arriving and records its intent, once
+   * its bucket can no longer change with its size; null until then.
+   */
+  #startEarly(ctx: CallContext, options: StoreOptions, mimeType: string, bytes: number): EarlyStart | null {
+    if (mimeType === '') return null;
+    const bucket = chooseBucket(mimeType, bytes);
+    if (bucket !== chooseBucket(mimeType, Number.MAX_SAFE_INTEGER)) return null;
+    const id = randomUUID();
+    const place = { id, bucket, key: objectKey(id, options.originalName, new Date()) };
+    this.#storesInFlight.add(id);
+    // Size and digest are not known yet: commitPending sets them (pending rows are never shown).
+    const pending = this.catalog.insertPending(pendingRow(ctx.clientId, options, mimeType, place, bytes, DIGEST_NOT_YET_KNOWN));
+    return { place, pending };
+  }
+
+  /** Puts the blob (or finishes the put that began early) and commits the pending row; on any failure undoes both. */
+  async #writeBlobAndCommit(
+    ctx: CallContext,
+    place: PendingPlace,
+    received: ReceivedBody,
+    mimeType: string,
+    begun: BegunUpload | null,
+  ): Promise<Photo> {
+    try {
+      try {
+        if (begun !== null) {
+          await begun.pending;
+          await begun.put.finish(received.size);
+        } else {
+          await this.blobs.put(place.bucket, place.key, received.source, received.size, mimeType, received.sha256, ctx.signal);
+        }
+      } catch (err) {
+        throw blobSideFailure(err);
+      }
+      // A caller that vanished will never learn its id: roll back rather than keep an unreachable photo.
+      if (ctx.signal.aborted) throw new ClosedError('the caller went away before the store was acknowledged');
+      return await this.catalog.commitPending(place.id, begun === null ? undefined : { size: received.size, checksum: received.sha256 });
+    } catch (err) {
+      await begun?.put.abort();
+      await this.#undoStore(place);
+      throw err;
+    }
+  }
+
+  async #undoStore({ id, bucket, key }: PendingPlace): Promise<void> {
+    // The blob side first: the object, and any multipart upload the put could
+    // not abort itself. When MinIO is down neither can go, and the row must
+    // then stay `pending`: it is what leads recovery to this key later, and
+    // after a MinIO restart an upload is listed only when asked for by key.
+    try {
+      await this.blobs.remove(bucket, key);
+      await this.blobs.abortIncompleteUploads(bucket, 0, key);
+    } catch (err) {
+      this.logger.warn({ err, photoId: id, bucket, key }, 'could not clean the blob side of a failed store; its row stays pending for recovery');
+      return;
+    }
+    await this.catalog.discardPending(id).catch((err) => {
+      // The row stays `pending`; recovery rolls it back once it is older than the pending timeout.
+      this.logger.warn({ err, photoId: id }, 'could not discard the row of a failed store; recovery will');
+    });
+  }
+}
+
+/**
+ * NOT_FOUND from the blob side of a store names a bucket or a multipart upload
+ * that went away under it (deleted, or aborted by someone else), not anything
+ * the caller asked for: to them it is the store being unavailable, and a retry
+ * may well succeed.
+ */
+function blobSideFailure(err: unknown): unknown {
+  if (!(err instanceof StorageError) || err.code !== 'NOT_FOUND') return err;
+  return new UnavailableError(`the blob store lost what this store was writing (${err.message}); nothing was stored, retry`, { cause: err });
+}
