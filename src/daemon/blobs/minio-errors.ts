@@ -37,9 +37,16 @@ export function isNotFound(err: unknown): boolean {
   return code === 'NotFound' || code === 'NoSuchKey';
 }
 
+/**
+ * minio-js retries an answer of 408, 429, 499 or 5xx once by itself, then
+ * throws a plain Error that says so (a MinIO shutting down answers 499).
+ */
+const RETRIED_STATUS = /Retryable HTTP status: (\d{3})/;
+
 export function isUnreachable(err: unknown): boolean {
   const e = err as { code?: unknown; cause?: { code?: unknown }; name?: unknown };
   if (typeof e.code === 'string' && (UNREACHABLE.has(e.code) || SERVER_FAILING.has(e.code))) return true;
+  if (err instanceof Error && RETRIED_STATUS.test(err.message)) return true;
   if (typeof e.cause?.code === 'string' && UNREACHABLE.has(e.cause.code)) return true;
   return e.name === 'AbortError' || e.name === 'TimeoutError';
 }
@@ -47,6 +54,7 @@ export function isUnreachable(err: unknown): boolean {
 /** An UnavailableError for connection failures; anything else is returned unchanged. */
 export function mapMinioError(err: unknown, where: string, action: string): unknown {
   if (!isUnreachable(err)) return err;
-  const reason = (err as { code?: unknown }).code ?? (err as { name?: unknown }).name ?? 'error';
+  const status = err instanceof Error ? RETRIED_STATUS.exec(err.message)?.[1] : undefined;
+  const reason = (err as { code?: unknown }).code ?? (status === undefined ? undefined : `HTTP ${status}`) ?? (err as { name?: unknown }).name ?? 'error';
   return new UnavailableError(`MinIO at ${where} is unreachable: ${String(reason)} while trying to ${action}`, { cause: err });
 }
