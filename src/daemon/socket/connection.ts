@@ -3,9 +3,7 @@
 // is that its own connection is closed; nothing here throws out of an event
 // handler, so one broken client cannot take the daemon or other clients down.
 
-import { FrameArena } from '../../protocol/frame-arena';
 import { IdTable } from '../../protocol/id-table';
-import { TickCork } from '../../protocol/tick-cork';
 import { CallAbort } from './call-abort';
 import type * as net from 'node:net';
 import {
@@ -17,14 +15,14 @@ import {
   UnavailableError,
   toStorageError,
 } from '../../protocol/errors';
-import { encodeFrame, FrameDecoder } from '../../protocol/frame-codec';
+import { FrameDecoder } from '../../protocol/frame-codec';
 import { MAX_HEADER_BYTES, MAX_IN_FLIGHT_PER_CONNECTION, UPLOAD_WINDOW_CHUNKS } from '../../protocol/limits';
 import { parseClientMessage, UnknownOpError } from '../../protocol/message-guards';
-import type { CallMessage, ClientMessage, EndMessage, ErrorMessage, ResultMessage, ServerMessage } from '../../protocol/messages';
+import type { CallMessage, ClientMessage, EndMessage, ErrorMessage, ResultMessage } from '../../protocol/messages';
 import type { CallContext, Coordinator } from '../coordinator/coordinator';
 import type { Logger } from '../logger';
 import type { PhotoContent } from '../coordinator/coordinator';
-import { resultFrame } from './answer-frames';
+import { AnswerWriter } from './answer-writer';
 import { dispatchCall, madeAnswer, NOT_MADE, streamsAnswer, takesBody } from './call-dispatch';
 import { DownloadSender } from './download-sender';
 import { acceptHello } from './hello-check';
@@ -56,9 +54,6 @@ interface ActiveCall {
 
 type State = 'hello' | 'open' | 'closed';
 
-/** Answer bytes a client may leave unread before the daemon stops reading its calls. */
-const UNREAD_ANSWERS_PAUSE_BYTES = 1024 * 1024;
-
 export class Connection {
   readonly #socket: net.Socket;
   readonly #opts: ConnectionOptions;
@@ -75,10 +70,7 @@ export class Connection {
   #settledWaiters: Array<() => void> = [];
   /** No new calls: the peer half-closed or the server is shutting down. */
   #draining = false;
-  #waitingForDrain = false;
-  readonly #cork: TickCork;
-  readonly #arena: FrameArena;
-  readonly #takeFrame = (n: number) => this.#arena.take(n);
+  readonly #out: AnswerWriter;
   #helloTimer: NodeJS.Timeout | null;
   /** Resolves once the socket is fully closed. */
   readonly closed: Promise<void>;
@@ -86,8 +78,7 @@ export class Connection {
   constructor(socket: net.Socket, opts: ConnectionOptions) {
     this.#socket = socket;
     this.#opts = opts;
-    this.#cork = new TickCork(socket);
-    this.#arena = new FrameArena(socket);
+    this.#out = new AnswerWriter(socket, () => this.#state === 'closed');
     this.#logger = opts.logger;
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -206,7 +197,7 @@ export class Connection {
     };
     this.#logger = this.#opts.logger.child({ clientId });
     this.#state = 'open';
-    this.#send(reply);
+    this.#out.send(reply);
   }
 
   #onCall(message: CallMessage, bytes: number): void {
@@ -233,11 +224,11 @@ export class Connection {
     try {
       made = madeAnswer(this.#opts.coordinator, this.#atOnceCtx!, op, message.args);
     } catch (err) {
-      this.#deliver(op, this.#errorAnswer(op, id, err));
+      this.#deliverTo(op, this.#errorAnswer(op, id, err));
       return;
     }
     if (made !== NOT_MADE) {
-      this.#deliver(op, { t: 'result', id, value: made });
+      this.#deliverTo(op, { t: 'result', id, value: made });
       return;
     }
     const call: ActiveCall = {
@@ -249,11 +240,11 @@ export class Connection {
     };
     if (takesBody(op)) {
       call.body = new UploadBody(this.#opts.maxBodyBytes, () => {
-        if (this.#calls.get(id) === call) this.#send({ t: 'credit', id, chunks: 1 });
+        if (this.#calls.get(id) === call) this.#out.send({ t: 'credit', id, chunks: 1 });
       });
     }
     this.#calls.set(id, call);
-    if (call.body) this.#send({ t: 'credit', id, chunks: UPLOAD_WINDOW_CHUNKS });
+    if (call.body) this.#out.send({ t: 'credit', id, chunks: UPLOAD_WINDOW_CHUNKS });
 
     const counters = this.#opts.counters;
     counters.callsInFlight += 1;
@@ -287,9 +278,9 @@ export class Connection {
       content.body.destroy();
       return;
     }
-    this.#send({ t: 'stream', id: call.id, value: content.info });
+    this.#out.send({ t: 'stream', id: call.id, value: content.info });
     try {
-      await call.download!.send(content.body, (data) => this.#send({ t: 'chunk', id: call.id, data }));
+      await call.download!.send(content.body, (data) => this.#out.send({ t: 'chunk', id: call.id, data }));
     } catch (err) {
       this.#answerError(call, err);
       return;
@@ -324,49 +315,16 @@ export class Connection {
   #answer(call: ActiveCall, message: ResultMessage | ErrorMessage | EndMessage): void {
     if (this.#calls.get(call.id) !== call) return;
     this.#calls.delete(call.id);
-    this.#deliver(call.op, message);
+    this.#deliverTo(call.op, message);
     this.#endIfIdle();
   }
 
-  /** Encodes and writes a call's last frame; an answer that cannot be encoded goes out as an error instead. */
-  #deliver(op: CallMessage['op'], message: ResultMessage | ErrorMessage | EndMessage): void {
-    let frame: Buffer;
-    try {
-      frame = message.t === 'result' ? resultFrame(message.id, message.value, this.#takeFrame) : encodeFrame(message);
-    } catch (err) {
-      // A result too big for one frame (a huge search page) is the caller's to fix; anything else is ours.
-      const error =
-        err instanceof ProtocolError
-          ? new TooLargeError(`the answer does not fit in one frame (${err.message}); ask for fewer items`)
-          : toStorageError(err);
-      if (error.code === 'INTERNAL') this.#logger.error({ err, op }, 'could not encode an answer');
-      frame = encodeFrame({ t: 'error', id: message.id, error: error.toWire() });
-    }
-    this.#write(frame);
+  #deliverTo(op: CallMessage['op'], message: ResultMessage | ErrorMessage | EndMessage): void {
+    this.#out.deliver(message, this.#logger, op);
   }
 
   #sendError(id: number, error: StorageError): void {
-    this.#send({ t: 'error', id, error: error.toWire() });
-  }
-
-  #send(message: ServerMessage): void {
-    this.#write(encodeFrame(message));
-  }
-
-  #write(frame: Buffer): void {
-    if (this.#state === 'closed' || !this.#socket.writable) return;
-    this.#cork.hold();
-    // write() says false past the socket's 16 KiB high-water mark, which one
-    // corked tick of answers to many calls in flight passes routinely; pausing
-    // then stalled every busy connection. Only a client that leaves this much
-    // unread is not reading: stop reading its calls until it does.
-    if (this.#socket.write(frame) || this.#waitingForDrain || this.#socket.writableLength < UNREAD_ANSWERS_PAUSE_BYTES) return;
-    this.#waitingForDrain = true;
-    this.#socket.pause();
-    this.#socket.once('drain', () => {
-      this.#waitingForDrain = false;
-      if (this.#state !== 'closed') this.#socket.resume();
-    });
+    this.#out.send({ t: 'error', id, error: error.toWire() });
   }
 
   /** Answers what can be answered, then closes: used for anything that leaves the stream unusable. */
@@ -376,7 +334,7 @@ export class Connection {
     const error = toStorageError(err);
     if (error.code === 'INTERNAL') this.#logger.error({ err }, 'closing a connection after an internal error');
     else this.#logger.warn({ code: error.code, reason: error.message }, 'closing a connection that broke the protocol');
-    this.#write(encodeFrame({ t: 'fatal', error: error.toWire() }));
+    this.#out.send({ t: 'fatal', error: error.toWire() });
     this.#closeSocket();
   }
 
@@ -405,7 +363,7 @@ export class Connection {
       // client may take and ignore (its body is sent); to a dead client the
       // write fails, the connection closes, and the store is cancelled rather
       // than committed for a caller who will never learn its id.
-      this.#send({ t: 'credit', id: call.id, chunks: 1 });
+      this.#out.send({ t: 'credit', id: call.id, chunks: 1 });
     }
     this.#endIfIdle();
   }
