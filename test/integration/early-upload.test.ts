@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { allBlobs } from '../support/blob-presence';
 import { jpegBytes, sha256 } from '../support/image-bytes';
 import { startTestDaemon } from '../support/in-process-daemon';
+import { minioPid } from '../support/minio-disk';
 import { startMinio, type MinioHandle } from '../support/minio-server';
 
 const MIB = 1024 * 1024;
@@ -162,4 +163,37 @@ test('a recovery pass while a store is still sending its parts leaves its upload
   body.release();
   const stored = await storing;
   assert.equal(stored.checksum, sha256(bytes));
+});
+
+test('a store counts as in flight for recovery from its pending row to its answer, begun early or not', { timeout: 180_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const d = await startTestDaemon(t, minio, { env: SMALL_PARTS });
+  const client = d.client('acme');
+  const pendingId = () => waitFor('a pending row', async () => d.daemon.catalog.staleRows('pending', new Date(Date.now() + 3_600_000).toISOString(), 1)[0]?.id ?? null);
+
+  // Begun early: the row comes while the body is held back.
+  const body = heldBody(jpegBytes(30 * MIB), 17 * MIB);
+  const early = client.storePhoto(body.stream, { originalName: 'early.jpg', clientId: 'acme', contentType: 'image/jpeg' });
+  const earlyId = await pendingId();
+  assert.ok(d.daemon.coordinator.isStoreInFlight(earlyId));
+  body.release();
+  await early;
+  assert.equal(d.daemon.coordinator.isStoreInFlight(earlyId), false);
+
+  // The usual way: the row comes once the body is in, and the store waits on a MinIO that does not answer.
+  const pid = minioPid(minio);
+  process.kill(pid, 'SIGSTOP');
+  t.after(() => {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // MinIO already stopped by its own clean-up.
+    }
+  });
+  const usual = client.storePhoto(jpegBytes(2 * MIB), { originalName: 'usual.jpg', clientId: 'acme' });
+  const usualId = await pendingId();
+  assert.ok(d.daemon.coordinator.isStoreInFlight(usualId));
+  process.kill(pid, 'SIGCONT');
+  await usual;
+  assert.equal(d.daemon.coordinator.isStoreInFlight(usualId), false);
 });

@@ -94,10 +94,9 @@ export class PhotoStore {
       if (begun !== null) {
         place = begun.place;
       } else {
-        const id = randomUUID();
-        place = { id, bucket: chooseBucket(mimeType, received.size), key: objectKey(id, options.originalName, new Date()) };
+        place = this.#newPlace(options, chooseBucket(mimeType, received.size));
+        inFlightId = place.id;
         await this.catalog.insertPending(pendingRow(ctx.clientId, options, mimeType, place, received.size, received.sha256));
-        inFlightId = id;
       }
       const photo = await this.#writeBlobAndCommit(ctx, place, received, mimeType, begun);
       const s3_url = await this.blobs.presignedGetUrl(place.bucket, place.key, DEFAULT_URL_EXPIRY_SECONDS);
@@ -136,12 +135,17 @@ export class PhotoStore {
     if (mimeType === '') return null;
     const bucket = chooseBucket(mimeType, bytes);
     if (bucket !== chooseBucket(mimeType, Number.MAX_SAFE_INTEGER)) return null;
-    const id = randomUUID();
-    const place = { id, bucket, key: objectKey(id, options.originalName, new Date()) };
-    this.#storesInFlight.add(id);
+    const place = this.#newPlace(options, bucket);
     // Size and digest are not known yet: commitPending sets them (pending rows are never shown).
     const pending = this.catalog.insertPending(pendingRow(ctx.clientId, options, mimeType, place, bytes, DIGEST_NOT_YET_KNOWN));
     return { place, pending };
+  }
+
+  /** A new photo's id and object key, counted in flight from here until its store answers. */
+  #newPlace(options: StoreOptions, bucket: string): PendingPlace {
+    const id = randomUUID();
+    this.#storesInFlight.add(id);
+    return { id, bucket, key: objectKey(id, options.originalName, new Date()) };
   }
 
   /** Puts the blob (or finishes the put that began early) and commits the pending row; on any failure undoes both. */
