@@ -167,14 +167,11 @@ export class FsBlobStore implements BlobStore {
   async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
-    for await (const file of this.#walk(path.join(this.root, bucket), '')) {
-      if (!file.name.endsWith(TEMP_SUFFIX)) continue;
-      // With a key, only that object's: another store's write in progress is not stale.
-      if (key !== undefined && !file.rel.startsWith(`${key}.`)) continue;
-      if (spare?.(keyOfTempFile(file.rel)) === true) continue;
+    // With a key, only that object's: another store's write in progress is not stale.
+    for await (const upload of this.incompleteUploads(bucket, key)) {
+      if (upload.initiated.getTime() > cutoff || spare?.(upload.key) === true) continue;
       try {
-        if ((await fs.promises.stat(file.full)).mtimeMs > cutoff) continue;
-        await fs.promises.unlink(file.full);
+        await fs.promises.unlink(path.join(this.root, bucket, upload.uploadId));
         removed++;
       } catch (err) {
         // A write that just finished renamed it away: not stale after all.
@@ -197,6 +194,7 @@ export class FsBlobStore implements BlobStore {
         if (isMissing(err)) continue; // the write finished meanwhile
         throw err;
       }
+      // The uploadId is the temp file's path in the bucket, which abortIncompleteUploads removes.
       yield { key: of, uploadId: file.rel, initiated };
     }
   }
