@@ -81,11 +81,7 @@ export class PhotoStore {
         }
       } catch (err) {
         const begun = early?.begun;
-        if (begun) {
-          await begun.put.abort();
-          await begun.pending.catch(() => undefined);
-          await this.#undoStore(begun.place);
-        }
+        if (begun) await this.#undoStore(begun.place, begun);
         throw err;
       }
 
@@ -171,13 +167,18 @@ export class PhotoStore {
       if (ctx.signal.aborted) throw new ClosedError('the caller went away before the store was acknowledged');
       return await this.catalog.commitPending(place.id, begun === null ? undefined : { size: received.size, checksum: received.sha256 });
     } catch (err) {
-      await begun?.put.abort();
-      await this.#undoStore(place);
+      await this.#undoStore(place, begun);
       throw err;
     }
   }
 
-  async #undoStore({ id, bucket, key }: PendingPlace): Promise<void> {
+  /** Undoes a failed store: its upload if one began early, its blob, its pending row. */
+  async #undoStore({ id, bucket, key }: PendingPlace, begun: BegunUpload | null): Promise<void> {
+    if (begun !== null) {
+      await begun.put.abort();
+      // Its row may still be on its way to the writer: discard it only once it is there.
+      await begun.pending.catch(() => undefined);
+    }
     // The blob side first: the object, and any multipart upload the put could
     // not abort itself. When MinIO is down neither can go, and the row must
     // then stay `pending`: it is what leads recovery to this key later, and
