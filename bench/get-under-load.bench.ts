@@ -15,6 +15,7 @@ import { StorageClient } from '../src/sidecar-client/storage-client';
 import { jpegBytes } from '../test/support/image-bytes';
 import { startBenchEnv } from './bench-env';
 import { writeBody } from './large-store.bench';
+import { keepStoring, type LargeStores } from './large-store-loop';
 import { note, percentile, report } from './report';
 
 const MIB = 1024 * 1024;
@@ -31,11 +32,7 @@ async function scrapeLoopP99(httpUrl: string): Promise<number> {
   return Number(line.split(' ')[1]);
 }
 
-interface Load {
-  stop(): Promise<number>;
-}
-
-function loadInChild(socketPath: string, file: string): Promise<Load> {
+function loadInChild(socketPath: string, file: string): Promise<LargeStores> {
   const child: ChildProcess = fork(path.join(__dirname, 'store-loader.js'), [socketPath, file, String(LARGE_STORES)], { stdio: 'inherit' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stored = -1;
@@ -57,25 +54,6 @@ function loadInChild(socketPath: string, file: string): Promise<Load> {
   });
 }
 
-function loadInProcess(client: StorageClient, file: string): Load {
-  let loading = true;
-  let stored = 0;
-  const loader = async () => {
-    while (loading) {
-      await client.storePhoto(fs.createReadStream(file), { originalName: 'load.jpg', clientId: 'bench', contentType: 'image/jpeg' });
-      stored++;
-    }
-  };
-  const running = Promise.all(Array.from({ length: LARGE_STORES }, loader));
-  return {
-    async stop() {
-      loading = false;
-      await running;
-      return stored;
-    },
-  };
-}
-
 async function measure(name: string, sameProcess: boolean, file: string): Promise<void> {
   const env = await startBenchEnv({ STORAGED_MAX_BODY_BYTES: String(128 * MIB), STORAGED_TOKENS: `${ADMIN_TOKEN} bench admin` });
   const readers = new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench' });
@@ -87,7 +65,7 @@ async function measure(name: string, sameProcess: boolean, file: string): Promis
       `${name}: getPhoto (${READERS_IN_FLIGHT} in flight) on one connection while ${LARGE_STORES} stores of 64 MiB run ` +
         (sameProcess ? 'on another connection of the same process' : 'from another client process'),
     );
-    const load = loaders === null ? await loadInChild(env.daemon.socketPath, file) : loadInProcess(loaders, file);
+    const load = loaders === null ? await loadInChild(env.daemon.socketPath, file) : keepStoring(loaders, file, LARGE_STORES);
     // Let the transfers get going, then start the window the event-loop figure covers.
     await new Promise((r) => setTimeout(r, 1000));
     await scrapeLoopP99(env.daemon.httpUrl!);

@@ -6,27 +6,18 @@
 // argv: socketPath file concurrency. IPC: the parent sends 'stop'; the child
 // answers { stored } once its stores in flight have finished, then exits.
 
-import * as fs from 'node:fs';
 import { StorageClient } from '../src/sidecar-client/storage-client';
+import { keepStoring } from './large-store-loop';
 
 async function main(): Promise<void> {
   const [socketPath, file, concurrency] = process.argv.slice(2);
   if (socketPath === undefined || file === undefined || concurrency === undefined) throw new Error('usage: store-loader SOCKET FILE CONCURRENCY');
   const client = new StorageClient({ socketPath, clientId: 'bench', callTimeoutMs: 600_000 });
-  let loading = true;
-  let stored = 0;
-  process.on('message', (m) => {
-    if (m === 'stop') loading = false;
-  });
-  const loader = async () => {
-    while (loading) {
-      await client.storePhoto(fs.createReadStream(file), { originalName: 'load.jpg', clientId: 'bench', contentType: 'image/jpeg' });
-      stored++;
-    }
-  };
-  const running = Promise.all(Array.from({ length: Number(concurrency) }, loader));
+  const stores = keepStoring(client, file, Number(concurrency));
+  const stopped = new Promise<void>((resolve) => process.on('message', (m) => m === 'stop' && resolve()));
   process.send!({ started: true });
-  await running;
+  await stopped;
+  const stored = await stores.stop();
   await client.close();
   process.send!({ stored }, () => process.exit(0));
 }
