@@ -1,0 +1,31 @@
+// The text SigV4 signs, as both of its forms write it: presigned URLs
+// (sigv4-presigner.ts, main thread) and Authorization headers
+// (src/workers/s3/sigv4-header-signer.ts, worker threads).
+
+/** RFC 3986 encoding as SigV4 wants it: everything but unreserved characters. */
+export function uriEncode(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+const NEEDS_NO_ENCODING = /^[A-Za-z0-9\-._~/]*$/;
+
+/** A key's path, '/' kept between encoded segments. */
+export function encodePath(key: string): string {
+  // The daemon's own keys (2026/11/<uuid>.jpg) need no encoding: skip the split and map.
+  return NEEDS_NO_ENCODING.test(key) ? key : key.split('/').map(uriEncode).join('/');
+}
+
+/** Path-style: the bucket is the first segment, never a host name. */
+export function objectPath(bucket: string, key: string): string {
+  return `/${uriEncode(bucket)}/${encodePath(key)}`;
+}
+
+/** The Host header (and signed host) of an endpoint: the port only when it is not the scheme's default. */
+export function hostOf(endPoint: string, port: number, useSSL: boolean): string {
+  return port === (useSSL ? 443 : 80) ? endPoint : `${endPoint}:${port}`;
+}
+
+/** X-Amz-Date: 20130524T000000Z. */
+export function amzDate(date: Date): string {
+  return date.toISOString().replace(/[:-]|\.\d{3}/g, '');
+}
