@@ -3,19 +3,13 @@
 // not copied). The main thread never parses the HTTP response of a download.
 
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { asTaskFailure, failure, throwIfCancelled } from './failures';
-import { minioFor, whereOf } from './minio-per-thread';
+import { asTaskFailure, failure } from './failures';
+import { getObjectRange } from './s3/get-object-range';
+import { endpointFor, whereOf } from './s3/s3-endpoint';
 import type { DownloadPartResult, DownloadPartTask } from './task-types';
 
 /** One part in memory; the orchestrator's part size is at most 512 MiB. */
 const MAX_PART_BYTES = 512 * 1024 * 1024;
-
-/** "bytes 0-99/1234" → 1234. */
-function objectSizeOf(contentRange: string | undefined, action: string): number {
-  const match = /^bytes \d+-\d+\/(\d+)$/.exec(contentRange ?? '');
-  if (match === null) throw failure('failed', `${action}: MinIO answered without a usable Content-Range (${String(contentRange)})`);
-  return Number(match[1]);
-}
 
 export async function downloadPart(task: DownloadPartTask): Promise<unknown> {
   const action = `read bytes ${task.start}-${task.end} of ${task.bucket}/${task.key} from MinIO at ${whereOf(task.settings)}`;
@@ -24,26 +18,12 @@ export async function downloadPart(task: DownloadPartTask): Promise<unknown> {
     if (!Number.isSafeInteger(task.start) || task.start < 0 || !Number.isSafeInteger(task.end) || length < 1 || length > MAX_PART_BYTES) {
       throw failure('invalid', `${action}: a part must be 1..${MAX_PART_BYTES} bytes at a non-negative offset`);
     }
-    throwIfCancelled(task.cancel);
-    const res = await minioFor(task.settings).getPartialObject(task.bucket, task.key, task.start, length);
-    const headers = (res as unknown as { headers: Record<string, string | undefined> }).headers;
-    const objectSize = objectSizeOf(headers['content-range'], action);
-    const bytes = new Uint8Array(Math.min(length, objectSize - task.start));
-    let filled = 0;
-    try {
-      for await (const chunk of res as AsyncIterable<Buffer>) {
-        throwIfCancelled(task.cancel);
-        if (filled + chunk.length > bytes.length) throw failure('failed', `${action}: MinIO sent more bytes than the range holds`);
-        bytes.set(chunk, filled);
-        filled += chunk.length;
-      }
-    } finally {
-      res.destroy();
-    }
-    if (filled !== bytes.length) throw failure('transient', `${action}: the response ended after ${filled} of ${bytes.length} bytes`);
-    const result: DownloadPartResult = { bytes, objectSize };
+    const part = new Uint8Array(length);
+    const read = await getObjectRange(endpointFor(task.settings), task, part);
+    // The last part of an object read whole may be shorter than asked.
+    const result: DownloadPartResult = { bytes: read.length === length ? part : part.subarray(0, read.length), objectSize: read.objectSize };
     // Piscina moves the transferable part and hands the main thread the value.
-    return move({ [transferableSymbol]: bytes.buffer, [valueSymbol]: result } as unknown as ArrayBuffer);
+    return move({ [transferableSymbol]: part.buffer, [valueSymbol]: result } as unknown as ArrayBuffer);
   } catch (err) {
     throw asTaskFailure(err, action);
   }

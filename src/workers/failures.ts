@@ -2,6 +2,7 @@
 // kind tells the main thread what to do (retry, give up, report NOT_FOUND, …).
 
 import { isNotFound, isUnreachable } from '../daemon/blobs/minio-errors';
+import { isRetryableStatus } from './s3/s3-error';
 import type { CancelFlag, TaskFailure, TaskFailureKind } from './task-types';
 
 export function failure(kind: TaskFailureKind, message: string, code?: string): TaskFailure {
@@ -16,17 +17,28 @@ export function throwIfCancelled(cancel: CancelFlag | undefined): void {
   if (isCancelled(cancel)) throw failure('cancelled', 'the transfer was cancelled');
 }
 
+/** What a stream or socket is destroyed with when the cancel flag is seen mid-transfer. */
+export function cancelledError(): Error {
+  return Object.assign(new Error('the transfer was cancelled'), { cancelled: true });
+}
+
 /** S3 error codes that say the request itself was wrong for this object. */
 const NOT_FOUND_CODES = new Set(['NoSuchBucket', 'NoSuchUpload']);
 
-/** Classifies what a MinIO request (or the file under it) threw. `action` names what was tried. */
+/**
+ * Classifies what an S3 request (ours in s3/, or minio-js's on the main
+ * thread) or the file under it threw. `action` names what was tried.
+ */
 export function asTaskFailure(err: unknown, action: string): TaskFailure {
   if (typeof err === 'object' && err !== null && (err as { taskFailure?: unknown }).taskFailure === true) {
     return err as TaskFailure;
   }
+  if ((err as { cancelled?: unknown }).cancelled === true) return failure('cancelled', `${action}: cancelled`);
   const code = (err as { code?: unknown }).code;
   const codeText = typeof code === 'string' ? code : undefined;
+  const status = (err as { status?: unknown }).status;
   const reason = err instanceof Error ? err.message : String(err);
+  if (typeof status === 'number' && isRetryableStatus(status)) return failure('transient', `${action}: ${reason}`, codeText);
   if (isUnreachable(err)) return failure('transient', `${action}: ${codeText ?? reason}`, codeText);
   if (isNotFound(err) || (codeText !== undefined && NOT_FOUND_CODES.has(codeText))) {
     return failure('not-found', `${action}: ${codeText}`, codeText);

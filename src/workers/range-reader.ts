@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
-import { isCancelled } from './failures';
+import { cancelledError, isCancelled } from './failures';
 import type { OpenRange } from './file-range';
 import { CHUNK_BYTES, returnChunks, takeChunk } from './spare-chunks';
 import type { CancelFlag } from './task-types';
@@ -58,7 +58,7 @@ export class RangeReader extends Readable {
 
   override _read(): void {
     if (isCancelled(this.#cancel)) {
-      this.destroy(Object.assign(new Error('the transfer was cancelled'), { cancelled: true }));
+      this.destroy(cancelledError());
       return;
     }
     const left = this.#end - this.#pos + 1;

@@ -6,11 +6,11 @@
 // on the way are refused rather than stored.
 
 import * as fs from 'node:fs';
-import { finished } from 'node:stream/promises';
 import { asTaskFailure, failure, throwIfCancelled } from './failures';
 import { hashRange, openRange } from './file-range';
 import { RangeReader } from './range-reader';
-import { minioFor, whereOf } from './minio-per-thread';
+import { endpointFor, whereOf } from './s3/s3-endpoint';
+import { putPart } from './s3/put-part';
 import type { UploadPartResult, UploadPartTask } from './task-types';
 
 const MAX_PART_NUMBER = 10_000;
@@ -25,36 +25,26 @@ export async function uploadPart(task: UploadPartTask): Promise<UploadPartResult
     throwIfCancelled(task.cancel);
     const range = openRange(task.path, task.start, task.end);
     const size = range.end - range.start + 1;
-    let digest = '';
+    let digest = 'UNSIGNED-PAYLOAD';
     try {
-      // Over TLS minio-js signs UNSIGNED-PAYLOAD (TLS guards the bytes in transit).
+      // Over TLS the payload is not signed (TLS guards the bytes in transit), as minio-js did.
       if (!task.settings.useSSL) digest = hashRange(range, task.cancel);
     } catch (err) {
       fs.closeSync(range.fd);
       throw err;
     }
     body = new RangeReader(range, task.cancel);
-    const client = minioFor(task.settings);
-    const res = await client.makeRequestStreamAsync(
-      {
-        method: 'PUT',
-        bucketName: task.bucket,
-        objectName: task.key,
-        query: `uploadId=${encodeURIComponent(task.uploadId)}&partNumber=${task.partNumber}`,
-        headers: { 'Content-Length': size },
-      },
+    const etag = await putPart(endpointFor(task.settings), {
+      bucket: task.bucket,
+      key: task.key,
+      uploadId: task.uploadId,
+      partNumber: task.partNumber,
       body,
-      digest,
-      [200],
-      task.settings.region,
-    );
-    res.resume();
-    await finished(res);
-    const etag = String(res.headers.etag ?? '').replace(/^"|"$/g, '');
-    if (etag === '') throw failure('failed', `${action}: MinIO answered without an ETag`);
+      size,
+      payloadHash: digest,
+    });
     return { etag, size };
   } catch (err) {
-    if ((err as { cancelled?: unknown }).cancelled === true) throw failure('cancelled', `${action}: cancelled`);
     throw asTaskFailure(err, action);
   } finally {
     body?.destroy();

@@ -1,0 +1,129 @@
+// A ranged GET of an object, its body copied into memory the caller gives.
+// Over plain HTTP it runs on the thread's raw connections (no allocation per
+// socket read); over TLS through node:https and the endpoint's agent, as TLS
+// decrypts into buffers of its own anyway.
+
+import type { IncomingMessage } from 'node:http';
+import { objectPath } from '../../daemon/blobs/sigv4-encoding';
+import { cancelledError, isCancelled } from '../failures';
+import type { CancelFlag } from '../task-types';
+import type { RawConnection } from './raw-connection';
+import { badResponse, type ResponseHead } from './response-reader';
+import { MAX_ERROR_BODY_BYTES, s3ErrorOf, s3ErrorOfResponse } from './s3-error';
+import type { S3Endpoint } from './s3-endpoint';
+import { EMPTY_SHA256 } from './sigv4-header-signer';
+
+export interface RangeRead {
+  /** Bytes written to the start of `into`: fewer than asked when the object ends first. */
+  length: number;
+  /** The object's whole size, from Content-Range. */
+  objectSize: number;
+}
+
+export interface RangeRequest {
+  bucket: string;
+  key: string;
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive; may lie past the object's end. */
+  end: number;
+  cancel?: CancelFlag | undefined;
+}
+
+const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/;
+
+/** The object's size from a 206's Content-Range, once it agrees with what was asked. */
+function objectSizeOf(contentRange: string | undefined, contentLength: number, start: number, room: number): number {
+  const match = CONTENT_RANGE.exec(contentRange ?? '');
+  if (match === null) throw badResponse(`MinIO answered without a usable Content-Range (${String(contentRange)})`);
+  const [first, last, size] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  if (first !== start || last < first || last >= size || last - first + 1 !== contentLength) {
+    throw badResponse(`MinIO answered bytes ${first}-${last}/${size} in ${contentLength} bytes to a range from ${start}`);
+  }
+  if (contentLength > room) throw badResponse(`MinIO sent more bytes (${contentLength}) than the range holds (${room})`);
+  return size;
+}
+
+/** Reads bytes start..end of bucket/key into `into`, which must hold end - start + 1 bytes. */
+export async function getObjectRange(ep: S3Endpoint, req: RangeRequest, into: Uint8Array): Promise<RangeRead> {
+  if (into.length < req.end - req.start + 1) throw new RangeError(`a range of ${req.end - req.start + 1} bytes does not fit in ${into.length}`);
+  if (isCancelled(req.cancel)) throw cancelledError();
+  const path = objectPath(req.bucket, req.key);
+  const headers = ep.signedHeaders({ method: 'GET', path, query: '', extra: [['range', `bytes=${req.start}-${req.end}`]], payloadHash: EMPTY_SHA256 });
+  return ep.connections === null ? readOverAgent(ep, path, headers, req, into) : readOverRawConnection(ep, path, headers, req, into);
+}
+
+function isConnectionLoss(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+async function readOverRawConnection(
+  ep: S3Endpoint,
+  path: string,
+  headers: Array<[string, string]>,
+  req: RangeRequest,
+  into: Uint8Array,
+): Promise<RangeRead> {
+  const pool = ep.connections!;
+  let request = `GET ${path} HTTP/1.1\r\n`;
+  for (const [name, value] of headers) request += `${name}: ${value}\r\n`;
+  request += '\r\n';
+  let objectSize = 0;
+  let errorBody = new Uint8Array(0);
+  const bodyFor = (head: ResponseHead): Uint8Array => {
+    if (head.status === 206) {
+      objectSize = objectSizeOf(head.headers.get('content-range'), head.contentLength, req.start, into.length);
+      return into;
+    }
+    // An error body is read whole so that the connection stays usable, but only a small one.
+    if (head.contentLength > MAX_ERROR_BODY_BYTES) throw s3ErrorOf(head.status, errorBody, head.headers.get('x-minio-error-code'));
+    errorBody = new Uint8Array(head.contentLength);
+    return errorBody;
+  };
+  let conn: RawConnection;
+  let head: ResponseHead;
+  for (let attempt = 1; ; attempt++) {
+    conn = pool.take();
+    try {
+      head = await conn.exchange(request, bodyFor, { idleTimeoutMs: ep.idleTimeoutMs, cancel: req.cancel });
+      break;
+    } catch (err) {
+      conn.destroy();
+      // A kept connection that the server closed as it was reused fails before
+      // any answer: once more on a new one (a GET changes nothing).
+      if (attempt === 1 && conn.requests > 1 && !conn.answered && isConnectionLoss(err)) continue;
+      throw err;
+    }
+  }
+  pool.give(conn);
+  if (head.status !== 206) throw s3ErrorOf(head.status, errorBody, head.headers.get('x-minio-error-code'));
+  return { length: head.contentLength, objectSize };
+}
+
+async function readOverAgent(ep: S3Endpoint, path: string, headers: Array<[string, string]>, req: RangeRequest, into: Uint8Array): Promise<RangeRead> {
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const request = ep.transport.request({ host: ep.endPoint, port: ep.port, method: 'GET', path, headers: Object.fromEntries(headers), agent: ep.agent }, resolve);
+    request.on('error', reject);
+    request.end();
+  });
+  if (res.statusCode !== 206) throw await s3ErrorOfResponse(res);
+  try {
+    const contentLength = Number(res.headers['content-length'] ?? NaN);
+    if (!Number.isSafeInteger(contentLength)) throw badResponse(`a 206 answer without a usable Content-Length (${String(res.headers['content-length'])})`);
+    const objectSize = objectSizeOf(res.headers['content-range'], contentLength, req.start, into.length);
+    let filled = 0;
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      if (isCancelled(req.cancel)) throw cancelledError();
+      if (filled + chunk.length > contentLength) throw badResponse(`MinIO sent more than the ${contentLength} bytes it announced`);
+      into.set(chunk, filled);
+      filled += chunk.length;
+    }
+    if (filled !== contentLength) {
+      throw Object.assign(new Error(`the response ended after ${filled} of ${contentLength} bytes`), { code: 'ECONNRESET' });
+    }
+    return { length: filled, objectSize };
+  } finally {
+    if (!res.complete) res.destroy();
+  }
+}

@@ -1,0 +1,142 @@
+// One keep-alive HTTP/1.1 connection to an S3 server over plain TCP, for
+// ranged reads. Its socket reads into one Buffer per thread (net's `onread`)
+// and each read is copied at once where the response reader puts it (a
+// part's memory), instead of a fresh 64 KiB ArrayBuffer per read: V8 frees
+// young ArrayBuffers only once ~32 MiB of them have piled up, so a
+// per-read allocation cost every worker ~30 MiB of resident memory while it
+// read. Sharing the buffer between a thread's sockets is safe because the
+// callback consumes each read before the next one can land.
+
+import * as net from 'node:net';
+import { cancelledError, isCancelled } from '../failures';
+import type { CancelFlag } from '../task-types';
+import { ResponseReader, type ResponseHead } from './response-reader';
+
+const READ_BUFFER_BYTES = 256 * 1024;
+let threadReadBuffer: Buffer | null = null;
+
+export interface ExchangeOptions {
+  /** A request whose connection is silent this long fails with ETIMEDOUT. */
+  idleTimeoutMs: number;
+  cancel?: CancelFlag | undefined;
+}
+
+interface Exchange {
+  resolve(head: ResponseHead): void;
+  reject(err: Error): void;
+  cancel: CancelFlag | undefined;
+}
+
+function connectionError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+export class RawConnection {
+  readonly #socket: net.Socket;
+  readonly #reader = new ResponseReader();
+  #exchange: Exchange | null = null;
+  #closed = false;
+  #answered = false;
+  /** Requests sent on it: a failure before any answer on a reused connection may be a stale one. */
+  requests = 0;
+  /** Set by the pool while the connection waits idle. */
+  onIdleClose: (() => void) | null = null;
+
+  constructor(host: string, port: number) {
+    threadReadBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    this.#socket = net.connect({
+      host,
+      port,
+      noDelay: true,
+      onread: { buffer: threadReadBuffer, callback: (bytes, buffer) => this.#onRead(bytes, buffer) },
+    });
+    this.#socket.on('error', (err) => this.#fail(err));
+    this.#socket.on('end', () => this.#fail(this.#cutShort()));
+    this.#socket.on('close', () => this.#fail(this.#cutShort()));
+    this.#socket.on('timeout', () => {
+      if (this.#exchange === null) this.#fail(null);
+      else this.#fail(connectionError('ETIMEDOUT', `no bytes from MinIO for ${this.#socket.timeout} ms`));
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether any byte of the current (or last) answer has arrived. */
+  get answered(): boolean {
+    return this.#answered;
+  }
+
+  /**
+   * Sends a bodiless request (its whole head, CRLFs included) and reads the
+   * answer; `bodyFor` says where its body goes (see ResponseReader). Resolves
+   * once the whole answer is in; the connection is then free for another.
+   */
+  exchange(request: string, bodyFor: (head: ResponseHead) => Uint8Array, options: ExchangeOptions): Promise<ResponseHead> {
+    if (this.#closed) return Promise.reject(connectionError('ECONNRESET', 'the connection to MinIO has closed'));
+    if (this.#exchange !== null) throw new Error('RawConnection: one request at a time');
+    this.requests++;
+    this.#answered = false;
+    this.#reader.reset(bodyFor);
+    return new Promise<ResponseHead>((resolve, reject) => {
+      this.#exchange = { resolve, reject, cancel: options.cancel };
+      this.#socket.ref();
+      this.#socket.setTimeout(options.idleTimeoutMs);
+      this.#socket.write(request, 'latin1');
+    });
+  }
+
+  /** Idle in a pool: closed quietly after `ms` without use, and no reason for the process to stay up. */
+  idle(ms: number): void {
+    this.#socket.setTimeout(ms);
+    this.#socket.unref();
+  }
+
+  destroy(): void {
+    this.#fail(null);
+  }
+
+  #onRead(bytes: number, buffer: Uint8Array): boolean {
+    const exchange = this.#exchange;
+    if (exchange === null) {
+      // Nothing was asked: a server that talks out of turn cannot be trusted with the next request.
+      this.#fail(null);
+      return false;
+    }
+    this.#answered = true;
+    if (isCancelled(exchange.cancel)) {
+      this.#fail(cancelledError());
+      return false;
+    }
+    try {
+      if (!this.#reader.push(buffer, 0, bytes)) return true;
+    } catch (err) {
+      this.#fail(err as Error);
+      return false;
+    }
+    const head = this.#reader.head!;
+    this.#exchange = null;
+    if (!head.keepAlive) this.#fail(null);
+    exchange.resolve(head);
+    return true;
+  }
+
+  #cutShort(): Error {
+    const head = this.#reader.head;
+    if (head === null) return connectionError('ECONNRESET', 'MinIO closed the connection before it answered');
+    return connectionError('ECONNRESET', `MinIO closed the connection after ${this.#reader.bodyRead} of ${head.contentLength} body bytes`);
+  }
+
+  /** Ends the connection for good; the request in flight, if any, fails with `err`. */
+  #fail(err: Error | null): void {
+    const exchange = this.#exchange;
+    this.#exchange = null;
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#socket.destroy();
+      this.onIdleClose?.();
+    }
+    if (exchange !== null) exchange.reject(err ?? this.#cutShort());
+  }
+}

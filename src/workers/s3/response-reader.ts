@@ -1,0 +1,141 @@
+// An HTTP/1.1 response read from bytes as a socket delivers them, for the
+// plain-HTTP download path (raw-connection.ts): status line, headers, then a
+// body of Content-Length bytes copied straight to where the caller wants
+// them, so reading a part allocates nothing per socket read. Only what an S3
+// server sends is understood; anything else (chunked or other transfer
+// codings, no length, a header block over its bound, bytes past the body) is
+// an error, after which the connection must not be used again.
+
+export interface ResponseHead {
+  status: number;
+  /** Lowercase names; a header sent twice keeps its values joined by ', '. */
+  headers: Map<string, string>;
+  contentLength: number;
+  /** The connection may carry another request once this response is read. */
+  keepAlive: boolean;
+}
+
+/** The header block MinIO sends is under 1 KiB; this leaves room for proxies. */
+export const MAX_HEAD_BYTES = 16 * 1024;
+
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const DIGITS = /^\d{1,15}$/;
+
+export function badResponse(message: string): Error {
+  return Object.assign(new Error(message), { code: 'ERR_S3_BAD_RESPONSE' });
+}
+
+/**
+ * One reader per connection, reset() for each response. `bodyFor` is asked,
+ * once the head is read, where the body goes: bytes beyond the returned
+ * array's length are read and dropped (an error body is kept only in part).
+ * It may throw to refuse the response.
+ */
+export class ResponseReader {
+  readonly #headBytes: Buffer;
+  #headLength = 0;
+  #head: ResponseHead | null = null;
+  #bodyFor: (head: ResponseHead) => Uint8Array = () => new Uint8Array(0);
+  #body: Uint8Array = new Uint8Array(0);
+  #bodyRead = 0;
+  #complete = false;
+
+  constructor(maxHeadBytes = MAX_HEAD_BYTES) {
+    this.#headBytes = Buffer.allocUnsafe(maxHeadBytes);
+  }
+
+  reset(bodyFor: (head: ResponseHead) => Uint8Array): void {
+    this.#headLength = 0;
+    this.#head = null;
+    this.#bodyFor = bodyFor;
+    this.#body = new Uint8Array(0);
+    this.#bodyRead = 0;
+    this.#complete = false;
+  }
+
+  get head(): ResponseHead | null {
+    return this.#head;
+  }
+
+  /** Body bytes read so far, stored or dropped. */
+  get bodyRead(): number {
+    return this.#bodyRead;
+  }
+
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  /** Reads bytes[start, end); true once the whole response is in. Throws on a malformed response. */
+  push(bytes: Uint8Array, start: number, end: number): boolean {
+    let at = start;
+    if (this.#head === null) {
+      at = this.#readHead(bytes, start, end);
+      if (this.#head === null) return false;
+    }
+    const head = this.#head as ResponseHead;
+    const wanted = Math.min(end - at, head.contentLength - this.#bodyRead);
+    if (at + wanted < end) throw badResponse(`${end - at - wanted} bytes arrived past the end of a ${head.contentLength}-byte body`);
+    const storable = Math.min(wanted, this.#body.length - this.#bodyRead);
+    if (storable > 0) this.#body.set(bytes.subarray(at, at + storable), this.#bodyRead);
+    this.#bodyRead += wanted;
+    this.#complete = this.#bodyRead === head.contentLength;
+    return this.#complete;
+  }
+
+  /** Copies head bytes until the blank line; returns where the body starts in `bytes`. */
+  #readHead(bytes: Uint8Array, start: number, end: number): number {
+    // The blank line may straddle reads: look back up to 3 bytes into what was kept.
+    const scanFrom = Math.max(0, this.#headLength - 3);
+    const room = this.#headBytes.length - this.#headLength;
+    const take = Math.min(end - start, room);
+    this.#headBytes.set(bytes.subarray(start, start + take), this.#headLength);
+    const kept = this.#headLength + take;
+    const blank = this.#headBytes.subarray(0, kept).indexOf('\r\n\r\n', scanFrom, 'latin1');
+    if (blank === -1) {
+      if (kept === this.#headBytes.length) throw badResponse(`the response's header block is over ${this.#headBytes.length} bytes`);
+      this.#headLength = kept;
+      return end;
+    }
+    const head = parseHead(this.#headBytes.toString('latin1', 0, blank));
+    this.#head = head;
+    this.#body = this.#bodyFor(head);
+    this.#complete = head.contentLength === 0;
+    return start + (blank + 4 - this.#headLength);
+  }
+}
+
+function parseHead(text: string): ResponseHead {
+  const lines = text.split('\r\n');
+  const statusLine = STATUS_LINE.exec(lines[0]!);
+  if (statusLine === null) throw badResponse(`not an HTTP/1.x status line: ${JSON.stringify(lines[0]!.slice(0, 80))}`);
+  const status = Number(statusLine[2]);
+  if (status < 200) throw badResponse(`an informational ${status} answer was not asked for`);
+  const headers = new Map<string, string>();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon);
+    if (colon <= 0 || !TOKEN.test(name)) throw badResponse(`a malformed header line: ${JSON.stringify(line.slice(0, 80))}`);
+    const key = name.toLowerCase();
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    const before = headers.get(key);
+    headers.set(key, before === undefined ? value : `${before}, ${value}`);
+  }
+  if (headers.has('transfer-encoding')) throw badResponse(`a body in Transfer-Encoding ${headers.get('transfer-encoding')} is not read here`);
+  const lengthText = headers.get('content-length');
+  let contentLength = 0;
+  if (lengthText !== undefined) {
+    // The same length sent twice is allowed (RFC 9112, 6.3); two lengths are not.
+    const lengths = new Set(lengthText.split(/\s*,\s*/));
+    const only = lengths.size === 1 ? [...lengths][0]! : '';
+    if (!DIGITS.test(only)) throw badResponse(`an unusable Content-Length: ${JSON.stringify(lengthText.slice(0, 40))}`);
+    contentLength = Number(only);
+  } else if (status !== 204 && status !== 304) {
+    throw badResponse(`a ${status} answer without Content-Length (a body that ends with the connection is not read here)`);
+  }
+  const connection = headers.get('connection')?.toLowerCase() ?? '';
+  const keepAlive = statusLine[1] === '1' && !/(?:^|,)\s*close\s*(?:,|$)/.test(connection);
+  return { status, headers, contentLength, keepAlive };
+}
