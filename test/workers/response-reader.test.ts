@@ -1,0 +1,179 @@
+import * as assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MAX_HEAD_BYTES, ResponseReader, type ResponseHead } from '../../src/workers/s3/response-reader';
+
+const BODY = Buffer.from('0123456789abcdefghij');
+const PARTIAL = Buffer.concat([
+  Buffer.from(
+    'HTTP/1.1 206 Partial Content\r\n' +
+      'Accept-Ranges: bytes\r\n' +
+      `Content-Length: ${BODY.length}\r\n` +
+      'Content-Range: bytes 100-119/4096\r\n' +
+      'ETag: "5d41402abc4b2a76b9719d911017c592"\r\n' +
+      'X-Amz-Meta-A: one\r\n' +
+      'x-amz-meta-a:   two  \r\n' +
+      '\r\n',
+    'latin1',
+  ),
+  BODY,
+]);
+
+/** Feeds `pieces` to a fresh reader whose body goes to a buffer of `room` bytes; returns what it read. */
+function read(pieces: Uint8Array[], room = BODY.length): { head: ResponseHead | null; body: Buffer; complete: boolean; bodyRead: number } {
+  const reader = new ResponseReader();
+  const body = Buffer.alloc(room);
+  reader.reset(() => body);
+  let complete = false;
+  for (const piece of pieces) complete = reader.push(piece, 0, piece.length);
+  return { head: reader.head, body, complete, bodyRead: reader.bodyRead };
+}
+
+function text(s: string): Buffer {
+  return Buffer.from(s, 'latin1');
+}
+
+function refuses(response: string, message: RegExp): void {
+  assert.throws(() => read([text(response)]), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'ERR_S3_BAD_RESPONSE');
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+describe('ResponseReader', () => {
+  it('reads status, headers and body of a whole response in one piece', () => {
+    const { head, body, complete } = read([PARTIAL]);
+    assert.equal(complete, true);
+    assert.equal(head?.status, 206);
+    assert.equal(head?.contentLength, BODY.length);
+    assert.equal(head?.keepAlive, true);
+    assert.equal(head?.headers.get('content-range'), 'bytes 100-119/4096');
+    assert.equal(head?.headers.get('etag'), '"5d41402abc4b2a76b9719d911017c592"');
+    // Names are case-insensitive; a repeated header keeps both values, trimmed.
+    assert.equal(head?.headers.get('x-amz-meta-a'), 'one, two');
+    assert.deepEqual(body, BODY);
+  });
+
+  it('reads the same response split in two at every byte boundary', () => {
+    for (let cut = 0; cut <= PARTIAL.length; cut++) {
+      const { head, body, complete } = read([PARTIAL.subarray(0, cut), PARTIAL.subarray(cut)]);
+      assert.equal(complete, true, `cut at ${cut}`);
+      assert.equal(head?.headers.get('content-range'), 'bytes 100-119/4096', `cut at ${cut}`);
+      assert.deepEqual(body, BODY, `cut at ${cut}`);
+    }
+  });
+
+  it('reads the same response one byte at a time', () => {
+    const pieces = [...PARTIAL].map((byte) => Uint8Array.of(byte));
+    const { head, body, complete } = read(pieces);
+    assert.equal(complete, true);
+    assert.equal(head?.status, 206);
+    assert.deepEqual(body, BODY);
+  });
+
+  it('reads a piece from the middle of a larger array (start and end are honoured)', () => {
+    const framed = Buffer.concat([text('junk'), PARTIAL, text('more junk')]);
+    const reader = new ResponseReader();
+    const body = Buffer.alloc(BODY.length);
+    reader.reset(() => body);
+    assert.equal(reader.push(framed, 4, 4 + PARTIAL.length), true);
+    assert.deepEqual(body, BODY);
+  });
+
+  it('is not complete while the body is short, and says how much came', () => {
+    const { head, complete, bodyRead } = read([PARTIAL.subarray(0, PARTIAL.length - 5)]);
+    assert.equal(head?.status, 206);
+    assert.equal(complete, false);
+    assert.equal(bodyRead, BODY.length - 5);
+  });
+
+  it('keeps only what fits where the body goes, and still reads the body to its end', () => {
+    const { body, complete, bodyRead } = read([PARTIAL], 8);
+    assert.equal(complete, true);
+    assert.equal(bodyRead, BODY.length);
+    assert.deepEqual(body, BODY.subarray(0, 8));
+  });
+
+  it('reads one response after another on the same reader (a kept-alive connection)', () => {
+    const reader = new ResponseReader();
+    for (const status of [206, 404]) {
+      const body = Buffer.alloc(3);
+      reader.reset(() => body);
+      const answer = text(`HTTP/1.1 ${status} X\r\nContent-Length: 3\r\n\r\nabc`);
+      assert.equal(reader.push(answer, 0, answer.length), true);
+      assert.equal(reader.head?.status, status);
+      assert.equal(body.toString(), 'abc');
+    }
+  });
+
+  it('completes at the head when there is no body (Content-Length: 0, 204, 304)', () => {
+    for (const response of ['HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', 'HTTP/1.1 204 No Content\r\n\r\n', 'HTTP/1.1 304 Not Modified\r\n\r\n']) {
+      const { complete, head } = read([text(response)]);
+      assert.equal(complete, true, response);
+      assert.equal(head?.contentLength, 0, response);
+    }
+  });
+
+  it('keeps the connection only when HTTP/1.1 does not say close', () => {
+    const keep = (response: string) => read([text(response)]).head?.keepAlive;
+    assert.equal(keep('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n'), true);
+    assert.equal(keep('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: Close\r\n\r\n'), false);
+    assert.equal(keep('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: upgrade, close\r\n\r\n'), false);
+    assert.equal(keep('HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n'), false);
+  });
+
+  it('refuses what is not an HTTP/1.x status line', () => {
+    refuses('HTTP/2 200 OK\r\nContent-Length: 0\r\n\r\n', /not an HTTP\/1\.x status line: "HTTP\/2 200 OK"/);
+    refuses('HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n', /not an HTTP\/1\.x status line/);
+    refuses('HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n', /not an HTTP\/1\.x status line/);
+    refuses('SSH-2.0-OpenSSH_9.6\r\n\r\n', /not an HTTP\/1\.x status line/);
+    refuses('HTTP/1.1 100 Continue\r\n\r\n', /an informational 100 answer was not asked for/);
+  });
+
+  it('refuses chunked and other transfer codings', () => {
+    refuses('HTTP/1.1 206 Partial Content\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', /Transfer-Encoding chunked is not read here/);
+    refuses('HTTP/1.1 206 Partial Content\r\nContent-Length: 5\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', /Transfer-Encoding gzip, chunked/);
+  });
+
+  it('refuses a body without a length, or with a length it cannot trust', () => {
+    refuses('HTTP/1.1 206 Partial Content\r\n\r\nhello', /a 206 answer without Content-Length/);
+    refuses('HTTP/1.1 206 Partial Content\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello', /an unusable Content-Length: "5, 6"/);
+    refuses('HTTP/1.1 206 Partial Content\r\nContent-Length: -5\r\n\r\nhello', /an unusable Content-Length/);
+    refuses('HTTP/1.1 206 Partial Content\r\nContent-Length: 0x10\r\n\r\nhello', /an unusable Content-Length/);
+    refuses('HTTP/1.1 206 Partial Content\r\nContent-Length: 99999999999999999999\r\n\r\n', /an unusable Content-Length/);
+    // The same length twice is one length.
+    assert.equal(read([text('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc')], 3).complete, true);
+  });
+
+  it('refuses malformed header lines', () => {
+    refuses('HTTP/1.1 200 OK\r\nno colon here\r\n\r\n', /a malformed header line: "no colon here"/);
+    refuses('HTTP/1.1 200 OK\r\n: empty name\r\n\r\n', /a malformed header line/);
+    refuses('HTTP/1.1 200 OK\r\nContent-Length : 0\r\n\r\n', /a malformed header line/);
+    refuses('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n folded continuation\r\n\r\n', /a malformed header line/);
+  });
+
+  it('refuses a header block over its bound, whether it arrives at once or in pieces', () => {
+    const long = `HTTP/1.1 200 OK\r\nX-Padding: ${'a'.repeat(MAX_HEAD_BYTES)}\r\nContent-Length: 0\r\n\r\n`;
+    refuses(long, new RegExp(`header block is over ${MAX_HEAD_BYTES} bytes`));
+    const pieces = [...text(long)].map((byte) => Uint8Array.of(byte));
+    assert.throws(() => read(pieces), /header block is over/);
+    // Just under the bound is read.
+    const head = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Padding: \r\n\r\n';
+    const fits = head.replace('X-Padding: ', `X-Padding: ${'a'.repeat(MAX_HEAD_BYTES - head.length)}`);
+    assert.equal(fits.length, MAX_HEAD_BYTES);
+    assert.equal(read([text(fits)]).complete, true);
+  });
+
+  it('refuses bytes past the end of the body (nothing was asked that could explain them)', () => {
+    assert.throws(() => read([Buffer.concat([PARTIAL, text('HTTP/1.1 200 OK\r\n')])]), /17 bytes arrived past the end of a 20-byte body/);
+    assert.throws(() => read([PARTIAL, text('x')]), /1 bytes arrived past the end/);
+  });
+
+  it('fails with what bodyFor throws, so a caller can refuse a response by its head', () => {
+    const reader = new ResponseReader();
+    reader.reset(() => {
+      throw new Error('not that range');
+    });
+    assert.throws(() => reader.push(PARTIAL, 0, PARTIAL.length), /not that range/);
+  });
+});
