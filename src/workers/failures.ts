@@ -39,7 +39,11 @@ export function asTaskFailure(err: unknown, action: string): TaskFailure {
   const status = (err as { status?: unknown }).status;
   const reason = err instanceof Error ? err.message : String(err);
   if (typeof status === 'number' && isRetryableStatus(status)) return failure('transient', `${action}: ${reason}`, codeText);
-  if (isUnreachable(err)) return failure('transient', `${action}: ${codeText ?? reason}`, codeText);
+  if (isUnreachable(err)) {
+    // Node's messages name their code ("connect ECONNREFUSED 127.0.0.1:9000"); ours say more than it.
+    const said = codeText === undefined || reason.includes(codeText) ? reason : `${codeText} (${reason})`;
+    return failure('transient', `${action}: ${said}`, codeText);
+  }
   if (isNotFound(err) || (codeText !== undefined && NOT_FOUND_CODES.has(codeText))) {
     return failure('not-found', `${action}: ${codeText}`, codeText);
   }

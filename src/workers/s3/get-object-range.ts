@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { objectPath } from '../../daemon/blobs/sigv4-encoding';
 import { cancelledError, isCancelled } from '../failures';
 import type { CancelFlag } from '../task-types';
-import type { RawConnection } from './raw-connection';
+import { connectionCutShort, type RawConnection } from './raw-connection';
 import { badResponse, type ResponseHead } from './response-reader';
 import { MAX_ERROR_BODY_BYTES, s3ErrorOf, s3ErrorOfResponse } from './s3-error';
 import type { S3Endpoint } from './s3-endpoint';
@@ -102,27 +102,34 @@ async function readOverRawConnection(
 }
 
 async function readOverAgent(ep: S3Endpoint, path: string, headers: Array<[string, string]>, req: RangeRequest, into: Uint8Array): Promise<RangeRead> {
+  // Why the request died (an idle timeout, say), which the response only reports as "aborted".
+  let requestError: Error | null = null;
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const request = ep.transport.request({ host: ep.endPoint, port: ep.port, method: 'GET', path, headers: Object.fromEntries(headers), agent: ep.agent }, resolve);
-    request.on('error', reject);
+    request.on('error', (err) => {
+      requestError = err;
+      reject(err);
+    });
     request.end();
   });
   if (res.statusCode !== 206) throw await s3ErrorOfResponse(res);
+  const contentLength = Number(res.headers['content-length'] ?? NaN);
+  let filled = 0;
   try {
-    const contentLength = Number(res.headers['content-length'] ?? NaN);
     if (!Number.isSafeInteger(contentLength)) throw badResponse(`a 206 answer without a usable Content-Length (${String(res.headers['content-length'])})`);
     const objectSize = objectSizeOf(res.headers['content-range'], contentLength, req.start, into.length);
-    let filled = 0;
     for await (const chunk of res as AsyncIterable<Buffer>) {
       if (isCancelled(req.cancel)) throw cancelledError();
       if (filled + chunk.length > contentLength) throw badResponse(`MinIO sent more than the ${contentLength} bytes it announced`);
       into.set(chunk, filled);
       filled += chunk.length;
     }
-    if (filled !== contentLength) {
-      throw Object.assign(new Error(`the response ended after ${filled} of ${contentLength} bytes`), { code: 'ECONNRESET' });
-    }
+    if (filled !== contentLength) throw connectionCutShort(filled, contentLength);
     return { length: filled, objectSize };
+  } catch (err) {
+    if (requestError !== null) throw requestError;
+    // node:http reports a connection lost mid-body as "aborted".
+    throw (err as { code?: unknown }).code === 'ECONNRESET' ? connectionCutShort(filled, contentLength) : err;
   } finally {
     if (!res.complete) res.destroy();
   }

@@ -31,6 +31,11 @@ function connectionError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
+/** A response whose connection ended `filled` bytes into a body of `length`. */
+export function connectionCutShort(filled: number, length: number): Error {
+  return connectionError('ECONNRESET', `MinIO closed the connection after ${filled} of ${length} body bytes`);
+}
+
 export class RawConnection {
   readonly #socket: net.Socket;
   readonly #reader = new ResponseReader();
@@ -125,7 +130,7 @@ export class RawConnection {
   #cutShort(): Error {
     const head = this.#reader.head;
     if (head === null) return connectionError('ECONNRESET', 'MinIO closed the connection before it answered');
-    return connectionError('ECONNRESET', `MinIO closed the connection after ${this.#reader.bodyRead} of ${head.contentLength} body bytes`);
+    return connectionCutShort(this.#reader.bodyRead, head.contentLength);
   }
 
   /** Ends the connection for good; the request in flight, if any, fails with `err`. */

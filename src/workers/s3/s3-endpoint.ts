@@ -41,7 +41,8 @@ export class S3Endpoint {
   readonly connections: ConnectionPool | null;
   readonly #signer: SigV4HeaderSigner;
 
-  constructor(settings: WorkerMinioSettings) {
+  /** `tls` adds to the TLS options (a test's own CA); the system's trust store is the default. */
+  constructor(settings: WorkerMinioSettings, tls: https.AgentOptions = {}) {
     this.endPoint = settings.endPoint;
     this.port = settings.port;
     this.useSSL = settings.useSSL;
@@ -49,7 +50,7 @@ export class S3Endpoint {
     this.where = whereOf(settings);
     this.host = hostOf(settings.endPoint, settings.port, settings.useSSL);
     const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS };
-    this.agent = settings.useSSL ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.agent = settings.useSSL ? new https.Agent({ ...tls, ...agentOptions }) : new http.Agent(agentOptions);
     this.transport = idleTimeoutTransport(settings.useSSL, settings.idleTimeoutMs);
     this.connections = settings.useSSL ? null : new ConnectionPool(settings.endPoint, settings.port);
     this.#signer = new SigV4HeaderSigner(settings.accessKey, settings.secretKey, settings.region);
