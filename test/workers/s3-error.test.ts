@@ -10,6 +10,9 @@ describe('s3ErrorOf', () => {
     assert.equal(err.code, 'NoSuchKey');
     assert.equal(err.status, 404);
     assert.equal(err.message, 'MinIO answered 404 NoSuchKey: The key "a&b" does not exist.');
+    // As MinIO (Go) writes an apostrophe; and a code point out of range.
+    const numeric = s3ErrorOf(400, xml('<Code>XAmzContentSHA256Mismatch</Code><Message>The &#39;x-amz&#x27; header &#9999999;</Message>'));
+    assert.equal(numeric.message, "MinIO answered 400 XAmzContentSHA256Mismatch: The 'x-amz' header \ufffd");
   });
 
   it('without a body, names the status as minio-js did, else by MinIO’s header, else by the number', () => {

@@ -41,7 +41,12 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 
 function elementText(xml: string, name: string, maxChars: number): string | undefined {
   const match = new RegExp(`<${name}>([^<]{0,${maxChars}})</${name}>`).exec(xml);
-  return match?.[1]?.replace(/&(amp|lt|gt|quot|apos);/g, (_, entity: string) => ENTITIES[entity]!);
+  // Go's XML encoder writes ' as &#39;.
+  return match?.[1]?.replace(/&(amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});/g, (_, entity: string) => {
+    if (entity[0] !== '#') return ENTITIES[entity]!;
+    const point = entity[1] === 'x' ? parseInt(entity.slice(2), 16) : Number(entity.slice(1));
+    return point <= 0x10ffff ? String.fromCodePoint(point) : '\ufffd';
+  });
 }
 
 /**
