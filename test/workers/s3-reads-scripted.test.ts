@@ -223,6 +223,16 @@ describe('raw connections (plain HTTP reads)', () => {
     assert.equal(server.requests.length, 3);
   });
 
+  it('refuses memory too small for the range before sending anything', async (t) => {
+    const server = await scriptedServer(t, (req) => serveObject(req));
+    const ep = endpoint(t, server.port);
+    await assert.rejects(getObjectRange(ep, { bucket: 'b', key: 'k', start: 0, end: 99 }, Buffer.alloc(99)), {
+      name: 'RangeError',
+      message: 'a range of 100 bytes does not fit in 99',
+    });
+    assert.equal(server.requests.length, 0);
+  });
+
   it('a refused connection is transient', async (t) => {
     const gone = net.createServer();
     await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));

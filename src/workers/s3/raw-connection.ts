@@ -8,6 +8,7 @@
 // callback consumes each read before the next one can land.
 
 import * as net from 'node:net';
+import { InternalError } from '../../protocol/errors';
 import { cancelledError, isCancelled } from '../failures';
 import type { CancelFlag } from '../task-types';
 import { ResponseReader, type ResponseHead } from './response-reader';
@@ -80,7 +81,7 @@ export class RawConnection {
    */
   exchange(request: string, bodyFor: (head: ResponseHead) => Uint8Array, options: ExchangeOptions): Promise<ResponseHead> {
     if (this.#closed) return Promise.reject(connectionError('ECONNRESET', 'the connection to MinIO has closed'));
-    if (this.#exchange !== null) throw new Error('RawConnection: one request at a time');
+    if (this.#exchange !== null) throw new InternalError('a raw connection carries one request at a time; take another from the pool');
     this.requests++;
     this.#answered = false;
     this.#reader.reset(bodyFor);
