@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { sparePartSlots } from '../../src/daemon/blobs/read-in-parts';
 import { StorageClient } from '../../src/sidecar-client/storage-client';
 import { allBlobs } from '../support/blob-presence';
 import { daemonEnv } from '../support/daemon-env';
@@ -113,6 +114,8 @@ test('ranges of a multipart object read back exactly, up to the last byte; a sta
     assert.ok(got.equals(bytes.subarray(start, end + 1)), `bytes ${start}-${end}`);
   }
   await rejectsWithCode(client.readPhoto(stored.id, { start: bytes.length }), 'RANGE_NOT_SATISFIABLE');
+  // The socket's sender gave each part's memory back once written (this daemon runs in this process).
+  assert.ok(sparePartSlots() > 0, 'download parts are given back for reuse');
 });
 
 test('a wrong caller-supplied sha256 on a spooled body is refused and stores nothing', { timeout: 120_000 }, async (t) => {

@@ -279,7 +279,7 @@ export class Connection {
     }
     this.#out.send({ t: 'stream', id: call.id, value: content.info });
     try {
-      await call.download!.send(content.body, (data) => this.#out.send({ t: 'chunk', id: call.id, data }));
+      await call.download!.send(content.body, (data, written) => this.#out.writeChunk(call.id, data, written));
     } catch (err) {
       this.#answerError(call, err);
       return;
