@@ -124,7 +124,17 @@ export interface DecodedFrame {
  * After it has thrown, the decoder is out of step with the stream for good;
  * the connection must be closed.
  */
+export interface FrameDecoderOptions {
+  /**
+   * Memory of n bytes for a frame whose bytes arrived in several reads and
+   * must be joined; Buffer.allocUnsafe when absent. A receiver that reuses
+   * memory for its large frames passes its own.
+   */
+  joinInto?: (n: number) => Buffer;
+}
+
 export class FrameDecoder {
+  readonly #joinInto: (n: number) => Buffer;
   #chunks: Buffer[] = [];
   /** Index of the first chunk not fully consumed; an index, not shift(), keeps 1-byte reads linear. */
   #head = 0;
@@ -135,6 +145,10 @@ export class FrameDecoder {
   /** Payload length of the frame being collected, or -1 while reading a prefix. */
   #expected = -1;
   #failed: ProtocolError | null = null;
+
+  constructor(options: FrameDecoderOptions = {}) {
+    this.#joinInto = options.joinInto ?? Buffer.allocUnsafe;
+  }
 
   /** Feeds bytes; returns every message completed by them, in order. */
   push(chunk: Buffer): unknown[] {
@@ -204,7 +218,7 @@ export class FrameDecoder {
       out = first.subarray(this.#offset, this.#offset + n);
       this.#advance(first, n);
     } else {
-      out = Buffer.allocUnsafe(n);
+      out = this.#joinInto(n);
       let filled = 0;
       while (filled < n) {
         const head = this.#chunks[this.#head]!;

@@ -70,7 +70,7 @@ export interface DownloadPartTask {
   end: number;
   /**
    * Where the bytes go, from its first byte: a view of shared memory
-   * (src/daemon/blobs/part-slots.ts), so they reach the main thread without
+   * (src/daemon/memory/slot-pool.ts), so they reach the main thread without
    * a copy. At least end - start + 1 bytes long.
    */
   into: Uint8Array;

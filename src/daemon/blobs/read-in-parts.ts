@@ -6,7 +6,7 @@
 // stream's buffer), never the whole object. Destroying the stream cancels the
 // parts in flight.
 //
-// Parts live in shared slots (part-slots.ts). A reader that knows when it is
+// Parts live in shared slots (src/daemon/memory/slot-pool.ts). A reader that knows when it is
 // done with a part's bytes (the socket's download sender, once they are
 // written) hands them to givePartBack so the next part reuses the memory;
 // any other reader simply drops them and they are collected as garbage.
@@ -16,7 +16,7 @@ import { RangeNotSatisfiableError, StorageError, ValidationError } from '../../p
 import { newCancelFlag, raiseCancelFlag } from '../workers/cancel-flag';
 import { downloadPartIn } from '../workers/part-tasks';
 import { metricsOf, type PoolMetrics } from '../workers/pool-metrics';
-import { PartSlots } from './part-slots';
+import { SlotPool } from '../memory/slot-pool';
 import type { ByteRange } from './blob-store';
 import { minioCall, type PartTransfers } from './part-transfers';
 import { withRetries } from './transfer-retry';
@@ -40,7 +40,7 @@ export const DOWNLOAD_PART_BYTES = 2 * 1024 * 1024;
 /** Kept between reads: the read-ahead of a few concurrent downloads, 16 MiB. */
 const SPARE_SLOTS = 8;
 
-const slots = new PartSlots(DOWNLOAD_PART_BYTES, SPARE_SLOTS);
+const slots = new SlotPool(DOWNLOAD_PART_BYTES, SPARE_SLOTS);
 
 /**
  * Returns the memory of a part this module's streams handed out, once

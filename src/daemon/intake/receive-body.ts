@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ClosedError, StorageError, TooLargeError } from '../../protocol/errors';
 import type { BlobSource } from '../blobs/blob-store';
+import { giveFrameBack } from '../memory/upload-frames';
 
 export interface ReceivedBody {
   source: BlobSource;
@@ -123,12 +124,15 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
           for (const held of chunks) {
             if (spoolHash === null) hash.update(held);
             await spool.write(held);
+            giveFrameBack(held);
           }
           chunks.length = 0;
           wrote(spool);
         }
       } else {
         await spool.write(chunk);
+        // In the file now: the socket's frame memory it came in can take the next chunk.
+        giveFrameBack(chunk);
         wrote(spool);
       }
     }

@@ -1,17 +1,17 @@
-// Memory for downloaded parts, shared with the worker threads and used again.
-// A worker fills a slot in place (a SharedArrayBuffer crosses threads without
-// a copy or a transfer), and a reader that is done with a part's bytes gives
-// its slot back. A fresh ArrayBuffer per part would be garbage that V8 lets
-// pile up to ~32 MiB per isolate before a scavenge frees it, and that counts
-// against the old generation's limit meanwhile, so it drove both the daemon's
-// peak resident memory and its full collections while bodies were read back.
+// Blocks of memory for bytes in transit (downloaded parts, upload chunk
+// frames), lent out and given back once nothing reads them. A fresh
+// ArrayBuffer per block would be garbage that V8 lets pile up to ~32 MiB per
+// isolate before a scavenge frees it, and that counts against the old
+// generation's limit meanwhile: it drove both the daemon's peak resident
+// memory and its full collections while large bodies moved. The blocks are
+// SharedArrayBuffers, so a worker thread can fill one in place.
 
-export class PartSlots {
+export class SlotPool {
   readonly #spare: Buffer[] = [];
   /** Lent slots: only these may come back, and only once. */
   readonly #lent = new WeakSet<ArrayBufferLike>();
 
-  /** `maxSpare` slots are kept for later reads; more are left to the garbage collector. */
+  /** `maxSpare` slots are kept for later use; more are left to the garbage collector. */
   constructor(
     readonly slotBytes: number,
     readonly maxSpare: number,
@@ -36,7 +36,7 @@ export class PartSlots {
     if (this.#spare.length < this.maxSpare) this.#spare.push(Buffer.from(memory));
   }
 
-  /** Slots kept for reuse now (tests check that reads give theirs back). */
+  /** Slots kept for reuse now (tests check that users give theirs back). */
   get spareCount(): number {
     return this.#spare.length;
   }
