@@ -47,23 +47,59 @@ const VALUE_KEY = Buffer.from([0xa5, ...Buffer.from('value')]);
  * memory (a FrameArena's take, say).
  */
 export function encodeResultFrame(id: number, value: Buffer, alloc: (n: number) => Buffer = Buffer.allocUnsafe): Buffer {
-  if (!Number.isSafeInteger(id) || id < 0) throw new RangeError(`call id must be a non-negative safe integer, got ${id}`);
-  // Beyond 32 bits msgpackr writes a float64, exact for a safe integer.
-  const idBytes = id < 0x80 ? 1 : id < 0x100 ? 2 : id < 0x10000 ? 3 : id < 0x100000000 ? 5 : 9;
+  const idBytes = idBytesOf(id);
   const length = RESULT_HEAD.length + idBytes + VALUE_KEY.length + value.length;
   checkPayload(length);
   const frame = alloc(PREFIX_BYTES + length);
   frame.writeUInt32BE(length, 0);
-  let at = RESULT_HEAD.copy(frame, PREFIX_BYTES);
-  at += PREFIX_BYTES;
-  if (idBytes === 1) frame[at++] = id;
-  else if (idBytes === 2) at = frame.writeUInt8(id, frame.writeUInt8(0xcc, at));
-  else if (idBytes === 3) at = frame.writeUInt16BE(id, frame.writeUInt8(0xcd, at));
-  else if (idBytes === 5) at = frame.writeUInt32BE(id, frame.writeUInt8(0xce, at));
-  else at = frame.writeDoubleBE(id, frame.writeUInt8(0xcb, at));
+  let at = PREFIX_BYTES + RESULT_HEAD.copy(frame, PREFIX_BYTES);
+  at = writeId(frame, at, id, idBytes);
   at += VALUE_KEY.copy(frame, at);
   value.copy(frame, at);
   return frame;
+}
+
+// `{t:'chunk', id, data}` as msgpackr writes it, up to the id's value.
+const CHUNK_HEAD = Buffer.from([0xde, 0x00, 0x03, 0xa1, 0x74, 0xa5, ...Buffer.from('chunk'), 0xa2, 0x69, 0x64]);
+const DATA_KEY = Buffer.from([0xa4, ...Buffer.from('data')]);
+
+/**
+ * Everything of the frame of `{ t: 'chunk', id, data }` that comes before the
+ * data's bytes: written to a socket just ahead of `data` itself, the two make
+ * byte for byte what encodeFrame makes of the message (tested), without
+ * copying the data.
+ */
+export function encodeChunkFrameHead(id: number, dataBytes: number, alloc: (n: number) => Buffer = Buffer.allocUnsafe): Buffer {
+  const idBytes = idBytesOf(id);
+  const binHead = dataBytes < 0x100 ? 2 : dataBytes < 0x10000 ? 3 : 5;
+  const headBytes = CHUNK_HEAD.length + idBytes + DATA_KEY.length + binHead;
+  checkPayload(headBytes + dataBytes);
+  const head = alloc(PREFIX_BYTES + headBytes);
+  head.writeUInt32BE(headBytes + dataBytes, 0);
+  let at = PREFIX_BYTES + CHUNK_HEAD.copy(head, PREFIX_BYTES);
+  at = writeId(head, at, id, idBytes);
+  at += DATA_KEY.copy(head, at);
+  if (binHead === 2) head.writeUInt8(dataBytes, head.writeUInt8(0xc4, at));
+  else if (binHead === 3) head.writeUInt16BE(dataBytes, head.writeUInt8(0xc5, at));
+  else head.writeUInt32BE(dataBytes, head.writeUInt8(0xc6, at));
+  return head;
+}
+
+/** Bytes msgpackr takes for a call id; beyond 32 bits it writes a float64, exact for a safe integer. */
+function idBytesOf(id: number): number {
+  if (!Number.isSafeInteger(id) || id < 0) throw new RangeError(`call id must be a non-negative safe integer, got ${id}`);
+  return id < 0x80 ? 1 : id < 0x100 ? 2 : id < 0x10000 ? 3 : id < 0x100000000 ? 5 : 9;
+}
+
+function writeId(frame: Buffer, at: number, id: number, idBytes: number): number {
+  if (idBytes === 1) {
+    frame[at] = id;
+    return at + 1;
+  }
+  if (idBytes === 2) return frame.writeUInt8(id, frame.writeUInt8(0xcc, at));
+  if (idBytes === 3) return frame.writeUInt16BE(id, frame.writeUInt8(0xcd, at));
+  if (idBytes === 5) return frame.writeUInt32BE(id, frame.writeUInt8(0xce, at));
+  return frame.writeDoubleBE(id, frame.writeUInt8(0xcb, at));
 }
 
 function checkPayload(bytes: number): void {
@@ -88,7 +124,17 @@ export interface DecodedFrame {
  * After it has thrown, the decoder is out of step with the stream for good;
  * the connection must be closed.
  */
+export interface FrameDecoderOptions {
+  /**
+   * Memory of n bytes for a frame whose bytes arrived in several reads and
+   * must be joined; Buffer.allocUnsafe when absent. A receiver that reuses
+   * memory for its large frames passes its own.
+   */
+  joinInto?: (n: number) => Buffer;
+}
+
 export class FrameDecoder {
+  readonly #joinInto: (n: number) => Buffer;
   #chunks: Buffer[] = [];
   /** Index of the first chunk not fully consumed; an index, not shift(), keeps 1-byte reads linear. */
   #head = 0;
@@ -99,6 +145,10 @@ export class FrameDecoder {
   /** Payload length of the frame being collected, or -1 while reading a prefix. */
   #expected = -1;
   #failed: ProtocolError | null = null;
+
+  constructor(options: FrameDecoderOptions = {}) {
+    this.#joinInto = options.joinInto ?? Buffer.allocUnsafe;
+  }
 
   /** Feeds bytes; returns every message completed by them, in order. */
   push(chunk: Buffer): unknown[] {
@@ -168,7 +218,7 @@ export class FrameDecoder {
       out = first.subarray(this.#offset, this.#offset + n);
       this.#advance(first, n);
     } else {
-      out = Buffer.allocUnsafe(n);
+      out = this.#joinInto(n);
       let filled = 0;
       while (filled < n) {
         const head = this.#chunks[this.#head]!;

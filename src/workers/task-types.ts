@@ -68,12 +68,18 @@ export interface DownloadPartTask {
   key: string;
   start: number;
   end: number;
+  /**
+   * Where the bytes go, from its first byte: a view of shared memory
+   * (src/daemon/memory/slot-pool.ts), so they reach the main thread without
+   * a copy. At least end - start + 1 bytes long.
+   */
+  into: Uint8Array;
   cancel?: CancelFlag;
 }
 
 export interface DownloadPartResult {
-  /** The bytes, moved (not copied) out of the worker. */
-  bytes: Uint8Array;
+  /** Bytes written to the start of `into`: the range, or less where the object ends first. */
+  length: number;
   /** The object's whole size, from the response's Content-Range. */
   objectSize: number;
 }

@@ -25,6 +25,28 @@ function check(env: Record<string, string>, ...args: string[]) {
   return { status: r.status, stderr: r.stderr, report: r.stdout.trim() ? JSON.parse(r.stdout) : null };
 }
 
+/** The pending row a store inserts before its upload; `startedLongAgo` makes it one that died long past the pending timeout. */
+async function insertPendingRow(sqlitePath: string, bucket: 'images-large' | 'videos', startedLongAgo: boolean) {
+  const id = randomUUID();
+  const name = bucket === 'videos' ? 'clip.mp4' : 'big.jpg';
+  const key = objectKey(id, name, new Date());
+  const catalog = Catalog.open({ path: sqlitePath, logger: pino({ level: 'silent' }) });
+  await catalog.insertPending({
+    id, client_id: 'ops', user_id: null, session_id: null, original_filename: name, mime_type: bucket === 'videos' ? 'video/mp4' : 'image/jpeg',
+    bucket, s3_key: key, size: 40_000_000, checksum: 'ab'.repeat(32), metadata: {},
+  });
+  await catalog.close();
+  if (startedLongAgo) {
+    const db = new Database(sqlitePath);
+    db.prepare('UPDATE photos SET state_changed_at = ? WHERE id = ?').run('2020-01-01T00:00:00.000Z', id);
+    db.close();
+  }
+  return { id, key };
+}
+
+type UploadsReport = { incompleteUploads: { stale: Array<{ bucket: string; key: string; photoId: string | null }> } };
+const staleUploads = (report: UploadsReport) => report.incompleteUploads.stale.map((u) => [u.bucket, u.key, u.photoId]);
+
 test('storaged check finds missing objects, rotted bytes and orphans, and changes nothing', { timeout: 60_000 }, async (t) => {
   const dataDir = tempDir(t);
   const env = daemonEnv(dataDir, null, { STORAGED_ORPHAN_GRACE_S: '0' });
@@ -78,30 +100,18 @@ test('storaged check lists incomplete uploads per bucket and by the keys of pend
   assert.equal(await (await spawnDaemon(t, env)).stop('SIGTERM'), 0);
 
   // What a store that died mid-transfer leaves: its pending row, long past the pending timeout, and its upload.
-  const id = randomUUID();
-  const key = objectKey(id, 'big.jpg', new Date());
-  const catalog = Catalog.open({ path: sqlitePath, logger: pino({ level: 'silent' }) });
-  await catalog.insertPending({
-    id, client_id: 'ops', user_id: null, session_id: null, original_filename: 'big.jpg', mime_type: 'image/jpeg',
-    bucket: 'images-large', s3_key: key, size: 40_000_000, checksum: 'ab'.repeat(32), metadata: {},
-  });
-  await catalog.close();
-  const db = new Database(sqlitePath);
-  db.prepare('UPDATE photos SET state_changed_at = ? WHERE id = ?').run('2020-01-01T00:00:00.000Z', id);
-  db.close();
+  const { id, key } = await insertPendingRow(sqlitePath, 'images-large', true);
   await minio.client.initiateNewMultipartUpload('images-large', key, {});
   // And what a store in progress has: a young upload and no stale row.
   await minio.client.initiateNewMultipartUpload('videos', '2026/11/in-progress.mp4', {});
 
-  const uploads = (report: { incompleteUploads: { stale: Array<{ bucket: string; key: string; photoId: string | null }> } }) =>
-    report.incompleteUploads.stale.map((u) => [u.bucket, u.key, u.photoId]);
   const before = check(env);
   assert.equal(before.status, 1, before.stderr);
   assert.deepEqual(before.report.incompleteUploads.perBucket, { images: 0, 'images-large': 1, videos: 1, files: 0 });
   assert.equal(before.report.incompleteUploads.ofPendingRows, 1);
   assert.equal(before.report.incompleteUploads.young, 1);
   assert.equal(before.report.incompleteUploads.staleCount, 1);
-  assert.deepEqual(uploads(before.report), [['images-large', key, id]]);
+  assert.deepEqual(staleUploads(before.report), [['images-large', key, id]]);
 
   // After a restart MinIO lists neither bucket-wide; the pending row's key still finds its upload.
   await minio.restart();
@@ -109,7 +119,7 @@ test('storaged check lists incomplete uploads per bucket and by the keys of pend
   assert.equal(restarted.status, 1, restarted.stderr);
   assert.deepEqual(restarted.report.incompleteUploads.perBucket, { images: 0, 'images-large': 0, videos: 0, files: 0 });
   assert.equal(restarted.report.incompleteUploads.ofPendingRows, 1);
-  assert.deepEqual(uploads(restarted.report), [['images-large', key, id]]);
+  assert.deepEqual(staleUploads(restarted.report), [['images-large', key, id]]);
 
   // Recovery at start rolls the row back and aborts the upload by its key; check then finds it clean.
   assert.equal(await (await spawnDaemon(t, env)).stop('SIGTERM'), 0);
@@ -120,4 +130,27 @@ test('storaged check lists incomplete uploads per bucket and by the keys of pend
   const left: string[] = [];
   for await (const u of minio.client.listIncompleteUploads('images-large', key, true)) left.push(u.key);
   assert.deepEqual(left, []);
+});
+
+test('storaged check leaves a running store\'s upload out of the stale ones however old it is, as recovery does', { timeout: 90_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const dataDir = tempDir(t);
+  // No grace at all: every upload is older than the grace period.
+  const env = daemonEnv(dataDir, minio, { STORAGED_ORPHAN_GRACE_S: '0' });
+  const sqlitePath = path.join(dataDir, 'storage.db');
+  assert.equal(await (await spawnDaemon(t, env)).stop('SIGTERM'), 0);
+
+  const running = await insertPendingRow(sqlitePath, 'videos', false); // younger than STORAGED_PENDING_TIMEOUT_S
+  const crashed = await insertPendingRow(sqlitePath, 'images-large', true);
+  const strayKey = '2026/11/no-row.mp4';
+  await minio.client.initiateNewMultipartUpload('videos', running.key, {});
+  await minio.client.initiateNewMultipartUpload('images-large', crashed.key, {});
+  await minio.client.initiateNewMultipartUpload('videos', strayKey, {});
+
+  const r = check(env);
+  assert.equal(r.status, 1, r.stderr);
+  assert.deepEqual(staleUploads(r.report).sort(), [['images-large', crashed.key, crashed.id], ['videos', strayKey, null]].sort());
+  assert.equal(r.report.incompleteUploads.staleCount, 2);
+  assert.equal(r.report.incompleteUploads.young, 1);
+  assert.equal(r.report.incompleteUploads.ofPendingRows, 2);
 });

@@ -8,6 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { sparePartSlots } from '../../src/daemon/blobs/read-in-parts';
+import { spareFrameSlots } from '../../src/daemon/memory/upload-frames';
 import { StorageClient } from '../../src/sidecar-client/storage-client';
 import { allBlobs } from '../support/blob-presence';
 import { daemonEnv } from '../support/daemon-env';
@@ -113,6 +115,8 @@ test('ranges of a multipart object read back exactly, up to the last byte; a sta
     assert.ok(got.equals(bytes.subarray(start, end + 1)), `bytes ${start}-${end}`);
   }
   await rejectsWithCode(client.readPhoto(stored.id, { start: bytes.length }), 'RANGE_NOT_SATISFIABLE');
+  // The socket's sender gave each part's memory back once written (this daemon runs in this process).
+  assert.ok(sparePartSlots() > 0, 'download parts are given back for reuse');
 });
 
 test('a wrong caller-supplied sha256 on a spooled body is refused and stores nothing', { timeout: 120_000 }, async (t) => {
@@ -133,4 +137,20 @@ test('a wrong caller-supplied sha256 on a spooled body is refused and stores not
   // The right digest goes through.
   const stored = await client.storePhoto(bytes, { originalName: 'good.jpg', clientId: 'acme', sha256: sha256(bytes) });
   assert.equal(stored.checksum, sha256(bytes));
+});
+
+test('concurrent spooled stores on one socket each keep their exact bytes while frame memory is reused', { timeout: 180_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const d = await startTestDaemon(t, minio, { env: { STORAGED_SPOOL_THRESHOLD_BYTES: String(MIB) } });
+  const client = d.client('acme');
+  // Random bodies: a chunk written from memory that another frame already reused would change a digest.
+  const bodies = [0, 1, 2, 3].map((n) => jpegBytes(9 * MIB + n * 4099));
+  const stored = await Promise.all(bodies.map((bytes, n) => client.storePhoto(bytes, { originalName: `c${n}.jpg`, clientId: 'acme' })));
+  for (const [n, photo] of stored.entries()) {
+    assert.equal(photo.checksum, sha256(bodies[n]!), `store ${n}`);
+    const back = await client.readPhoto(photo.id);
+    assert.equal(sha256(Buffer.concat(await back.body.toArray())), photo.checksum, `read ${n}`);
+  }
+  // The spool gave each frame's memory back once its bytes were in the file (this daemon runs in this process).
+  assert.ok(spareFrameSlots() > 0, 'upload frame memory is given back for reuse');
 });

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ProtocolError } from '../../src/protocol/errors';
-import { encodeFrame, encodeResultFrame, encodeValue, FrameDecoder } from '../../src/protocol/frame-codec';
+import { encodeChunkFrameHead, encodeFrame, encodeResultFrame, encodeValue, FrameDecoder } from '../../src/protocol/frame-codec';
 import { CHUNK_BYTES, MAX_FRAME_BYTES } from '../../src/protocol/limits';
 
 const sample = {
@@ -121,6 +121,21 @@ test('a result frame around pre-encoded value bytes is byte for byte what encode
   for (const id of [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
     assert.deepEqual(encodeResultFrame(id, bytes), encodeFrame({ t: 'result', id, value }), `id ${id}`);
   }
+});
+
+test('a chunk frame head followed by its data is byte for byte what encodeFrame makes', () => {
+  for (const size of [0, 1, 255, 256, 65535, 65536, 256 * 1024]) {
+    const data = Buffer.alloc(size, size % 251);
+    for (const id of [0, 127, 128, 65536, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
+      const frame = Buffer.concat([encodeChunkFrameHead(id, data.length), data]);
+      assert.deepEqual(frame, encodeFrame({ t: 'chunk', id, data }), `id ${id}, ${size} bytes`);
+    }
+  }
+});
+
+test('a chunk frame head refuses a bad id and data beyond the frame limit', () => {
+  assert.throws(() => encodeChunkFrameHead(-1, 10), RangeError);
+  assert.throws(() => encodeChunkFrameHead(2, MAX_FRAME_BYTES), ProtocolError);
 });
 
 test('a result frame takes its memory from the given allocator', () => {

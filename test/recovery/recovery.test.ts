@@ -5,9 +5,11 @@ import * as assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
 import pino from 'pino';
 import type { BlobStore } from '../../src/daemon/blobs/blob-store';
 import { MinioBlobStore } from '../../src/daemon/blobs/minio-blob-store';
+import { checkIncompleteUploads } from '../../src/daemon/check/upload-check';
 import { Catalog } from '../../src/daemon/db/catalog';
 import { objectKey } from '../../src/daemon/db/object-key';
 import { recover } from '../../src/daemon/recovery/recovery';
@@ -35,7 +37,8 @@ async function storeFor(t: TestContext, backend: 'fs' | 'minio'): Promise<BlobSt
 async function setup(t: TestContext, backend: 'fs' | 'minio') {
   const blobs = await storeFor(t, backend);
   await blobs.ensureBuckets(BUCKETS);
-  const catalog = Catalog.open({ path: path.join(tempDir(t), 'r.db'), logger: silent });
+  const dbPath = path.join(tempDir(t), 'r.db');
+  const catalog = Catalog.open({ path: dbPath, logger: silent });
   t.after(() => catalog.close());
 
   /** A pending row, with its blob written as `blob` says. */
@@ -54,7 +57,19 @@ async function setup(t: TestContext, backend: 'fs' | 'minio') {
     }
     return { id, key };
   };
-  return { blobs, catalog, pending };
+  /** Makes a row look as if its store began long ago (and died). */
+  const age = (id: string) => {
+    const db = new Database(dbPath);
+    db.prepare('UPDATE photos SET state_changed_at = ? WHERE id = ?').run('2020-01-01T00:00:00.000Z', id);
+    db.close();
+  };
+  return { blobs, catalog, pending, age };
+}
+
+async function incompleteKeys(minio: MinioHandle, bucket: string, prefix = ''): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const u of minio.client.listIncompleteUploads(bucket, prefix, true)) keys.push(u.key);
+  return keys.sort();
 }
 
 for (const backend of ['fs', 'minio'] as const) {
@@ -122,14 +137,37 @@ test('a pending row rolled back takes the multipart upload its store left with i
   const { key } = await pending('none');
   await minio.client.initiateNewMultipartUpload('images', key, {});
   await minio.restart();
-  const listed = async (prefix: string) => {
-    const keys: string[] = [];
-    for await (const u of minio.client.listIncompleteUploads('images', prefix, true)) keys.push(u.key);
-    return keys;
-  };
-  assert.deepEqual(await listed(key), [key]);
+  assert.deepEqual(await incompleteKeys(minio, 'images', key), [key]);
   const report = await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: 3600_000 }, silent);
   assert.equal(report.pendingRolledBack, 1);
   assert.ok(report.uploadsAborted >= 1);
-  assert.deepEqual(await listed(key), []);
+  assert.deepEqual(await incompleteKeys(minio, 'images', key), []);
+});
+
+test('storaged check calls stale exactly the incomplete uploads a recovery pass aborts', { timeout: 90_000 }, async (t) => {
+  const { blobs, catalog, pending, age } = await setup(t, 'minio');
+  const minio = lastMinio!;
+  // No grace at all: every upload is old enough for the sweep.
+  const timing = { pendingTimeoutMs: 3600_000, orphanGraceMs: 0 };
+  const running = await pending('none'); // a store still sending: its row is younger than the pending timeout
+  const crashed = await pending('none'); // a store that died long ago
+  age(crashed.id);
+  const done = await pending('right');
+  await catalog.commitPending(done.id);
+  const strayKey = objectKey(randomUUID(), 'stray.png', new Date()); // no row names it
+  for (const key of [running.key, crashed.key, done.key, strayKey]) await minio.client.initiateNewMultipartUpload('images', key, {});
+
+  const check = () => checkIncompleteUploads(catalog, blobs, { ...timing, now: Date.now(), maxListed: 100 });
+  const before = await check();
+  assert.deepEqual(
+    before.stale.map((u) => [u.key, u.photoId]).sort(),
+    [[crashed.key, crashed.id], [strayKey, null]].sort(),
+  );
+  assert.deepEqual([before.staleCount, before.young], [2, 2]);
+
+  const report = await recover(catalog, blobs, timing, silent);
+  assert.equal(report.uploadsAborted, 2);
+  assert.deepEqual(await incompleteKeys(minio, 'images'), [running.key, done.key].sort());
+  const after = await check();
+  assert.deepEqual([after.staleCount, after.young], [0, 2]);
 });

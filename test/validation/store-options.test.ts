@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_ALLOWED_TYPES } from '../../src/daemon/validation/allowed-types';
 import { uniformBodyLimits } from '../../src/daemon/validation/body-limits';
-import { validateStoreOptions } from '../../src/daemon/validation/store-options';
+import { validateStoreOptions, type StorePolicy } from '../../src/daemon/validation/store-options';
 import { expectError } from './expect-error';
 
 const policy = { allowedTypes: DEFAULT_ALLOWED_TYPES, bodyLimits: uniformBodyLimits(1000) };
@@ -131,4 +131,16 @@ test("a declared size is held to the declared type's limit, or to the largest wh
   expectError(() => check({ contentType: 'image/png', size: 1001 }), 'TOO_LARGE', 'body of 1001 bytes exceeds the limit of 1000 bytes for images (image/png)');
   expectError(() => check({ contentType: 'video/mp4', size: 5001 }), 'TOO_LARGE', 'body of 5001 bytes exceeds the limit of 5000 bytes for videos (video/mp4)');
   expectError(() => check({ size: 5001 }), 'TOO_LARGE', 'body of 5001 bytes exceeds the limit of 5000 bytes');
+});
+
+test('a declared document is held to the file limit, once the policy allows its type', () => {
+  const withPdf = { allowedTypes: [...DEFAULT_ALLOWED_TYPES, 'application/pdf'], bodyLimits: { image: 1000, video: 5000, file: 2000 } };
+  const check = (extra: Record<string, unknown>, p: StorePolicy = withPdf) => validateStoreOptions({ ...base, ...extra }, 'acme', p);
+  assert.equal(check({ contentType: 'application/pdf', size: 2000 }).size, 2000);
+  expectError(() => check({ contentType: 'application/pdf', size: 2001 }), 'TOO_LARGE', 'body of 2001 bytes exceeds the limit of 2000 bytes for files (application/pdf)');
+  expectError(
+    () => check({ contentType: 'application/pdf', size: 10 }, policy),
+    'UNSUPPORTED_TYPE',
+    `content type application/pdf is not allowed (allowed: ${DEFAULT_ALLOWED_TYPES.join(', ')})`,
+  );
 });

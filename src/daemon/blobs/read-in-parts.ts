@@ -5,12 +5,18 @@
 // (readAhead + 1) parts of memory (the +1 is the part already handed to the
 // stream's buffer), never the whole object. Destroying the stream cancels the
 // parts in flight.
+//
+// Parts live in shared slots (src/daemon/memory/slot-pool.ts). A reader that knows when it is
+// done with a part's bytes (the socket's download sender, once they are
+// written) hands them to givePartBack so the next part reuses the memory;
+// any other reader simply drops them and they are collected as garbage.
 
 import { Readable } from 'node:stream';
 import { RangeNotSatisfiableError, StorageError, ValidationError } from '../../protocol/errors';
 import { newCancelFlag, raiseCancelFlag } from '../workers/cancel-flag';
 import { downloadPartIn } from '../workers/part-tasks';
 import { metricsOf, type PoolMetrics } from '../workers/pool-metrics';
+import { SlotPool } from '../memory/slot-pool';
 import type { ByteRange } from './blob-store';
 import { minioCall, type PartTransfers } from './part-transfers';
 import { withRetries } from './transfer-retry';
@@ -31,6 +37,25 @@ export const DEFAULT_READ_AHEAD = 2;
  */
 export const DOWNLOAD_PART_BYTES = 2 * 1024 * 1024;
 
+/** Kept between reads: the read-ahead of a few concurrent downloads, 16 MiB. */
+const SPARE_SLOTS = 8;
+
+const slots = new SlotPool(DOWNLOAD_PART_BYTES, SPARE_SLOTS);
+
+/**
+ * Returns the memory of a part this module's streams handed out, once
+ * nothing reads `bytes` (or any other view of its part) any more. Bytes that
+ * did not come from such a stream are ignored.
+ */
+export function givePartBack(bytes: Uint8Array): void {
+  slots.give(bytes);
+}
+
+/** Slots kept for reuse now (tests check that reads give theirs back). */
+export function sparePartSlots(): number {
+  return slots.spareCount;
+}
+
 /** Chunks handed to the reader: a socket or HTTP response writes these comfortably. */
 const SLICE_BYTES = 1024 * 1024;
 
@@ -45,7 +70,7 @@ export interface ReadInPartsRequest {
 
 interface Pending {
   bytes: number;
-  part: Promise<Uint8Array>;
+  part: Promise<Buffer>;
 }
 
 /**
@@ -63,10 +88,18 @@ export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Pr
   const start = req.range?.start ?? 0;
   const cancel = newCancelFlag();
   const metrics = metricsOf(t.pool);
-  const fetchPart = (from: number, to: number) => {
+  const fetchPart = async (from: number, to: number) => {
     metrics.addReadAhead(to - from + 1);
-    const task = { settings: t.settings, bucket: req.bucket, key: req.key, start: from, end: to, cancel };
-    return withRetries(t.retry, undefined, () => downloadPartIn(t.pool, task), () => metrics.partRetries++);
+    const into = slots.take();
+    const task = { settings: t.settings, bucket: req.bucket, key: req.key, start: from, end: to, into, cancel };
+    try {
+      const { length, objectSize } = await withRetries(t.retry, undefined, () => downloadPartIn(t.pool, task), () => metrics.partRetries++);
+      return { bytes: into.subarray(0, length), objectSize };
+    } catch (err) {
+      // The task has ended (a retry waits for the try before it), so no thread writes the slot any more.
+      slots.give(into);
+      throw err;
+    }
   };
 
   const firstEnd = Math.min(req.range?.end ?? Infinity, start + partBytes - 1);
@@ -85,6 +118,7 @@ export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Pr
   const end = req.range?.end ?? first.objectSize - 1;
   if (end >= first.objectSize) {
     metrics.addReadAhead(-(firstEnd - start + 1));
+    slots.give(first.bytes);
     throw new RangeNotSatisfiableError(`bytes ${start}-${end} asked for, but ${req.bucket}/${req.key} holds ${first.objectSize} bytes`);
   }
   // The first part's count covered the part size; what arrived may be less (a short object).
@@ -107,9 +141,11 @@ class PartReader extends Readable {
     readonly end: number,
     readonly partBytes: number,
     readonly readAhead: number,
-    readonly fetch: (from: number, to: number) => Promise<Uint8Array>,
+    readonly fetch: (from: number, to: number) => Promise<Buffer>,
   ) {
-    super({ highWaterMark: SLICE_BYTES });
+    // Object mode hands each slice on as it is: a byte-mode stream joins the
+    // slices it holds into one new Buffer whenever a reader asks for more.
+    super({ objectMode: true, highWaterMark: 1 });
     this.#next = next;
   }
 
@@ -138,9 +174,11 @@ class PartReader extends Readable {
     head.part.then(
       (bytes) => {
         this.metrics.addReadAhead(-head.bytes);
-        if (this.destroyed) return;
-        const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-        for (let at = 0; at < buffer.length; at += SLICE_BYTES) this.push(buffer.subarray(at, at + SLICE_BYTES));
+        if (this.destroyed) {
+          slots.give(bytes);
+          return;
+        }
+        for (let at = 0; at < bytes.length; at += SLICE_BYTES) this.push(bytes.subarray(at, at + SLICE_BYTES));
         this.#busy = false;
         if (this.queue.length === 0 && this.#next > this.end) this.push(null);
       },
@@ -155,7 +193,10 @@ class PartReader extends Readable {
     raiseCancelFlag(this.cancel);
     for (const pending of this.queue.splice(0)) {
       pending.part.then(
-        () => this.metrics.addReadAhead(-pending.bytes),
+        (bytes) => {
+          this.metrics.addReadAhead(-pending.bytes);
+          slots.give(bytes);
+        },
         () => this.metrics.addReadAhead(-pending.bytes),
       );
     }

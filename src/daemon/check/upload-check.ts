@@ -2,12 +2,17 @@
 // (and bills disk for) that no object will ever use. They are listed per
 // bucket and, for every pending row, by its key too, because after a MinIO
 // restart an upload begun before it shows up only when asked for by key.
-// Stale ones are what recovery aborts: older than the orphan grace period, or
-// left by a pending row older than the pending timeout.
+// Stale ones are what recovery aborts, by the same rule (upload-rule.ts): ones
+// no row names, older than the orphan grace period, and those of pending rows
+// older than the pending timeout. An upload a younger pending row names is a
+// store in progress however old it is. (Recovery in the daemon also spares the
+// stores it is itself running past the timeout, which this separate process
+// cannot see: such an upload is reported stale here.)
 
 import { BUCKETS } from '../../protocol/types';
 import type { BlobStore, IncompleteUpload } from '../blobs/blob-store';
 import type { Catalog } from '../db/catalog';
+import { isStaleUpload, uploadClaim } from '../recovery/upload-rule';
 
 export interface StaleUpload {
   bucket: string;
@@ -25,7 +30,7 @@ export interface UploadReport {
   /** Uploads recovery would abort (listed up to a cap; staleCount counts them all). */
   stale: StaleUpload[];
   staleCount: number;
-  /** Younger uploads that no stale row explains: most likely stores in progress. */
+  /** Uploads recovery leaves alone: younger than the grace period, or named by a row whose store may still be running. */
   young: number;
 }
 
@@ -51,8 +56,8 @@ export async function checkIncompleteUploads(catalog: Catalog, blobs: BlobStore,
     if (seen.has(`${where}\0${upload.uploadId}`)) return;
     seen.add(`${where}\0${upload.uploadId}`);
     const photoId = rowOf.get(where) ?? null;
-    const stale = upload.initiated.getTime() <= o.now - o.orphanGraceMs || (photoId !== null && stalePending.has(photoId));
-    if (!stale) {
+    const claim = uploadClaim(photoId === null ? null : { stale: stalePending.has(photoId) }, catalog.isKnownBlob(bucket, upload.key));
+    if (!isStaleUpload(upload.initiated, claim, o.orphanGraceMs, o.now)) {
       report.young++;
       return;
     }

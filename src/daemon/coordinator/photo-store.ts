@@ -45,6 +45,7 @@ export class PhotoStore {
     try {
       const options = validateStoreOptions(rawOptions, ctx.clientId, { allowedTypes, bodyLimits });
       // A declared type fixes the limit now; otherwise the bytes' type narrows it once the head is in.
+      // The budget guards every body, so a refusal mid-stream names the kind as an up-front one does.
       const budget = new BodyBudget(bodyLimits, options.contentType);
       let mimeType = '';
       const growing = this.blobs.growingPuts;
@@ -57,7 +58,7 @@ export class PhotoStore {
               return begun;
             });
       try {
-        received = await receiveBody(options.contentType === undefined ? budget.guard(body) : body, {
+        received = await receiveBody(budget.guard(body), {
           maxBytes: budget.limit,
           spoolDir: this.settings.spoolDir,
           spoolThresholdBytes: this.settings.spoolThresholdBytes,

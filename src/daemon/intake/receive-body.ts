@@ -3,11 +3,13 @@
 // it in memory while small or in a spool file (mode 0600) once it grows past
 // the threshold, so memory per upload stays bounded whatever the body size.
 
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ClosedError, StorageError, TooLargeError } from '../../protocol/errors';
 import type { BlobSource } from '../blobs/blob-store';
+import { giveFrameBack } from '../memory/upload-frames';
+import { SpoolFile } from './spool-file';
 
 export interface ReceivedBody {
   source: BlobSource;
@@ -47,43 +49,12 @@ export interface SpoolHash {
   abandon(): void;
 }
 
-class Spool {
-  readonly path: string;
-  #handle: fs.promises.FileHandle | null = null;
-
-  constructor(dir: string) {
-    this.path = path.join(dir, `${randomUUID()}.part`);
-  }
-
-  async open(): Promise<void> {
-    this.#handle = await fs.promises.open(this.path, 'wx', 0o600);
-  }
-
-  async write(data: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < data.length) {
-      const { bytesWritten } = await this.#handle!.write(data, offset, data.length - offset);
-      offset += bytesWritten;
-    }
-  }
-
-  async finish(): Promise<void> {
-    await this.#handle?.close();
-    this.#handle = null;
-  }
-
-  async discard(): Promise<void> {
-    await this.finish().catch(() => undefined);
-    await fs.promises.rm(this.path, { force: true });
-  }
-}
-
 export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: ReceiveOptions): Promise<ReceivedBody> {
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
   let size = 0;
   let head: Buffer | null = null;
-  let spool: Spool | null = null;
+  let spool: SpoolFile | null = null;
 
   const takeHead = (final: boolean) => {
     if (head !== null) return;
@@ -96,9 +67,11 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
   };
 
   let spoolHash: SpoolHash | null = null;
-  const wrote = (spool: Spool) => {
-    spoolHash?.grew(size);
-    opts.onSpoolGrowth?.(spool.path, size);
+  const written = (path: string, bytes: number, chunks: readonly Uint8Array[]) => {
+    // In the file now: the socket's frame memory they came in can take the next chunks.
+    for (const chunk of chunks) giveFrameBack(chunk);
+    spoolHash?.grew(bytes);
+    opts.onSpoolGrowth?.(path, bytes);
   };
 
   try {
@@ -117,19 +90,18 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
         takeHead(false);
         if (size > opts.spoolThresholdBytes) {
           takeHead(true);
-          spool = new Spool(opts.spoolDir);
-          await spool.open();
-          spoolHash = opts.hashSpool?.(spool.path) ?? null;
+          const file: SpoolFile = new SpoolFile(opts.spoolDir, written);
+          spool = file;
+          await file.open();
+          spoolHash = opts.hashSpool?.(file.path) ?? null;
           for (const held of chunks) {
             if (spoolHash === null) hash.update(held);
-            await spool.write(held);
+            await file.append(held);
           }
           chunks.length = 0;
-          wrote(spool);
         }
       } else {
-        await spool.write(chunk);
-        wrote(spool);
+        await spool.append(chunk);
       }
     }
     if (opts.signal.aborted) throw new ClosedError('the caller went away during the upload');
@@ -146,7 +118,7 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
     throw err;
   }
 
-  const finishedSpool = spool as Spool | null;
+  const finishedSpool = spool as SpoolFile | null;
   let sha256: string;
   if (spoolHash !== null) {
     try {

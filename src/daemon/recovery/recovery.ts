@@ -4,13 +4,15 @@
 //   recorded size and sha256, otherwise rolled back (blob and row removed);
 // - `deleting` rows: blob removed, row removed;
 // - objects no row knows, older than the grace period: removed;
-// - incomplete multipart uploads older than the grace period: aborted.
+// - incomplete multipart uploads by upload-rule.ts: those of the pending rows
+//   rolled back, and those no row names once older than the grace period.
 
 import { BUCKETS } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
 import type { Catalog } from '../db/catalog';
 import type { Logger } from '../logger';
 import { blobDigest } from './blob-digest';
+import { uploadAbortAges } from './upload-rule';
 
 export interface RecoveryReport {
   pendingCommitted: number;
@@ -50,6 +52,7 @@ export async function recover(
     uploadsAborted: 0,
   };
 
+  const abortAge = uploadAbortAges(timing.orphanGraceMs);
   const pendingCutoff = new Date(now - timing.pendingTimeoutMs).toISOString();
   for (const row of catalog.staleRows('pending', pendingCutoff, BATCH)) {
     if (timing.isInFlight?.(row.id)) continue;
@@ -62,7 +65,7 @@ export async function recover(
     } else {
       // By key too: after a MinIO restart, a bucket-wide listing no longer shows
       // a multipart upload the crashed store left, but asking by its key does.
-      report.uploadsAborted += await blobs.abortIncompleteUploads(row.bucket, 0, row.s3_key);
+      report.uploadsAborted += await blobs.abortIncompleteUploads(row.bucket, abortAge.abandoned, row.s3_key);
       await blobs.remove(row.bucket, row.s3_key);
       await catalog.discardPending(row.id);
       report.pendingRolledBack++;
@@ -86,9 +89,9 @@ export async function recover(
       await blobs.remove(bucket, blob.key);
       report.orphansRemoved++;
     }
-    // An upload whose key a row names is a store's: one still in flight may run longer than
-    // the grace period (a large body on a slow link), and a stale one was handled above by key.
-    report.uploadsAborted += await blobs.abortIncompleteUploads(bucket, timing.orphanGraceMs, undefined, (key) =>
+    // An upload whose key a row names is 'claimed' (its store's, however long it runs) or
+    // 'abandoned' (its row was rolled back above, the upload with it, by key): only 'unclaimed' ones here.
+    report.uploadsAborted += await blobs.abortIncompleteUploads(bucket, abortAge.unclaimed, undefined, (key) =>
       catalog.isKnownBlob(bucket, key),
     );
   }

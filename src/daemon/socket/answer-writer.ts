@@ -5,7 +5,7 @@
 import type * as net from 'node:net';
 import { FrameArena } from '../../protocol/frame-arena';
 import { ProtocolError, TooLargeError, toStorageError } from '../../protocol/errors';
-import { encodeFrame } from '../../protocol/frame-codec';
+import { encodeChunkFrameHead, encodeFrame } from '../../protocol/frame-codec';
 import type { ErrorMessage, EndMessage, ResultMessage, ServerMessage } from '../../protocol/messages';
 import { TickCork } from '../../protocol/tick-cork';
 import type { Logger } from '../logger';
@@ -54,11 +54,27 @@ export class AnswerWriter {
   write(frame: Buffer): void {
     if (this.#isClosed() || !this.#socket.writable) return;
     this.#cork.hold();
+    this.#pauseIfUnread(this.#socket.write(frame));
+  }
+
+  /**
+   * A chunk frame of a download, its data written from where it lies rather
+   * than copied into the frame. `written` runs once the socket is done with
+   * `data`: written out, or dropped because the connection ended.
+   */
+  writeChunk(id: number, data: Uint8Array, written: () => void): void {
+    if (this.#isClosed() || !this.#socket.writable) return void written();
+    this.#cork.hold();
+    this.#socket.write(encodeChunkFrameHead(id, data.length, this.#takeFrame));
+    this.#pauseIfUnread(this.#socket.write(data, () => written()));
+  }
+
+  #pauseIfUnread(belowHighWaterMark: boolean): void {
     // write() says false past the socket's 16 KiB high-water mark, which one
     // corked tick of answers to many calls in flight passes routinely; pausing
     // then stalled every busy connection. Only a client that leaves this much
     // unread is not reading: stop reading its calls until it does.
-    if (this.#socket.write(frame) || this.#waitingForDrain || this.#socket.writableLength < UNREAD_ANSWERS_PAUSE_BYTES) return;
+    if (belowHighWaterMark || this.#waitingForDrain || this.#socket.writableLength < UNREAD_ANSWERS_PAUSE_BYTES) return;
     this.#waitingForDrain = true;
     this.#socket.pause();
     this.#socket.once('drain', () => {

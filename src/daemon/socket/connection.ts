@@ -24,6 +24,7 @@ import type { Logger } from '../logger';
 import { AnswerWriter } from './answer-writer';
 import { dispatchCall, madeAnswer, NOT_MADE, streamsAnswer, takesBody } from './call-dispatch';
 import { DownloadSender } from './download-sender';
+import { joinFrameInto } from '../memory/upload-frames';
 import { acceptHello } from './hello-check';
 import { UploadBody } from './upload-body';
 
@@ -56,7 +57,7 @@ type State = 'hello' | 'open' | 'closed';
 export class Connection {
   readonly #socket: net.Socket;
   readonly #opts: ConnectionOptions;
-  readonly #decoder = new FrameDecoder();
+  readonly #decoder = new FrameDecoder({ joinInto: joinFrameInto });
   #logger: Logger;
   #state: State = 'hello';
   #clientId = '';
@@ -279,7 +280,7 @@ export class Connection {
     }
     this.#out.send({ t: 'stream', id: call.id, value: content.info });
     try {
-      await call.download!.send(content.body, (data) => this.#out.send({ t: 'chunk', id: call.id, data }));
+      await call.download!.send(content.body, (data, written) => this.#out.writeChunk(call.id, data, written));
     } catch (err) {
       this.#answerError(call, err);
       return;

@@ -1,12 +1,12 @@
 // What the bytes say they are, from their magic numbers. A declared type is
 // never trusted alone: an executable renamed .png must not land in `images`.
+// Photos and videos here; documents and archives in file-signatures.ts.
+
+import { isTar, sniffFileType } from './file-signatures';
+import { ascii, startsWith } from './magic-bytes';
 
 /** Head bytes the sniffer looks at. */
 export const SNIFF_BYTES = 4096;
-
-const startsWith = (head: Buffer, bytes: number[], at = 0) =>
-  head.length >= at + bytes.length && bytes.every((b, i) => head[at + i] === b);
-const ascii = (head: Buffer, text: string, at = 0) => startsWith(head, [...Buffer.from(text, 'latin1')], at);
 
 function isoBmffBrand(head: Buffer): string | null {
   // ISO base media: [size:4]['ftyp'][major brand:4]...
@@ -48,6 +48,8 @@ function isSvg(head: Buffer): boolean {
 }
 
 export function sniffMimeType(head: Buffer): string | null {
+  // First: a tar begins with a member's name, which may spell any other magic number.
+  if (isTar(head)) return 'application/x-tar';
   if (startsWith(head, [0xff, 0xd8, 0xff])) return 'image/jpeg';
   if (startsWith(head, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'image/png';
   if (ascii(head, 'GIF87a') || ascii(head, 'GIF89a')) return 'image/gif';
@@ -58,5 +60,5 @@ export function sniffMimeType(head: Buffer): string | null {
   const bmff = isoBmffBrand(head);
   if (bmff) return bmff;
   if (isSvg(head)) return 'image/svg+xml';
-  return null;
+  return sniffFileType(head);
 }

@@ -14,6 +14,6 @@ export async function uploadPartIn(pool: Piscina, task: UploadPartTask): Promise
 
 export async function downloadPartIn(pool: Piscina, task: DownloadPartTask): Promise<DownloadPartResult> {
   const result = await runTask(() => pool.run(task, { name: 'downloadPart' }) as Promise<DownloadPartResult>);
-  metricsOf(pool).bytesDownloaded += result.bytes.length;
+  metricsOf(pool).bytesDownloaded += result.length;
   return result;
 }
