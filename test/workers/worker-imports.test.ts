@@ -22,7 +22,7 @@ test('the worker tasks load neither minio nor undici, even once they have transf
     const settings = ${JSON.stringify(settings)};
     const failed = [];
     const note = (err) => failed.push(err.kind);
-    tasks.downloadPart({ settings, bucket: 'b', key: 'k', start: 0, end: 9 }).catch(note)
+    tasks.downloadPart({ settings, bucket: 'b', key: 'k', start: 0, end: 9, into: new Uint8Array(10) }).catch(note)
       .then(() => tasks.uploadPart({ settings, bucket: 'b', key: 'k', uploadId: 'u', partNumber: 1, path: ${JSON.stringify(file)}, start: 0, end: 9 }).catch(note))
       .then(() => process.stdout.write(JSON.stringify({ failed, loaded: Object.keys(require.cache) })));`;
   const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { encoding: 'utf8' });
