@@ -48,7 +48,7 @@ export class Daemon {
     const staleSpool = await clearStaleSpool(config.spoolDir);
     if (staleSpool > 0) logger.info({ removed: staleSpool }, 'removed spool files left by an earlier run');
 
-    const pool = createWorkerPool(config.workerThreads);
+    const pool = createWorkerPool(config.workerThreads, config.workerNice);
     const catalog = Catalog.open({ path: config.sqlitePath, logger, checkpoint: walCheckpointIn(pool) });
     const cleanups: Array<() => Promise<unknown> | unknown> = [() => pool.close(), () => catalog.close()];
     try {

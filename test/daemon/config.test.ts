@@ -55,6 +55,12 @@ test('body limits per kind default to STORAGED_MAX_BODY_BYTES and go up to 5 GiB
   assert.deepEqual(c.bodyLimits, { image: 2000, video: 5 * 1024 ** 3, file: 3000 });
 });
 
+test('worker threads run at nice 10 unless STORAGED_WORKER_NICE says otherwise (0-19)', () => {
+  assert.equal(loadConfig({}, '/').workerNice, 10);
+  assert.equal(loadConfig({ STORAGED_WORKER_NICE: '0' }, '/').workerNice, 0);
+  assert.equal(loadConfig({ STORAGED_WORKER_NICE: '19' }, '/').workerNice, 19);
+});
+
 const bad: Array<[Record<string, string>, string, RegExp]> = [
   [{ MINIO_PORT: '9000' }, 'MINIO_ENDPOINT', /MINIO_PORT is set but MINIO_ENDPOINT is not/],
   [{ MINIO_ENDPOINT: 'minio', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b', MINIO_PORT: 'ninety' }, 'MINIO_PORT', /integer/],
@@ -75,6 +81,9 @@ const bad: Array<[Record<string, string>, string, RegExp]> = [
   [{ STORAGED_SOCKET: `/${'s'.repeat(200)}.sock` }, 'STORAGED_SOCKET', /at most 107/],
   [{ STORAGED_PUBLIC_URL: 'ftp://x' }, 'STORAGED_PUBLIC_URL', /http/],
   [{ STORAGED_GATEWAY: 'maybe' }, 'STORAGED_GATEWAY', /on, off/],
+  [{ STORAGED_WORKER_NICE: '-5' }, 'STORAGED_WORKER_NICE', /between 0 and 19, got -5/],
+  [{ STORAGED_WORKER_NICE: '20' }, 'STORAGED_WORKER_NICE', /between 0 and 19/],
+  [{ STORAGED_WORKER_NICE: 'low' }, 'STORAGED_WORKER_NICE', /integer/],
 ];
 for (const [env, variable, message] of bad) {
   test(`refuses ${variable}=${Object.values(env).at(-1)}`, () => {

@@ -10,6 +10,7 @@ import { bodyKindOf, type BodyKind, type BodyLimits } from '../validation/body-l
 import { ConfigError } from './config-error';
 import { readGatewayTokens, type GatewayTokens } from './gateway-tokens';
 import { Env, readBoolean, readChoice, readInteger, readList, readString } from './env-readers';
+import { DEFAULT_WORKER_NICE } from '../workers/worker-pool';
 
 export interface MinioSettings {
   endPoint: string;
@@ -40,6 +41,8 @@ export interface DaemonConfig {
   logLevel: string;
   /** Threads of the worker pool (hashing, multipart transfers, WAL checkpoints). */
   workerThreads: number;
+  /** The pool threads' nice value, 0-19: bulk work yields the CPU to the event loop. */
+  workerNice: number;
   /** MinIO multipart transfers: part size and parts in flight per transfer. */
   multipart: { partBytes: number; concurrency: number };
   recovery: { pendingTimeoutMs: number; orphanGraceMs: number; intervalMs: number };
@@ -179,6 +182,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // machine one thread also keeps the peak RSS of a 300 MB round trip ~45 MiB
     // lower (each thread's isolate holds its own garbage of transfer buffers).
     workerThreads: readInteger(env, 'STORAGED_WORKER_THREADS', Math.max(1, os.availableParallelism() - 1), 1, 64),
+    // Negative values would need privileges the daemon should not have.
+    workerNice: readInteger(env, 'STORAGED_WORKER_NICE', DEFAULT_WORKER_NICE, 0, 19),
     multipart: {
       // S3 refuses parts under 5 MiB (but the last) and uploads of more than 10,000 parts.
       partBytes: readInteger(env, 'STORAGED_PART_BYTES', 16 * MIB, 5 * MIB, 512 * MIB),
