@@ -1,47 +1,28 @@
-// One connection to the daemon, shared by many calls: each call gets an id,
-// answers are matched by id, uploads are sent against credit. Like
-// platformatic/kafka's connection, an answer to an id we never sent means we
-// no longer understand the stream, so the connection is dropped.
+// One connection to the daemon, shared by many calls: each call gets an id
+// and is sent here; its answer is matched by id in incoming-answers.ts, and
+// its upload body goes out against credit through body-sender.ts. This file
+// keeps the calls' start, their giving up, and the connection's lifecycle.
 
 import { TickCork } from '../protocol/tick-cork';
 import type * as net from 'node:net';
-import {
-  ClosedError,
-  ProtocolError,
-  StorageError,
-  TimeoutError,
-  TooLargeError,
-  ValidationError,
-  errorFromWire,
-} from '../protocol/errors';
+import { ClosedError, ProtocolError, StorageError, TimeoutError, TooLargeError, ValidationError } from '../protocol/errors';
 import { MAX_HEADER_BYTES } from '../protocol/limits';
 import { encodeFrame, type FrameDecoder } from '../protocol/frame-codec';
 import { parseServerMessage } from '../protocol/message-guards';
-import type { HelloReply, Op, ServerMessage } from '../protocol/messages';
+import type { HelloReply, Op } from '../protocol/messages';
 import type { PhotoDownload } from '../protocol/photo-storage';
-import { bodyChunks, type BodySource } from './body-chunks';
+import type { BodySource } from './body-chunks';
+import { BodySender } from './body-sender';
 import { connectAndGreet } from './client-handshake';
 import { CreditGate } from '../protocol/credit-gate';
+import { type ControlMessage, IncomingAnswers } from './incoming-answers';
 import { IncomingDownload } from './incoming-download';
 import { InFlightSlots } from './in-flight-slots';
 import { IdTable } from '../protocol/id-table';
+import { settle, type PendingCall } from './pending-call';
 
 /** Ids given up on (timed out, aborted) and still awaiting their answer, beyond which we start afresh. */
 const MAX_ABANDONED = 4096;
-
-interface PendingCall {
-  id: number;
-  op: Op;
-  settled: boolean;
-  resolve: (value: unknown) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout | null;
-  credit: CreditGate | null;
-  /** The caller's stream, destroyed if the call ends before the body is sent (as stream.pipeline would). */
-  stream: { destroy(err?: Error): unknown; readableEnded?: boolean } | null;
-  /** Answered with a download: true from the call on, the download itself once its head arrived. */
-  download: IncomingDownload | boolean;
-}
 
 export class ClientConnection {
   readonly limits: HelloReply['limits'];
@@ -53,7 +34,8 @@ export class ClientConnection {
   /** Answers still due for calls we stopped waiting for; dropped on arrival instead of tripping the unknown-id rule. */
   readonly #abandoned = new Set<number>();
   readonly #slots: InFlightSlots;
-  #drainWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  readonly #answers: IncomingAnswers;
+  readonly #body: BodySender;
   #nextId = 1;
   #idle: (() => void) | null = null;
   #failure: StorageError | null = null;
@@ -75,9 +57,17 @@ export class ClientConnection {
     this.limits = hello.limits;
     this.serverVersion = hello.server;
     this.#slots = new InFlightSlots(hello.limits.maxInFlight);
+    this.#answers = new IncomingAnswers(
+      this.#pending,
+      this.#abandoned,
+      this.#slots,
+      () => this.#pendingChanged(),
+      (message) => this.#writeControl(message),
+    );
+    this.#body = new BodySender(socket, hello.limits, this.#abandoned);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('drain', () => this.#onDrain());
+    socket.on('drain', () => this.#body.onDrain());
     socket.on('error', (err) => this.#fail(new ClosedError(`connection to storaged failed: ${err.message}`, { cause: err })));
     socket.on('close', () => this.#fail(new ClosedError('connection to storaged lost')));
     this.#pendingChanged();
@@ -114,7 +104,7 @@ export class ClientConnection {
         stream: body !== null && !(body instanceof Uint8Array) && 'destroy' in body ? (body as PendingCall['stream']) : null,
         download,
       };
-      if (this.#failure) return this.#settle(call, this.#failure);
+      if (this.#failure) return settle(call, this.#failure);
       // Covers the wait for a slot too: the caller's budget is for the whole call.
       call.timer = setTimeout(() => this.#giveUp(call, new TimeoutError(`${op} got no answer within ${timeoutMs} ms`)), timeoutMs);
       call.timer.unref();
@@ -132,7 +122,7 @@ export class ClientConnection {
       queued
         .then(
           () => this.#send(call, args, body),
-          (err: Error) => this.#settle(call, err),
+          (err: Error) => settle(call, err),
         )
         .catch((err: unknown) => this.#giveUp(call, err instanceof Error ? err : new Error(String(err))));
     });
@@ -144,7 +134,7 @@ export class ClientConnection {
     // A download is read at its reader's pace, which may be never: it ends now rather than hold close() forever.
     for (const call of this.#pending.values()) {
       if (!(call.download instanceof IncomingDownload)) continue;
-      this.#cancelDownload(call);
+      this.#answers.cancelDownload(call);
       call.download.fail(new ClosedError('the client was closed during the download'));
     }
     if (this.#failure === null && (this.#pending.size > 0 || this.#slots.waiting > 0)) {
@@ -158,7 +148,7 @@ export class ClientConnection {
 
   #send(call: PendingCall, args: Record<string, unknown>, body: BodySource | null): void {
     // A failed connection has already reset its slots; nothing to give back.
-    if (this.#failure) return this.#settle(call, this.#failure);
+    if (this.#failure) return settle(call, this.#failure);
     if (call.settled) {
       // Timed out while waiting for a slot: pass the slot on.
       this.#slots.release();
@@ -176,7 +166,7 @@ export class ClientConnection {
         err instanceof ProtocolError
           ? new TooLargeError(`the arguments of ${call.op} are too large (${err.message}); the limit is ${MAX_HEADER_BYTES} bytes`)
           : new ValidationError(`the arguments of ${call.op} cannot be encoded: ${String(err)}`, { cause: err });
-      this.#settle(call, reason);
+      settle(call, reason);
       return;
     }
     this.#pending.set(call.id, call);
@@ -184,162 +174,25 @@ export class ClientConnection {
     this.#cork.hold();
     this.#socket.write(frame);
     if (body !== null) {
-      this.#sendBody(call, body).catch((err: unknown) => {
+      this.#body.send(call, body).catch((err: unknown) => {
         this.#giveUp(call, err instanceof Error ? err : new Error(String(err)));
       });
     }
   }
 
-  async #sendBody(call: PendingCall, body: BodySource): Promise<void> {
-    const chunkBytes = Math.min(this.limits.chunkBytes, this.limits.maxFrameBytes - 64);
-    const chunks = bodyChunks(body, chunkBytes);
-    // One chunk is read ahead while the previous one is written and its credit
-    // awaited, so that reading the source (a file: several thread-pool round
-    // trips per chunk) overlaps the transfer instead of stalling it. Beyond that
-    // one chunk, the source is pulled no faster than the daemon grants credit.
-    let ahead = chunks.next();
-    ahead.catch(() => undefined);
-    for (;;) {
-      try {
-        await call.credit!.take();
-      } catch {
-        return this.#stopBody(call);
-      }
-      const next = await ahead;
-      if (call.settled) return this.#stopBody(call);
-      if (next.done) break;
-      ahead = chunks.next();
-      ahead.catch(() => undefined);
-      await this.#write(encodeFrame({ t: 'chunk', id: call.id, data: next.value }));
-    }
-    await this.#write(encodeFrame({ t: 'end', id: call.id }));
-  }
-
-  /** The call ended before its body did (answered early, timed out): say so, so the daemon drops what is in flight. */
-  #stopBody(call: PendingCall): void {
-    if (this.#failure === null && this.#socket.writable && !this.#abandoned.has(call.id)) {
-      this.#socket.write(encodeFrame({ t: 'abort', id: call.id }));
-    }
-  }
-
-  /** Writes respecting back-pressure: resolves once the socket wants more. */
-  #write(frame: Buffer): Promise<void> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#socket.write(frame)) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
-  }
-
-  #onDrain(): void {
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const w of waiters) w.resolve();
-  }
-
   #onData(chunk: Buffer): void {
     if (this.#failure) return;
     try {
-      for (const raw of this.#decoder.push(chunk)) this.#onMessage(parseServerMessage(raw));
+      for (const raw of this.#decoder.push(chunk)) this.#answers.onMessage(parseServerMessage(raw));
     } catch (err) {
       this.#fail(err instanceof StorageError ? err : new ProtocolError(String(err), { cause: err }));
       this.#socket.destroy();
     }
   }
 
-  #onMessage(message: ServerMessage): void {
-    switch (message.t) {
-      case 'result':
-      case 'end':
-      case 'error': {
-        const call = this.#pending.get(message.id);
-        if (call === undefined) {
-          if (!this.#abandoned.delete(message.id)) throw new ProtocolError(`storaged answered call ${message.id}, which is not in flight`);
-          this.#slots.release();
-          return;
-        }
-        if ((message.t === 'end') !== call.download instanceof IncomingDownload) {
-          throw new ProtocolError(`storaged sent ${message.t} for call ${message.id}, which does not fit a ${call.op}`);
-        }
-        this.#pending.delete(message.id);
-        this.#slots.release();
-        this.#pendingChanged();
-        const error = message.t === 'error' ? errorFromWire(message.error) : null;
-        if (call.download instanceof IncomingDownload) {
-          if (error) call.download.fail(error);
-          else call.download.end();
-        } else if (message.t === 'result') {
-          this.#settle(call, null, message.value);
-        } else {
-          this.#settle(call, error);
-        }
-        return;
-      }
-      case 'stream': {
-        const call = this.#streamCall(message.id);
-        if (call === null) return;
-        if (call.download !== true) throw new ProtocolError(`storaged started a download for call ${message.id}, a ${call.op}`);
-        const id = call.id;
-        const download = new IncomingDownload(
-          (chunks) => this.#writeControl({ t: 'credit', id, chunks }),
-          () => this.#cancelDownload(call),
-        );
-        call.download = download;
-        this.#settle(call, null, { info: message.value, body: download.body });
-        return;
-      }
-      case 'chunk': {
-        const call = this.#streamCall(message.id);
-        if (call === null) return;
-        if (!(call.download instanceof IncomingDownload)) throw new ProtocolError(`storaged sent bytes for call ${message.id} before its head`);
-        call.download.push(message.data);
-        return;
-      }
-      case 'credit': {
-        if (this.#abandoned.has(message.id)) return;
-        const call = this.#pending.get(message.id);
-        if (call?.credit == null) throw new ProtocolError(`storaged granted credit to call ${message.id}, which sends no body`);
-        call.credit.add(message.chunks);
-        return;
-      }
-      case 'fatal':
-        throw errorFromWire(message.error);
-      case 'hello':
-        throw new ProtocolError('storaged sent a second hello');
-    }
-  }
-
-  /** The call a download frame belongs to; null when it was given up on (its frames are dropped). */
-  #streamCall(id: number): PendingCall | null {
-    const call = this.#pending.get(id);
-    if (call !== undefined) return call;
-    if (this.#abandoned.has(id)) return null;
-    throw new ProtocolError(`storaged sent download frames for call ${id}, which is not in flight`);
-  }
-
-  /** The reader destroyed a download before its end: stop the daemon, drop what is still on its way. */
-  #cancelDownload(call: PendingCall): void {
-    if (this.#pending.get(call.id) !== call) return;
-    this.#pending.delete(call.id);
-    this.#abandoned.add(call.id);
-    this.#writeControl({ t: 'abort', id: call.id });
-    this.#pendingChanged();
-  }
-
   /** Small control frames (credit, abort) go out at once, whatever the back-pressure. */
-  #writeControl(message: { t: 'credit'; id: number; chunks: number } | { t: 'abort'; id: number }): void {
+  #writeControl(message: ControlMessage): void {
     if (this.#failure === null && this.#socket.writable) this.#socket.write(encodeFrame(message));
-  }
-
-  #settle(call: PendingCall, err: Error | null, value?: unknown): void {
-    if (call.settled) return;
-    call.settled = true;
-    if (call.timer) clearTimeout(call.timer);
-    call.credit?.close(err ?? new ClosedError('the call has been answered'));
-    if (err) {
-      if (call.stream && !call.stream.readableEnded) call.stream.destroy();
-      call.reject(err);
-    } else {
-      call.resolve(value);
-    }
   }
 
   /** We stop waiting (timeout, failed body stream): tell the daemon, and drop its answer when it comes. */
@@ -351,7 +204,7 @@ export class ClientConnection {
       if (this.#failure === null && this.#socket.writable) this.#socket.write(encodeFrame({ t: 'abort', id: call.id }));
       this.#pendingChanged();
     }
-    this.#settle(call, err);
+    settle(call, err);
     if (this.#abandoned.size > MAX_ABANDONED) {
       this.#fail(new ClosedError(`more than ${MAX_ABANDONED} calls abandoned without an answer; reconnecting`));
     }
@@ -365,10 +218,10 @@ export class ClientConnection {
     this.#abandoned.clear();
     for (const call of pending) {
       if (call.download instanceof IncomingDownload) call.download.fail(reason);
-      else this.#settle(call, reason);
+      else settle(call, reason);
     }
     this.#slots.failAll(reason);
-    for (const waiter of this.#drainWaiters.splice(0)) waiter.reject(reason);
+    this.#body.fail(reason);
     this.#socket.destroy();
     this.#pendingChanged();
   }
