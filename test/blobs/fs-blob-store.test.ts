@@ -102,6 +102,18 @@ describe('fs blob store specifics', () => {
     assert.equal((await fx.store.stat('images-large', '2026/11/done.jpg'))?.size, 5);
   });
 
+  it('age 0 aborts an upload whatever its timestamp, even one dated ahead of this clock', async () => {
+    const dir = path.join(fx.root, 'images-large', '2026', '12');
+    fs.mkdirSync(dir, { recursive: true });
+    const ahead = path.join(dir, 'skew.jpg.3333.tmp-upload');
+    fs.writeFileSync(ahead, 'half');
+    const inAMinute = new Date(Date.now() + 60_000);
+    fs.utimesSync(ahead, inAMinute, inAMinute);
+    assert.equal(await fx.store.abortIncompleteUploads('images-large', 1000, '2026/12/skew.jpg'), 0, 'not older than a second');
+    assert.equal(await fx.store.abortIncompleteUploads('images-large', 0, '2026/12/skew.jpg'), 1);
+    assert.equal(fs.existsSync(ahead), false);
+  });
+
   it('lists a bucket that was never created as empty', async () => {
     const seen: string[] = [];
     for await (const blob of fx.store.list('no-such-bucket')) seen.push(blob.key);

@@ -23,6 +23,16 @@ export interface IncompleteUpload {
   initiated: Date;
 }
 
+/**
+ * Whether an upload begun at `initiated` is older than `ageMs` at `now`. Age 0
+ * means every upload, whatever its timestamp: `initiated` comes from the
+ * blob store's clock, and one running ahead of ours would otherwise keep a
+ * just-failed store's upload alive until the next sweep.
+ */
+export function isOlderThan(initiated: Date, ageMs: number, now: number): boolean {
+  return ageMs <= 0 || initiated.getTime() <= now - ageMs;
+}
+
 export interface ByteRange {
   /** First byte, inclusive. */
   start: number;

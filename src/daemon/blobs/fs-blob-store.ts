@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { InternalError, NotFoundError, UnavailableError, ValidationError } from '../../protocol/errors';
-import type { BlobInfo, BlobSource, BlobStore, ByteRange, IncompleteUpload, ListedBlob } from './blob-store';
+import { isOlderThan, type BlobInfo, type BlobSource, type BlobStore, type ByteRange, type IncompleteUpload, type ListedBlob } from './blob-store';
 import type { BlobUrlSigner } from './fs-url-signer';
 
 /** Marks a write in progress; list() hides these and abortIncompleteUploads() sweeps the stale ones. */
@@ -165,11 +165,11 @@ export class FsBlobStore implements BlobStore {
 
   /** The local counterpart of an incomplete multipart upload: a temp file a crash left behind. */
   async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean): Promise<number> {
-    const cutoff = Date.now() - olderThanMs;
+    const now = Date.now();
     let removed = 0;
     // With a key, only that object's: another store's write in progress is not stale.
     for await (const upload of this.incompleteUploads(bucket, key)) {
-      if (upload.initiated.getTime() > cutoff || spare?.(upload.key) === true) continue;
+      if (!isOlderThan(upload.initiated, olderThanMs, now) || spare?.(upload.key) === true) continue;
       try {
         await fs.promises.unlink(path.join(this.root, bucket, upload.uploadId));
         removed++;

@@ -13,7 +13,7 @@ import * as Minio from 'minio';
 import type { Piscina } from 'piscina';
 import { NotFoundError, UnavailableError } from '../../protocol/errors';
 import type { Logger } from '../logger';
-import type { BlobInfo, BlobSource, BlobStore, ByteRange, GrowingPuts, IncompleteUpload, ListedBlob } from './blob-store';
+import { isOlderThan, type BlobInfo, type BlobSource, type BlobStore, type ByteRange, type GrowingPuts, type IncompleteUpload, type ListedBlob } from './blob-store';
 import { isNotFound, mapMinioError } from './minio-errors';
 import { idleTimeoutTransport } from './idle-timeout-transport';
 import { incompleteUploadsIn } from './minio-incomplete-uploads';
@@ -226,10 +226,10 @@ export class MinioBlobStore implements BlobStore {
   }
 
   async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean): Promise<number> {
-    const cutoff = Date.now() - olderThanMs;
+    const now = Date.now();
     let aborted = 0;
     for await (const upload of incompleteUploadsIn(this.#client, this.#where, bucket, key)) {
-      if (upload.initiated.getTime() > cutoff || spare?.(upload.key) === true) continue;
+      if (!isOlderThan(upload.initiated, olderThanMs, now) || spare?.(upload.key) === true) continue;
       await this.#run(`abort upload of ${bucket}/${upload.key}`, () =>
         this.#client.abortMultipartUpload(bucket, upload.key, upload.uploadId),
       );

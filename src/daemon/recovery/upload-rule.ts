@@ -2,6 +2,8 @@
 // rule and `storaged check` reports by it, so what the check calls stale is
 // what the next recovery pass aborts, and the two cannot drift apart.
 
+import { isOlderThan } from '../blobs/blob-store';
+
 /** What the catalog says about an upload's key. */
 export type UploadClaim =
   /** No row names it: the store that began it lost its row, or it is none of ours. */
@@ -23,8 +25,8 @@ export function uploadAbortAges(orphanGraceMs: number): { unclaimed: number; aba
 /** Whether recovery aborts an upload begun at `initiated` with this claim on its key. */
 export function isStaleUpload(initiated: Date, claim: UploadClaim, orphanGraceMs: number, now: number): boolean {
   const age = uploadAbortAges(orphanGraceMs)[claim];
-  // The blob stores abort at `initiated <= now - age` too (abortIncompleteUploads' cutoff).
-  return age !== null && initiated.getTime() <= now - age;
+  // The same cutoff the blob stores' abortIncompleteUploads applies.
+  return age !== null && isOlderThan(initiated, age, now);
 }
 
 /** The claim on a key, from the pending row that names it (if any) and whether any row names it. */
