@@ -45,7 +45,7 @@ export class PhotoStore {
     try {
       const options = validateStoreOptions(rawOptions, ctx.clientId, { allowedTypes, bodyLimits });
       // A declared type fixes the limit now; otherwise the bytes' type narrows it once the head is in.
-      // The budget guards every body, so a refusal mid-stream names the kind as an up-front one does.
+      // The budget checks every body as it arrives, so a refusal mid-stream names the kind as an up-front one does.
       const budget = new BodyBudget(bodyLimits, options.contentType);
       let mimeType = '';
       const growing = this.blobs.growingPuts;
@@ -58,8 +58,8 @@ export class PhotoStore {
               return begun;
             });
       try {
-        received = await receiveBody(budget.guard(body), {
-          maxBytes: budget.limit,
+        received = await receiveBody(body, {
+          checkSize: (size) => budget.checkArriving(size),
           spoolDir: this.settings.spoolDir,
           spoolThresholdBytes: this.settings.spoolThresholdBytes,
           headBytes: SNIFF_BYTES,

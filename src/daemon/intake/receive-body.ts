@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ClosedError, StorageError, TooLargeError } from '../../protocol/errors';
+import { ClosedError, StorageError } from '../../protocol/errors';
 import type { BlobSource } from '../blobs/blob-store';
 import { giveFrameBack } from '../memory/upload-frames';
 import { SpoolFile } from './spool-file';
@@ -22,7 +22,11 @@ export interface ReceivedBody {
 }
 
 export interface ReceiveOptions {
-  maxBytes: number;
+  /**
+   * Throws (TooLargeError) once the bytes received so far pass the body's
+   * limit; called as each chunk arrives, before it is kept.
+   */
+  checkSize: (received: number) => void;
   spoolDir: string;
   spoolThresholdBytes: number;
   headBytes: number;
@@ -79,9 +83,7 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
       if (opts.signal.aborted) throw new ClosedError('the caller went away during the upload');
       const chunk = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
       size += chunk.length;
-      if (size > opts.maxBytes) {
-        throw new TooLargeError(`body exceeds the limit of ${opts.maxBytes} bytes`, { details: { limit: opts.maxBytes } });
-      }
+      opts.checkSize(size);
       // A body held in memory is hashed once it is complete (it may yet be spooled, and a
       // spooled body with hashSpool is hashed from the file by a worker, not here).
       if (spool !== null && spoolHash === null) hash.update(chunk);

@@ -70,13 +70,8 @@ export class BodyBudget {
     if (size > this.#limit) throw tooLarge(size, this.#limit, this.#mimeType);
   }
 
-  /** The body, refused as soon as it passes the limit as it stands when each chunk arrives. */
-  async *guard(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-    let size = 0;
-    for await (const chunk of body) {
-      size += chunk.byteLength;
-      if (size > this.#limit) throw tooLarge(null, this.#limit, this.#mimeType);
-      yield chunk;
-    }
+  /** Refuses a body as soon as the bytes received so far pass the limit as it stands now (checked as each chunk arrives). */
+  checkArriving(received: number): void {
+    if (received > this.#limit) throw tooLarge(null, this.#limit, this.#mimeType);
   }
 }
