@@ -66,7 +66,7 @@ export class AnswerWriter {
     if (this.#isClosed() || !this.#socket.writable) return void written();
     this.#cork.hold();
     this.#socket.write(encodeChunkFrameHead(id, data.length, this.#takeFrame));
-    this.#pauseIfUnread(this.#socket.write(data, () => written()));
+    this.#pauseIfUnread(this.#socket.write(data, written));
   }
 
   #pauseIfUnread(belowHighWaterMark: boolean): void {

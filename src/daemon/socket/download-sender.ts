@@ -23,6 +23,13 @@ function release(memory: PieceMemory): void {
   if (memory.done && memory.unwritten === 0) givePartBack(memory.view);
 }
 
+/** No later piece comes from this memory: it goes back once its last chunk is written. */
+function lastPieceSent(memory: PieceMemory | null): void {
+  if (memory === null) return;
+  memory.done = true;
+  release(memory);
+}
+
 export class DownloadSender {
   readonly #gate = new CreditGate();
 
@@ -51,10 +58,7 @@ export class DownloadSender {
     try {
       for await (const piece of body as AsyncIterable<Buffer>) {
         if (memory === null || memory.view.buffer !== piece.buffer) {
-          if (memory !== null) {
-            memory.done = true;
-            release(memory);
-          }
+          lastPieceSent(memory);
           memory = { view: piece, unwritten: 0, done: false };
         }
         const current: PieceMemory = memory;
@@ -71,10 +75,7 @@ export class DownloadSender {
       body.destroy();
       throw err;
     } finally {
-      if (memory !== null) {
-        memory.done = true;
-        release(memory);
-      }
+      lastPieceSent(memory);
     }
     // Reached only when the body ended; a stop after the last chunk changes nothing.
     this.#gate.close(new ClosedError('the download has ended'));
