@@ -28,6 +28,10 @@ export const STORAGED_VERSION: string = require('../../../package.json').version
 export class Daemon {
   #recoveryTimer: NodeJS.Timeout | null = null;
   #recoveryRunning: Promise<unknown> | null = null;
+  /** When the last pass that listed whole buckets began; 0 = none yet (the first pass after start is one). */
+  #lastFullSweep = 0;
+  /** Stops a pass in progress when the daemon closes, so shutdown never waits for a long listing. */
+  readonly #stopping = new AbortController();
   #closed = false;
 
   private constructor(
@@ -79,12 +83,14 @@ export class Daemon {
           spoolDir: config.spoolDir,
           spoolThresholdBytes: config.spoolThresholdBytes,
           hashSpool: (file) => new GrowingFileHash(pool, file),
+          namespace: config.namespace,
         },
         logger,
       );
       // Rows left `pending` by a previous process need no timeout now: nothing of ours is in flight yet.
-      // (A pass handles up to 500 rows of each kind; the periodic passes take the rest.)
-      await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: config.recovery.orphanGraceMs }, logger);
+      // (A pass handles up to 500 rows of each kind; the periodic passes take the rest.) Listing the
+      // buckets for orphans waits until the socket is open: it may take long on a large store.
+      await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: config.recovery.orphanGraceMs, sweep: 'none' }, logger);
 
       const socket = new SocketServer({
         path: config.socketPath,
@@ -109,6 +115,7 @@ export class Daemon {
       }
 
       const daemon = new Daemon(config, catalog, blobs, coordinator, http, httpUrl, socket, pool, logger);
+      daemon.#runRecovery();
       daemon.#scheduleRecovery();
       logger.info(
         { socket: config.socketPath, http: httpUrl, blobs: blobs.kind, sqlite: config.sqlitePath, version: STORAGED_VERSION },
@@ -121,29 +128,42 @@ export class Daemon {
     }
   }
 
-  /** One recovery pass now (also what the periodic timer runs). */
-  async recoverNow(): Promise<RecoveryReport> {
-    return recover(
+  /**
+   * One recovery pass now (also what the periodic timer runs). It lists whole
+   * buckets on the first pass and then once per STORAGED_FULL_SWEEP_INTERVAL_S,
+   * otherwise only the recent dated prefixes, unless `sweep` says otherwise.
+   */
+  async recoverNow(sweep?: 'full' | 'recent'): Promise<RecoveryReport> {
+    const started = Date.now();
+    const full = sweep === 'full' || (sweep === undefined && started - this.#lastFullSweep >= this.config.recovery.fullSweepIntervalMs);
+    const report = await recover(
       this.catalog,
       this.blobs,
       {
         pendingTimeoutMs: this.config.recovery.pendingTimeoutMs,
         orphanGraceMs: this.config.recovery.orphanGraceMs,
         isInFlight: (id) => this.coordinator.isStoreInFlight(id),
+        namespace: this.config.namespace,
+        sweep: full ? 'full' : 'recent',
+        signal: this.#stopping.signal,
       },
       this.logger,
     );
+    if (full && !this.#stopping.signal.aborted) this.#lastFullSweep = started;
+    return report;
+  }
+
+  #runRecovery(): void {
+    if (this.#recoveryRunning) return;
+    this.#recoveryRunning = this.recoverNow()
+      .catch((err) => this.logger.warn({ err }, 'recovery pass failed; will retry'))
+      .finally(() => {
+        this.#recoveryRunning = null;
+      });
   }
 
   #scheduleRecovery(): void {
-    this.#recoveryTimer = setInterval(() => {
-      if (this.#recoveryRunning) return;
-      this.#recoveryRunning = this.recoverNow()
-        .catch((err) => this.logger.warn({ err }, 'recovery pass failed; will retry'))
-        .finally(() => {
-          this.#recoveryRunning = null;
-        });
-    }, this.config.recovery.intervalMs);
+    this.#recoveryTimer = setInterval(() => this.#runRecovery(), this.config.recovery.intervalMs);
     this.#recoveryTimer.unref();
   }
 
@@ -151,6 +171,7 @@ export class Daemon {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#recoveryTimer) clearInterval(this.#recoveryTimer);
+    this.#stopping.abort();
     await this.socket.close();
     await this.http?.close();
     await this.#recoveryRunning;

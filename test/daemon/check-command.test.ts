@@ -72,11 +72,18 @@ test('storaged check finds missing objects, rotted bytes and orphans, and change
   const orphan = path.join(dataDir, 'blobs', 'images', '2020', '01', '00000000-0000-4000-8000-000000000000.png');
   fs.mkdirSync(path.dirname(orphan), { recursive: true });
   fs.writeFileSync(orphan, pngBytes(10));
+  const foreign = path.join(dataDir, 'blobs', 'images', 'other-app', 'logo.png');
+  fs.mkdirSync(path.dirname(foreign), { recursive: true });
+  fs.writeFileSync(foreign, pngBytes(10));
 
   const quick = check(env);
   assert.equal(quick.status, 1);
   assert.deepEqual(quick.report.problems.map((p: { id: string; problem: string }) => [p.id, p.problem]), [[photos[0]!.id, 'missing']]);
-  assert.deepEqual(quick.report.orphans.map((o: { key: string }) => o.key), ['2020/01/00000000-0000-4000-8000-000000000000.png']);
+  // A storaged-looking key without identity is reported for an operator, never called an orphan; another application's object is only counted.
+  assert.deepEqual(quick.report.unidentified.map((o: { key: string }) => o.key), ['2020/01/00000000-0000-4000-8000-000000000000.png']);
+  assert.deepEqual(quick.report.orphans, []);
+  assert.equal(quick.report.foreignObjects, 1);
+  assert.equal(quick.report.withoutIdentity, 0, 'every photo the daemon stored names itself');
 
   const deep = check(env, '--verify-checksums');
   assert.equal(deep.status, 1);
@@ -85,6 +92,7 @@ test('storaged check finds missing objects, rotted bytes and orphans, and change
     [[photos[0]!.id, 'missing'], [photos[1]!.id, 'checksum-mismatch']],
   );
   assert.ok(fs.existsSync(orphan), 'check repairs nothing');
+  assert.ok(fs.existsSync(foreign));
 
   const bad = spawnSync(process.execPath, [DAEMON_BIN, 'check', '--fix'], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
   assert.equal(bad.status, 64);

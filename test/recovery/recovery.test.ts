@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import type { BlobStore } from '../../src/daemon/blobs/blob-store';
 import { MinioBlobStore } from '../../src/daemon/blobs/minio-blob-store';
+import type { ObjectIdentity } from '../../src/daemon/blobs/object-identity';
 import { checkIncompleteUploads } from '../../src/daemon/check/upload-check';
 import { Catalog } from '../../src/daemon/db/catalog';
 import { objectKey } from '../../src/daemon/db/object-key';
@@ -20,6 +21,13 @@ import { startMinio, type MinioHandle } from '../support/minio-server';
 import { tempDir } from '../support/temp-dir';
 
 const silent = pino({ level: 'silent' });
+
+function identityOf(catalog: Catalog, id: string, uploadedAt: string, catalogId = catalog.catalogId): ObjectIdentity {
+  return {
+    id, catalogId, clientId: 'c', userId: 'u', sessionId: null, originalFilename: 'o.png', mimeType: 'image/png',
+    size: 100, sha256: null, uploadedAt,
+  };
+}
 
 let lastMinio: MinioHandle | null = null;
 
@@ -111,8 +119,12 @@ for (const backend of ['fs', 'minio'] as const) {
       await catalog.markDeleting('c', doomed.id);
       const kept = await pending('right');
       await catalog.commitPending(kept.id);
-      const orphanKey = objectKey(randomUUID(), 'o.png', new Date());
-      await blobs.put('images', orphanKey, { buffer: pngBytes(100) }, 100, 'image/png');
+      // An unacknowledged store's leftover: this catalog's identity, dated while it was live (before a later pending insert).
+      const orphanId = randomUUID();
+      const orphanKey = objectKey(orphanId, 'o.png', new Date());
+      const writtenAt = new Date().toISOString();
+      await pending('none');
+      await blobs.put('images', orphanKey, { buffer: pngBytes(100) }, 100, 'image/png', undefined, undefined, identityOf(catalog, orphanId, writtenAt));
 
       // Within the grace period an orphan may be a store's blob whose row is on its way: keep it.
       let report = await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: 3600_000 }, silent, Date.now() + 120_000);
@@ -127,6 +139,56 @@ for (const backend of ['fs', 'minio'] as const) {
       assert.equal(await blobs.stat('images', orphanKey), null);
       assert.ok(await blobs.stat('images', kept.key), 'a committed photo keeps its blob');
       assert.equal(catalog.getPhoto('c', kept.id)?.id, kept.id);
+    });
+
+    test('an object recovery cannot name as its own leftover is never removed, however old', async (t) => {
+      const { blobs, catalog, pending } = await setup(t, backend);
+      await pending('none'); // this catalog has been live
+      const put = (key: string, identity?: ObjectIdentity) =>
+        blobs.put('images', key, { buffer: pngBytes(100) }, 100, 'image/png', undefined, undefined, identity);
+      const foreign = 'other-app/logo.png';
+      const otherNamespace = objectKey(randomUUID(), 'n.png', new Date(), 'someone-else');
+      const legacy = objectKey(randomUUID(), 'l.png', new Date()).replace(/^storaged\//, '');
+      const unidentified = objectKey(randomUUID(), 'u.png', new Date());
+      const otherCatalogId = randomUUID();
+      const otherCatalog = objectKey(otherCatalogId, 'c.png', new Date());
+      const beforeLiveId = randomUUID();
+      const beforeLive = objectKey(beforeLiveId, 'b.png', new Date());
+      const misnamedId = randomUUID();
+      const misnamed = objectKey(randomUUID(), 'm.png', new Date());
+      await put(foreign);
+      await put(otherNamespace, identityOf(catalog, otherNamespace.split('/')[3]!.slice(0, 36), new Date().toISOString()));
+      await put(legacy);
+      await put(unidentified);
+      await put(otherCatalog, identityOf(catalog, otherCatalogId, new Date().toISOString(), 'f'.repeat(32)));
+      // This catalog's id, but dated before it was ever live: a photo written after the backup it was restored from, say.
+      await put(beforeLive, identityOf(catalog, beforeLiveId, '2020-01-01T00:00:00.000Z'));
+      await put(misnamed, identityOf(catalog, misnamedId, new Date().toISOString()));
+
+      const report = await recover(catalog, blobs, { pendingTimeoutMs: 3600_000, orphanGraceMs: 0 }, silent, Date.now() + 120_000);
+      assert.equal(report.orphansRemoved, 0);
+      assert.equal(report.foreignKept, 2);
+      assert.equal(report.unidentifiedKept, 3);
+      assert.equal(report.adoptableKept, 2);
+      for (const key of [foreign, otherNamespace, legacy, unidentified, otherCatalog, beforeLive, misnamed]) {
+        assert.ok(await blobs.stat('images', key), `${key} is kept`);
+      }
+    });
+
+    test('an empty catalog over a namespace full of photos removes nothing and says what to run', async (t) => {
+      const { blobs, catalog } = await setup(t, backend);
+      const lostId = randomUUID();
+      const lost = objectKey(lostId, 'lost.png', new Date());
+      // Written by the catalog that was lost: another id, and before this one existed.
+      await blobs.put('images', lost, { buffer: pngBytes(100) }, 100, 'image/png', undefined, undefined,
+        identityOf(catalog, lostId, '2025-06-01T00:00:00.000Z', 'a'.repeat(32)));
+      const lines: string[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+      const report = await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: 0 }, logger, Date.now() + 120_000);
+      assert.equal(report.orphansRemoved, 0);
+      assert.equal(report.adoptableKept, 1);
+      assert.ok(await blobs.stat('images', lost));
+      assert.match(lines.join(''), /storaged rebuild/);
     });
   });
 }
@@ -170,4 +232,15 @@ test('storaged check calls stale exactly the incomplete uploads a recovery pass 
   assert.deepEqual(await incompleteKeys(minio, 'images'), [running.key, done.key].sort());
   const after = await check();
   assert.deepEqual([after.staleCount, after.young], [0, 2]);
+});
+
+test("another application's multipart upload survives recovery; an unclaimed one in the namespace is aborted", { timeout: 90_000 }, async (t) => {
+  const { blobs, catalog } = await setup(t, 'minio');
+  const minio = lastMinio!;
+  const ours = objectKey(randomUUID(), 'big.jpg', new Date());
+  await minio.client.initiateNewMultipartUpload('images', 'other-app/upload.bin', {});
+  await minio.client.initiateNewMultipartUpload('images', ours, {});
+  const report = await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: 0 }, silent);
+  assert.equal(report.uploadsAborted, 1);
+  assert.deepEqual(await incompleteKeys(minio, 'images'), ['other-app/upload.bin']);
 });

@@ -26,7 +26,8 @@ export async function allBlobs(minio: MinioHandle | null, dataDir: string): Prom
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
         const full = path.join(dir, e.name);
         if (e.isDirectory()) walk(full);
-        else found.push(path.relative(root, full));
+        // An object's identity record (fs-blob-store.ts) is part of the object, not one of its own.
+        else if (!e.name.endsWith('.storaged-identity')) found.push(path.relative(root, full));
       }
     };
     walk(root);

@@ -2,6 +2,7 @@
 // default) and MinIO/S3. The coordinator only ever talks to this interface.
 
 import type { Readable } from 'node:stream';
+import type { ObjectIdentity } from './object-identity';
 
 /** A body ready to write: already received whole, in memory or spooled to a file. */
 export type BlobSource = { buffer: Buffer } | { path: string };
@@ -54,7 +55,10 @@ export interface GrowingPuts {
   /** Bodies past this many bytes may start going up before they have fully arrived. */
   fromBytes: number;
   /** Starts the put once `after` settles (a rejection fails it). */
-  open(target: { bucket: string; key: string; path: string; contentType: string; signal: AbortSignal }, after: Promise<unknown>): GrowingPut;
+  open(
+    target: { bucket: string; key: string; path: string; contentType: string; signal: AbortSignal; identity?: ObjectIdentity },
+    after: Promise<unknown>,
+  ): GrowingPut;
 }
 
 export interface BlobStore {
@@ -71,6 +75,7 @@ export interface BlobStore {
    * store. `sha256` (hex) is the body's digest when the caller already knows
    * it: the store can then skip hashing and have the server verify the bytes.
    * `signal` cancels a transfer in progress (MinIO: the multipart upload is aborted).
+   * `identity` is written with the object (object-identity.ts), atomically with it.
    */
   put(
     bucket: string,
@@ -80,7 +85,10 @@ export interface BlobStore {
     contentType: string,
     sha256?: string,
     signal?: AbortSignal,
+    identity?: ObjectIdentity,
   ): Promise<void>;
+  /** What the object says about itself, or null when it carries no valid identity (or does not exist). */
+  identity(bucket: string, key: string): Promise<ObjectIdentity | null>;
   /** Size and mtime, or null when the object does not exist. */
   stat(bucket: string, key: string): Promise<BlobInfo | null>;
   /** Removes the object; an object already gone is not an error. */
@@ -89,8 +97,8 @@ export interface BlobStore {
   presignedGetUrl(bucket: string, key: string, expirySeconds: number): Promise<string>;
   /** The bytes (or a range of them) as a stream. */
   read(bucket: string, key: string, range?: ByteRange): Promise<Readable>;
-  /** Every object of a bucket (for the orphan sweep). */
-  list(bucket: string): AsyncIterable<ListedBlob>;
+  /** Every object of a bucket, or those whose key starts with `prefix` (for the orphan sweep and the check). */
+  list(bucket: string, prefix?: string): AsyncIterable<ListedBlob>;
   /**
    * Aborts incomplete multipart uploads older than the given age; returns how
    * many. With `key`, only that object's. MinIO lists an upload begun before

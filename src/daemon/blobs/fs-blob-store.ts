@@ -9,9 +9,16 @@ import type { Readable } from 'node:stream';
 import { InternalError, NotFoundError, UnavailableError, ValidationError } from '../../protocol/errors';
 import { isOlderThan, type BlobInfo, type BlobSource, type BlobStore, type ByteRange, type IncompleteUpload, type ListedBlob } from './blob-store';
 import type { BlobUrlSigner } from './fs-url-signer';
+import { identityFromMetadata, identityMetadata, type ObjectIdentity } from './object-identity';
 
 /** Marks a write in progress; list() hides these and abortIncompleteUploads() sweeps the stale ones. */
 const TEMP_SUFFIX = '.tmp-upload';
+/**
+ * An object's identity record lives beside it as `<key>.storaged-identity`
+ * (the user metadata S3 would keep); list() hides these. No key storaged
+ * makes can end so: extensions are letters and digits only.
+ */
+const IDENTITY_SUFFIX = '.storaged-identity';
 /**
  * One path segment of a bucket or key. Keys are made by the daemon
  * (`2026/11/<uuid>.jpg`), so this can be strict: no separators, NUL, `..` or
@@ -45,7 +52,9 @@ export class FsBlobStore implements BlobStore {
   /** The file of an object; throws ValidationError for a name that is not a plain relative path. */
   pathOf(bucket: string, key: string): string {
     const segments = [bucket, ...key.split('/')];
-    const valid = segments.every((s) => SEGMENT.test(s) && s !== '.' && s !== '..' && !s.endsWith(TEMP_SUFFIX));
+    const valid = segments.every(
+      (s) => SEGMENT.test(s) && s !== '.' && s !== '..' && !s.endsWith(TEMP_SUFFIX) && !s.endsWith(IDENTITY_SUFFIX),
+    );
     if (!valid || bucket.startsWith('.')) throw new ValidationError(`invalid object name ${JSON.stringify(`${bucket}/${key}`)}`);
     return path.join(this.root, ...segments);
   }
@@ -68,12 +77,24 @@ export class FsBlobStore implements BlobStore {
   }
 
   /** The content type is not kept: the local backend serves by key extension (see served-content-type.ts). */
-  async put(bucket: string, key: string, source: BlobSource, size: number, _contentType?: string): Promise<void> {
+  async put(
+    bucket: string,
+    key: string,
+    source: BlobSource,
+    size: number,
+    _contentType?: string,
+    _sha256?: string,
+    _signal?: AbortSignal,
+    identity?: ObjectIdentity,
+  ): Promise<void> {
     const target = this.pathOf(bucket, key);
     const dir = path.dirname(target);
     await this.#makeDirs(dir);
     const temp = `${target}.${randomUUID()}${TEMP_SUFFIX}`;
     try {
+      // The record goes into place first: a blob is never there without it, and the one
+      // directory fsync below makes both renames durable.
+      if (identity !== undefined) await this.#writeIdentity(target, identity);
       // copyFile uses the kernel's copy (copy_file_range), no bytes through JS.
       if ('path' in source) await fs.promises.copyFile(source.path, temp, fs.constants.COPYFILE_EXCL);
       const handle = await fs.promises.open(temp, 'path' in source ? 'r+' : 'wx', 0o600);
@@ -89,7 +110,41 @@ export class FsBlobStore implements BlobStore {
       await fsyncDir(dir);
     } catch (err) {
       await fs.promises.rm(temp, { force: true });
+      if (identity !== undefined) await fs.promises.rm(`${target}${IDENTITY_SUFFIX}`, { force: true });
       throw err;
+    }
+  }
+
+  async #writeIdentity(target: string, identity: ObjectIdentity): Promise<void> {
+    const temp = `${target}${IDENTITY_SUFFIX}.${randomUUID()}${TEMP_SUFFIX}`;
+    const handle = await fs.promises.open(temp, 'wx', 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(identityMetadata(identity)));
+      await handle.sync();
+    } catch (err) {
+      await handle.close();
+      await fs.promises.rm(temp, { force: true });
+      throw err;
+    }
+    await handle.close();
+    await fs.promises.rename(temp, `${target}${IDENTITY_SUFFIX}`);
+  }
+
+  async identity(bucket: string, key: string): Promise<ObjectIdentity | null> {
+    const file = this.pathOf(bucket, key);
+    if ((await this.stat(bucket, key)) === null) return null;
+    let text: string;
+    try {
+      text = await fs.promises.readFile(`${file}${IDENTITY_SUFFIX}`, 'utf8');
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      return typeof parsed === 'object' && parsed !== null ? identityFromMetadata(parsed as Record<string, unknown>) : null;
+    } catch {
+      return null;
     }
   }
 
@@ -106,6 +161,7 @@ export class FsBlobStore implements BlobStore {
   async remove(bucket: string, key: string): Promise<void> {
     const file = this.pathOf(bucket, key);
     await fs.promises.rm(file, { force: true });
+    await fs.promises.rm(`${file}${IDENTITY_SUFFIX}`, { force: true });
     // Make the removal durable as well: the delete protocol drops the row right after.
     try {
       await fsyncDir(path.dirname(file));
@@ -149,9 +205,12 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async *list(bucket: string): AsyncIterable<ListedBlob> {
-    for await (const file of this.#walk(path.join(this.root, bucket), '')) {
-      if (file.name.endsWith(TEMP_SUFFIX)) continue;
+  async *list(bucket: string, prefix = ''): AsyncIterable<ListedBlob> {
+    // Walk only the directory the prefix names, as S3 would list only those keys.
+    const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const start = dirPart === '' ? path.join(this.root, bucket) : this.pathOf(bucket, dirPart);
+    for await (const file of this.#walk(start, dirPart)) {
+      if (file.name.endsWith(TEMP_SUFFIX) || file.name.endsWith(IDENTITY_SUFFIX) || !file.rel.startsWith(prefix)) continue;
       let st: fs.Stats;
       try {
         st = await fs.promises.stat(file.full);
@@ -209,7 +268,8 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
-/** `<key>.<uuid>.tmp-upload`, as put() names a write in progress → `<key>`. */
+/** `<key>.<uuid>.tmp-upload` (or `<key>.storaged-identity.<uuid>.tmp-upload`), as put() names them → `<key>`. */
 function keyOfTempFile(rel: string): string {
-  return rel.slice(0, -TEMP_SUFFIX.length).replace(/\.[^./]+$/, '');
+  const named = rel.slice(0, -TEMP_SUFFIX.length).replace(/\.[^./]+$/, '');
+  return named.endsWith(IDENTITY_SUFFIX) ? named.slice(0, -IDENTITY_SUFFIX.length) : named;
 }

@@ -20,6 +20,7 @@ import { incompleteUploadsIn } from './minio-incomplete-uploads';
 import { GrowingMultipartPut, multipartPut } from './multipart-put';
 import type { PartTransfers } from './part-transfers';
 import { readInParts } from './read-in-parts';
+import { identityFromMetadata, identityHeaders, type ObjectIdentity } from './object-identity';
 import { SigV4Presigner } from './sigv4-presigner';
 import { DEFAULT_RETRY, type RetryPolicy } from './transfer-retry';
 
@@ -143,14 +144,19 @@ export class MinioBlobStore implements BlobStore {
     contentType: string,
     sha256?: string,
     signal?: AbortSignal,
+    identity?: ObjectIdentity,
   ): Promise<void> {
     if (this.#transfers !== null && 'path' in source && size > this.#transfers.partBytes) {
-      await multipartPut(this.#transfers, { bucket, key, path: source.path, size, contentType, ...(signal && { signal }) });
+      await multipartPut(this.#transfers, { bucket, key, path: source.path, size, contentType, ...(signal && { signal }), ...(identity && { identity }) });
       return;
     }
     await this.#run(`store ${bucket}/${key}`, async () => {
       const digest = sha256 ?? (await sha256Of(source));
-      const headers: Record<string, string | number> = { 'Content-Type': contentType, 'Content-Length': size };
+      const headers: Record<string, string | number> = {
+        'Content-Type': contentType,
+        'Content-Length': size,
+        ...(identity && identityHeaders(identity)),
+      };
       if (this.#useSSL) headers['x-amz-checksum-sha256'] = Buffer.from(digest, 'hex').toString('base64');
       const body = 'buffer' in source ? source.buffer : fs.createReadStream(source.path);
       try {
@@ -174,6 +180,17 @@ export class MinioBlobStore implements BlobStore {
       try {
         const info = await this.#client.statObject(bucket, key);
         return { size: info.size, lastModified: info.lastModified };
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw err;
+      }
+    });
+  }
+
+  async identity(bucket: string, key: string): Promise<ObjectIdentity | null> {
+    return this.#run(`stat ${bucket}/${key}`, async () => {
+      try {
+        return identityFromMetadata((await this.#client.statObject(bucket, key)).metaData);
       } catch (err) {
         if (isNotFound(err)) return null;
         throw err;
@@ -210,8 +227,8 @@ export class MinioBlobStore implements BlobStore {
     });
   }
 
-  async *list(bucket: string): AsyncIterable<ListedBlob> {
-    const stream = this.#client.listObjectsV2(bucket, '', true);
+  async *list(bucket: string, prefix = ''): AsyncIterable<ListedBlob> {
+    const stream = this.#client.listObjectsV2(bucket, prefix, true);
     try {
       for await (const item of stream as AsyncIterable<Minio.BucketItem>) {
         // Prefix entries have no name; with recursive listing there are none, but the type allows them.

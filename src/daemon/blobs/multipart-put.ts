@@ -16,6 +16,7 @@ import { uploadPartIn } from '../workers/part-tasks';
 import { metricsOf } from '../workers/pool-metrics';
 import { abortUpload, checkSize, completeUpload, type UploadTarget } from './multipart-steps';
 import { minioCall, type PartTransfers } from './part-transfers';
+import { identityHeaders, type ObjectIdentity } from './object-identity';
 import { withRetries } from './transfer-retry';
 
 const MAX_PARTS = 10_000;
@@ -27,6 +28,8 @@ export interface MultipartPutRequest extends UploadTarget {
   size: number;
   contentType: string;
   signal?: AbortSignal;
+  /** Set at the upload's initiation: the object carries it once completed. */
+  identity?: ObjectIdentity;
 }
 
 export interface MultipartPutResult {
@@ -104,10 +107,11 @@ export class GrowingMultipartPut {
 
   async #initiate(after: Promise<unknown> | undefined): Promise<string> {
     await after;
-    const { bucket, key, contentType } = this.#req;
+    const { bucket, key, contentType, identity } = this.#req;
+    const headers = { 'Content-Type': contentType, ...(identity && identityHeaders(identity)) };
     return withRetries(this.#t.retry, this.#stop.signal, () =>
       minioCall(`start a multipart upload of ${bucket}/${key}`, () =>
-        this.#t.client.initiateNewMultipartUpload(bucket, key, { 'Content-Type': contentType }),
+        this.#t.client.initiateNewMultipartUpload(bucket, key, headers),
       ),
     );
   }

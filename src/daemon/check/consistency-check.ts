@@ -9,6 +9,8 @@ import { BUCKETS } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
 import type { Catalog } from '../db/catalog';
 import { blobDigest } from '../recovery/blob-digest';
+import { unclaimedKind } from '../recovery/orphan-rule';
+import { DEFAULT_NAMESPACE } from '../db/object-key';
 import { checkIncompleteUploads, type UploadReport } from './upload-check';
 
 export interface ObjectProblem {
@@ -28,16 +30,38 @@ export interface CheckReport {
   committedChecked: number;
   bytesVerified: number;
   problems: ObjectProblem[];
-  /** Objects no row names, older than the grace period: recovery will remove them. */
-  orphans: Array<{ bucket: string; key: string; size: number; lastModified: string }>;
+  /** Objects no row names, older than the grace period, that recovery will remove (recovery/orphan-rule.ts). */
+  orphans: UnclaimedObject[];
+  /**
+   * Objects of storaged's (identity and all) that no row names and that this
+   * catalog did not write while live: photos of a lost catalog, or written after
+   * the backup this one came from. Recovery keeps them; `storaged restore` or
+   * `storaged rebuild` brings them back.
+   */
+  unadopted: UnclaimedObject[];
+  /** Objects in the namespace (or legacy keys) that no row names and that carry no identity: kept, for an operator. */
+  unidentified: UnclaimedObject[];
+  /** Committed photos whose object carries no identity (stored before objects named themselves); a rebuild would miss them. */
+  withoutIdentity: number;
+  /** Objects outside the namespace (other applications', other daemons'): never touched. */
+  foreignObjects: number;
   /** Objects no row names yet, younger than the grace period (possibly stores in progress). */
   youngUnclaimedObjects: number;
   /** Incomplete multipart uploads; stale ones are what recovery will abort. */
   incompleteUploads: UploadReport;
 }
 
+export interface UnclaimedObject {
+  bucket: string;
+  key: string;
+  size: number;
+  lastModified: string;
+}
+
 export interface CheckOptions {
   verifyChecksums: boolean;
+  /** STORAGED_NAMESPACE; `storaged` when absent. */
+  namespace?: string;
   pendingTimeoutMs: number;
   orphanGraceMs: number;
   now?: number;
@@ -61,6 +85,10 @@ export async function checkConsistency(catalog: Catalog, blobs: BlobStore, optio
     bytesVerified: 0,
     problems: [],
     orphans: [],
+    unadopted: [],
+    unidentified: [],
+    withoutIdentity: 0,
+    foreignObjects: 0,
     youngUnclaimedObjects: 0,
     incompleteUploads: { perBucket: {}, ofPendingRows: 0, stale: [], staleCount: 0, young: 0 },
   };
@@ -80,7 +108,10 @@ export async function checkConsistency(catalog: Catalog, blobs: BlobStore, optio
       const info = await blobs.stat(row.bucket, row.s3_key);
       if (info === null) {
         problem({ ...where, problem: 'missing' });
-      } else if (info.size !== row.size) {
+        continue;
+      }
+      if ((await blobs.identity(row.bucket, row.s3_key)) === null) report.withoutIdentity++;
+      if (info.size !== row.size) {
         problem({ ...where, problem: 'size-mismatch', expected: row.size, actual: info.size });
       } else if (options.verifyChecksums) {
         const digest = await blobDigest(blobs, row.bucket, row.s3_key);
@@ -90,14 +121,24 @@ export async function checkConsistency(catalog: Catalog, blobs: BlobStore, optio
     }
   }
 
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  let unclaimedCount = 0;
   for (const bucket of BUCKETS) {
     for await (const blob of blobs.list(bucket)) {
       if (catalog.isKnownBlob(bucket, blob.key)) continue;
-      if (blob.lastModified.getTime() > now - options.orphanGraceMs) {
-        report.youngUnclaimedObjects++;
-      } else if (report.orphans.length < MAX_LISTED) {
-        report.orphans.push({ bucket, key: blob.key, size: blob.size, lastModified: blob.lastModified.toISOString() });
+      const kind = await unclaimedKind(catalog, blobs, bucket, blob.key, namespace);
+      if (kind === 'foreign') {
+        report.foreignObjects++;
+        continue;
       }
+      const listed = { bucket, key: blob.key, size: blob.size, lastModified: blob.lastModified.toISOString() };
+      if (kind === 'orphan' && blob.lastModified.getTime() > now - options.orphanGraceMs) {
+        report.youngUnclaimedObjects++;
+        continue;
+      }
+      unclaimedCount++;
+      const list = kind === 'orphan' ? report.orphans : kind === 'adoptable' ? report.unadopted : report.unidentified;
+      if (list.length < MAX_LISTED) list.push(listed);
     }
   }
 
@@ -105,7 +146,7 @@ export async function checkConsistency(catalog: Catalog, blobs: BlobStore, optio
 
   report.ok =
     problemCount === 0 &&
-    report.orphans.length === 0 &&
+    unclaimedCount === 0 &&
     report.staleRows.pending === 0 &&
     report.staleRows.deleting === 0 &&
     report.incompleteUploads.staleCount === 0;

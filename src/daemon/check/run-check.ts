@@ -21,6 +21,7 @@ export async function runCheck(config: DaemonConfig, verifyChecksums: boolean): 
       verifyChecksums,
       pendingTimeoutMs: config.recovery.pendingTimeoutMs,
       orphanGraceMs: config.recovery.orphanGraceMs,
+      namespace: config.namespace,
     });
   } finally {
     await catalog.close();

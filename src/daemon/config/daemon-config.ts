@@ -11,6 +11,7 @@ import { ConfigError } from './config-error';
 import { readGatewayTokens, type GatewayTokens } from './gateway-tokens';
 import { Env, readBoolean, readChoice, readInteger, readList, readString } from './env-readers';
 import { DEFAULT_WORKER_NICE } from '../workers/worker-pool';
+import { DEFAULT_NAMESPACE, NAMESPACE } from '../db/object-key';
 
 export interface MinioSettings {
   endPoint: string;
@@ -45,7 +46,9 @@ export interface DaemonConfig {
   workerNice: number;
   /** MinIO multipart transfers: part size and parts in flight per transfer. */
   multipart: { partBytes: number; concurrency: number };
-  recovery: { pendingTimeoutMs: number; orphanGraceMs: number; intervalMs: number };
+  recovery: { pendingTimeoutMs: number; orphanGraceMs: number; intervalMs: number; fullSweepIntervalMs: number };
+  /** First segment of every object key; storaged lists, sweeps and aborts uploads only under it. */
+  namespace: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -193,6 +196,19 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       pendingTimeoutMs: readInteger(env, 'STORAGED_PENDING_TIMEOUT_S', 900, 1, DAY_SECONDS) * 1000,
       orphanGraceMs: readInteger(env, 'STORAGED_ORPHAN_GRACE_S', 3600, 0, 30 * DAY_SECONDS) * 1000,
       intervalMs: readInteger(env, 'STORAGED_RECOVERY_INTERVAL_S', 300, 1, DAY_SECONDS) * 1000,
+      fullSweepIntervalMs: readInteger(env, 'STORAGED_FULL_SWEEP_INTERVAL_S', DAY_SECONDS, 60, 30 * DAY_SECONDS) * 1000,
     },
+    namespace: readNamespace(env),
   };
+}
+
+function readNamespace(env: Env): string {
+  const namespace = readString(env, 'STORAGED_NAMESPACE', DEFAULT_NAMESPACE);
+  if (!NAMESPACE.test(namespace)) {
+    throw new ConfigError(
+      'STORAGED_NAMESPACE',
+      `expected 1-63 characters of a-z, 0-9 and '-', starting with a letter (one key segment), got '${namespace}'`,
+    );
+  }
+  return namespace;
 }

@@ -6,17 +6,22 @@
 // transfer and MinIO's then overlap instead of running one after the other.
 
 import type { GrowingPut, GrowingPuts } from '../blobs/blob-store';
+import type { ObjectIdentity } from '../blobs/object-identity';
 
 export interface PendingPlace {
   id: string;
   bucket: string;
   key: string;
+  /** ISO time the store began: the row's uploaded_at and the object's identity agree on it. */
+  uploadedAt: string;
 }
 
 export interface EarlyStart {
   place: PendingPlace;
   /** The pending row's insert; the put starts once it is durable. */
   pending: Promise<void>;
+  /** Written with the object; size and digest are not known yet. */
+  identity: ObjectIdentity;
 }
 
 export interface BegunUpload extends EarlyStart {
@@ -53,7 +58,8 @@ export class EarlyUpload {
     // Settled later by finish() or abort(); until then a failed insert must not go unhandled.
     started.pending.catch(() => undefined);
     const { bucket, key } = started.place;
-    const put = this.puts.open({ bucket, key, path, contentType: this.contentType(), signal: this.signal }, started.pending);
+    const target = { bucket, key, path, contentType: this.contentType(), signal: this.signal, identity: started.identity };
+    const put = this.puts.open(target, started.pending);
     this.#begun = { ...started, put };
     put.grew(bytes);
   };

@@ -23,5 +23,6 @@ export function pendingRow(
     size,
     checksum,
     metadata: options.metadata ?? {},
+    uploaded_at: place.uploadedAt,
   };
 }

@@ -9,6 +9,7 @@ import { ChecksumMismatchError, ClosedError, StorageError, UnavailableError, Val
 import { DEFAULT_URL_EXPIRY_SECONDS } from '../../protocol/limits';
 import type { Photo, PhotoResult } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
+import type { ObjectIdentity } from '../blobs/object-identity';
 import type { Catalog } from '../db/catalog';
 import { objectKey } from '../db/object-key';
 import { receiveBody, type ReceivedBody } from '../intake/receive-body';
@@ -88,14 +89,17 @@ export class PhotoStore {
 
       const begun = early?.begun ?? null;
       let place: PendingPlace;
+      let identity: ObjectIdentity;
       if (begun !== null) {
         place = begun.place;
+        identity = begun.identity;
       } else {
         place = this.#newPlace(options, chooseBucket(mimeType, received.size));
         inFlightId = place.id;
+        identity = this.#identityOf(ctx, options, mimeType, place, { size: received.size, sha256: received.sha256 });
         await this.catalog.insertPending(pendingRow(ctx.clientId, options, mimeType, place, received.size, received.sha256));
       }
-      const photo = await this.#writeBlobAndCommit(ctx, place, received, mimeType, begun);
+      const photo = await this.#writeBlobAndCommit(ctx, place, received, mimeType, begun, identity);
       const s3_url = await this.blobs.presignedGetUrl(place.bucket, place.key, DEFAULT_URL_EXPIRY_SECONDS);
 
       this.metrics.recordStore(place.bucket, received.size, performance.now() - started);
@@ -135,14 +139,37 @@ export class PhotoStore {
     const place = this.#newPlace(options, bucket);
     // Size and digest are not known yet: commitPending sets them (pending rows are never shown).
     const pending = this.catalog.insertPending(pendingRow(ctx.clientId, options, mimeType, place, bytes, DIGEST_NOT_YET_KNOWN));
-    return { place, pending };
+    return { place, pending, identity: this.#identityOf(ctx, options, mimeType, place, null) };
   }
 
   /** A new photo's id and object key, counted in flight from here until its store answers. */
   #newPlace(options: StoreOptions, bucket: string): PendingPlace {
     const id = randomUUID();
     this.#storesInFlight.add(id);
-    return { id, bucket, key: objectKey(id, options.originalName, new Date()) };
+    const now = new Date();
+    return { id, bucket, key: objectKey(id, options.originalName, now, this.settings.namespace), uploadedAt: now.toISOString() };
+  }
+
+  /** What the object will say about itself (object-identity.ts); `body` null while the body still arrives. */
+  #identityOf(
+    ctx: CallContext,
+    options: StoreOptions,
+    mimeType: string,
+    place: PendingPlace,
+    body: { size: number; sha256: string } | null,
+  ): ObjectIdentity {
+    return {
+      id: place.id,
+      catalogId: this.catalog.catalogId,
+      clientId: ctx.clientId,
+      userId: options.userId ?? null,
+      sessionId: options.sessionId ?? null,
+      originalFilename: options.originalName,
+      mimeType,
+      size: body?.size ?? null,
+      sha256: body?.sha256 ?? null,
+      uploadedAt: place.uploadedAt,
+    };
   }
 
   /** Puts the blob (or finishes the put that began early) and commits the pending row; on any failure undoes both. */
@@ -152,6 +179,7 @@ export class PhotoStore {
     received: ReceivedBody,
     mimeType: string,
     begun: BegunUpload | null,
+    identity: ObjectIdentity,
   ): Promise<Photo> {
     try {
       try {
@@ -159,7 +187,7 @@ export class PhotoStore {
           await begun.pending;
           await begun.put.finish(received.size);
         } else {
-          await this.blobs.put(place.bucket, place.key, received.source, received.size, mimeType, received.sha256, ctx.signal);
+          await this.blobs.put(place.bucket, place.key, received.source, received.size, mimeType, received.sha256, ctx.signal, identity);
         }
       } catch (err) {
         throw blobSideFailure(err);

@@ -30,6 +30,8 @@ export interface CoordinatorSettings {
   spoolThresholdBytes: number;
   /** Hashes a spooled body on the worker pool while it arrives; inline hashing when absent. */
   hashSpool?: (path: string) => SpoolHash;
+  /** First segment of every object key (STORAGED_NAMESPACE); `storaged` when absent. */
+  namespace?: string;
 }
 
 export class StorageCoordinator implements Coordinator {

@@ -56,7 +56,9 @@ function prepareWrites(db: Db) {
     insertPending: db.prepare(`INSERT INTO photos (id, client_id, user_id, session_id, original_filename, mime_type,
         bucket, s3_key, size, checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at)
       VALUES (@id, @client_id, @user_id, @session_id, @original_filename, @mime_type,
-        @bucket, @s3_key, @size, @checksum, @metadata, 'pending', @now, @now, @now, @now)`),
+        @bucket, @s3_key, @size, @checksum, @metadata, 'pending', @now, coalesce(@uploaded_at, @now), @now, @now)`),
+    // The run's interval grows with each pending insert, in the same transaction (see 002_catalog_lineage.sql).
+    touchSession: db.prepare('UPDATE catalog_sessions SET last_write_at = @now WHERE started_at = @session AND last_write_at < @now'),
     commitPending: db.prepare(`UPDATE photos SET state = 'committed', state_changed_at = @now, updated_at = @now,
         size = coalesce(@size, size), checksum = coalesce(@checksum, checksum)
       WHERE id = @id AND state = 'pending' RETURNING ${PHOTO_RETURNING}`),
@@ -80,9 +82,18 @@ function prepareReads(db: Db) {
     countStale: db
       .prepare(`SELECT count(*) FROM photos WHERE state <> 'committed' AND state = ? AND state_changed_at < ?`)
       .pluck(),
+    liveAt: db.prepare('SELECT 1 FROM catalog_sessions WHERE started_at <= ? AND last_write_at >= ? LIMIT 1').pluck(),
+    anyRow: db.prepare('SELECT 1 FROM photos LIMIT 1').pluck(),
     committedAfter: db.prepare(`SELECT seq, id, bucket, s3_key, size, checksum, state FROM photos
       WHERE seq > ? AND state = 'committed' ORDER BY seq LIMIT ?`),
   };
+}
+
+/** Records this run in catalog_sessions; returns its key. Two runs in one millisecond share a row, harmlessly. */
+function startSession(db: Db): string {
+  const at = now();
+  db.prepare('INSERT INTO catalog_sessions (started_at, last_write_at) VALUES (?, ?) ON CONFLICT DO NOTHING').run(at, at);
+  return at;
 }
 
 export class Catalog {
@@ -94,6 +105,10 @@ export class Catalog {
   readonly #searchStatements: StatementCache;
   readonly #cache: PhotoCache;
   readonly #checkpoints: CheckpointScheduler | null = null;
+  /** This catalog's id (catalog_identity), written into every object's identity. */
+  readonly catalogId: string;
+  /** started_at of this run's catalog_sessions row. */
+  readonly #session: string;
   #closing: Promise<void> | null = null;
 
   private constructor(writerDb: Db, reader: Db, options: CatalogOptions) {
@@ -106,6 +121,8 @@ export class Catalog {
     });
     this.#reader = reader;
     this.#reads = prepareReads(reader);
+    this.catalogId = writerDb.prepare('SELECT catalog_id FROM catalog_identity').pluck().get() as string;
+    this.#session = startSession(writerDb);
     this.#searchStatements = new StatementCache(reader);
     if (options.checkpoint !== undefined) {
       writerDb.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
@@ -131,13 +148,14 @@ export class Catalog {
   }
 
   insertPending(row: NewPhotoRow): Promise<void> {
-    const params = { ...row, metadata: JSON.stringify(row.metadata), now: now() };
+    const params = { ...row, uploaded_at: row.uploaded_at ?? null, metadata: JSON.stringify(row.metadata), now: now(), session: this.#session };
     // Not fsynced on its own: a pending row lost to a power cut only leaves an
     // unacknowledged blob, which the orphan sweep removes; commitPending's
     // synced COMMIT makes this row durable along with everything before it.
     return this.#writer.submit(
       () => {
         this.#writes.insertPending.run(params);
+        this.#writes.touchSession.run(params);
       },
       { durable: false },
     );
@@ -265,6 +283,23 @@ export class Catalog {
     this.#assertOpen();
     const id = photoIdOfKey(key);
     return id !== null && this.#reads.knownBlob.get(id, bucket, key) !== undefined;
+  }
+
+  /**
+   * Whether this catalog was live when an object of its own was dated `at`:
+   * then a missing row means a store that was never acknowledged. Outside every
+   * run of this file (a lost catalog's objects, or ones written after the
+   * backup this file was restored from) the object is not the sweep's to remove.
+   */
+  wasLiveAt(at: string): boolean {
+    this.#assertOpen();
+    return this.#reads.liveAt.get(at, at) !== undefined;
+  }
+
+  /** Whether the catalog holds no row at all (freshly created, or lost and started anew). */
+  isEmpty(): boolean {
+    this.#assertOpen();
+    return this.#reads.anyRow.get() === undefined;
   }
 
   /** How many rows staleRows would list, without reading them. */

@@ -16,6 +16,8 @@ export interface NewPhotoRow {
   /** Hex sha256 of the bytes. */
   checksum: string;
   metadata: Record<string, string>;
+  /** When the store began (the object's identity carries the same); defaults to the insert's time. */
+  uploaded_at?: string;
 }
 
 export type RowState = 'pending' | 'committed' | 'deleting';

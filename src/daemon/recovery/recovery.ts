@@ -3,16 +3,34 @@
 // - `pending` rows past the timeout: committed when the blob is there with the
 //   recorded size and sha256, otherwise rolled back (blob and row removed);
 // - `deleting` rows: blob removed, row removed;
-// - objects no row knows, older than the grace period: removed;
-// - incomplete multipart uploads by upload-rule.ts: those of the pending rows
-//   rolled back, and those no row names once older than the grace period.
-
+// - objects no row knows, older than the grace period: removed only when they
+//   are provably this catalog's unacknowledged leftovers (below); anything
+//   else is kept and counted, for `storaged check` to report;
+// - incomplete multipart uploads by upload-rule.ts, inside the namespace only:
+//   those of the pending rows rolled back, and those no row names once older
+//   than the grace period.
+//
+// Why an object without a row may be removed: it lies in this daemon's key
+// namespace, carries storaged's identity (object-identity.ts) naming the
+// photo its key names, was written by THIS catalog (catalog id), and at a
+// time this catalog file was live (catalog_sessions). Every acknowledged store
+// has a committed row, so such an object is a store that was never answered.
+// An object from a lost catalog, from after the backup a catalog was restored
+// from, from another namespace or application, or without identity never
+// qualifies: losing a catalog file can no longer lose the photos.
 import { BUCKETS } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
 import type { Catalog } from '../db/catalog';
 import type { Logger } from '../logger';
 import { blobDigest } from './blob-digest';
 import { uploadAbortAges } from './upload-rule';
+import { datedPrefixes, DEFAULT_NAMESPACE, keyOwner } from '../db/object-key';
+import { unclaimedKind, type UnclaimedKind } from './orphan-rule';
+
+const KEPT = { foreign: 'foreignKept', unidentified: 'unidentifiedKept', adoptable: 'adoptableKept' } as const satisfies Record<
+  Exclude<UnclaimedKind, 'orphan'>,
+  keyof RecoveryReport
+>;
 
 export interface RecoveryReport {
   pendingCommitted: number;
@@ -20,6 +38,12 @@ export interface RecoveryReport {
   deletesFinished: number;
   orphansRemoved: number;
   uploadsAborted: number;
+  /** Objects without a row left alone: outside the namespace (another application's or daemon's). */
+  foreignKept: number;
+  /** ...in the namespace but without storaged's identity (or one naming another photo). */
+  unidentifiedKept: number;
+  /** ...with identity, but not written while this catalog was live: for restore or rebuild to adopt. */
+  adoptableKept: number;
 }
 
 export interface RecoveryTiming {
@@ -28,7 +52,22 @@ export interface RecoveryTiming {
   orphanGraceMs: number;
   /** Stores this process is still running; their pending rows are not recovery's to touch. */
   isInFlight?: (id: string) => boolean;
+  /** STORAGED_NAMESPACE; `storaged` when absent. */
+  namespace?: string;
+  /**
+   * How to look for orphans and stale uploads: `full` lists whole buckets
+   * (the default); `recent` only the dated key prefixes that can hold
+   * leftovers young enough to have been missed (see datedPrefixes), so a
+   * bucket of millions of objects is listed whole only now and then; `none`
+   * finishes rows only (the daemon's start, before it opens its socket).
+   */
+  sweep?: 'full' | 'recent' | 'none';
+  /** Stops the sweep between objects (the daemon closing). */
+  signal?: AbortSignal;
 }
+
+/** A partial sweep lists the months that objects of this age and younger can sit in. */
+const RECENT_SWEEP_SPAN_MS = 24 * 3600_000;
 
 const BATCH = 500;
 
@@ -50,6 +89,9 @@ export async function recover(
     deletesFinished: 0,
     orphansRemoved: 0,
     uploadsAborted: 0,
+    foreignKept: 0,
+    unidentifiedKept: 0,
+    adoptableKept: 0,
   };
 
   const abortAge = uploadAbortAges(timing.orphanGraceMs);
@@ -80,23 +122,59 @@ export async function recover(
     report.deletesFinished++;
   }
 
-  const orphanCutoff = now - timing.orphanGraceMs;
-  for (const bucket of BUCKETS) {
-    for await (const blob of blobs.list(bucket)) {
-      if (blob.lastModified.getTime() > orphanCutoff) continue;
-      // Stores insert their row before writing the blob, so a blob without a row is truly orphaned.
-      if (catalog.isKnownBlob(bucket, blob.key)) continue;
-      await blobs.remove(bucket, blob.key);
-      report.orphansRemoved++;
-    }
-    // An upload whose key a row names is 'claimed' (its store's, however long it runs) or
-    // 'abandoned' (its row was rolled back above, the upload with it, by key): only 'unclaimed' ones here.
-    report.uploadsAborted += await blobs.abortIncompleteUploads(bucket, abortAge.unclaimed, undefined, (key) =>
-      catalog.isKnownBlob(bucket, key),
-    );
-  }
-
+  if (timing.sweep !== 'none') await sweepBlobs(catalog, blobs, timing, report, logger, now);
   const acted = Object.values(report).some((n) => n > 0);
   (acted ? logger.info.bind(logger) : logger.debug.bind(logger))({ recovery: report }, 'recovery pass finished');
   return report;
+}
+
+async function sweepBlobs(
+  catalog: Catalog,
+  blobs: BlobStore,
+  timing: RecoveryTiming,
+  report: RecoveryReport,
+  logger: Logger,
+  now: number,
+): Promise<void> {
+  const namespace = timing.namespace ?? DEFAULT_NAMESPACE;
+  const abortAge = uploadAbortAges(timing.orphanGraceMs);
+  const orphanCutoff = now - timing.orphanGraceMs;
+  const prefixes = timing.sweep === 'recent'
+    ? datedPrefixes(namespace, new Date(orphanCutoff - RECENT_SWEEP_SPAN_MS), new Date(now))
+    : [''];
+  for (const bucket of BUCKETS) {
+    for (const prefix of prefixes) {
+      for await (const blob of blobs.list(bucket, prefix)) {
+        if (timing.signal?.aborted) return;
+        if (blob.lastModified.getTime() > orphanCutoff) continue;
+        // Stores insert their row before writing the blob, so a blob of ours without a row was never acknowledged,
+        // provided this catalog is the one that was live when it was written (orphan-rule.ts).
+        if (catalog.isKnownBlob(bucket, blob.key)) continue;
+        const kind = await unclaimedKind(catalog, blobs, bucket, blob.key, namespace);
+        if (kind !== 'orphan') {
+          report[KEPT[kind]]++;
+          continue;
+        }
+        await blobs.remove(bucket, blob.key);
+        report.orphansRemoved++;
+      }
+    }
+    // An upload whose key a row names is 'claimed' (its store's, however long it runs) or
+    // 'abandoned' (its row was rolled back above, the upload with it, by key): only 'unclaimed'
+    // ones here, and only in our namespace: another application's uploads are its own business.
+    report.uploadsAborted += await blobs.abortIncompleteUploads(
+      bucket,
+      abortAge.unclaimed,
+      undefined,
+      (key) => keyOwner(key, namespace) === null || catalog.isKnownBlob(bucket, key),
+    );
+  }
+  if (report.adoptableKept > 0) {
+    logger.warn(
+      { adoptable: report.adoptableKept, catalogEmpty: catalog.isEmpty() },
+      catalog.isEmpty()
+        ? 'the catalog is empty but the blob store holds photos of storaged: nothing is removed; stop the daemon and run `storaged restore` (from a backup) or `storaged rebuild` (from the objects)'
+        : 'objects of storaged with no row, written while this catalog was not live (a lost or restored catalog?): kept; `storaged check` lists them',
+    );
+  }
 }
