@@ -4,11 +4,13 @@
 import { ConfigError } from './config/config-error';
 import { loadConfig } from './config/daemon-config';
 import { runCheck } from './check/run-check';
+import { RefusedError, runRebuild } from './cli/rebuild';
 import { Daemon, STORAGED_VERSION } from './daemon';
 import { createLogger } from './logger';
 
 const USAGE = `usage: storaged [--help] [--version]
        storaged check [--verify-checksums]
+       storaged rebuild [--force]
 
 Runs the storaged daemon. Settings come from the environment (see README.md):
   STORAGED_DATA_DIR, STORAGED_SOCKET, SQLITE_PATH, MINIO_ENDPOINT, MINIO_PORT,
@@ -17,6 +19,11 @@ Runs the storaged daemon. Settings come from the environment (see README.md):
 check reports, as JSON, whether the database and the blob store agree (and
 with --verify-checksums, re-hashes every object). It repairs nothing; the
 daemon's recovery does. Exit 0: consistent; 1: problems found; 2: could not check.
+
+rebuild (daemon stopped) makes a new catalog from the blob store alone: every
+object that names itself (id, client, user, filename, type, size, sha256)
+becomes a photo again. A catalog with photos in it is refused unless --force,
+which moves it aside. Prints a JSON report. Exit 0: rebuilt; 2: refused or failed.
 `;
 
 // Exit codes from sysexits.h so service managers can tell a usage or config mistake from a crash.
@@ -49,8 +56,21 @@ async function check(args: string[]): Promise<void> {
   }
 }
 
+async function rebuild(args: string[]): Promise<void> {
+  for (const arg of args) if (arg !== '--force') fail(`unknown argument '${arg}' for rebuild\n${USAGE}`, EX_USAGE);
+  const config = loadConfigOrExit();
+  try {
+    const report = await runRebuild(config, args.includes('--force'));
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    fail(err instanceof RefusedError ? message : `rebuild failed: ${message}`, 2);
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'check') return check(argv.slice(1));
+  if (argv[0] === 'rebuild') return rebuild(argv.slice(1));
   for (const arg of argv) {
     if (arg === '--help' || arg === '-h') {
       process.stdout.write(USAGE);

@@ -62,6 +62,12 @@ function prepareWrites(db: Db) {
     commitPending: db.prepare(`UPDATE photos SET state = 'committed', state_changed_at = @now, updated_at = @now,
         size = coalesce(@size, size), checksum = coalesce(@checksum, checksum)
       WHERE id = @id AND state = 'pending' RETURNING ${PHOTO_RETURNING}`),
+    // A photo brought back from its object's identity (rebuild, restore): committed at once, or left alone when its row exists.
+    adopt: db.prepare(`INSERT INTO photos (id, client_id, user_id, session_id, original_filename, mime_type,
+        bucket, s3_key, size, checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at)
+      VALUES (@id, @client_id, @user_id, @session_id, @original_filename, @mime_type,
+        @bucket, @s3_key, @size, @checksum, '{}', 'committed', @now, @uploaded_at, @uploaded_at, @now)
+      ON CONFLICT (id) DO NOTHING`),
     discardPending: db.prepare("DELETE FROM photos WHERE id = ? AND state = 'pending'"),
     markDeleting: db.prepare(`UPDATE photos SET state = 'deleting', state_changed_at = @now, updated_at = @now
       WHERE id = @id AND client_id = @client_id AND state = 'committed' RETURNING bucket, s3_key`),
@@ -174,6 +180,21 @@ export class Catalog {
       const record = this.#writes.commitPending.get(params) as PhotoRecord | undefined;
       if (record === undefined) throw new NotFoundError(`pending photo ${id} not found`);
       return toPhoto(record);
+    });
+  }
+
+  /**
+   * Inserts committed rows for photos whose objects outlived their rows (a lost
+   * or restored catalog); a photo that has a row keeps it. Resolves to how many
+   * were inserted. Their metadata and processing state are not in the object,
+   * so they start empty and `queued`.
+   */
+  adoptRows(rows: ReadonlyArray<Omit<NewPhotoRow, 'metadata'> & { uploaded_at: string }>): Promise<number> {
+    const at = now();
+    return this.#writer.submit(() => {
+      let inserted = 0;
+      for (const row of rows) inserted += this.#writes.adopt.run({ ...row, now: at }).changes;
+      return inserted;
     });
   }
 

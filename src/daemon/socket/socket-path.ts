@@ -14,8 +14,8 @@ import * as path from 'node:path';
 
 const PROBE_TIMEOUT_MS = 1000;
 
-/** True if something accepts connections on `socketPath`, false if nobody listens there. */
-function somebodyListens(socketPath: string): Promise<boolean> {
+/** True if something accepts connections on `socketPath`, false if nobody listens there (the daemon is stopped). */
+export function somebodyListens(socketPath: string): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const probe = net.connect(socketPath);
     const timer = setTimeout(() => {
