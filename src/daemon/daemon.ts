@@ -99,7 +99,14 @@ export class Daemon {
         // The socket caps every body at the largest limit; the coordinator applies each type's own.
         maxBodyBytes: largestBodyLimit(config.bodyLimits),
         version: STORAGED_VERSION,
+        auth: config.socketAuth === 'token' ? { mode: 'token', tokens: config.gatewayTokens } : { mode: 'trusted' },
       });
+      if (config.socketAuth === 'trusted') {
+        logger.warn(
+          { socket: config.socketPath },
+          'socket callers are trusted: any process that may open the socket can act as any client; configure tokens (STORAGED_TOKENS_FILE) to authenticate them',
+        );
+      }
       await socket.listen();
 
       // Mounted only now: recovery above assumes no store of ours is in flight.

@@ -85,7 +85,10 @@ export function parseClientMessage(x: unknown): ClientMessage {
     case 'hello':
       // The clientId's content is checked by the handshake, which answers with a precise reason.
       if (typeof m.clientId !== 'string') fail('`clientId` must be a string in a hello message');
-      return { t: 'hello', version: integer(m, 'version', 0), clientId: m.clientId };
+      if (m.token === undefined) return { t: 'hello', version: integer(m, 'version', 0), clientId: m.clientId };
+      // Bounded like the gateway's tokens; the handshake checks its value.
+      if (typeof m.token !== 'string' || m.token.length > 512) fail('`token` must be a string of at most 512 characters in a hello message');
+      return { t: 'hello', version: integer(m, 'version', 0), clientId: m.clientId, token: m.token };
     case 'call': {
       const id = callId(m);
       if (typeof m.op !== 'string') fail('`op` must be a string in a call message');

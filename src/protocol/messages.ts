@@ -11,7 +11,7 @@
 //                  server → {t:'chunk', id, data} … {t:'end', id}   (or {t:'error', id, error} midway)
 //                  client → {t:'credit', id, chunks}   (chunks the server may send more)
 //                  client → {t:'abort', id}            (the reader stopped early)
-// Handshake:       client → {t:'hello', version, clientId}; server → {t:'hello', version, server, limits}
+// Handshake:       client → {t:'hello', version, clientId, token?}; server → {t:'hello', version, server, limits}
 
 import type { WireError } from './errors';
 import type { PhotoContentInfo } from './types';
@@ -30,7 +30,8 @@ export const OPS = [
 ] as const;
 export type Op = (typeof OPS)[number];
 
-export interface HelloRequest { t: 'hello'; version: number; clientId: string }
+/** `token`: the client's secret, when the daemon authenticates socket callers (STORAGED_SOCKET_AUTH=token). */
+export interface HelloRequest { t: 'hello'; version: number; clientId: string; token?: string }
 export interface HelloReply {
   t: 'hello';
   version: number;

@@ -13,7 +13,7 @@ import type { HelloReply, Op } from '../protocol/messages';
 import type { PhotoDownload } from '../protocol/photo-storage';
 import type { BodySource } from './body-chunks';
 import { BodySender } from './body-sender';
-import { connectAndGreet } from './client-handshake';
+import { connectAndGreet, type HelloIdentity } from './client-handshake';
 import { CreditGate } from '../protocol/credit-gate';
 import { type ControlMessage, IncomingAnswers } from './incoming-answers';
 import { IncomingDownload } from './incoming-download';
@@ -45,8 +45,8 @@ export class ClientConnection {
   readonly #cork: TickCork;
   readonly closed: Promise<void>;
 
-  static async open(socketPath: string, clientId: string, connectTimeoutMs: number): Promise<ClientConnection> {
-    const { socket, decoder, hello } = await connectAndGreet(socketPath, clientId, connectTimeoutMs);
+  static async open(socketPath: string, identity: HelloIdentity, connectTimeoutMs: number): Promise<ClientConnection> {
+    const { socket, decoder, hello } = await connectAndGreet(socketPath, identity, connectTimeoutMs);
     return new ClientConnection(socket, decoder, hello);
   }
 

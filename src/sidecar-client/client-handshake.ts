@@ -13,7 +13,13 @@ export interface Greeted {
   hello: HelloReply;
 }
 
-export function connectAndGreet(socketPath: string, clientId: string, timeoutMs: number): Promise<Greeted> {
+/** Who the client says it is; with `token`, a daemon that authenticates socket callers can check it. */
+export interface HelloIdentity {
+  clientId: string;
+  token?: string;
+}
+
+export function connectAndGreet(socketPath: string, identity: HelloIdentity, timeoutMs: number): Promise<Greeted> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
     const decoder = new FrameDecoder();
@@ -64,6 +70,6 @@ export function connectAndGreet(socketPath: string, clientId: string, timeoutMs:
     socket.on('error', onError);
     socket.on('close', onClose);
     socket.on('data', onData);
-    socket.once('connect', () => socket.write(encodeFrame({ t: 'hello', version: PROTOCOL_VERSION, clientId })));
+    socket.once('connect', () => socket.write(encodeFrame({ t: 'hello', version: PROTOCOL_VERSION, ...identity })));
   });
 }

@@ -25,6 +25,12 @@ export interface SidecarClientOptions {
   socketPath: string;
   /** The tenant every call of this client is scoped to. */
   clientId: string;
+  /**
+   * The client's token, when the daemon authenticates socket callers (it does
+   * whenever it has tokens configured): the same token the gateway takes.
+   * Defaults to the STORAGED_TOKEN environment variable.
+   */
+  token?: string;
   /** Budget of one call, body upload included. Default 30 s. */
   callTimeoutMs?: number;
   /** Budget for connecting and the handshake. Default 5 s. */
@@ -50,6 +56,7 @@ export class SidecarClient implements PhotoStorage {
   readonly clientId: string;
   readonly #callTimeoutMs: number;
   readonly #connectTimeoutMs: number;
+  readonly #hello: { clientId: string; token?: string };
   #connection: ClientConnection | null = null;
   #connecting: Promise<ClientConnection> | null = null;
   #closed = false;
@@ -65,6 +72,11 @@ export class SidecarClient implements PhotoStorage {
     this.clientId = opts.clientId;
     this.#callTimeoutMs = positiveMs('callTimeoutMs', opts.callTimeoutMs, 30_000);
     this.#connectTimeoutMs = positiveMs('connectTimeoutMs', opts.connectTimeoutMs, 5_000);
+    const token = opts.token ?? (process.env.STORAGED_TOKEN || undefined);
+    if (token !== undefined && (typeof token !== 'string' || token === '' || token.length > 512)) {
+      throw new TypeError('token must be a non-empty string of at most 512 characters');
+    }
+    this.#hello = token === undefined ? { clientId: opts.clientId } : { clientId: opts.clientId, token };
   }
 
   async storePhoto(data: PhotoBody, options: StorePhotoOptions): Promise<PhotoResult> {
@@ -141,7 +153,7 @@ export class SidecarClient implements PhotoStorage {
     if (this.#closed) throw new ClosedError('the storage client is closed');
     if (this.#connection?.usable) return this.#connection;
     this.#connection = null;
-    this.#connecting ??= ClientConnection.open(this.socketPath, this.clientId, this.#connectTimeoutMs).finally(() => {
+    this.#connecting ??= ClientConnection.open(this.socketPath, this.#hello, this.#connectTimeoutMs).finally(() => {
       this.#connecting = null;
     });
     const connection = await this.#connecting;

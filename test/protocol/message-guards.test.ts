@@ -7,6 +7,7 @@ import { parseClientMessage, parseServerMessage, UnknownOpError } from '../../sr
 test('well-formed client messages pass unchanged', () => {
   const good = [
     { t: 'hello', version: 1, clientId: 'acme' },
+    { t: 'hello', version: 1, clientId: 'acme', token: 'a'.repeat(512) },
     { t: 'call', id: 0, op: 'getPhoto', args: { id: 'x' } },
     { t: 'chunk', id: 5, data: Buffer.alloc(CHUNK_BYTES) },
     { t: 'end', id: 5 },
@@ -24,6 +25,8 @@ test('malformed client messages are protocol errors', () => {
     [{ t: 'launch' }, /unknown client message type/],
     [{ t: 'hello', version: '1', clientId: 'a' }, /`version` must be an integer/],
     [{ t: 'hello', version: 1 }, /`clientId` must be a string/],
+    [{ t: 'hello', version: 1, clientId: 'a', token: 42 }, /`token` must be a string/],
+    [{ t: 'hello', version: 1, clientId: 'a', token: 'a'.repeat(513) }, /at most 512 characters/],
     [{ t: 'call', id: -1, op: 'getPhoto', args: {} }, /`id` must be a non-negative safe integer/],
     [{ t: 'call', id: 1.5, op: 'getPhoto', args: {} }, /`id`/],
     [{ t: 'call', id: 2 ** 53, op: 'getPhoto', args: {} }, /`id`/],

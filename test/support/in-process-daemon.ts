@@ -15,7 +15,7 @@ export interface TestDaemon {
   daemon: Daemon;
   dataDir: string;
   socketPath: string;
-  /** A client bound to `clientId`, closed when the test ends. */
+  /** A client bound to `clientId` (with its token, when the test configured STORAGED_TOKENS), closed when the test ends. */
   client(clientId: string): StorageClient;
   /** JSON log lines the daemon wrote. */
   logs: Array<Record<string, unknown>>;
@@ -47,9 +47,19 @@ export async function startTestDaemon(
     socketPath: config.socketPath,
     logs,
     client(clientId) {
-      const client = new StorageClient({ socketPath: config.socketPath, clientId });
+      const token = tokenOf(options.env?.STORAGED_TOKENS, clientId);
+      const client = new StorageClient({ socketPath: config.socketPath, clientId, ...(token && { token }) });
       clients.push(client);
       return client;
     },
   };
+}
+
+/** The token STORAGED_TOKENS (`token clientId [admin]` entries, `,` or `;` between them) gives `clientId`, if any. */
+export function tokenOf(lines: string | undefined, clientId: string): string | undefined {
+  for (const entry of (lines ?? '').split(/[,;]/)) {
+    const [token, id] = entry.trim().split(/\s+/);
+    if (id === clientId) return token;
+  }
+  return undefined;
 }

@@ -31,8 +31,10 @@ export interface DaemonConfig {
   /** null: blobs go to `blobDir` on local disk (the embedded default). */
   minio: MinioSettings | null;
   http: { enabled: boolean; host: string; port: number; publicUrl: string | null };
-  /** Bearer tokens of the HTTP gateway (empty: every gateway route but /health answers 401). */
+  /** Client tokens: the gateway's bearer tokens, and the socket's hello tokens (empty: every gateway route but /health answers 401). */
   gatewayTokens: GatewayTokens;
+  /** STORAGED_SOCKET_AUTH: `token` (hello must carry a valid token) or `trusted` (client id taken as sent). */
+  socketAuth: 'token' | 'trusted';
   maxBodyBytes: number;
   /** Largest body per kind (image/*, video/*, anything else); each defaults to maxBodyBytes. */
   bodyLimits: BodyLimits;
@@ -146,6 +148,21 @@ function readPublicUrl(env: Env): string | null {
   return value.replace(/\/+$/, '');
 }
 
+/** Token whenever tokens exist; trusted only when asked for, or when there are none to check against. */
+function readSocketAuth(env: Env, tokens: GatewayTokens): 'token' | 'trusted' {
+  const mode = readChoice(env, 'STORAGED_SOCKET_AUTH', ['token', 'trusted', 'peercred'] as const, tokens.size > 0 ? 'token' : 'trusted');
+  if (mode === 'peercred') {
+    throw new ConfigError(
+      'STORAGED_SOCKET_AUTH',
+      'peercred is not available: Node.js exposes no SO_PEERCRED for Unix sockets; use token (one token per client in STORAGED_TOKENS_FILE)',
+    );
+  }
+  if (mode === 'token' && tokens.size === 0) {
+    throw new ConfigError('STORAGED_SOCKET_AUTH', 'is token but no tokens are configured; set STORAGED_TOKENS_FILE (or STORAGED_TOKENS)');
+  }
+  return mode;
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): DaemonConfig {
   const dataDir = path.resolve(cwd, readString(env, 'STORAGED_DATA_DIR', 'data'));
   const inData = (name: string, fallback: string) => path.resolve(cwd, readString(env, name, path.join(dataDir, fallback)));
@@ -154,6 +171,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (Buffer.byteLength(socketPath) > 107) {
     throw new ConfigError('STORAGED_SOCKET', `socket path is ${Buffer.byteLength(socketPath)} bytes; Unix sockets allow at most 107`);
   }
+  const gatewayTokens = readGatewayTokens(env, cwd);
   const maxBodyBytes = readInteger(env, 'STORAGED_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1, MAX_CONFIGURABLE_BODY);
   const allowedTypes = readList(env, 'STORAGED_ALLOWED_TYPES', DEFAULT_ALLOWED_TYPES);
   for (const type of allowedTypes) {
@@ -174,7 +192,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       port: readInteger(env, 'PORT', 3001, 0, 65535),
       publicUrl: readPublicUrl(env),
     },
-    gatewayTokens: readGatewayTokens(env, cwd),
+    gatewayTokens,
+    socketAuth: readSocketAuth(env, gatewayTokens),
     maxBodyBytes,
     bodyLimits: readBodyLimits(env, maxBodyBytes, allowedTypes),
     allowedTypes,

@@ -13,7 +13,7 @@ import type { Coordinator } from '../coordinator/coordinator';
 import type { Logger } from '../logger';
 import { AnswerWriter } from './answer-writer';
 import { joinFrameInto } from '../memory/upload-frames';
-import { acceptHello } from './hello-check';
+import { acceptHello, type SocketAuth } from './hello-check';
 import { type ActiveCall, OpenCalls } from './open-calls';
 
 /** Counters shared by every connection of one server (see SocketServer.stats). */
@@ -30,6 +30,7 @@ export interface ConnectionOptions {
   serverVersion: string;
   counters: ServerCounters;
   helloTimeoutMs: number;
+  auth: SocketAuth;
 }
 
 type State = 'hello' | 'open' | 'closed';

@@ -2,7 +2,8 @@
 // tells the client back (its version and the limits a client must respect).
 
 import { clientIdProblem } from '../../protocol/client-id';
-import { ProtocolError, ValidationError } from '../../protocol/errors';
+import { ProtocolError, UnauthorizedError, ValidationError } from '../../protocol/errors';
+import type { GatewayTokens } from '../config/gateway-tokens';
 import {
   CHUNK_BYTES,
   MAX_FRAME_BYTES,
@@ -11,10 +12,18 @@ import {
 } from '../../protocol/limits';
 import { PROTOCOL_VERSION, type ClientMessage, type HelloReply } from '../../protocol/messages';
 
+/**
+ * Who may say which client they are (STORAGED_SOCKET_AUTH). `token`: the hello
+ * carries a token and the client id is the token's, never the caller's word.
+ * `trusted`: the client id is taken as sent, so any process that may open the
+ * socket may act as any client (the daemon warns at start).
+ */
+export type SocketAuth = { mode: 'token'; tokens: GatewayTokens } | { mode: 'trusted' };
+
 /** Checks a connection's first message; returns the reply, or throws the reason the connection is refused. */
 export function acceptHello(
   message: ClientMessage,
-  settings: { serverVersion: string; maxBodyBytes: number },
+  settings: { serverVersion: string; maxBodyBytes: number; auth: SocketAuth },
 ): { clientId: string; reply: HelloReply } {
   if (message.t !== 'hello') throw new ProtocolError(`expected hello as the first frame, got ${message.t}`);
   if (message.version !== PROTOCOL_VERSION) {
@@ -25,7 +34,7 @@ export function acceptHello(
   const problem = clientIdProblem(message.clientId);
   if (problem !== null) throw new ValidationError(problem);
   return {
-    clientId: message.clientId,
+    clientId: authenticate(message, settings.auth),
     reply: {
       t: 'hello',
       version: PROTOCOL_VERSION,
@@ -39,4 +48,16 @@ export function acceptHello(
       },
     },
   };
+}
+
+function authenticate(hello: Extract<ClientMessage, { t: 'hello' }>, auth: SocketAuth): string {
+  if (auth.mode === 'trusted') return hello.clientId;
+  if (hello.token === undefined) {
+    throw new UnauthorizedError('this daemon needs a token in the hello: give the client its token (new StorageClient({ socketPath, clientId, token }) or STORAGED_TOKEN)');
+  }
+  const identity = auth.tokens.identify(hello.token);
+  if (identity === null) throw new UnauthorizedError('the token is not valid');
+  // The token decides; a client that believes it is someone else has the wrong token or the wrong clientId.
+  if (identity.clientId !== hello.clientId) throw new UnauthorizedError(`the token is not one of client ${JSON.stringify(hello.clientId)}`);
+  return identity.clientId;
 }

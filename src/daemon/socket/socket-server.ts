@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import type { Coordinator } from '../coordinator/coordinator';
 import type { Logger } from '../logger';
 import { Connection, type ServerCounters } from './connection';
+import type { SocketAuth } from './hello-check';
 import { claimSocketPath, publishSocket, releaseSocketPath, socketIdentity, temporarySocketPath } from './socket-path';
 
 export interface SocketServerOptions {
@@ -21,6 +22,8 @@ export interface SocketServerOptions {
   closeTimeoutMs?: number;
   /** How long a new connection may take to say hello. */
   helloTimeoutMs?: number;
+  /** Who callers must prove they are (hello-check.ts); trusted when absent. */
+  auth?: SocketAuth;
 }
 
 export interface SocketServerStats {
@@ -43,7 +46,7 @@ export class SocketServer {
     if (!Number.isSafeInteger(opts.maxBodyBytes) || opts.maxBodyBytes < 0) {
       throw new RangeError(`maxBodyBytes must be a non-negative integer, got ${opts.maxBodyBytes}`);
     }
-    this.#opts = { mode: 0o660, closeTimeoutMs: 10_000, helloTimeoutMs: 10_000, ...opts };
+    this.#opts = { mode: 0o660, closeTimeoutMs: 10_000, helloTimeoutMs: 10_000, auth: { mode: 'trusted' }, ...opts };
   }
 
   get path(): string {
@@ -111,7 +114,7 @@ export class SocketServer {
       socket.destroy();
       return;
     }
-    const { coordinator, logger, maxBodyBytes, version, helloTimeoutMs } = this.#opts;
+    const { coordinator, logger, maxBodyBytes, version, helloTimeoutMs, auth } = this.#opts;
     const connection = new Connection(socket, {
       coordinator,
       logger,
@@ -119,6 +122,7 @@ export class SocketServer {
       serverVersion: version,
       counters: this.#counters,
       helloTimeoutMs,
+      auth,
     });
     this.#connections.add(connection);
     void connection.closed.then(() => this.#connections.delete(connection));
