@@ -4,13 +4,18 @@
 import { ConfigError } from './config/config-error';
 import { loadConfig } from './config/daemon-config';
 import { runCheck } from './check/run-check';
+import { parseArgs } from 'node:util';
+import { runBackup, runListBackups } from './cli/backup';
 import { RefusedError, runRebuild } from './cli/rebuild';
+import { runRestore } from './cli/restore';
 import { Daemon, STORAGED_VERSION } from './daemon';
 import { createLogger } from './logger';
 
 const USAGE = `usage: storaged [--help] [--version]
        storaged check [--verify-checksums]
        storaged rebuild [--force]
+       storaged backup [--list]
+       storaged restore [--from NAME|latest]
 
 Runs the storaged daemon. Settings come from the environment (see README.md):
   STORAGED_DATA_DIR, STORAGED_SOCKET, SQLITE_PATH, MINIO_ENDPOINT, MINIO_PORT,
@@ -24,6 +29,12 @@ rebuild (daemon stopped) makes a new catalog from the blob store alone: every
 object that names itself (id, client, user, filename, type, size, sha256)
 becomes a photo again. A catalog with photos in it is refused unless --force,
 which moves it aside. Prints a JSON report. Exit 0: rebuilt; 2: refused or failed.
+
+backup takes a backup of the catalog now (safe beside a running daemon) into
+the blob store's backups bucket; --list lists them, newest first.
+restore (daemon stopped) brings the catalog back from a backup (default
+latest), then reconciles it with the blob store: photos stored since are
+adopted back, rows whose object is gone are removed. Prints a JSON report.
 `;
 
 // Exit codes from sysexits.h so service managers can tell a usage or config mistake from a crash.
@@ -56,21 +67,42 @@ async function check(args: string[]): Promise<void> {
   }
 }
 
-async function rebuild(args: string[]): Promise<void> {
-  for (const arg of args) if (arg !== '--force') fail(`unknown argument '${arg}' for rebuild\n${USAGE}`, EX_USAGE);
+type CommandOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+/** Runs a catalog command: its options parsed strictly (a mistake is a usage error), its report printed as JSON, a failure one line with exit 2. */
+async function catalogCommand<O extends CommandOptions>(
+  name: string,
+  args: string[],
+  options: O,
+  run: (config: ReturnType<typeof loadConfig>, values: Record<string, string | boolean | undefined>) => Promise<unknown>,
+): Promise<void> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    fail(`${(err as Error).message} (${name})\n${USAGE}`, EX_USAGE);
+  }
   const config = loadConfigOrExit();
   try {
-    const report = await runRebuild(config, args.includes('--force'));
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(await run(config, values), null, 2)}\n`);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    fail(err instanceof RefusedError ? message : `rebuild failed: ${message}`, 2);
+    fail(err instanceof RefusedError ? message : `${name} failed: ${message}`, 2);
   }
 }
 
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  check,
+  rebuild: (args) => catalogCommand('rebuild', args, { force: { type: 'boolean' } }, (c, v) => runRebuild(c, v.force === true)),
+  backup: (args) =>
+    catalogCommand('backup', args, { list: { type: 'boolean' } }, (c, v) => (v.list === true ? runListBackups(c) : runBackup(c))),
+  restore: (args) =>
+    catalogCommand('restore', args, { from: { type: 'string' } }, (c, v) => runRestore(c, typeof v.from === 'string' ? v.from : 'latest')),
+};
+
 async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'check') return check(argv.slice(1));
-  if (argv[0] === 'rebuild') return rebuild(argv.slice(1));
+  const command = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? COMMANDS[argv[0]] : undefined;
+  if (command !== undefined) return command(argv.slice(1));
   for (const arg of argv) {
     if (arg === '--help' || arg === '-h') {
       process.stdout.write(USAGE);

@@ -22,6 +22,8 @@ import { GrowingFileHash } from './workers/hash-task';
 import { RuntimeMetrics } from './metrics/runtime-metrics';
 import { walCheckpointIn } from './workers/checkpoint-task';
 import { largestBodyLimit } from './validation/body-limits';
+import { BACKUP_BUCKET } from './backup/catalog-backups';
+import { BackupScheduler } from './backup/backup-scheduler';
 
 export const STORAGED_VERSION: string = require('../../../package.json').version;
 
@@ -43,6 +45,7 @@ export class Daemon {
     readonly httpUrl: string | null,
     readonly socket: SocketServer,
     readonly pool: Piscina,
+    readonly backups: BackupScheduler,
     private readonly logger: Logger,
   ) {}
 
@@ -71,7 +74,20 @@ export class Daemon {
       const store = configuredBlobStore(config, logger, config.http.publicUrl ?? httpUrl!, pool);
       if (store.kind === 'fs') handlers.push(createSignedBlobHandler(store.fsStore, store.signer, logger));
       const blobs = store.blobs;
-      await blobs.ensureBuckets(BUCKETS);
+      await blobs.ensureBuckets([...BUCKETS, BACKUP_BUCKET]);
+      const backups = new BackupScheduler(
+        { blobs, namespace: config.namespace },
+        {
+          sqlitePath: config.sqlitePath,
+          tempDir: config.spoolDir,
+          keep: config.backup.keep,
+          intervalMs: config.backup.intervalMs,
+          // Off the event loop: VACUUM INTO copies the whole file.
+          snapshot: (source, target) => pool.run({ source, target }, { name: 'snapshotDatabase' }),
+        },
+        logger,
+      );
+      cleanups.push(() => backups.stop());
 
       const coordinator = new StorageCoordinator(
         catalog,
@@ -115,13 +131,15 @@ export class Daemon {
           coordinator,
           tokens: config.gatewayTokens,
           readiness: { sqlite: () => catalog.ping(), blobs: () => blobs.ping() },
-          registries: [coordinator.metrics.registry, new RuntimeMetrics(pool)],
+          readinessDetails: () => ({ backup: backups.status() }),
+          registries: [coordinator.metrics.registry, new RuntimeMetrics(pool), backups],
           logger,
         });
         handlers.push(gateway.handle);
       }
 
-      const daemon = new Daemon(config, catalog, blobs, coordinator, http, httpUrl, socket, pool, logger);
+      const daemon = new Daemon(config, catalog, blobs, coordinator, http, httpUrl, socket, pool, backups, logger);
+      backups.start();
       daemon.#runRecovery();
       daemon.#scheduleRecovery();
       logger.info(
@@ -182,6 +200,7 @@ export class Daemon {
     await this.socket.close();
     await this.http?.close();
     await this.#recoveryRunning;
+    await this.backups.stop();
     await this.catalog.close();
     // Threads exiting close their connections; the last one out checkpoints and removes the WAL.
     await this.pool.close();

@@ -8,3 +8,4 @@ export { hashFile } from './hash-file';
 export { hashGrowingFile } from './hash-growing-file';
 export { uploadPart } from './upload-part';
 export { downloadPart } from './download-part';
+export { snapshotDatabase } from './snapshot-database';

@@ -43,6 +43,10 @@ test('/ready names SQLite when the database cannot take writes', { timeout: 30_0
   await g.daemon.catalog.close();
   const ready = await g.json('GET', '/ready');
   assert.equal(ready.status, 503);
-  assert.deepEqual(ready.body, { status: 'unready', checks: { sqlite: 'the catalog is closed', blobs: 'ok' } });
+  assert.deepEqual(ready.body, {
+    status: 'unready',
+    checks: { sqlite: 'the catalog is closed', blobs: 'ok' },
+    details: { backup: { intervalSeconds: 3600, lastSuccess: null, lastFailure: null } },
+  });
   assert.equal((await g.json('GET', '/health', { as: null })).status, 200);
 });

@@ -51,6 +51,8 @@ export interface DaemonConfig {
   recovery: { pendingTimeoutMs: number; orphanGraceMs: number; intervalMs: number; fullSweepIntervalMs: number };
   /** First segment of every object key; storaged lists, sweeps and aborts uploads only under it. */
   namespace: string;
+  /** Catalog backups to the blob store's `backups` bucket: every intervalMs (0 = off), the newest `keep` kept. */
+  backup: { intervalMs: number; keep: number };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -218,6 +220,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       fullSweepIntervalMs: readInteger(env, 'STORAGED_FULL_SWEEP_INTERVAL_S', DAY_SECONDS, 60, 30 * DAY_SECONDS) * 1000,
     },
     namespace: readNamespace(env),
+    backup: {
+      intervalMs: readInteger(env, 'BACKUP_INTERVAL', 3600, 0, 30 * DAY_SECONDS) * 1000,
+      keep: readInteger(env, 'STORAGED_BACKUP_KEEP', 24, 1, 10_000),
+    },
   };
 }
 

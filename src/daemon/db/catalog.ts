@@ -69,6 +69,7 @@ function prepareWrites(db: Db) {
         @bucket, @s3_key, @size, @checksum, '{}', 'committed', @now, @uploaded_at, @uploaded_at, @now)
       ON CONFLICT (id) DO NOTHING`),
     discardPending: db.prepare("DELETE FROM photos WHERE id = ? AND state = 'pending'"),
+    forget: db.prepare('DELETE FROM photos WHERE id = ?'),
     markDeleting: db.prepare(`UPDATE photos SET state = 'deleting', state_changed_at = @now, updated_at = @now
       WHERE id = @id AND client_id = @client_id AND state = 'committed' RETURNING bucket, s3_key`),
     deleteRow: db.prepare("DELETE FROM photos WHERE id = ? AND state = 'deleting'"),
@@ -195,6 +196,16 @@ export class Catalog {
       let inserted = 0;
       for (const row of rows) inserted += this.#writes.adopt.run({ ...row, now: at }).changes;
       return inserted;
+    });
+  }
+
+  /** Drops rows whatever their state: a restore's rows whose objects are gone (deleted after the backup was taken). */
+  forgetRows(ids: readonly string[]): Promise<void> {
+    return this.#writer.submit(() => {
+      for (const id of ids) {
+        this.#cache.evict(id);
+        this.#writes.forget.run(id);
+      }
     });
   }
 

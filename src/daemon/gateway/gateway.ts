@@ -15,7 +15,7 @@ import type { Logger } from '../logger';
 import type { MetricRegistry } from '../metrics/metric-registry';
 import { errorBody, sendError, sendJson } from './error-response';
 import { HttpMetrics } from './http-metrics';
-import type { ReadinessChecks } from './readiness';
+import type { ReadinessChecks, ReadinessDetails } from './readiness';
 import { requestIdOf } from './request-id';
 import { runRoute } from './route-handlers';
 import { matchRoute } from './route-match';
@@ -33,6 +33,8 @@ export interface GatewayOptions {
   coordinator: Coordinator;
   tokens: GatewayTokens;
   readiness: ReadinessChecks;
+  /** Shown in /ready without deciding it (the last backup's outcome). */
+  readinessDetails?: ReadinessDetails;
   /** Registries besides the gateway's own that /metrics renders (the coordinator's store metrics). */
   registries: MetricRegistry[];
   logger: Logger;
@@ -134,6 +136,7 @@ export class Gateway {
         {
           coordinator: this.#options.coordinator,
           readiness: this.#options.readiness,
+          ...(this.#options.readinessDetails && { readinessDetails: this.#options.readinessDetails }),
           renderMetrics: () => [...this.#options.registries, this.metrics.registry].map((r) => r.render()).join(''),
           openapi: this.#openapi,
           logger: this.#options.logger,

@@ -11,6 +11,9 @@ export interface ReadinessReport {
   checks: Record<string, string>;
 }
 
+/** What /ready shows beside its checks without deciding readiness (e.g. the last backup). */
+export type ReadinessDetails = () => Record<string, unknown>;
+
 const CHECK_TIMEOUT_MS = 5000;
 
 async function runCheck(check: () => Promise<void>): Promise<string> {

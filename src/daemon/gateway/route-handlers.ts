@@ -12,12 +12,13 @@ import { PROMETHEUS_CONTENT_TYPE } from '../metrics/metric-registry';
 import { serveContent } from './content-route';
 import { sendJson } from './error-response';
 import { readJsonBody } from './json-body';
-import { checkReadiness, type ReadinessChecks } from './readiness';
+import { checkReadiness, type ReadinessChecks, type ReadinessDetails } from './readiness';
 import { readStoreRequest } from './store-request';
 
 export interface RouteDeps {
   coordinator: Coordinator;
   readiness: ReadinessChecks;
+  readinessDetails?: ReadinessDetails;
   /** The Prometheus text of every registry. */
   renderMetrics: () => string;
   openapi: Buffer;
@@ -101,7 +102,8 @@ const handlers: Record<GatewayRoute['op'], Handler> = {
   },
   async ready(d, { res }) {
     const report = await checkReadiness(d.readiness);
-    sendJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'unready', checks: report.checks });
+    const details = d.readinessDetails?.();
+    sendJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'unready', checks: report.checks, ...(details && { details }) });
   },
   async metrics(d, { res }) {
     const text = d.renderMetrics();
