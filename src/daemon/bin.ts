@@ -12,7 +12,7 @@ import { Daemon, STORAGED_VERSION } from './daemon';
 import { createLogger } from './logger';
 
 const USAGE = `usage: storaged [--help] [--version]
-       storaged check [--verify-checksums]
+       storaged check [--verify-checksums] [--repair]
        storaged rebuild [--force]
        storaged backup [--list]
        storaged restore [--from NAME|latest]
@@ -22,8 +22,10 @@ Runs the storaged daemon. Settings come from the environment (see README.md):
   MINIO_USE_SSL, MINIO_ACCESS_KEY, MINIO_SECRET_KEY, HOST, PORT, LOG_LEVEL, ...
 
 check reports, as JSON, whether the database and the blob store agree (and
-with --verify-checksums, re-hashes every object). It repairs nothing; the
-daemon's recovery does. Exit 0: consistent; 1: problems found; 2: could not check.
+with --verify-checksums, re-hashes every object). It opens the database
+read-only and changes nothing, so it is safe beside the running daemon.
+--repair (daemon stopped) first finishes what recovery would, by its rules,
+and reports what it did. Exit 0: consistent; 1: problems found; 2: could not check.
 
 rebuild (daemon stopped) makes a new catalog from the blob store alone: every
 object that names itself (id, client, user, filename, type, size, sha256)
@@ -56,10 +58,10 @@ function loadConfigOrExit() {
 }
 
 async function check(args: string[]): Promise<void> {
-  for (const arg of args) if (arg !== '--verify-checksums') fail(`unknown argument '${arg}' for check\n${USAGE}`, EX_USAGE);
+  for (const arg of args) if (arg !== '--verify-checksums' && arg !== '--repair') fail(`unknown argument '${arg}' for check\n${USAGE}`, EX_USAGE);
   const config = loadConfigOrExit();
   try {
-    const report = await runCheck(config, args.includes('--verify-checksums'));
+    const report = await runCheck(config, { verifyChecksums: args.includes('--verify-checksums'), repair: args.includes('--repair') });
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     process.exitCode = report.ok ? 0 : 1;
   } catch (err) {

@@ -162,3 +162,62 @@ test('storaged check leaves a running store\'s upload out of the stale ones howe
   assert.equal(r.report.incompleteUploads.young, 1);
   assert.equal(r.report.incompleteUploads.ofPendingRows, 2);
 });
+
+test('check only reads: it never migrates nor writes the database, and names a schema it does not know', { timeout: 60_000 }, async (t) => {
+  const dataDir = tempDir(t);
+  const env = daemonEnv(dataDir, null);
+  const daemon = await spawnDaemon(t, env);
+  const client = new StorageClient({ socketPath: daemon.socketPath, clientId: 'ops' });
+  await client.storePhoto(pngBytes(3000), { originalName: 'a.png', clientId: 'ops' });
+  await client.close();
+  assert.equal(await daemon.stop('SIGTERM'), 0);
+  const db = path.join(dataDir, 'storage.db');
+  const bytes = () => fs.readFileSync(db).toString('base64');
+  const before = bytes();
+  assert.equal(check(env).status, 0);
+  assert.equal(bytes(), before, 'not a byte of the database changed (no migration, no run record)');
+  // A read-only WAL reader may leave SQLite's shared-memory index and an empty log behind, never a write.
+  const wal = `${db}-wal`;
+  assert.ok(!fs.existsSync(wal) || fs.statSync(wal).size === 0, 'nothing was written to the log either');
+
+  // A database of an older schema (as an older storaged left it) is not migrated by a check.
+  const sql = new Database(db);
+  const newest = sql.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number;
+  sql.prepare('DELETE FROM schema_migrations WHERE version = ?').run(newest);
+  sql.close();
+  const older = check(env);
+  assert.equal(older.status, 2);
+  assert.match(older.stderr, new RegExp(`schema version ${newest - 1} is older than this storaged's ${newest}`));
+  const after = new Database(db, { readonly: true });
+  assert.equal(after.prepare('SELECT max(version) FROM schema_migrations').pluck().get(), newest - 1, 'still unmigrated');
+  after.close();
+
+  const newer = new Database(db);
+  newer.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'x', ''), (?, 'future', '')").run(newest, newest + 1);
+  newer.close();
+  const future = check(env);
+  assert.equal(future.status, 2);
+  assert.match(future.stderr, /newer than this storaged/);
+});
+
+test('check --repair finishes what recovery would, only while the daemon is stopped', { timeout: 60_000 }, async (t) => {
+  const dataDir = tempDir(t);
+  const env = daemonEnv(dataDir, null, { STORAGED_PENDING_TIMEOUT_S: '1' });
+  const daemon = await spawnDaemon(t, env);
+  const running = check(env, '--repair');
+  assert.equal(running.status, 2);
+  assert.match(running.stderr, /daemon is running/);
+  assert.equal(await daemon.stop('SIGTERM'), 0);
+
+  const { id } = await insertPendingRow(path.join(dataDir, 'storage.db'), 'videos', true);
+  const broken = check(env);
+  assert.equal(broken.status, 1);
+  assert.equal(broken.report.staleRows.pending, 1);
+  const repaired = check(env, '--repair');
+  assert.equal(repaired.status, 0, repaired.stderr);
+  assert.equal(repaired.report.repaired.pendingRolledBack, 1);
+  assert.equal(repaired.report.staleRows.pending, 0);
+  const sql = new Database(path.join(dataDir, 'storage.db'), { readonly: true });
+  assert.equal(sql.prepare('SELECT count(*) FROM photos WHERE id = ?').pluck().get(id), 0);
+  sql.close();
+});

@@ -7,7 +7,7 @@
 
 import { BUCKETS } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
-import type { Catalog } from '../db/catalog';
+import type { CatalogQueries } from '../db/catalog-queries';
 import { blobDigest } from '../recovery/blob-digest';
 import { unclaimedKind } from '../recovery/orphan-rule';
 import { DEFAULT_NAMESPACE } from '../db/object-key';
@@ -71,7 +71,7 @@ const PAGE = 500;
 /** Problems listed in full; past this only the count grows. */
 const MAX_LISTED = 1000;
 
-export async function checkConsistency(catalog: Catalog, blobs: BlobStore, options: CheckOptions): Promise<CheckReport> {
+export async function checkConsistency(catalog: CatalogQueries, blobs: BlobStore, options: CheckOptions): Promise<CheckReport> {
   const now = options.now ?? Date.now();
   const staleBefore = new Date(now - options.pendingTimeoutMs).toISOString();
   const report: CheckReport = {

@@ -1,28 +1,54 @@
-// `storaged check [--verify-checksums]`: prints the consistency report as JSON
-// on stdout. Safe beside a running daemon: it only reads (SQLite in WAL mode
-// lets it), and changes nothing in either store.
+// `storaged check [--verify-checksums] [--repair]`: prints the consistency
+// report as JSON on stdout. Without --repair it is safe beside a running
+// daemon: it opens the database read-only (no migration, not even a record
+// of its run) and changes nothing in either store; a database at another
+// schema version is refused with what to do. --repair (daemon stopped) first
+// finishes what recovery would, by recovery's own code and rules, then checks.
 
 import * as fs from 'node:fs';
 import pino from 'pino';
 import { configuredBlobStore } from '../blobs/configured-blob-store';
 import type { DaemonConfig } from '../config/daemon-config';
 import { Catalog } from '../db/catalog';
+import { ReadOnlyCatalog } from '../db/catalog-queries';
+import { recover, type RecoveryReport } from '../recovery/recovery';
+import { assertDaemonStopped } from '../cli/rebuild';
 import { checkConsistency, type CheckReport } from './consistency-check';
 
-export async function runCheck(config: DaemonConfig, verifyChecksums: boolean): Promise<CheckReport> {
+export interface CheckOutcome extends CheckReport {
+  /** With --repair: what the recovery pass did before the check. */
+  repaired?: RecoveryReport;
+}
+
+export async function runCheck(config: DaemonConfig, options: { verifyChecksums: boolean; repair: boolean }): Promise<CheckOutcome> {
   if (!fs.existsSync(config.sqlitePath)) throw new Error(`no database at ${config.sqlitePath} (check SQLITE_PATH / STORAGED_DATA_DIR)`);
   // Diagnostics go to stderr so stdout stays one JSON document.
   const logger = pino({ name: 'storaged-check', level: 'warn' }, pino.destination(2));
-  const catalog = Catalog.open({ path: config.sqlitePath, logger });
+  const { blobs } = configuredBlobStore(config, logger, config.http.publicUrl ?? 'http://127.0.0.1');
+  // Refuses another schema version before anything else looks at the file.
+  let catalog = ReadOnlyCatalog.open(config.sqlitePath);
+  let repaired: RecoveryReport | undefined;
   try {
-    const { blobs } = configuredBlobStore(config, logger, config.http.publicUrl ?? 'http://127.0.0.1');
     await blobs.ping();
-    return await checkConsistency(catalog, blobs, {
-      verifyChecksums,
+    if (options.repair) {
+      // Recovery in another process cannot see a running daemon's stores in flight.
+      await assertDaemonStopped(config, 'check --repair');
+      await catalog.close();
+      const writable = Catalog.open({ path: config.sqlitePath, logger });
+      try {
+        repaired = await recover(writable, blobs, { ...config.recovery, namespace: config.namespace, sweep: 'full' }, logger);
+      } finally {
+        await writable.close();
+      }
+      catalog = ReadOnlyCatalog.open(config.sqlitePath);
+    }
+    const report = await checkConsistency(catalog, blobs, {
+      verifyChecksums: options.verifyChecksums,
       pendingTimeoutMs: config.recovery.pendingTimeoutMs,
       orphanGraceMs: config.recovery.orphanGraceMs,
       namespace: config.namespace,
     });
+    return repaired === undefined ? report : { repaired, ...report };
   } finally {
     await catalog.close();
   }

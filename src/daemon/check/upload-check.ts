@@ -11,7 +11,7 @@
 
 import { BUCKETS } from '../../protocol/types';
 import type { BlobStore, IncompleteUpload } from '../blobs/blob-store';
-import type { Catalog } from '../db/catalog';
+import type { CatalogQueries } from '../db/catalog-queries';
 import { isStaleUpload, uploadClaim } from '../recovery/upload-rule';
 
 export interface StaleUpload {
@@ -44,7 +44,7 @@ export interface UploadCheckOptions {
 /** Pending rows looked up by key; a database with more has worse trouble, which staleRows reports. */
 const MAX_PENDING_ROWS = 10_000;
 
-export async function checkIncompleteUploads(catalog: Catalog, blobs: BlobStore, o: UploadCheckOptions): Promise<UploadReport> {
+export async function checkIncompleteUploads(catalog: CatalogQueries, blobs: BlobStore, o: UploadCheckOptions): Promise<UploadReport> {
   const report: UploadReport = { perBucket: {}, ofPendingRows: 0, stale: [], staleCount: 0, young: 0 };
   const pending = catalog.staleRows('pending', new Date(o.now).toISOString(), MAX_PENDING_ROWS);
   const stalePending = new Set(catalog.staleRows('pending', new Date(o.now - o.pendingTimeoutMs).toISOString(), MAX_PENDING_ROWS).map((r) => r.id));

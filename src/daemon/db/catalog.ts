@@ -3,7 +3,7 @@
 // WriterActor; reads use a separate read-only connection and only ever show
 // committed rows of the calling client.
 
-import { ClosedError, NotFoundError, ValidationError } from '../../protocol/errors';
+import { ClosedError, NotFoundError } from '../../protocol/errors';
 import type { Photo, PhotoPage, ProcessingStatus, SearchResult } from '../../protocol/types';
 import type { Logger } from '../logger';
 import { idString } from '../validation/field-rules';
@@ -11,11 +11,11 @@ import { compileTextMatch } from './fts-match';
 import { parseMetadataPatch, patchUpdateSql, PATCH_FIELDS } from './metadata-patch';
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from './migrations';
 import { openReader, openWriter, type Db } from './open-database';
-import { PHOTO_COLUMNS, PHOTO_RETURNING, toPhoto, type NewPhotoRow, type PhotoRecord, type RowState } from './photo-row';
+import { PHOTO_COLUMNS, PHOTO_RETURNING, toPhoto, type NewPhotoRow, type PhotoRecord } from './photo-row';
 import { runSearch } from './photo-search';
 import { assertTransition, isFinished } from './processing-transitions';
 import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery } from './search-query';
-import { photoIdOfKey } from './object-key';
+import { CatalogQueries } from './catalog-queries';
 import { PhotoCache } from './photo-cache';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, CheckpointScheduler, type CheckpointRunner } from './checkpoint-scheduler';
 import { StatementCache } from './statement-cache';
@@ -40,14 +40,7 @@ export interface CatalogOptions {
 /** ~10k photos is a few MB and covers the hot set of most deployments. */
 export const DEFAULT_PHOTO_CACHE_SIZE = 10_000;
 
-export interface StaleRow {
-  id: string;
-  bucket: string;
-  s3_key: string;
-  size: number;
-  checksum: string;
-  state: RowState;
-}
+export type { StaleRow } from './catalog-queries';
 
 const now = () => new Date().toISOString();
 
@@ -82,17 +75,6 @@ function prepareWrites(db: Db) {
 function prepareReads(db: Db) {
   return {
     photo: db.prepare(`SELECT ${PHOTO_COLUMNS} FROM photos p WHERE p.id = ? AND p.client_id = ? AND p.state = 'committed'`),
-    staleRows: db.prepare(`SELECT id, bucket, s3_key, size, checksum, state FROM photos
-      WHERE state <> 'committed' AND state = ? AND state_changed_at < ? ORDER BY state_changed_at LIMIT ?`),
-    knownBlob: db.prepare('SELECT 1 FROM photos WHERE id = ? AND bucket = ? AND s3_key = ?').pluck(),
-    countByState: db.prepare('SELECT state, count(*) AS n FROM photos GROUP BY state'),
-    countStale: db
-      .prepare(`SELECT count(*) FROM photos WHERE state <> 'committed' AND state = ? AND state_changed_at < ?`)
-      .pluck(),
-    liveAt: db.prepare('SELECT 1 FROM catalog_sessions WHERE started_at <= ? AND last_write_at >= ? LIMIT 1').pluck(),
-    anyRow: db.prepare('SELECT 1 FROM photos LIMIT 1').pluck(),
-    committedAfter: db.prepare(`SELECT seq, id, bucket, s3_key, size, checksum, state FROM photos
-      WHERE seq > ? AND state = 'committed' ORDER BY seq LIMIT ?`),
   };
 }
 
@@ -103,7 +85,7 @@ function startSession(db: Db): string {
   return at;
 }
 
-export class Catalog {
+export class Catalog extends CatalogQueries {
   readonly #writer: WriterActor;
   readonly #reader: Db;
   readonly #writes: ReturnType<typeof prepareWrites>;
@@ -112,13 +94,12 @@ export class Catalog {
   readonly #searchStatements: StatementCache;
   readonly #cache: PhotoCache;
   readonly #checkpoints: CheckpointScheduler | null = null;
-  /** This catalog's id (catalog_identity), written into every object's identity. */
-  readonly catalogId: string;
   /** started_at of this run's catalog_sessions row. */
   readonly #session: string;
   #closing: Promise<void> | null = null;
 
   private constructor(writerDb: Db, reader: Db, options: CatalogOptions) {
+    super(reader);
     this.#cache = new PhotoCache(options.photoCacheSize ?? DEFAULT_PHOTO_CACHE_SIZE);
     this.#writes = prepareWrites(writerDb);
     this.#patchStatements = new StatementCache(writerDb);
@@ -128,7 +109,6 @@ export class Catalog {
     });
     this.#reader = reader;
     this.#reads = prepareReads(reader);
-    this.catalogId = writerDb.prepare('SELECT catalog_id FROM catalog_identity').pluck().get() as string;
     this.#session = startSession(writerDb);
     this.#searchStatements = new StatementCache(reader);
     if (options.checkpoint !== undefined) {
@@ -264,7 +244,7 @@ export class Catalog {
   }
 
   getPhoto(clientId: string, id: string): Photo | null {
-    this.#assertOpen();
+    this.assertOpen();
     const cached = this.#cache.get(id);
     // A photo never changes client, so a cached entry of another client means "not yours".
     if (cached !== undefined) return cached.client_id === clientId ? cached : null;
@@ -276,7 +256,7 @@ export class Catalog {
   }
 
   search(clientId: string, query: unknown): SearchResult {
-    this.#assertOpen();
+    this.assertOpen();
     const started = performance.now();
     const page = runSearch(this.#reader, this.#searchStatements, clientId, parseSearchQuery(query));
     return {
@@ -289,7 +269,7 @@ export class Catalog {
 
   /** A user's committed photos, newest first. */
   userPhotos(clientId: string, userId: unknown, options: unknown): PhotoPage {
-    this.#assertOpen();
+    this.assertOpen();
     const user = idString(userId, 'userId');
     const plan = {
       text: '',
@@ -300,57 +280,6 @@ export class Catalog {
     };
     const { photos, total, limit, offset, hasMore, nextCursor } = runSearch(this.#reader, this.#searchStatements, clientId, plan);
     return { photos, pagination: { total, limit, offset, hasMore, nextCursor } };
-  }
-
-  /** Rows left in `state` since before `olderThan`, oldest first: recovery's work list. */
-  staleRows(state: 'pending' | 'deleting', olderThan: string, limit: number): StaleRow[] {
-    this.#assertOpen();
-    if (state !== 'pending' && state !== 'deleting') throw new ValidationError('state must be "pending" or "deleting"');
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new ValidationError('limit must be a positive integer');
-    return this.#reads.staleRows.all(state, olderThan, limit) as StaleRow[];
-  }
-
-  /** Whether any row, in any state, names this object: such a blob is never an orphan. */
-  isKnownBlob(bucket: string, key: string): boolean {
-    this.#assertOpen();
-    const id = photoIdOfKey(key);
-    return id !== null && this.#reads.knownBlob.get(id, bucket, key) !== undefined;
-  }
-
-  /**
-   * Whether this catalog was live when an object of its own was dated `at`:
-   * then a missing row means a store that was never acknowledged. Outside every
-   * run of this file (a lost catalog's objects, or ones written after the
-   * backup this file was restored from) the object is not the sweep's to remove.
-   */
-  wasLiveAt(at: string): boolean {
-    this.#assertOpen();
-    return this.#reads.liveAt.get(at, at) !== undefined;
-  }
-
-  /** Whether the catalog holds no row at all (freshly created, or lost and started anew). */
-  isEmpty(): boolean {
-    this.#assertOpen();
-    return this.#reads.anyRow.get() === undefined;
-  }
-
-  /** How many rows staleRows would list, without reading them. */
-  countStaleRows(state: 'pending' | 'deleting', olderThan: string): number {
-    this.#assertOpen();
-    return this.#reads.countStale.get(state, olderThan) as number;
-  }
-
-  /** Committed rows in storage order, a page at a time (for the consistency check). */
-  committedRowsAfter(seq: number, limit: number): Array<StaleRow & { seq: number }> {
-    this.#assertOpen();
-    return this.#reads.committedAfter.all(seq, limit) as Array<StaleRow & { seq: number }>;
-  }
-
-  countByState(): Record<RowState, number> {
-    this.#assertOpen();
-    const counts: Record<RowState, number> = { pending: 0, committed: 0, deleting: 0 };
-    for (const { state, n } of this.#reads.countByState.all() as Array<{ state: RowState; n: number }>) counts[state] = n;
-    return counts;
   }
 
   /** Resolves once the writer has taken SQLite's write lock and released it: the database can take writes (readiness). */
@@ -372,7 +301,7 @@ export class Catalog {
     return this.#closing;
   }
 
-  #assertOpen(): void {
+  protected override assertOpen(): void {
     if (this.#closing !== null) throw new ClosedError('the catalog is closed');
   }
 }

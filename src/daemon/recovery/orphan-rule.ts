@@ -3,7 +3,7 @@
 // by the same rule, so what it calls an orphan is what recovery would remove.
 
 import type { BlobStore } from '../blobs/blob-store';
-import type { Catalog } from '../db/catalog';
+import type { CatalogQueries } from '../db/catalog-queries';
 import { keyOwner } from '../db/object-key';
 
 /**
@@ -14,7 +14,7 @@ import { keyOwner } from '../db/object-key';
  */
 export type UnclaimedKind = 'foreign' | 'unidentified' | 'adoptable' | 'orphan';
 
-export async function unclaimedKind(catalog: Catalog, blobs: BlobStore, bucket: string, key: string, namespace: string): Promise<UnclaimedKind> {
+export async function unclaimedKind(catalog: CatalogQueries, blobs: BlobStore, bucket: string, key: string, namespace: string): Promise<UnclaimedKind> {
   const owner = keyOwner(key, namespace);
   if (owner === null) return 'foreign';
   const identity = await blobs.identity(bucket, key);

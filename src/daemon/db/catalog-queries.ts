@@ -1,0 +1,146 @@
+// The catalog's bookkeeping reads: what recovery, the check command, rebuild
+// and restore ask of it (rows in flight, which objects rows name, when this
+// catalog was live). The daemon's Catalog extends it with writes and the
+// callers' reads; `storaged check` uses it alone over a read-only connection
+// (ReadOnlyCatalog), so that a check never changes the database it checks.
+
+import Database from 'better-sqlite3';
+import { ClosedError, ValidationError } from '../../protocol/errors';
+import { DEFAULT_MIGRATIONS_DIR, MigrationError, readMigrationFiles } from './migrations';
+import { photoIdOfKey } from './object-key';
+import type { Db } from './open-database';
+import type { RowState } from './photo-row';
+
+export interface StaleRow {
+  id: string;
+  bucket: string;
+  s3_key: string;
+  size: number;
+  checksum: string;
+  state: RowState;
+}
+
+function prepareQueries(db: Db) {
+  return {
+    staleRows: db.prepare(`SELECT id, bucket, s3_key, size, checksum, state FROM photos
+      WHERE state <> 'committed' AND state = ? AND state_changed_at < ? ORDER BY state_changed_at LIMIT ?`),
+    knownBlob: db.prepare('SELECT 1 FROM photos WHERE id = ? AND bucket = ? AND s3_key = ?').pluck(),
+    countByState: db.prepare('SELECT state, count(*) AS n FROM photos GROUP BY state'),
+    countStale: db
+      .prepare(`SELECT count(*) FROM photos WHERE state <> 'committed' AND state = ? AND state_changed_at < ?`)
+      .pluck(),
+    liveAt: db.prepare('SELECT 1 FROM catalog_sessions WHERE started_at <= ? AND last_write_at >= ? LIMIT 1').pluck(),
+    anyRow: db.prepare('SELECT 1 FROM photos LIMIT 1').pluck(),
+    committedAfter: db.prepare(`SELECT seq, id, bucket, s3_key, size, checksum, state FROM photos
+      WHERE seq > ? AND state = 'committed' ORDER BY seq LIMIT ?`),
+  };
+}
+
+export class CatalogQueries {
+  readonly #queries: ReturnType<typeof prepareQueries>;
+  /** This catalog's id (catalog_identity), written into every object's identity. */
+  readonly catalogId: string;
+
+  constructor(reader: Db) {
+    this.#queries = prepareQueries(reader);
+    this.catalogId = reader.prepare('SELECT catalog_id FROM catalog_identity').pluck().get() as string;
+  }
+
+  /** Throws once the catalog is closed; the daemon's Catalog overrides it. */
+  protected assertOpen(): void {}
+
+  /** Rows left in `state` since before `olderThan`, oldest first: recovery's work list. */
+  staleRows(state: 'pending' | 'deleting', olderThan: string, limit: number): StaleRow[] {
+    this.assertOpen();
+    if (state !== 'pending' && state !== 'deleting') throw new ValidationError('state must be "pending" or "deleting"');
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new ValidationError('limit must be a positive integer');
+    return this.#queries.staleRows.all(state, olderThan, limit) as StaleRow[];
+  }
+
+  /** Whether any row, in any state, names this object: such a blob is never an orphan. */
+  isKnownBlob(bucket: string, key: string): boolean {
+    this.assertOpen();
+    const id = photoIdOfKey(key);
+    return id !== null && this.#queries.knownBlob.get(id, bucket, key) !== undefined;
+  }
+
+  /**
+   * Whether this catalog was live when an object of its own was dated `at`:
+   * then a missing row means a store that was never acknowledged. Outside every
+   * run of this file (a lost catalog's objects, or ones written after the
+   * backup this file was restored from) the object is not the sweep's to remove.
+   */
+  wasLiveAt(at: string): boolean {
+    this.assertOpen();
+    return this.#queries.liveAt.get(at, at) !== undefined;
+  }
+
+  /** Whether the catalog holds no row at all (freshly created, or lost and started anew). */
+  isEmpty(): boolean {
+    this.assertOpen();
+    return this.#queries.anyRow.get() === undefined;
+  }
+
+  /** How many rows staleRows would list, without reading them. */
+  countStaleRows(state: 'pending' | 'deleting', olderThan: string): number {
+    this.assertOpen();
+    return this.#queries.countStale.get(state, olderThan) as number;
+  }
+
+  /** Committed rows in storage order, a page at a time (for the consistency check). */
+  committedRowsAfter(seq: number, limit: number): Array<StaleRow & { seq: number }> {
+    this.assertOpen();
+    return this.#queries.committedAfter.all(seq, limit) as Array<StaleRow & { seq: number }>;
+  }
+
+  countByState(): Record<RowState, number> {
+    this.assertOpen();
+    const counts: Record<RowState, number> = { pending: 0, committed: 0, deleting: 0 };
+    for (const { state, n } of this.#queries.countByState.all() as Array<{ state: RowState; n: number }>) counts[state] = n;
+    return counts;
+  }
+}
+
+/**
+ * The catalog opened read-only for `storaged check`: no migration, no write,
+ * not even a run record. A database at another schema version than this
+ * storaged's is refused with what to do, since its meaning may differ.
+ */
+export class ReadOnlyCatalog extends CatalogQueries {
+  #closed = false;
+
+  private constructor(private readonly db: Db) {
+    super(db);
+  }
+
+  static open(file: string, migrationsDir: string = DEFAULT_MIGRATIONS_DIR): ReadOnlyCatalog {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      db.pragma('busy_timeout = 5000');
+      const known = Math.max(0, ...readMigrationFiles(migrationsDir).map((m) => m.version));
+      const hasVersions = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get() !== undefined;
+      const version = hasVersions ? ((db.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number | null) ?? 0) : 0;
+      if (version !== known) {
+        throw new MigrationError(
+          version > known
+            ? `database schema version ${version} is newer than this storaged (knows up to ${known}): run the check of the storaged that serves it`
+            : `database schema version ${version} is older than this storaged's ${known}: start the daemon once to migrate it, or run the check of the storaged that serves it`,
+        );
+      }
+      return new ReadOnlyCatalog(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  protected override assertOpen(): void {
+    if (this.#closed) throw new ClosedError('the catalog is closed');
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.db.close();
+  }
+}
