@@ -26,8 +26,15 @@ export const OPENAPI_PATH = path.resolve(__dirname, '../../../../openapi/gateway
 
 export const MAX_URL_BYTES = 8 * 1024;
 export const DEFAULT_MAX_JSON_UPLOAD_BYTES = 16 * 1024 * 1024;
-/** Unread request bodies up to this size are drained to keep the connection; larger ones close it. */
-const DRAIN_LIMIT_BYTES = 64 * 1024;
+/**
+ * A body refused before it was read is drained and discarded, up to these
+ * bounds, so that the client reads the answer: a client still sending when
+ * the connection closed under it sees EPIPE or ECONNRESET, not the 413 or 401
+ * (Node's fetch and undici do). Past either bound the connection is cut, so a
+ * client cannot hold the daemon's socket by sending forever.
+ */
+const DRAIN_MAX_BYTES = 128 * 1024 * 1024;
+const DRAIN_MAX_MS = 5_000;
 
 export interface GatewayOptions {
   coordinator: Coordinator;
@@ -123,7 +130,8 @@ export class Gateway {
       if (match.kind === 'method') {
         route = match.template;
         const refusal = new ValidationError(`${method} is not allowed on ${match.template}; allowed: ${match.allow.join(', ')}`);
-        return sendJson(res, 405, errorBody(refusal, requestId), { allow: match.allow.join(', '), ...this.#closeIfUnread(req) });
+        this.#drainUnread(req);
+        return sendJson(res, 405, errorBody(refusal, requestId), { allow: match.allow.join(', ') });
       }
       route = match.route.path;
       if (match.route.auth !== 'none') {
@@ -162,19 +170,35 @@ export class Gateway {
   }
 
   /**
-   * A large body refused before or while it arrived is not read to its end
-   * (node would otherwise drain it to keep the connection): answer, then close.
+   * Reads and discards what is left of a refused request's body, within
+   * DRAIN_MAX_BYTES and DRAIN_MAX_MS, so that the answer reaches a client
+   * still sending; the connection stays usable once the body has ended.
    */
-  #closeIfUnread(req: http.IncomingMessage): http.OutgoingHttpHeaders {
-    if (req.complete) return {};
-    const length = Number(req.headers['content-length'] ?? 0);
-    const large = req.headers['transfer-encoding'] !== undefined || length > DRAIN_LIMIT_BYTES;
-    return large ? { connection: 'close' } : {};
+  #drainUnread(req: http.IncomingMessage): void {
+    if (req.complete || req.destroyed) return;
+    let drained = 0;
+    const cut = () => req.socket.destroy();
+    const timer = setTimeout(cut, DRAIN_MAX_MS);
+    timer.unref();
+    const done = () => clearTimeout(timer);
+    req.on('data', (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > DRAIN_MAX_BYTES) {
+        done();
+        cut();
+      }
+    });
+    req.once('end', done);
+    req.once('close', done);
+    // A body a route began to read and gave up on is paused: take it from here.
+    req.unpipe();
+    req.resume();
   }
 
   #fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown, requestId: string): void {
     if (res.destroyed) return;
-    const headers = this.#closeIfUnread(req);
+    this.#drainUnread(req);
+    const headers: http.OutgoingHttpHeaders = {};
     if (err instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer realm="storaged"';
     const error = sendError(res, err, requestId, headers);
     if (error.code === 'INTERNAL' || error.code === 'UNAVAILABLE') {
