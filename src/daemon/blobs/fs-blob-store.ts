@@ -10,6 +10,7 @@ import { InternalError, NotFoundError, UnavailableError, ValidationError } from 
 import { isOlderThan, type BlobInfo, type BlobSource, type BlobStore, type ByteRange, type IncompleteUpload, type ListedBlob } from './blob-store';
 import type { BlobUrlSigner } from './fs-url-signer';
 import { identityFromMetadata, identityMetadata, type ObjectIdentity } from './object-identity';
+import { diskFullAs } from '../disk-full';
 
 /** Marks a write in progress; list() hides these and abortIncompleteUploads() sweeps the stale ones. */
 const TEMP_SUFFIX = '.tmp-upload';
@@ -111,7 +112,7 @@ export class FsBlobStore implements BlobStore {
     } catch (err) {
       await fs.promises.rm(temp, { force: true });
       if (identity !== undefined) await fs.promises.rm(`${target}${IDENTITY_SUFFIX}`, { force: true });
-      throw err;
+      throw diskFullAs(err, `the blob directory ${this.root}`);
     }
   }
 

@@ -3,6 +3,7 @@
 // concurrent stores cost a handful of fsyncs instead of 200. Each op runs in
 // its own SAVEPOINT: a failing op is undone alone and rejects only its caller.
 
+import { diskFullAs } from '../disk-full';
 import { ClosedError } from '../../protocol/errors';
 import type { Logger } from '../logger';
 import type { Db } from './open-database';
@@ -184,7 +185,7 @@ export class WriterActor {
         job.resolve(outcome.value);
       } else {
         this.#stats.failedWrites++;
-        job.reject(outcome.error);
+        job.reject(diskFullAs(outcome.error, `the database ${this.#db.name}`));
       }
     });
   }

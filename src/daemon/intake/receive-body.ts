@@ -3,6 +3,7 @@
 // it in memory while small or in a spool file (mode 0600) once it grows past
 // the threshold, so memory per upload stays bounded whatever the body size.
 
+import { diskFullAs } from '../disk-full';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -117,7 +118,7 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
     if (opts.signal.aborted && !(err instanceof StorageError)) {
       throw new ClosedError('the caller went away during the upload', { cause: err });
     }
-    throw err;
+    throw diskFullAs(err, `the spool directory ${opts.spoolDir}`);
   }
 
   const finishedSpool = spool as SpoolFile | null;
