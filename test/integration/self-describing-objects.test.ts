@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { identityFromMetadata } from '../../src/daemon/blobs/object-identity';
+import { loadConfig } from '../../src/daemon/config/daemon-config';
 import { StorageClient } from '../../src/sidecar-client/storage-client';
 import { daemonEnv } from '../support/daemon-env';
 import { spawnDaemon } from '../support/daemon-process';
@@ -72,4 +73,29 @@ test('the local backend keeps the identity in a 0600 record beside the blob, hid
   assert.equal(identity?.sha256, sha256(body));
   await client.deletePhoto(stored.id);
   assert.equal(fs.existsSync(record), false, 'a delete removes the record with the blob');
+});
+
+test('STORAGED_BUCKET_PREFIX puts every bucket under the operator\'s names; rows keep the logical ones', { timeout: 60_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const env = daemonEnv(tempDir(t), minio, { STORAGED_BUCKET_PREFIX: 'acme-' });
+  const daemon = await spawnDaemon(t, env);
+  const client = new StorageClient({ socketPath: daemon.socketPath, clientId: 'acme' });
+  t.after(() => client.close());
+  const body = pngBytes(3000);
+  const stored = await client.storePhoto(body, { originalName: 'p.png', clientId: 'acme' });
+  assert.equal(stored.bucket, 'images');
+  const buckets = (await minio.client.listBuckets()).map((b) => b.name).sort();
+  assert.deepEqual(buckets, ['acme-backups', 'acme-files', 'acme-images', 'acme-images-large', 'acme-videos']);
+  assert.ok(identityFromMetadata((await minio.client.statObject('acme-images', stored.s3_key)).metaData));
+  assert.equal(sha256(Buffer.concat(await (await client.readPhoto(stored.id)).body.toArray())), sha256(body));
+  const url = (await client.getPhoto(stored.id)).s3_url;
+  assert.match(url, /\/acme-images\//);
+  assert.equal(sha256(Buffer.from(await (await fetch(url)).arrayBuffer())), sha256(body), 'the presigned URL names the real bucket');
+});
+
+test('a bucket prefix S3 would refuse stops the daemon at start', () => {
+  for (const bad of ['Acme-', '-acme', 'a_b', 'x'.repeat(52)]) {
+    assert.throws(() => loadConfig({ STORAGED_DATA_DIR: '/tmp/x', STORAGED_BUCKET_PREFIX: bad }), /STORAGED_BUCKET_PREFIX/);
+  }
+  assert.equal(loadConfig({ STORAGED_DATA_DIR: '/tmp/x', STORAGED_BUCKET_PREFIX: 'team.a-' }).bucketPrefix, 'team.a-');
 });

@@ -9,6 +9,7 @@ import type { BlobStore } from './blob-store';
 import { FsBlobStore } from './fs-blob-store';
 import { BlobUrlSigner, loadOrCreateSigningKey } from './fs-url-signer';
 import { MinioBlobStore } from './minio-blob-store';
+import { PrefixedBuckets } from './prefixed-buckets';
 
 export type ConfiguredBlobStore =
   | { kind: 'minio'; blobs: BlobStore }
@@ -16,11 +17,12 @@ export type ConfiguredBlobStore =
 
 /** `pool` moves large MinIO bodies in parts; the local directory needs no workers. */
 export function configuredBlobStore(config: DaemonConfig, logger: Logger, baseUrl: string, pool?: Piscina): ConfiguredBlobStore {
+  const prefixed = (blobs: BlobStore) => (config.bucketPrefix === '' ? blobs : new PrefixedBuckets(blobs, config.bucketPrefix));
   if (config.minio !== null) {
     const pooled = pool === undefined ? undefined : { pool, ...config.multipart };
-    return { kind: 'minio', blobs: new MinioBlobStore(config.minio, logger, pooled) };
+    return { kind: 'minio', blobs: prefixed(new MinioBlobStore(config.minio, logger, pooled)) };
   }
   const signer = new BlobUrlSigner(loadOrCreateSigningKey(path.join(config.dataDir, 'blob-url.key')), baseUrl);
   const fsStore = new FsBlobStore(config.blobDir, signer);
-  return { kind: 'fs', blobs: fsStore, fsStore, signer };
+  return { kind: 'fs', blobs: prefixed(fsStore), fsStore, signer };
 }

@@ -12,6 +12,7 @@ import { readGatewayTokens, type GatewayTokens } from './gateway-tokens';
 import { Env, readBoolean, readChoice, readInteger, readList, readString } from './env-readers';
 import { DEFAULT_WORKER_NICE } from '../workers/worker-pool';
 import { DEFAULT_NAMESPACE, NAMESPACE } from '../db/object-key';
+import { BUCKET_PREFIX } from '../blobs/prefixed-buckets';
 
 export interface MinioSettings {
   endPoint: string;
@@ -51,6 +52,8 @@ export interface DaemonConfig {
   recovery: { pendingTimeoutMs: number; orphanGraceMs: number; intervalMs: number; fullSweepIntervalMs: number };
   /** First segment of every object key; storaged lists, sweeps and aborts uploads only under it. */
   namespace: string;
+  /** STORAGED_BUCKET_PREFIX: put before every bucket name in the blob store ('' = none). */
+  bucketPrefix: string;
   /** Catalog backups to the blob store's `backups` bucket: every intervalMs (0 = off), the newest `keep` kept. */
   backup: { intervalMs: number; keep: number };
 }
@@ -220,11 +223,20 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       fullSweepIntervalMs: readInteger(env, 'STORAGED_FULL_SWEEP_INTERVAL_S', DAY_SECONDS, 60, 30 * DAY_SECONDS) * 1000,
     },
     namespace: readNamespace(env),
+    bucketPrefix: readBucketPrefix(env),
     backup: {
       intervalMs: readInteger(env, 'BACKUP_INTERVAL', 3600, 0, 30 * DAY_SECONDS) * 1000,
       keep: readInteger(env, 'STORAGED_BACKUP_KEEP', 24, 1, 10_000),
     },
   };
+}
+
+function readBucketPrefix(env: Env): string {
+  const prefix = readString(env, 'STORAGED_BUCKET_PREFIX', '');
+  if (prefix !== '' && !BUCKET_PREFIX.test(prefix)) {
+    throw new ConfigError('STORAGED_BUCKET_PREFIX', `expected up to 51 characters of a-z, 0-9, '.' and '-', starting with a letter or digit, got '${prefix}'`);
+  }
+  return prefix;
 }
 
 function readNamespace(env: Env): string {
