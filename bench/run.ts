@@ -2,6 +2,7 @@
 // with PREFIX (all by default), one after another so they do not disturb
 // each other, and prints each figure as a JSON line.
 
+import { benchBackup100k, benchRebuild100k } from './catalog-recovery.bench';
 import { benchGatewayGet } from './gateway-get.bench';
 import { benchHash } from './hash.bench';
 import { benchGetUnderLoad } from './get-under-load.bench';
@@ -22,6 +23,8 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['hash.worker1', 'hash.worker2'], run: benchHash },
   { names: ['store.256m'], run: benchStore256m },
   { names: ['sidecar.getPhoto.underLoad', 'sidecar.getPhoto.underLoad.sameProcess'], run: benchGetUnderLoad },
+  { names: ['catalog.backup.100k', 'catalog.backup.100k.getPhoto'], run: benchBackup100k },
+  { names: ['catalog.rebuild.100k'], run: benchRebuild100k },
   { names: SPOOL_SIZES_MIB.map((mib) => `spool.threshold.${mib}m`), run: benchSpoolThreshold },
 ];
 
