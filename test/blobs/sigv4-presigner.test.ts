@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as Minio from 'minio';
+import { responseOverrides } from '../../src/daemon/blobs/safe-serving';
 import { SigV4Presigner } from '../../src/daemon/blobs/sigv4-presigner';
 
 const settings = [
@@ -25,3 +26,35 @@ for (const s of settings) {
     }
   });
 }
+
+test('a download URL signs response-content-disposition and response-content-type exactly as minio-js does', async () => {
+  const s = settings[0]!;
+  const client = new Minio.Client({ ...s, pathStyle: true });
+  const ours = new SigV4Presigner(s);
+  const overrides = responseOverrides({ filename: 'évil "x" (1).svg', mimeType: 'image/svg+xml' })!;
+  for (const date of dates) {
+    const theirs = await client.presignedUrl(
+      'GET',
+      'images',
+      keys[0]!,
+      600,
+      { 'response-content-disposition': overrides.disposition, 'response-content-type': overrides.contentType },
+      date,
+    );
+    // The same signature over the same parameters; only their order in the URL may differ.
+    const [a, b] = [new URL(ours.presignGet('images', keys[0]!, 600, date, overrides)), new URL(theirs)];
+    assert.equal(a.origin + a.pathname, b.origin + b.pathname);
+    assert.deepEqual([...a.searchParams].sort(), [...b.searchParams].sort());
+  }
+});
+
+test('only types a browser could run get download overrides', () => {
+  for (const mimeType of ['image/svg+xml', 'text/html', 'application/xml', 'text/xml', 'application/pdf', 'application/xhtml+xml']) {
+    assert.deepEqual(responseOverrides({ filename: 'f', mimeType }), {
+      disposition: `attachment; filename="f"; filename*=UTF-8''f`,
+      contentType: 'application/octet-stream',
+    });
+  }
+  for (const mimeType of ['image/png', 'image/jpeg', 'video/mp4', 'application/zip']) assert.equal(responseOverrides({ filename: 'f', mimeType }), null);
+  assert.equal(responseOverrides(undefined), null);
+});

@@ -3,7 +3,7 @@
 
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { contentDisposition } from '../../src/daemon/gateway/content-headers';
+import { contentDisposition } from '../../src/daemon/blobs/safe-serving';
 import { BACKENDS, backendFor } from '../support/backends';
 import { pngBytes, sha256 } from '../support/image-bytes';
 import { eventually, startGateway } from './gateway-fixture';
@@ -93,7 +93,7 @@ test('a download the caller abandons is cut without harming the next requests', 
 });
 
 test('Content-Disposition keeps an ASCII fallback and the exact name, quoting nothing dangerous', () => {
-  assert.equal(contentDisposition('a b.png'), `inline; filename="a b.png"; filename*=UTF-8''a%20b.png`);
-  assert.equal(contentDisposition('été "x"\\.png'), `inline; filename="_t_ _x__.png"; filename*=UTF-8''%C3%A9t%C3%A9%20%22x%22%5C.png`);
-  assert.equal(contentDisposition("it's (1).png"), `inline; filename="it's (1).png"; filename*=UTF-8''it%27s%20%281%29.png`);
+  assert.equal(contentDisposition('inline', 'a b.png'), `inline; filename="a b.png"; filename*=UTF-8''a%20b.png`);
+  assert.equal(contentDisposition('inline', 'été "x"\\.png'), `inline; filename="_t_ _x__.png"; filename*=UTF-8''%C3%A9t%C3%A9%20%22x%22%5C.png`);
+  assert.equal(contentDisposition('inline', "it's (1).png"), `inline; filename="it's (1).png"; filename*=UTF-8''it%27s%20%281%29.png`);
 });

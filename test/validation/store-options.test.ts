@@ -70,7 +70,7 @@ const badOptions: Array<[string, unknown, string, string | RegExp]> = [
     'contentType not allowed',
     { ...base, contentType: 'application/x-msdownload' },
     'UNSUPPORTED_TYPE',
-    'content type application/x-msdownload is not allowed (allowed: image/jpeg, image/png, image/gif, image/webp, image/bmp, image/svg+xml)',
+    'content type application/x-msdownload is not allowed (allowed: image/jpeg, image/png, image/gif, image/webp, image/bmp)',
   ],
   ['contentType video (not in the default list)', { ...base, contentType: 'video/mp4' }, 'UNSUPPORTED_TYPE', /^content type video\/mp4 is not allowed/],
   ['userId empty', { ...base, userId: '' }, 'VALIDATION', 'options.userId must be a non-empty string of at most 128 characters without control characters'],

@@ -3,6 +3,7 @@
 
 import type { Readable } from 'node:stream';
 import type { ObjectIdentity } from './object-identity';
+import type { ServedAs } from './safe-serving';
 
 /** A body ready to write: already received whole, in memory or spooled to a file. */
 export type BlobSource = { buffer: Buffer } | { path: string };
@@ -93,8 +94,11 @@ export interface BlobStore {
   stat(bucket: string, key: string): Promise<BlobInfo | null>;
   /** Removes the object; an object already gone is not an error. */
   remove(bucket: string, key: string): Promise<void>;
-  /** A URL a plain HTTP GET can fetch the bytes from until it expires. */
-  presignedGetUrl(bucket: string, key: string, expirySeconds: number): Promise<string>;
+  /**
+   * A URL a plain HTTP GET can fetch the bytes from until it expires. With
+   * `served`, a type a browser could run is answered as a download (safe-serving.ts).
+   */
+  presignedGetUrl(bucket: string, key: string, expirySeconds: number, served?: ServedAs): Promise<string>;
   /** The bytes (or a range of them) as a stream. */
   read(bucket: string, key: string, range?: ByteRange): Promise<Readable>;
   /** Every object of a bucket, or those whose key starts with `prefix` (for the orphan sweep and the check). */

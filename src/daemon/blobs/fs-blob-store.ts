@@ -11,6 +11,7 @@ import { isOlderThan, type BlobInfo, type BlobSource, type BlobStore, type ByteR
 import type { BlobUrlSigner } from './fs-url-signer';
 import { identityFromMetadata, identityMetadata, type ObjectIdentity } from './object-identity';
 import { diskFullAs } from '../disk-full';
+import { responseOverrides, type ServedAs } from './safe-serving';
 
 /** Marks a write in progress; list() hides these and abortIncompleteUploads() sweeps the stale ones. */
 const TEMP_SUFFIX = '.tmp-upload';
@@ -171,9 +172,9 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async presignedGetUrl(bucket: string, key: string, expirySeconds: number): Promise<string> {
+  async presignedGetUrl(bucket: string, key: string, expirySeconds: number, served?: ServedAs): Promise<string> {
     this.pathOf(bucket, key);
-    return this.signer.sign(bucket, key, expirySeconds);
+    return this.signer.sign(bucket, key, expirySeconds, Date.now(), responseOverrides(served));
   }
 
   async read(bucket: string, key: string, range?: ByteRange): Promise<Readable> {

@@ -4,6 +4,7 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
+import type { ResponseOverrides } from './safe-serving';
 
 export type SignatureCheck = 'ok' | 'expired' | 'bad-signature';
 
@@ -19,24 +20,38 @@ export class BlobUrlSigner {
     this.#baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
-  #mac(bucket: string, key: string, expires: number): Buffer {
-    return createHmac('sha256', this.#secret).update(`${bucket}\n${key}\n${expires}`).digest();
+  #mac(bucket: string, key: string, expires: number, overrides: ResponseOverrides | null): Buffer {
+    const mac = createHmac('sha256', this.#secret).update(`${bucket}\n${key}\n${expires}`);
+    // Signed like S3's response-content-* parameters: a URL's download headers cannot be dropped or changed.
+    if (overrides !== null) mac.update(`\n${overrides.disposition}\n${overrides.contentType}`);
+    return mac.digest();
   }
 
-  /** A URL valid for expirySeconds from now (`now` in ms, for tests). */
-  sign(bucket: string, key: string, expirySeconds: number, now = Date.now()): string {
+  /** A URL valid for expirySeconds from now (`now` in ms, for tests); `overrides` fix how it is served. */
+  sign(bucket: string, key: string, expirySeconds: number, now = Date.now(), overrides: ResponseOverrides | null = null): string {
     const expires = Math.floor(now / 1000) + expirySeconds;
     const keyPath = key.split('/').map(encodeURIComponent).join('/');
-    const signature = this.#mac(bucket, key, expires).toString('hex');
-    return `${this.#baseUrl}/blobs/${encodeURIComponent(bucket)}/${keyPath}?expires=${expires}&signature=${signature}`;
+    const signature = this.#mac(bucket, key, expires, overrides).toString('hex');
+    const served =
+      overrides === null
+        ? ''
+        : `&response-content-disposition=${encodeURIComponent(overrides.disposition)}&response-content-type=${encodeURIComponent(overrides.contentType)}`;
+    return `${this.#baseUrl}/blobs/${encodeURIComponent(bucket)}/${keyPath}?expires=${expires}${served}&signature=${signature}`;
   }
 
   /** Checks the query parameters of a URL made by sign(); the signature is checked before the expiry. */
-  verify(bucket: string, key: string, expires: string | null, signature: string | null, now = Date.now()): SignatureCheck {
+  verify(
+    bucket: string,
+    key: string,
+    expires: string | null,
+    signature: string | null,
+    now = Date.now(),
+    overrides: ResponseOverrides | null = null,
+  ): SignatureCheck {
     if (expires === null || signature === null || !/^\d{1,12}$/.test(expires) || !/^[0-9a-f]{64}$/.test(signature)) {
       return 'bad-signature';
     }
-    const expected = this.#mac(bucket, key, Number(expires));
+    const expected = this.#mac(bucket, key, Number(expires), overrides);
     if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) return 'bad-signature';
     return Number(expires) * 1000 <= now ? 'expired' : 'ok';
   }

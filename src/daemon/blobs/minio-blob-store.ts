@@ -21,6 +21,7 @@ import { GrowingMultipartPut, multipartPut } from './multipart-put';
 import type { PartTransfers } from './part-transfers';
 import { readInParts } from './read-in-parts';
 import { identityFromMetadata, identityHeaders, type ObjectIdentity } from './object-identity';
+import { responseOverrides, type ServedAs } from './safe-serving';
 import { SigV4Presigner } from './sigv4-presigner';
 import { DEFAULT_RETRY, type RetryPolicy } from './transfer-retry';
 
@@ -203,8 +204,8 @@ export class MinioBlobStore implements BlobStore {
     await this.#run(`remove ${bucket}/${key}`, () => this.#client.removeObject(bucket, key));
   }
 
-  async presignedGetUrl(bucket: string, key: string, expirySeconds: number): Promise<string> {
-    return this.#presigner.presignGet(bucket, key, expirySeconds);
+  async presignedGetUrl(bucket: string, key: string, expirySeconds: number, served?: ServedAs): Promise<string> {
+    return this.#presigner.presignGet(bucket, key, expirySeconds, new Date(), responseOverrides(served));
   }
 
   async read(bucket: string, key: string, range?: ByteRange): Promise<Readable> {

@@ -8,6 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobInfo, BlobSource, BlobStore, ByteRange, GrowingPuts, IncompleteUpload, ListedBlob } from './blob-store';
 import type { ObjectIdentity } from './object-identity';
+import type { ServedAs } from './safe-serving';
 
 /** Bucket names are 3-63 of a-z, 0-9, '.' and '-'; the longest logical name (images-large) leaves 51 for the prefix. */
 export const BUCKET_PREFIX = /^[a-z0-9][a-z0-9.-]{0,50}$/;
@@ -52,8 +53,8 @@ export class PrefixedBuckets implements BlobStore {
     return this.inner.remove(this.#name(bucket), key);
   }
 
-  presignedGetUrl(bucket: string, key: string, expirySeconds: number): Promise<string> {
-    return this.inner.presignedGetUrl(this.#name(bucket), key, expirySeconds);
+  presignedGetUrl(bucket: string, key: string, expirySeconds: number, served?: ServedAs): Promise<string> {
+    return this.inner.presignedGetUrl(this.#name(bucket), key, expirySeconds, served);
   }
 
   read(bucket: string, key: string, range?: ByteRange): Promise<Readable> {

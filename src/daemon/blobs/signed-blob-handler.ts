@@ -63,7 +63,10 @@ export function createSignedBlobHandler(store: FsBlobStore, signer: BlobUrlSigne
       sendError(res, 404, 'NOT_FOUND', 'no such object');
       return true;
     }
-    const check = signer.verify(bucket, key, url.searchParams.get('expires'), url.searchParams.get('signature'));
+    const disposition = url.searchParams.get('response-content-disposition');
+    const contentType = url.searchParams.get('response-content-type');
+    const overrides = disposition === null || contentType === null ? null : { disposition, contentType };
+    const check = signer.verify(bucket, key, url.searchParams.get('expires'), url.searchParams.get('signature'), Date.now(), overrides);
     if (check !== 'ok') {
       sendError(res, 403, 'FORBIDDEN', check === 'expired' ? 'this URL has expired' : 'the URL signature is not valid');
       return true;
@@ -87,7 +90,8 @@ export function createSignedBlobHandler(store: FsBlobStore, signer: BlobUrlSigne
         }
       }
       const headers: http.OutgoingHttpHeaders = {
-        'content-type': servedContentType(key),
+        'content-type': overrides?.contentType ?? servedContentType(key),
+        ...(overrides && { 'content-disposition': overrides.disposition }),
         // Bytes are the caller's: never let a browser reinterpret them or run scripts inside (SVG).
         'x-content-type-options': 'nosniff',
         'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",

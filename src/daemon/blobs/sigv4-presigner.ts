@@ -7,6 +7,7 @@
 import { amzDate, hostOf, objectPath, uriEncode } from './sigv4-encoding';
 import { SigV4SigningKey } from './sigv4-signing-key';
 import type { MinioSettings } from '../config/daemon-config';
+import type { ResponseOverrides } from './safe-serving';
 
 export type PresignerSettings = MinioSettings;
 
@@ -45,16 +46,20 @@ export class SigV4Presigner {
     return this.#stamp;
   }
 
-  presignGet(bucket: string, key: string, expirySeconds: number, now: Date = new Date()): string {
+  /** With `overrides`, S3 answers with that Content-Disposition and Content-Type (both signed, so they cannot be dropped). */
+  presignGet(bucket: string, key: string, expirySeconds: number, now: Date = new Date(), overrides: ResponseOverrides | null = null): string {
     const stamp = this.#stampFor(now);
     const path = objectPath(bucket, key);
-    // Already in sorted order, as the canonical query string requires.
+    // Already in sorted order, as the canonical query string requires ('X' sorts before 'r').
     const query =
       `X-Amz-Algorithm=AWS4-HMAC-SHA256` +
       `&X-Amz-Credential=${this.#credentialFor(stamp.slice(0, 8))}` +
       `&X-Amz-Date=${stamp}` +
       `&X-Amz-Expires=${expirySeconds}` +
-      `&X-Amz-SignedHeaders=host`;
+      `&X-Amz-SignedHeaders=host` +
+      (overrides === null
+        ? ''
+        : `&response-content-disposition=${uriEncode(overrides.disposition)}&response-content-type=${uriEncode(overrides.contentType)}`);
     const canonicalRequest = `GET\n${path}\n${query}\nhost:${this.#host}\n\nhost\nUNSIGNED-PAYLOAD`;
     const signature = this.#key.sign(stamp, canonicalRequest);
     return `${this.#origin}${path}?${query}&X-Amz-Signature=${signature}`;

@@ -100,7 +100,10 @@ export class PhotoStore {
         await this.catalog.insertPending(pendingRow(ctx.clientId, options, mimeType, place, received.size, received.sha256));
       }
       const photo = await this.#writeBlobAndCommit(ctx, place, received, mimeType, begun, identity);
-      const s3_url = await this.blobs.presignedGetUrl(place.bucket, place.key, DEFAULT_URL_EXPIRY_SECONDS);
+      const s3_url = await this.blobs.presignedGetUrl(place.bucket, place.key, DEFAULT_URL_EXPIRY_SECONDS, {
+        filename: options.originalName,
+        mimeType,
+      });
 
       this.metrics.recordStore(place.bucket, received.size, performance.now() - started);
       return {

@@ -5,6 +5,7 @@
 //   delete: row `deleting` → remove blob → remove row → answer
 // Whatever a crash interrupts, recovery finishes or rolls back.
 
+import type { ServedAs } from '../blobs/safe-serving';
 import { NotFoundError } from '../../protocol/errors';
 import { DEFAULT_URL_EXPIRY_SECONDS } from '../../protocol/limits';
 import type { Photo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';
@@ -62,7 +63,7 @@ export class StorageCoordinator implements Coordinator {
     const second = currentSecond();
     const made = this.#answers.get(photo, second);
     if (made !== undefined) return made;
-    const s3_url = await this.blobs.presignedGetUrl(photo.bucket, photo.s3_key, DEFAULT_URL_EXPIRY_SECONDS);
+    const s3_url = await this.blobs.presignedGetUrl(photo.bucket, photo.s3_key, DEFAULT_URL_EXPIRY_SECONDS, servedAs(photo));
     return this.#answers.make(photo, second, s3_url, DEFAULT_URL_EXPIRY_SECONDS);
   }
 
@@ -84,7 +85,7 @@ export class StorageCoordinator implements Coordinator {
   async getPhotoUrl(ctx: CallContext, rawId: unknown, rawExpiry: unknown): Promise<string> {
     const expiry = parseUrlExpiry(rawExpiry);
     const photo = this.#committedPhoto(ctx, rawId);
-    return this.blobs.presignedGetUrl(photo.bucket, photo.s3_key, expiry);
+    return this.blobs.presignedGetUrl(photo.bucket, photo.s3_key, expiry, servedAs(photo));
   }
 
   async updatePhotoMetadata(ctx: CallContext, rawId: unknown, patch: unknown): Promise<Photo> {
@@ -119,4 +120,8 @@ export class StorageCoordinator implements Coordinator {
     if (photo === null) throw new NotFoundError(`photo ${id} not found`);
     return photo;
   }
+}
+
+function servedAs(photo: { original_filename: string; mime_type: string }): ServedAs {
+  return { filename: photo.original_filename, mimeType: photo.mime_type };
 }

@@ -2,6 +2,7 @@
 // and the guards that keep a browser from running what a caller uploaded.
 
 import type * as http from 'node:http';
+import { contentDisposition, isBrowserActive } from '../blobs/safe-serving';
 
 export function etagOf(checksum: string): string {
   return `"${checksum}"`;
@@ -16,17 +17,6 @@ export function noneMatchHits(header: string | undefined, etag: string): boolean
   });
 }
 
-/** RFC 8187 value characters; everything else is percent-encoded. */
-function extValue(name: string): string {
-  return encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-/** `inline` with an ASCII fallback for old clients and the exact UTF-8 name for the rest. */
-export function contentDisposition(filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]|["\\%]/g, '_');
-  return `inline; filename="${ascii}"; filename*=UTF-8''${extValue(filename)}`;
-}
-
 export interface ContentDescription {
   mime_type: string;
   original_filename: string;
@@ -39,7 +29,8 @@ export function contentHeaders(photo: ContentDescription): http.OutgoingHttpHead
     'content-type': photo.mime_type,
     etag: etagOf(photo.checksum),
     'accept-ranges': 'bytes',
-    'content-disposition': contentDisposition(photo.original_filename),
+    // A type a browser could run is a download even here, CSP notwithstanding.
+    'content-disposition': contentDisposition(isBrowserActive(photo.mime_type) ? 'attachment' : 'inline', photo.original_filename),
     // The bytes are a caller's: no sniffing them into something else, no scripts inside (SVG).
     'x-content-type-options': 'nosniff',
     'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
