@@ -14,6 +14,25 @@ async function fetchSha256(url: string): Promise<string> {
 }
 
 export const storeChecks: Record<string, ContractCheck> = {
+  'file names from any script are stored as sent (NFC), read back and found by search': async (_t, env) => {
+    const client = env.client('acme');
+    const names = ['photo (1).jpg', 'café au lait.png', '照片.png', 'фото отпуск.png', 'صورة.png', '😀 smile.png', 'cafe\u0301 noir.png'];
+    const ids: string[] = [];
+    for (const name of names) {
+      const body = name.endsWith('.jpg') ? jpegBytes(3000) : pngBytes(3000 + ids.length);
+      const stored = await client.storePhoto(body, { originalName: name, clientId: 'acme', userId: 'unicode-user' });
+      ids.push(stored.id);
+      assert.equal((await client.getPhoto(stored.id)).original_filename, name.normalize('NFC'));
+    }
+    const found = async (query: string) =>
+      (await client.searchPhotos({ query, filters: { user_id: 'unicode-user' } })).photos.map((p) => p.original_filename).sort();
+    assert.deepEqual(await found('cafe'), ['café au lait.png', 'café noir.png'], 'accents fold: cafe finds café');
+    assert.deepEqual(await found('照片'), ['照片.png']);
+    assert.deepEqual(await found('фото'), ['фото отпуск.png']);
+    assert.deepEqual(await found('(1)'), ['photo (1).jpg']);
+    await assert.rejects(client.storePhoto(pngBytes(100), { originalName: 'photo\u202Egpj.exe', clientId: 'acme' }), { code: 'VALIDATION' });
+    for (const id of ids) await client.deletePhoto(id);
+  },
   'store a Buffer, get its metadata, fetch its URLs': async (_t, env) => {
     const client = env.client('acme');
     const body = pngBytes(200 * 1024);

@@ -5,7 +5,6 @@
 import { ValidationError } from '../../protocol/errors';
 
 export const MAX_ID_CHARS = 128;
-export const MAX_FILENAME_CHARS = 255;
 export const MAX_METADATA_KEYS = 64;
 export const MAX_METADATA_KEY_CHARS = 128;
 export const MAX_METADATA_VALUE_CHARS = 1024;
@@ -40,25 +39,36 @@ export function idString(value: unknown, field: string): string {
   return value;
 }
 
-// The seed's rule: ASCII word characters, dash, dot and space; plus no leading
-// dot (hidden files, "..") or space. Names outside it are refused, not rewritten,
-// so what a caller reads back is exactly what it sent.
-const FILENAME = /^[\w\-. ]+$/;
+/** File names are limited in bytes, as file systems and S3 metadata count them. */
+export const MAX_FILENAME_BYTES = 255;
+
+// Any name a person's file may have ("photo (1).jpg", "café.jpg", "照片.png"),
+// as long as it cannot be taken for something else: no control characters
+// (C0, DEL, C1), no line or paragraph separators, no bidirectional overrides
+// or isolates (which make "gpj.exe" read as "exe.jpg"), no path separator, not
+// "." or "..", no white space at either end, and well-formed Unicode. It is
+// stored NFC-normalised, so the same name typed on macOS (NFD) and elsewhere
+// is one name and one search term.
+/** A surrogate not part of a pair: a string that cannot be UTF-8. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const FORBIDDEN = /[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069/\\]/u;
 
 export function filename(value: unknown, field: string): string {
-  if (
-    typeof value !== 'string' ||
-    value.length === 0 ||
-    value.length > MAX_FILENAME_CHARS ||
-    !FILENAME.test(value) ||
-    value.startsWith('.') ||
-    value.startsWith(' ')
-  ) {
-    throw new ValidationError(
-      `${field} must be a file name of 1 to ${MAX_FILENAME_CHARS} characters from A-Z a-z 0-9 _ - . and space, not starting with "." or a space`,
-    );
+  const refuse = (why: string): never => {
+    throw new ValidationError(`${field} ${why}`);
+  };
+  if (typeof value !== 'string' || value.length === 0) return refuse('must be a non-empty string');
+  if (LONE_SURROGATE.test(value)) return refuse('must be well-formed Unicode (it holds a lone surrogate)');
+  const name = value.normalize('NFC');
+  if (Buffer.byteLength(name) > MAX_FILENAME_BYTES) return refuse(`must be at most ${MAX_FILENAME_BYTES} bytes of UTF-8`);
+  const bad = FORBIDDEN.exec(name);
+  if (bad !== null) {
+    const code = `U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    return refuse(`must not contain ${bad[0] === '/' || bad[0] === '\\' ? 'a path separator' : 'a control or direction-changing character'} (${code})`);
   }
-  return value;
+  if (name === '.' || name === '..') return refuse('must not be "." or ".."');
+  if (name.trim() !== name) return refuse('must not begin or end with white space');
+  return name;
 }
 
 export function nonNegativeInteger(value: unknown, field: string): number {
