@@ -13,6 +13,9 @@ COPY bench ./bench
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+# HOST=0.0.0.0 listens on every interface, so with the local blob backend
+# (no MINIO_ENDPOINT) the daemon refuses to start until STORAGED_PUBLIC_URL
+# says which URL clients reach it at, e.g. -e STORAGED_PUBLIC_URL=http://storaged:3001.
 ENV NODE_ENV=production \
     STORAGED_DATA_DIR=/data \
     STORAGED_SOCKET=/run/storaged/storaged.sock \

@@ -80,6 +80,11 @@ const bad: Array<[Record<string, string>, string, RegExp]> = [
   [{ STORAGED_MAX_FILE_BYTES: '1000' }, 'STORAGED_MAX_FILE_BYTES', /allows no type other than image\/\* and video\/\*/],
   [{ STORAGED_SOCKET: `/${'s'.repeat(200)}.sock` }, 'STORAGED_SOCKET', /at most 107/],
   [{ STORAGED_PUBLIC_URL: 'ftp://x' }, 'STORAGED_PUBLIC_URL', /http/],
+  [{ STORAGED_PUBLIC_URL: 'http://x/?a=1' }, 'STORAGED_PUBLIC_URL', /without query, fragment or credentials/],
+  [{ STORAGED_PUBLIC_URL: 'http://user:pw@x' }, 'STORAGED_PUBLIC_URL', /without query, fragment or credentials/],
+  [{ STORAGED_PUBLIC_URL: 'http://0.0.0.0:3001' }, 'STORAGED_PUBLIC_URL', /no address a client can reach/],
+  [{ HOST: '0.0.0.0' }, 'STORAGED_PUBLIC_URL', /HOST is '0.0.0.0' \(every interface\).*set STORAGED_PUBLIC_URL/],
+  [{ HOST: '::' }, 'STORAGED_PUBLIC_URL', /HOST is '::'/],
   [{ STORAGED_GATEWAY: 'maybe' }, 'STORAGED_GATEWAY', /on, off/],
   [{ STORAGED_WORKER_NICE: '-5' }, 'STORAGED_WORKER_NICE', /between 0 and 19, got -5/],
   [{ STORAGED_WORKER_NICE: '20' }, 'STORAGED_WORKER_NICE', /between 0 and 19/],
@@ -99,3 +104,10 @@ for (const [env, variable, message] of bad) {
     );
   });
 }
+
+test('a wildcard HOST is fine once STORAGED_PUBLIC_URL says where clients reach the daemon, or with MinIO (no local URLs)', () => {
+  const announced = loadConfig({ HOST: '0.0.0.0', STORAGED_PUBLIC_URL: 'https://photos.example.com/' }, '/');
+  assert.equal(announced.http.publicUrl, 'https://photos.example.com');
+  const minio = { MINIO_ENDPOINT: 'minio', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b' };
+  assert.equal(loadConfig({ HOST: '0.0.0.0', ...minio }, '/').http.host, '0.0.0.0');
+});

@@ -150,7 +150,18 @@ function readPublicUrl(env: Env): string | null {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError('STORAGED_PUBLIC_URL', `expected an http or https URL, got '${value}'`);
   }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new ConfigError('STORAGED_PUBLIC_URL', `expected a base URL without query, fragment or credentials, got '${value}'`);
+  }
+  if (isWildcard(url.hostname.replace(/^\[|\]$/g, ''))) {
+    throw new ConfigError('STORAGED_PUBLIC_URL', `'${url.hostname}' is no address a client can reach; give the name or address clients use`);
+  }
   return value.replace(/\/+$/, '');
+}
+
+/** Listening on every interface: an address to bind, never one to hand out. */
+function isWildcard(host: string): boolean {
+  return ['0.0.0.0', '::', '0:0:0:0:0:0:0:0', ''].includes(host);
 }
 
 /** Token whenever tokens exist; trusted only when asked for, or when there are none to check against. */
@@ -166,6 +177,19 @@ function readSocketAuth(env: Env, tokens: GatewayTokens): 'token' | 'trusted' {
     throw new ConfigError('STORAGED_SOCKET_AUTH', 'is token but no tokens are configured; set STORAGED_TOKENS_FILE (or STORAGED_TOKENS)');
   }
   return mode;
+}
+
+/**
+ * The local backend hands out URLs to its blobs on this daemon's listener; with
+ * HOST a wildcard, `http://0.0.0.0:PORT/…` would reach nobody, and no single
+ * interface is the right one to guess: the operator says.
+ */
+function checkAnnouncedUrl(minio: MinioSettings | null, host: string, publicUrl: string | null): void {
+  if (minio !== null || publicUrl !== null || !isWildcard(host.replace(/^\[|\]$/g, ''))) return;
+  throw new ConfigError(
+    'STORAGED_PUBLIC_URL',
+    `HOST is '${host}' (every interface), so the local blob backend has no address to put in its URLs; set STORAGED_PUBLIC_URL to the URL clients reach this daemon at (e.g. http://storaged.internal:3001)`,
+  );
 }
 
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): DaemonConfig {
@@ -184,18 +208,22 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       throw new ConfigError('STORAGED_ALLOWED_TYPES', `'${type}' is not a MIME type like image/jpeg`);
     }
   }
+  const minio = readMinio(env);
+  const host = readString(env, 'HOST', '127.0.0.1');
+  const publicUrl = readPublicUrl(env);
+  checkAnnouncedUrl(minio, host, publicUrl);
   return {
     dataDir,
     sqlitePath: inData('SQLITE_PATH', 'storage.db'),
     socketPath,
     blobDir: inData('STORAGED_BLOB_DIR', 'blobs'),
     spoolDir: inData('STORAGED_SPOOL_DIR', 'spool'),
-    minio: readMinio(env),
+    minio,
     http: {
       enabled: readChoice(env, 'STORAGED_GATEWAY', ['on', 'off'], 'on') === 'on',
-      host: readString(env, 'HOST', '127.0.0.1'),
+      host,
       port: readInteger(env, 'PORT', 3001, 0, 65535),
-      publicUrl: readPublicUrl(env),
+      publicUrl,
     },
     gatewayTokens,
     socketAuth: readSocketAuth(env, gatewayTokens),
