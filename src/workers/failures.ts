@@ -1,8 +1,8 @@
 // Worker side of task errors: whatever a task hits becomes a TaskFailure whose
 // kind tells the main thread what to do (retry, give up, report NOT_FOUND, …).
 
-import { isNotFound, isUnreachable } from '../daemon/blobs/minio-errors';
-import { isRetryableStatus } from './s3/s3-error';
+import { isNotFound, isUnreachable } from '../s3/minio-errors';
+import { isRetryableStatus } from '../s3/s3-error';
 import type { CancelFlag, TaskFailure, TaskFailureKind } from './task-types';
 
 export function failure(kind: TaskFailureKind, message: string, code?: string): TaskFailure {

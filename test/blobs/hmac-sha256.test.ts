@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { HmacSha256 } from '../../src/daemon/blobs/hmac-sha256';
+import { HmacSha256 } from '../../src/s3/hmac-sha256';
 
 test('HmacSha256 equals createHmac for keys and messages of every awkward length', () => {
   for (const keyLength of [0, 1, 32, 63, 64, 65, 200]) {

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UnavailableError } from '../../src/protocol/errors';
-import { isNotFound, isUnreachable, mapMinioError } from '../../src/daemon/blobs/minio-errors';
+import { isNotFound, isUnreachable, mapMinioError } from '../../src/s3/minio-errors';
 
 const withCode = (code: string) => Object.assign(new Error(`failed: ${code}`), { code });
 

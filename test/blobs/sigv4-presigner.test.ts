@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as Minio from 'minio';
 import { responseOverrides } from '../../src/daemon/blobs/safe-serving';
-import { SigV4Presigner } from '../../src/daemon/blobs/sigv4-presigner';
+import { SigV4Presigner } from '../../src/s3/sigv4-presigner';
 
 const settings = [
   { endPoint: '127.0.0.1', port: 9000, useSSL: false, accessKey: 'AKIA/EXAMPLE+1', secretKey: 's3cr3t/+=', region: 'us-east-1' },

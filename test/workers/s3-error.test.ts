@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_ERROR_BODY_BYTES, s3ErrorOf } from '../../src/workers/s3/s3-error';
+import { MAX_ERROR_BODY_BYTES, s3ErrorOf } from '../../src/s3/s3-error';
 
 const xml = (inner: string) => Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<Error>${inner}<RequestId>17A</RequestId></Error>`);
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { amzDate, objectPath, uriEncode } from '../../src/daemon/blobs/sigv4-encoding';
-import { EMPTY_SHA256, SigV4HeaderSigner, type RequestToSign } from '../../src/workers/s3/sigv4-header-signer';
+import { amzDate, objectPath, uriEncode } from '../../src/s3/sigv4-encoding';
+import { EMPTY_SHA256, SigV4HeaderSigner, type RequestToSign } from '../../src/s3/sigv4-header-signer';
 
 // The examples of "Signature Calculations for the Authorization Header"
 // (docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html):

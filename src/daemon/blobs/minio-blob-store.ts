@@ -14,15 +14,15 @@ import type { Piscina } from 'piscina';
 import { NotFoundError, UnavailableError } from '../../protocol/errors';
 import type { Logger } from '../logger';
 import { isOlderThan, type BlobInfo, type BlobSource, type BlobStore, type ByteRange, type GrowingPuts, type IncompleteUpload, type ListedBlob } from './blob-store';
-import { isNotFound, mapMinioError } from './minio-errors';
-import { idleTimeoutTransport } from './idle-timeout-transport';
+import { isNotFound, mapMinioError } from '../../s3/minio-errors';
+import { idleTimeoutTransport } from '../../s3/idle-timeout-transport';
 import { incompleteUploadsIn } from './minio-incomplete-uploads';
 import { GrowingMultipartPut, multipartPut } from './multipart-put';
 import type { PartTransfers } from './part-transfers';
 import { readInParts } from './read-in-parts';
 import { identityFromMetadata, identityHeaders, type ObjectIdentity } from './object-identity';
 import { responseOverrides, type ServedAs } from './safe-serving';
-import { SigV4Presigner } from './sigv4-presigner';
+import { SigV4Presigner } from '../../s3/sigv4-presigner';
 import { DEFAULT_RETRY, type RetryPolicy } from './transfer-retry';
 
 export interface MinioConnection {

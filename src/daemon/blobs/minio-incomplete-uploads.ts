@@ -5,7 +5,7 @@
 
 import type * as Minio from 'minio';
 import type { IncompleteUpload } from './blob-store';
-import { mapMinioError } from './minio-errors';
+import { mapMinioError } from '../../s3/minio-errors';
 
 export async function* incompleteUploadsIn(
   client: Minio.Client,

@@ -7,6 +7,8 @@
 // `response-content-type`, which MinIO then answers with. Every door uses the
 // one Content-Disposition encoder below.
 
+import type { ResponseOverrides } from '../../s3/sigv4-presigner';
+
 /** Types a browser may execute when shown inline. */
 export const BROWSER_ACTIVE_TYPES: ReadonlySet<string> = new Set([
   'image/svg+xml',
@@ -25,11 +27,7 @@ export interface ServedAs {
   mimeType: string;
 }
 
-/** The response headers a URL for this photo must force, or null when it may be shown as it is. */
-export interface ResponseOverrides {
-  disposition: string;
-  contentType: string;
-}
+export type { ResponseOverrides };
 
 /** RFC 8187 value characters; everything else is percent-encoded. */
 function extValue(name: string): string {

@@ -4,14 +4,14 @@
 // decrypts into buffers of its own anyway.
 
 import type { IncomingMessage } from 'node:http';
-import { objectPath } from '../../daemon/blobs/sigv4-encoding';
+import { objectPath } from '../../s3/sigv4-encoding';
 import { cancelledError, isCancelled } from '../failures';
 import type { CancelFlag } from '../task-types';
 import { connectionCutShort, type RawConnection } from './raw-connection';
 import { badResponse, type ResponseHead } from './response-reader';
-import { MAX_ERROR_BODY_BYTES, s3ErrorOf, s3ErrorOfResponse } from './s3-error';
+import { MAX_ERROR_BODY_BYTES, s3ErrorOf, s3ErrorOfResponse } from '../../s3/s3-error';
 import type { S3Endpoint } from './s3-endpoint';
-import { EMPTY_SHA256 } from './sigv4-header-signer';
+import { EMPTY_SHA256 } from '../../s3/sigv4-header-signer';
 
 export interface RangeRead {
   /** Bytes written to the start of `into`: fewer than asked when the object ends first. */

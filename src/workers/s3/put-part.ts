@@ -4,9 +4,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { objectPath, uriEncode } from '../../daemon/blobs/sigv4-encoding';
+import { objectPath, uriEncode } from '../../s3/sigv4-encoding';
 import { badResponse } from './response-reader';
-import { s3ErrorOfResponse } from './s3-error';
+import { s3ErrorOfResponse } from '../../s3/s3-error';
 import type { S3Endpoint } from './s3-endpoint';
 
 export interface PartToPut {

@@ -6,11 +6,11 @@
 
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { idleTimeoutTransport, type Transport } from '../../daemon/blobs/idle-timeout-transport';
-import { amzDate, hostOf } from '../../daemon/blobs/sigv4-encoding';
+import { idleTimeoutTransport, type Transport } from '../../s3/idle-timeout-transport';
+import { amzDate, hostOf } from '../../s3/sigv4-encoding';
 import type { WorkerMinioSettings } from '../task-types';
 import { ConnectionPool } from './connection-pool';
-import { SigV4HeaderSigner } from './sigv4-header-signer';
+import { SigV4HeaderSigner } from '../../s3/sigv4-header-signer';
 
 /** Requests sent at once to one endpoint over the agent, as minio-js's agent allowed. */
 const MAX_SOCKETS = 16;

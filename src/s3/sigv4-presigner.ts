@@ -6,10 +6,22 @@
 
 import { amzDate, hostOf, objectPath, uriEncode } from './sigv4-encoding';
 import { SigV4SigningKey } from './sigv4-signing-key';
-import type { MinioSettings } from '../config/daemon-config';
-import type { ResponseOverrides } from './safe-serving';
+/** Where and as whom URLs are signed (the daemon's MinioSettings fit). */
+export interface PresignerSettings {
+  endPoint: string;
+  port: number;
+  useSSL: boolean;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+}
 
-export type PresignerSettings = MinioSettings;
+/** Response headers a URL makes S3 answer with (response-content-disposition, response-content-type). */
+export interface ResponseOverrides {
+  disposition: string;
+  contentType: string;
+}
+
 
 export class SigV4Presigner {
   readonly #host: string;

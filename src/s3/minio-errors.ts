@@ -3,7 +3,7 @@
 // reached or is failing" becomes UNAVAILABLE (retryable). Messages name the
 // endpoint, never the credentials.
 
-import { UnavailableError } from '../../protocol/errors';
+import { UnavailableError } from '../protocol/errors';
 
 /** Socket-level failures: nothing answered, or the connection died. */
 const UNREACHABLE = new Set([

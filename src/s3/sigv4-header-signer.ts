@@ -3,7 +3,7 @@
 // signing key are the presigner's (src/daemon/blobs/sigv4-*.ts).
 // test/workers/sigv4-header-signer.test.ts checks it against AWS's examples.
 
-import { SigV4SigningKey } from '../../daemon/blobs/sigv4-signing-key';
+import { SigV4SigningKey } from './sigv4-signing-key';
 
 /** The sha256 of an empty body, the payload hash of a GET. */
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';

@@ -1,0 +1,49 @@
+// The S3 wire has one home (src/s3/) that the daemon and the workers share,
+// and neither side reaches into the other: the workers never import the
+// daemon, and the daemon imports from src/workers/ only the task contract
+// (task types, the failure shape tasks throw) and the snapshot task its
+// `storaged backup` command runs in-process. src/s3/ itself depends on
+// nothing of storaged but the error vocabulary, so it can ship in the client.
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+
+const SRC = path.resolve(__dirname, '../../../src');
+
+function sources(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    return e.isDirectory() ? sources(full) : e.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+/** Every relative import of a source file, as a path under src/ without extension. */
+function imports(file: string): string[] {
+  const text = fs.readFileSync(file, 'utf8');
+  return [...text.matchAll(/from\s+'(\.{1,2}\/[^']+)'/g)].map((m) => path.relative(SRC, path.resolve(path.dirname(file), m[1]!)));
+}
+
+test('src/workers never imports src/daemon', () => {
+  for (const file of sources(path.join(SRC, 'workers'))) {
+    for (const target of imports(file)) assert.ok(!target.startsWith('daemon/'), `${path.relative(SRC, file)} imports ${target}`);
+  }
+});
+
+test('src/s3 depends only on itself and the protocol errors', () => {
+  for (const file of sources(path.join(SRC, 's3'))) {
+    for (const target of imports(file)) {
+      assert.ok(target.startsWith('s3/') || target === 'protocol/errors', `${path.relative(SRC, file)} imports ${target}`);
+    }
+  }
+});
+
+test('src/daemon takes from src/workers only the task contract and the snapshot task', () => {
+  const allowed = new Set(['workers/task-types', 'workers/failures', 'workers/snapshot-database']);
+  for (const file of sources(path.join(SRC, 'daemon'))) {
+    for (const target of imports(file)) {
+      if (target.startsWith('workers/')) assert.ok(allowed.has(target), `${path.relative(SRC, file)} imports ${target}`);
+    }
+  }
+});
