@@ -4,6 +4,7 @@
 // endpoint, never the credentials.
 
 import { UnavailableError } from '../protocol/errors';
+import { isRetryableStatus } from './s3-error';
 
 /** Socket-level failures: nothing answered, or the connection died. */
 const UNREACHABLE = new Set([
@@ -44,8 +45,10 @@ export function isNotFound(err: unknown): boolean {
 const RETRIED_STATUS = /Retryable HTTP status: (\d{3})/;
 
 export function isUnreachable(err: unknown): boolean {
-  const e = err as { code?: unknown; cause?: { code?: unknown }; name?: unknown };
+  const e = err as { code?: unknown; cause?: { code?: unknown }; name?: unknown; status?: unknown };
   if (typeof e.code === 'string' && (UNREACHABLE.has(e.code) || SERVER_FAILING.has(e.code))) return true;
+  // Our own requests (s3-error.ts) keep the status: a server failing or shedding load.
+  if (typeof e.status === 'number' && isRetryableStatus(e.status)) return true;
   if (err instanceof Error && RETRIED_STATUS.test(err.message)) return true;
   if (typeof e.cause?.code === 'string' && UNREACHABLE.has(e.cause.code)) return true;
   return e.name === 'AbortError' || e.name === 'TimeoutError';

@@ -8,7 +8,6 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import * as Minio from 'minio';
 import type { Piscina } from 'piscina';
 import { NotFoundError, UnavailableError } from '../../protocol/errors';
@@ -23,6 +22,7 @@ import { readInParts } from './read-in-parts';
 import { identityFromMetadata, identityHeaders, type ObjectIdentity } from './object-identity';
 import { responseOverrides, type ServedAs } from './safe-serving';
 import { SigV4Presigner } from '../../s3/sigv4-presigner';
+import { ObjectWriter } from '../../s3/put-object';
 import { DEFAULT_RETRY, type RetryPolicy } from './transfer-retry';
 
 export interface MinioConnection {
@@ -57,7 +57,7 @@ export class MinioBlobStore implements BlobStore {
   readonly #presigner: SigV4Presigner;
   readonly #where: string;
   readonly #logger: Logger;
-  readonly #useSSL: boolean;
+  readonly #writer: ObjectWriter;
   readonly #transfers: PartTransfers | null;
   readonly growingPuts: GrowingPuts | null;
 
@@ -65,9 +65,11 @@ export class MinioBlobStore implements BlobStore {
     const settings = { ...connection, region: connection.region ?? 'us-east-1' };
     this.#where = `${settings.endPoint}:${settings.port}`;
     this.#logger = logger;
-    this.#useSSL = settings.useSSL;
     // Keep-alive with room for the parallel transfers of many concurrent stores.
     const agentOptions = { keepAlive: true, maxSockets: 64 };
+    const transport = idleTimeoutTransport(settings.useSSL, connection.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+    const agent = settings.useSSL ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.#writer = new ObjectWriter(settings, transport, agent);
     this.#client = new Minio.Client({
       endPoint: settings.endPoint,
       port: settings.port,
@@ -76,8 +78,8 @@ export class MinioBlobStore implements BlobStore {
       secretKey: settings.secretKey,
       region: settings.region,
       pathStyle: true,
-      transport: idleTimeoutTransport(settings.useSSL, connection.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS),
-      transportAgent: settings.useSSL ? new https.Agent(agentOptions) : new http.Agent(agentOptions),
+      transport,
+      transportAgent: agent,
     });
     this.#presigner = new SigV4Presigner(settings);
     this.#transfers =
@@ -153,23 +155,9 @@ export class MinioBlobStore implements BlobStore {
     }
     await this.#run(`store ${bucket}/${key}`, async () => {
       const digest = sha256 ?? (await sha256Of(source));
-      const headers: Record<string, string | number> = {
-        'Content-Type': contentType,
-        'Content-Length': size,
-        ...(identity && identityHeaders(identity)),
-      };
-      if (this.#useSSL) headers['x-amz-checksum-sha256'] = Buffer.from(digest, 'hex').toString('base64');
       const body = 'buffer' in source ? source.buffer : fs.createReadStream(source.path);
       try {
-        const res = await this.#client.makeRequestStreamAsync(
-          { method: 'PUT', bucketName: bucket, objectName: key, headers },
-          body,
-          this.#useSSL ? '' : digest,
-          [200],
-          '',
-        );
-        res.resume();
-        await finished(res);
+        await this.#writer.put({ bucket, key, body, size, contentType, sha256: digest, ...(identity && { headers: identityHeaders(identity) }) });
       } finally {
         if (!('buffer' in source)) (body as fs.ReadStream).destroy();
       }
