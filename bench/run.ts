@@ -4,6 +4,7 @@
 
 import { benchBackup100k, benchRebuild100k } from './catalog-recovery.bench';
 import { benchGatewayGet } from './gateway-get.bench';
+import { benchRangeRead } from './range-read.bench';
 import { benchHash } from './hash.bench';
 import { benchGetUnderLoad } from './get-under-load.bench';
 import { benchStore256m } from './large-store.bench';
@@ -23,6 +24,7 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['hash.worker1', 'hash.worker2'], run: benchHash },
   { names: ['store.256m'], run: benchStore256m },
   { names: ['sidecar.getPhoto.underLoad', 'sidecar.getPhoto.underLoad.sameProcess'], run: benchGetUnderLoad },
+  { names: ['s3.rangeRead.2m'], run: benchRangeRead },
   { names: ['catalog.backup.100k', 'catalog.backup.100k.getPhoto'], run: benchBackup100k },
   { names: ['catalog.rebuild.100k'], run: benchRebuild100k },
   { names: SPOOL_SIZES_MIB.map((mib) => `spool.threshold.${mib}m`), run: benchSpoolThreshold },

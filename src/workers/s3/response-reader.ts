@@ -27,6 +27,17 @@ export function badResponse(message: string): Error {
 }
 
 /**
+ * A well-formed answer this reader does not frame: chunked, or ended by the
+ * connection (a proxy or load balancer in front of the store sends these).
+ * The caller reads such answers through node:http instead.
+ */
+export const NOT_LENGTH_FRAMED = 'ERR_S3_NOT_LENGTH_FRAMED';
+
+function notLengthFramed(message: string): Error {
+  return Object.assign(new Error(message), { code: NOT_LENGTH_FRAMED });
+}
+
+/**
  * One reader per connection, reset() for each response. `bodyFor` is asked,
  * once the head is read, where the body goes: bytes beyond the returned
  * array's length are read and dropped (an error body is kept only in part).
@@ -123,7 +134,7 @@ function parseHead(text: string): ResponseHead {
     const before = headers.get(key);
     headers.set(key, before === undefined ? value : `${before}, ${value}`);
   }
-  if (headers.has('transfer-encoding')) throw badResponse(`a body in Transfer-Encoding ${headers.get('transfer-encoding')} is not read here`);
+  if (headers.has('transfer-encoding')) throw notLengthFramed(`a body in Transfer-Encoding ${headers.get('transfer-encoding')} is not read here`);
   const lengthText = headers.get('content-length');
   let contentLength = 0;
   if (lengthText !== undefined) {
@@ -133,7 +144,7 @@ function parseHead(text: string): ResponseHead {
     if (!DIGITS.test(only)) throw badResponse(`an unusable Content-Length: ${JSON.stringify(lengthText.slice(0, 40))}`);
     contentLength = Number(only);
   } else if (status !== 204 && status !== 304) {
-    throw badResponse(`a ${status} answer without Content-Length (a body that ends with the connection is not read here)`);
+    throw notLengthFramed(`a ${status} answer without Content-Length (a body that ends with the connection is not read here)`);
   }
   const connection = headers.get('connection')?.toLowerCase() ?? '';
   const keepAlive = statusLine[1] === '1' && !/(?:^|,)\s*close\s*(?:,|$)/.test(connection);

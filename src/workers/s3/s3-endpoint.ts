@@ -37,8 +37,12 @@ export class S3Endpoint {
   readonly host: string;
   readonly agent: http.Agent;
   readonly transport: Transport;
-  /** Plain HTTP only: TLS reads go through the agent. */
-  readonly connections: ConnectionPool | null;
+  /**
+   * Plain HTTP only: TLS reads go through the agent, and so do all reads once
+   * the endpoint has answered one in a framing the raw reader leaves to node:http
+   * (chunked, say: a proxy in front of the store).
+   */
+  connections: ConnectionPool | null;
   readonly #signer: SigV4HeaderSigner;
 
   /** `tls` adds to the TLS options (a test's own CA); the system's trust store is the default. */
@@ -68,6 +72,12 @@ export class S3Endpoint {
     const authorization = this.#signer.authorization({ method: req.method, path: req.path, query: req.query, headers, payloadHash: req.payloadHash }, stamp);
     headers.push(['authorization', authorization]);
     return headers;
+  }
+
+  /** From now on, reads go through node:http: the endpoint answers in a framing the raw connections do not read. */
+  stopRawReads(): void {
+    this.connections?.close();
+    this.connections = null;
   }
 
   close(): void {
