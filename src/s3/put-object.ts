@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Transport } from './idle-timeout-transport';
 import { s3ErrorOfResponse } from './s3-error';
-import { amzDate, hostOf, objectPath } from './sigv4-encoding';
+import { amzDate, hostOf, objectAddress } from './sigv4-encoding';
 import { SigV4HeaderSigner } from './sigv4-header-signer';
 
 export interface ObjectWriterSettings {
@@ -22,6 +22,8 @@ export interface ObjectWriterSettings {
   accessKey: string;
   secretKey: string;
   region: string;
+  /** false: virtual-hosted style (objectAddress()); default true. */
+  pathStyle?: boolean;
 }
 
 export interface ObjectToPut {
@@ -54,11 +56,11 @@ export class ObjectWriter {
   /** Resolves once MinIO has answered 200 (the object is durable); rejects with S3's error or the connection's. */
   async put(object: ObjectToPut, now: Date = new Date()): Promise<void> {
     const { useSSL, endPoint, port } = this.#settings;
-    const path = objectPath(object.bucket, object.key);
+    const { host, path } = objectAddress(this.#settings.pathStyle ?? true, useSSL, this.#host, object.bucket, object.key);
     const stamp = amzDate(now);
     const payloadHash = useSSL ? 'UNSIGNED-PAYLOAD' : object.sha256;
     const signed: Array<[string, string]> = [
-      ['host', this.#host],
+      ['host', host],
       ['content-type', object.contentType],
       ['content-length', String(object.size)],
       ['x-amz-content-sha256', payloadHash],
@@ -69,6 +71,7 @@ export class ObjectWriter {
     const authorization = this.#signer.authorization({ method: 'PUT', path, query: '', headers: signed, payloadHash }, stamp);
     const request = this.transport.request({
       host: endPoint,
+      ...(useSSL && host !== this.#host && { servername: host.replace(/:\d+$/, '') }),
       port,
       method: 'PUT',
       path,

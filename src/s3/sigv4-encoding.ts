@@ -20,6 +20,19 @@ export function objectPath(bucket: string, key: string): string {
   return `/${uriEncode(bucket)}/${encodePath(key)}`;
 }
 
+/**
+ * Where a request for bucket/key goes: path style (`host/bucket/key`, MinIO's
+ * default) or virtual-hosted style (`bucket.host/key`, what AWS S3 and others
+ * want; MinIO with MINIO_DOMAIN set). The connection always goes to the
+ * configured endpoint; the Host header names the bucket. A bucket with a dot
+ * stays path style over TLS, where `a.b.host` would not match a wildcard
+ * certificate (as minio-js does).
+ */
+export function objectAddress(pathStyle: boolean, useSSL: boolean, host: string, bucket: string, key: string): { host: string; path: string } {
+  if (pathStyle || (useSSL && bucket.includes('.'))) return { host, path: objectPath(bucket, key) };
+  return { host: `${bucket}.${host}`, path: `/${encodePath(key)}` };
+}
+
 /** The Host header (and signed host) of an endpoint: the port only when it is not the scheme's default. */
 export function hostOf(endPoint: string, port: number, useSSL: boolean): string {
   return port === (useSSL ? 443 : 80) ? endPoint : `${endPoint}:${port}`;

@@ -4,7 +4,7 @@
 // one core. The key only changes with the date, so it is cached per day.
 // test/blobs/sigv4-presigner.test.ts checks the output byte for byte against minio-js.
 
-import { amzDate, hostOf, objectPath, uriEncode } from './sigv4-encoding';
+import { amzDate, hostOf, objectAddress, uriEncode } from './sigv4-encoding';
 import { SigV4SigningKey } from './sigv4-signing-key';
 /** Where and as whom URLs are signed (the daemon's MinioSettings fit). */
 export interface PresignerSettings {
@@ -14,6 +14,8 @@ export interface PresignerSettings {
   accessKey: string;
   secretKey: string;
   region: string;
+  /** false: virtual-hosted-style URLs (`bucket.host/key`); default true (`host/bucket/key`). */
+  pathStyle?: boolean;
 }
 
 /** Response headers a URL makes S3 answer with (response-content-disposition, response-content-type). */
@@ -25,7 +27,9 @@ export interface ResponseOverrides {
 
 export class SigV4Presigner {
   readonly #host: string;
-  readonly #origin: string;
+  readonly #scheme: string;
+  readonly #useSSL: boolean;
+  readonly #pathStyle: boolean;
   readonly #accessKey: string;
   readonly #key: SigV4SigningKey;
   #scopeDay = '';
@@ -36,7 +40,9 @@ export class SigV4Presigner {
 
   constructor(settings: PresignerSettings) {
     this.#host = hostOf(settings.endPoint, settings.port, settings.useSSL);
-    this.#origin = `${settings.useSSL ? 'https' : 'http'}://${this.#host}`;
+    this.#scheme = settings.useSSL ? 'https' : 'http';
+    this.#useSSL = settings.useSSL;
+    this.#pathStyle = settings.pathStyle ?? true;
     this.#accessKey = settings.accessKey;
     this.#key = new SigV4SigningKey(settings.secretKey, settings.region);
   }
@@ -61,7 +67,7 @@ export class SigV4Presigner {
   /** With `overrides`, S3 answers with that Content-Disposition and Content-Type (both signed, so they cannot be dropped). */
   presignGet(bucket: string, key: string, expirySeconds: number, now: Date = new Date(), overrides: ResponseOverrides | null = null): string {
     const stamp = this.#stampFor(now);
-    const path = objectPath(bucket, key);
+    const { host, path } = objectAddress(this.#pathStyle, this.#useSSL, this.#host, bucket, key);
     // Already in sorted order, as the canonical query string requires ('X' sorts before 'r').
     const query =
       `X-Amz-Algorithm=AWS4-HMAC-SHA256` +
@@ -72,8 +78,8 @@ export class SigV4Presigner {
       (overrides === null
         ? ''
         : `&response-content-disposition=${uriEncode(overrides.disposition)}&response-content-type=${uriEncode(overrides.contentType)}`);
-    const canonicalRequest = `GET\n${path}\n${query}\nhost:${this.#host}\n\nhost\nUNSIGNED-PAYLOAD`;
+    const canonicalRequest = `GET\n${path}\n${query}\nhost:${host}\n\nhost\nUNSIGNED-PAYLOAD`;
     const signature = this.#key.sign(stamp, canonicalRequest);
-    return `${this.#origin}${path}?${query}&X-Amz-Signature=${signature}`;
+    return `${this.#scheme}://${host}${path}?${query}&X-Amz-Signature=${signature}`;
   }
 }

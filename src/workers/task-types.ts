@@ -12,6 +12,8 @@ export interface WorkerMinioSettings {
   region: string;
   /** A request whose connection is silent this long fails as transient. */
   idleTimeoutMs: number;
+  /** false: virtual-hosted-style requests (src/s3 objectAddress()); absent or true: path style. */
+  pathStyle?: boolean;
 }
 
 /**

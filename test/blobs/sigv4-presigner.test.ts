@@ -58,3 +58,15 @@ test('only types a browser could run get download overrides', () => {
   for (const mimeType of ['image/png', 'image/jpeg', 'video/mp4', 'application/zip']) assert.equal(responseOverrides({ filename: 'f', mimeType }), null);
   assert.equal(responseOverrides(undefined), null);
 });
+
+test('virtual-hosted-style presigned URLs match minio-js with pathStyle false', async () => {
+  for (const s of settings.slice(1)) {
+    const client = new Minio.Client({ ...s, pathStyle: false });
+    const ours = new SigV4Presigner({ ...s, pathStyle: false });
+    for (const key of keys) {
+      const theirs = await client.presignedUrl('GET', 'images', key, 600, {}, dates[0]);
+      assert.equal(ours.presignGet('images', key, 600, dates[0]), theirs);
+      assert.match(theirs, new RegExp(`^https?://images\\.${s.endPoint}`));
+    }
+  }
+});

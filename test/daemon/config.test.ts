@@ -32,7 +32,7 @@ test('the seed names configure SQLite, MinIO and the listener', () => {
     '/',
   );
   assert.equal(c.sqlitePath, '/var/lib/x.db');
-  assert.deepEqual(c.minio, { endPoint: 'minio.internal', port: 9100, useSSL: true, accessKey: 'ak', secretKey: 'sk', region: 'us-east-1' });
+  assert.deepEqual(c.minio, { endPoint: 'minio.internal', pathStyle: true, port: 9100, useSSL: true, accessKey: 'ak', secretKey: 'sk', region: 'us-east-1' });
   assert.equal(c.http.port, 8080);
   assert.equal(c.http.host, '0.0.0.0');
   assert.equal(c.logLevel, 'debug');

@@ -66,7 +66,8 @@ async function waitLive(port: number, proc: ChildProcess, output: () => string):
   throw new Error(`minio did not become live on 127.0.0.1:${port} within ${LIVE_TIMEOUT_MS / 1000} s:\n${output().slice(-OUTPUT_TAIL_CHARS)}`);
 }
 
-export async function startMinio(t?: TestContext): Promise<MinioHandle> {
+/** `env` adds to MinIO's environment (MINIO_DOMAIN for virtual-hosted-style requests, say). */
+export async function startMinio(t?: TestContext, options: { env?: Record<string, string> } = {}): Promise<MinioHandle> {
   const bin = await findOrBuildMinio();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'storaged-minio-'));
   dataDirs.add(dataDir);
@@ -83,7 +84,7 @@ export async function startMinio(t?: TestContext): Promise<MinioHandle> {
       bin,
       ['server', dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
       {
-        env: { ...process.env, MINIO_ROOT_USER: accessKey, MINIO_ROOT_PASSWORD: secretKey, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
+        env: { ...process.env, MINIO_ROOT_USER: accessKey, MINIO_ROOT_PASSWORD: secretKey, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off', ...options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

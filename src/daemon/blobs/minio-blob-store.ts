@@ -35,6 +35,8 @@ export interface MinioConnection {
   region?: string;
   /** A request whose connection is silent this long fails as UNAVAILABLE. */
   idleTimeoutMs?: number;
+  /** false: virtual-hosted-style requests and URLs (`bucket.host/key`); default true. */
+  pathStyle?: boolean;
 }
 
 /** The worker pool and the multipart sizes (DaemonConfig.multipart). */
@@ -62,12 +64,13 @@ export class MinioBlobStore implements BlobStore {
   readonly growingPuts: GrowingPuts | null;
 
   constructor(connection: MinioConnection, logger: Logger, pooled?: PooledTransfers) {
-    const settings = { ...connection, region: connection.region ?? 'us-east-1' };
+    const settings = { ...connection, region: connection.region ?? 'us-east-1', pathStyle: connection.pathStyle ?? true };
     this.#where = `${settings.endPoint}:${settings.port}`;
     this.#logger = logger;
     // Keep-alive with room for the parallel transfers of many concurrent stores.
     const agentOptions = { keepAlive: true, maxSockets: 64 };
-    const transport = idleTimeoutTransport(settings.useSSL, connection.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+    // Virtual-hosted requests name `bucket.endpoint`; they connect to the endpoint all the same.
+    const transport = idleTimeoutTransport(settings.useSSL, connection.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, settings.endPoint);
     const agent = settings.useSSL ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.#writer = new ObjectWriter(settings, transport, agent);
     this.#client = new Minio.Client({
@@ -77,7 +80,7 @@ export class MinioBlobStore implements BlobStore {
       accessKey: settings.accessKey,
       secretKey: settings.secretKey,
       region: settings.region,
-      pathStyle: true,
+      pathStyle: settings.pathStyle,
       transport,
       transportAgent: agent,
     });

@@ -21,6 +21,8 @@ export interface MinioSettings {
   accessKey: string;
   secretKey: string;
   region: string;
+  /** MINIO_PATH_STYLE: false for virtual-hosted-style addressing (AWS S3 and others; MinIO with MINIO_DOMAIN). */
+  pathStyle: boolean;
 }
 
 export interface DaemonConfig {
@@ -90,7 +92,7 @@ function readMinio(env: Env): MinioSettings | null {
   const endPoint = readString(env, 'MINIO_ENDPOINT');
   if (endPoint === undefined) {
     // A half-configured MinIO would otherwise silently fall back to local disk.
-    const stray = ['MINIO_PORT', 'MINIO_USE_SSL', 'MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY', 'MINIO_REGION'].find(
+    const stray = ['MINIO_PORT', 'MINIO_USE_SSL', 'MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY', 'MINIO_REGION', 'MINIO_PATH_STYLE'].find(
       (name) => readString(env, name) !== undefined,
     );
     if (stray !== undefined) {
@@ -115,6 +117,7 @@ function readMinio(env: Env): MinioSettings | null {
     accessKey,
     secretKey,
     region: readString(env, 'MINIO_REGION', 'us-east-1'),
+    pathStyle: readBoolean(env, 'MINIO_PATH_STYLE', true),
   };
 }
 

@@ -9,7 +9,6 @@
 // nothing per read, which the 300 MB round trip's RSS bound relies on.
 
 import type { IncomingMessage } from 'node:http';
-import { objectPath } from '../../s3/sigv4-encoding';
 import { cancelledError, isCancelled } from '../failures';
 import type { CancelFlag } from '../task-types';
 import { connectionCutShort, type RawConnection } from './raw-connection';
@@ -59,8 +58,8 @@ function objectSizeOf(contentRange: string | undefined, contentLength: number, s
 export async function getObjectRange(ep: S3Endpoint, req: RangeRequest, into: Uint8Array): Promise<RangeRead> {
   if (into.length < req.end - req.start + 1) throw new RangeError(`a range of ${req.end - req.start + 1} bytes does not fit in ${into.length}`);
   if (isCancelled(req.cancel)) throw cancelledError();
-  const path = objectPath(req.bucket, req.key);
-  const headers = ep.signedHeaders({ method: 'GET', path, query: '', extra: [['range', `bytes=${req.start}-${req.end}`]], payloadHash: EMPTY_SHA256 });
+  const { host, path } = ep.address(req.bucket, req.key);
+  const headers = ep.signedHeaders({ method: 'GET', host, path, query: '', extra: [['range', `bytes=${req.start}-${req.end}`]], payloadHash: EMPTY_SHA256 });
   return ep.connections === null ? readOverAgent(ep, path, headers, req, into) : readOverRawConnection(ep, path, headers, req, into);
 }
 

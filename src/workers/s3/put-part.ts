@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { objectPath, uriEncode } from '../../s3/sigv4-encoding';
+import { uriEncode } from '../../s3/sigv4-encoding';
 import { badResponse } from './response-reader';
 import { s3ErrorOfResponse } from '../../s3/s3-error';
 import type { S3Endpoint } from './s3-endpoint';
@@ -23,10 +23,10 @@ export interface PartToPut {
 
 /** Resolves with the part's ETag, quotes removed. */
 export async function putPart(ep: S3Endpoint, part: PartToPut): Promise<string> {
-  const path = objectPath(part.bucket, part.key);
+  const { host, path } = ep.address(part.bucket, part.key);
   // Sorted by name, as the canonical query wants.
   const query = `partNumber=${part.partNumber}&uploadId=${uriEncode(part.uploadId)}`;
-  const headers = ep.signedHeaders({ method: 'PUT', path, query, extra: [], payloadHash: part.payloadHash });
+  const headers = ep.signedHeaders({ method: 'PUT', host, path, query, extra: [], payloadHash: part.payloadHash });
   headers.push(['content-length', String(part.size)]);
   const request = ep.transport.request({ host: ep.endPoint, port: ep.port, method: 'PUT', path: `${path}?${query}`, headers: Object.fromEntries(headers), agent: ep.agent });
   const answered = new Promise<IncomingMessage>((resolve, reject) => {

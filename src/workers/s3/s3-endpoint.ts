@@ -7,7 +7,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { idleTimeoutTransport, type Transport } from '../../s3/idle-timeout-transport';
-import { amzDate, hostOf } from '../../s3/sigv4-encoding';
+import { amzDate, hostOf, objectAddress } from '../../s3/sigv4-encoding';
 import type { WorkerMinioSettings } from '../task-types';
 import { ConnectionPool } from './connection-pool';
 import { SigV4HeaderSigner } from '../../s3/sigv4-header-signer';
@@ -17,7 +17,9 @@ const MAX_SOCKETS = 16;
 
 export interface SignedHeadersRequest {
   method: 'GET' | 'PUT';
-  /** Encoded path (objectPath()). */
+  /** The Host header to sign and send (address()'s host). */
+  host: string;
+  /** Encoded path (address()'s path). */
   path: string;
   /** Canonical query ('' for none). */
   query: string;
@@ -44,6 +46,7 @@ export class S3Endpoint {
    */
   connections: ConnectionPool | null;
   readonly #signer: SigV4HeaderSigner;
+  readonly #pathStyle: boolean;
 
   /** `tls` adds to the TLS options (a test's own CA); the system's trust store is the default. */
   constructor(settings: WorkerMinioSettings, tls: https.AgentOptions = {}) {
@@ -58,6 +61,7 @@ export class S3Endpoint {
     this.transport = idleTimeoutTransport(settings.useSSL, settings.idleTimeoutMs);
     this.connections = settings.useSSL ? null : new ConnectionPool(settings.endPoint, settings.port);
     this.#signer = new SigV4HeaderSigner(settings.accessKey, settings.secretKey, settings.region);
+    this.#pathStyle = settings.pathStyle ?? true;
   }
 
   /** The headers that authenticate a request made now: the extra ones, host, the payload hash, date and signature. */
@@ -65,13 +69,18 @@ export class S3Endpoint {
     const stamp = amzDate(now);
     const headers: Array<[string, string]> = [
       ...req.extra.map(([name, value]): [string, string] => [name, value]),
-      ['host', this.host],
+      ['host', req.host],
       ['x-amz-content-sha256', req.payloadHash],
       ['x-amz-date', stamp],
     ];
     const authorization = this.#signer.authorization({ method: req.method, path: req.path, query: req.query, headers, payloadHash: req.payloadHash }, stamp);
     headers.push(['authorization', authorization]);
     return headers;
+  }
+
+  /** Host header and path of a request for bucket/key, in the configured addressing style. */
+  address(bucket: string, key: string): { host: string; path: string } {
+    return objectAddress(this.#pathStyle, this.useSSL, this.host, bucket, key);
   }
 
   /** From now on, reads go through node:http: the endpoint answers in a framing the raw connections do not read. */
