@@ -13,7 +13,10 @@ import { finished, pipeline } from 'node:stream/promises';
 import type { Transport } from './idle-timeout-transport';
 import { s3ErrorOfResponse } from './s3-error';
 import { amzDate, hostOf, objectAddress } from './sigv4-encoding';
-import { SigV4HeaderSigner } from './sigv4-header-signer';
+import { EMPTY_SHA256, SigV4HeaderSigner } from './sigv4-header-signer';
+
+/** An InitiateMultipartUploadResult is a few hundred bytes. */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 export interface ObjectWriterSettings {
   endPoint: string;
@@ -51,6 +54,51 @@ export class ObjectWriter {
     this.#settings = settings;
     this.#host = hostOf(settings.endPoint, settings.port, settings.useSSL);
     this.#signer = new SigV4HeaderSigner(settings.accessKey, settings.secretKey, settings.region);
+  }
+
+  /**
+   * Begins a multipart upload (POST ?uploads) carrying `headers` (type and
+   * x-amz-meta-*, which the completed object keeps); resolves with its upload id.
+   * minio-js has this only as @internal API.
+   */
+  async initiateMultipart(bucket: string, key: string, headers: Record<string, string>, now: Date = new Date()): Promise<string> {
+    const { useSSL, endPoint, port } = this.#settings;
+    const { host, path } = objectAddress(this.#settings.pathStyle ?? true, useSSL, this.#host, bucket, key);
+    const stamp = amzDate(now);
+    const signed: Array<[string, string]> = [
+      ['host', host],
+      ['x-amz-content-sha256', EMPTY_SHA256],
+      ['x-amz-date', stamp],
+      ...Object.entries(headers).map(([name, value]): [string, string] => [name.toLowerCase(), value]),
+    ];
+    const authorization = this.#signer.authorization({ method: 'POST', path, query: 'uploads=', headers: signed, payloadHash: EMPTY_SHA256 }, stamp);
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const request = this.transport.request(
+        {
+          host: endPoint,
+          ...(useSSL && host !== this.#host && { servername: host.replace(/:\d+$/, '') }),
+          port,
+          method: 'POST',
+          path: `${path}?uploads`,
+          headers: { ...Object.fromEntries(signed), authorization, 'content-length': '0' },
+          agent: this.agent,
+        },
+        resolve,
+      );
+      request.once('error', reject);
+      request.end();
+    });
+    if (res.statusCode !== 200) throw await s3ErrorOfResponse(res);
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > MAX_ANSWER_BYTES) throw new Error(`MinIO's answer to a multipart initiation exceeds ${MAX_ANSWER_BYTES} bytes`);
+      chunks.push(chunk);
+    }
+    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(Buffer.concat(chunks).toString('utf8'))?.[1];
+    if (uploadId === undefined) throw new Error('MinIO answered a multipart initiation without an UploadId');
+    return uploadId;
   }
 
   /** Resolves once MinIO has answered 200 (the object is durable); rejects with S3's error or the connection's. */

@@ -63,3 +63,20 @@ test('a PUT over TLS sends the digest as x-amz-checksum-sha256, which MinIO chec
   );
   await assert.rejects(minio.client.statObject('put-test', 'bad'), { code: 'NotFound' });
 });
+
+test('a multipart upload begun here carries its metadata into the completed object', { timeout: 60_000 }, async (t) => {
+  const minio = await startMinio(t);
+  await minio.client.makeBucket('put-test');
+  const settings = { endPoint: minio.endPoint, port: minio.port, useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey, region: 'us-east-1' };
+  const agent = new http.Agent({ keepAlive: true });
+  t.after(() => agent.destroy());
+  const writer = new ObjectWriter(settings, idleTimeoutTransport(false, 10_000), agent);
+  const uploadId = await writer.initiateMultipart('put-test', 'mp/ü.png', { 'content-type': 'image/png', ...identityHeaders(identity) });
+  assert.match(uploadId, /\S{8,}/);
+  const part = Buffer.from('only part');
+  const { etag } = await minio.client.uploadPart({ bucketName: 'put-test', objectName: 'mp/ü.png', uploadID: uploadId, partNumber: 1, headers: {} }, part);
+  await minio.client.completeMultipartUpload('put-test', 'mp/ü.png', uploadId, [{ part: 1, etag }]);
+  const stat = await minio.client.statObject('put-test', 'mp/ü.png');
+  assert.deepEqual(identityFromMetadata(stat.metaData), identity);
+  await assert.rejects(writer.initiateMultipart('no-such-bucket', 'x', {}), { code: 'NoSuchBucket' });
+});

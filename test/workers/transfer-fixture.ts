@@ -3,6 +3,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestContext } from 'node:test';
@@ -11,6 +12,8 @@ import pino from 'pino';
 import type { PartTransfers } from '../../src/daemon/blobs/part-transfers';
 import type { RetryPolicy } from '../../src/daemon/blobs/transfer-retry';
 import { createWorkerPool } from '../../src/daemon/workers/worker-pool';
+import { idleTimeoutTransport } from '../../src/s3/idle-timeout-transport';
+import { ObjectWriter } from '../../src/s3/put-object';
 import { startMinio, type MinioHandle } from '../support/minio-server';
 
 export const MIB = 1024 * 1024;
@@ -27,10 +30,12 @@ export function transfersFor(
   options: { partBytes?: number; concurrency?: number; retry?: RetryPolicy } = {},
 ): PartTransfers {
   const { endPoint, port, useSSL, accessKey, secretKey } = minio;
+  const settings = { endPoint, port, useSSL, accessKey, secretKey, region: 'us-east-1', idleTimeoutMs: 30_000 };
   return {
     pool,
-    settings: { endPoint, port, useSSL, accessKey, secretKey, region: 'us-east-1', idleTimeoutMs: 30_000 },
+    settings,
     client: minio.client,
+    writer: new ObjectWriter(settings, idleTimeoutTransport(false, 30_000), new http.Agent({ keepAlive: true })),
     partBytes: options.partBytes ?? 5 * MIB,
     concurrency: options.concurrency ?? 4,
     retry: options.retry ?? { attempts: 3, baseDelayMs: 50, maxDelayMs: 200 },

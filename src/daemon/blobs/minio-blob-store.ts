@@ -92,6 +92,7 @@ export class MinioBlobStore implements BlobStore {
             pool: pooled.pool,
             settings: { ...settings, idleTimeoutMs: connection.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS },
             client: this.#client,
+            writer: this.#writer,
             partBytes: pooled.partBytes,
             concurrency: pooled.concurrency,
             retry: pooled.retry ?? DEFAULT_RETRY,

@@ -111,7 +111,7 @@ export class GrowingMultipartPut {
     const headers = { 'Content-Type': contentType, ...(identity && identityHeaders(identity)) };
     return withRetries(this.#t.retry, this.#stop.signal, () =>
       minioCall(`start a multipart upload of ${bucket}/${key}`, () =>
-        this.#t.client.initiateNewMultipartUpload(bucket, key, headers),
+        this.#t.writer.initiateMultipart(bucket, key, headers),
       ),
     );
   }

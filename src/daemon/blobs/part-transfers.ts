@@ -3,6 +3,7 @@
 // small calls (initiate, complete, abort, stat), and the sizes.
 
 import type * as Minio from 'minio';
+import type { ObjectWriter } from '../../s3/put-object';
 import type { Piscina } from 'piscina';
 import { asTaskFailure } from '../../workers/failures';
 import type { WorkerMinioSettings } from '../../workers/task-types';
@@ -14,6 +15,8 @@ export interface PartTransfers {
   pool: Piscina;
   settings: WorkerMinioSettings;
   client: Minio.Client;
+  /** Initiates multipart uploads (minio-js has that call only as @internal API). */
+  writer: ObjectWriter;
   /** Bytes per part (S3: at least 5 MiB but the last, at most 10,000 parts). */
   partBytes: number;
   /** Parts in flight per upload. */
