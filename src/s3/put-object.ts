@@ -11,6 +11,7 @@ import type * as http from 'node:http';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Transport } from './idle-timeout-transport';
+import type { S3Settings } from './s3-settings';
 import { s3ErrorOfResponse } from './s3-error';
 import { amzDate, hostOf, objectAddress } from './sigv4-encoding';
 import { EMPTY_SHA256, SigV4HeaderSigner } from './sigv4-header-signer';
@@ -18,16 +19,7 @@ import { EMPTY_SHA256, SigV4HeaderSigner } from './sigv4-header-signer';
 /** An InitiateMultipartUploadResult is a few hundred bytes. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
-export interface ObjectWriterSettings {
-  endPoint: string;
-  port: number;
-  useSSL: boolean;
-  accessKey: string;
-  secretKey: string;
-  region: string;
-  /** false: virtual-hosted style (objectAddress()); default true. */
-  pathStyle?: boolean;
-}
+export type ObjectWriterSettings = S3Settings;
 
 export interface ObjectToPut {
   bucket: string;
@@ -126,20 +118,32 @@ export class ObjectWriter {
       headers: { ...Object.fromEntries(signed), authorization },
       agent: this.agent,
     });
-    const answered = new Promise<http.IncomingMessage>((resolve, reject) => {
-      request.once('response', resolve);
-      request.once('error', reject);
-    });
-    // An answer that comes before the body is all sent (a refusal) wins over the broken pipe that follows it.
-    const sent = Buffer.isBuffer(object.body) ? new Promise<void>((resolve) => request.end(object.body, resolve)) : pipeline(object.body, request);
-    sent.catch(() => undefined);
-    const res = await answered;
-    if (res.statusCode !== 200) {
-      const refusal = await s3ErrorOfResponse(res);
-      request.destroy();
-      throw refusal;
-    }
-    res.resume();
-    await Promise.all([sent, finished(res)]);
+    await sendBody(request, object.body);
   }
+}
+
+/**
+ * Sends a PUT's body and resolves with MinIO's 200 answer, drained; rejects
+ * with S3's error for any other status. A failing body (a cancel, a file
+ * error) destroys the request with its error, which rejects too. An answer
+ * that comes before the body is all sent (a refusal) wins over the broken
+ * pipe that follows it. Shared with the workers' part uploads.
+ */
+export async function sendBody(request: http.ClientRequest, body: Buffer | Readable): Promise<http.IncomingMessage> {
+  const answered = new Promise<http.IncomingMessage>((resolve, reject) => {
+    request.once('response', resolve);
+    request.once('error', reject);
+  });
+  const sent = Buffer.isBuffer(body) ? new Promise<void>((resolve) => request.end(body, resolve)) : pipeline(body, request);
+  sent.catch(() => undefined);
+  const res = await answered;
+  if (res.statusCode !== 200) {
+    const refusal = await s3ErrorOfResponse(res);
+    // Nothing more of the body is wanted; the agent drops the socket.
+    request.destroy();
+    throw refusal;
+  }
+  res.resume();
+  await Promise.all([sent, finished(res)]);
+  return res;
 }

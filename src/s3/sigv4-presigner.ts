@@ -4,19 +4,11 @@
 // one core. The key only changes with the date, so it is cached per day.
 // test/blobs/sigv4-presigner.test.ts checks the output byte for byte against minio-js.
 
+import type { S3Settings } from './s3-settings';
 import { amzDate, hostOf, objectAddress, uriEncode } from './sigv4-encoding';
 import { SigV4SigningKey } from './sigv4-signing-key';
 /** Where and as whom URLs are signed (the daemon's MinioSettings fit). */
-export interface PresignerSettings {
-  endPoint: string;
-  port: number;
-  useSSL: boolean;
-  accessKey: string;
-  secretKey: string;
-  region: string;
-  /** false: virtual-hosted-style URLs (`bucket.host/key`); default true (`host/bucket/key`). */
-  pathStyle?: boolean;
-}
+export type PresignerSettings = S3Settings;
 
 /** Response headers a URL makes S3 answer with (response-content-disposition, response-content-type). */
 export interface ResponseOverrides {

@@ -2,18 +2,12 @@
 // a thread boundary by structured clone, so it is plain data: file paths,
 // offsets, settings, and a shared cancel flag — never a body.
 
+import type { S3Settings } from '../s3/s3-settings';
+
 /** Where a worker thread reaches MinIO. The secret stays in memory; it is never logged. */
-export interface WorkerMinioSettings {
-  endPoint: string;
-  port: number;
-  useSSL: boolean;
-  accessKey: string;
-  secretKey: string;
-  region: string;
+export interface WorkerMinioSettings extends S3Settings {
   /** A request whose connection is silent this long fails as transient. */
   idleTimeoutMs: number;
-  /** false: virtual-hosted-style requests (src/s3 objectAddress()); absent or true: path style. */
-  pathStyle?: boolean;
 }
 
 /**

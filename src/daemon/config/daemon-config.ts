@@ -8,19 +8,14 @@ import { DEFAULT_MAX_BODY_BYTES } from '../../protocol/limits';
 import { DEFAULT_ALLOWED_TYPES } from '../validation/allowed-types';
 import { bodyKindOf, type BodyKind, type BodyLimits } from '../validation/body-limits';
 import { ConfigError } from './config-error';
+import type { S3Settings } from '../../s3/s3-settings';
 import { readGatewayTokens, type GatewayTokens } from './gateway-tokens';
 import { Env, readBoolean, readChoice, readInteger, readList, readString } from './env-readers';
 import { DEFAULT_WORKER_NICE } from '../workers/worker-pool';
 import { DEFAULT_NAMESPACE, NAMESPACE } from '../db/object-key';
 import { BUCKET_PREFIX } from '../blobs/prefixed-buckets';
 
-export interface MinioSettings {
-  endPoint: string;
-  port: number;
-  useSSL: boolean;
-  accessKey: string;
-  secretKey: string;
-  region: string;
+export interface MinioSettings extends S3Settings {
   /** MINIO_PATH_STYLE: false for virtual-hosted-style addressing (AWS S3 and others; MinIO with MINIO_DOMAIN). */
   pathStyle: boolean;
 }
