@@ -17,12 +17,16 @@ import type {
   StorePhotoOptions,
 } from '../protocol/types';
 import { RemoteClient, type RemoteClientOptions } from '../remote-client';
+import { ClientCache, type CacheConfig, type CacheStats } from './client-cache';
 import { SidecarClient, type SidecarClientOptions } from './sidecar-client';
+import { DEFAULT_URL_EXPIRY_SECONDS } from '../protocol/limits';
 
-export type StorageClientOptions = SidecarClientOptions | RemoteClientOptions;
+/** Either transport's options, plus the cache's (client-cache.ts; the seed's CACHE_* defaults). */
+export type StorageClientOptions = (SidecarClientOptions | RemoteClientOptions) & { cacheConfig?: CacheConfig };
 
 export class StorageClient implements PhotoStorage {
   readonly #transport: PhotoStorage;
+  #cache: ClientCache;
 
   constructor(opts: StorageClientOptions) {
     if (typeof opts !== 'object' || opts === null) throw new TypeError('StorageClient expects an options object');
@@ -31,42 +35,85 @@ export class StorageClient implements PhotoStorage {
     if (socket === remote) {
       throw new TypeError('StorageClient needs either { socketPath, clientId } (local daemon) or { url, token } (HTTP gateway)');
     }
-    this.#transport = remote ? new RemoteClient(opts as RemoteClientOptions) : new SidecarClient(opts as SidecarClientOptions);
+    const { cacheConfig, ...transport } = opts;
+    this.#cache = new ClientCache(cacheConfig);
+    this.#transport = remote ? new RemoteClient(transport as RemoteClientOptions) : new SidecarClient(transport as SidecarClientOptions);
   }
 
-  storePhoto(data: PhotoBody, options: StorePhotoOptions): Promise<PhotoResult> {
-    return this.#transport.storePhoto(data, options);
+  async storePhoto(data: PhotoBody, options: StorePhotoOptions): Promise<PhotoResult> {
+    const stored = await this.#transport.storePhoto(data, options);
+    this.#cache.stored(options.userId);
+    return stored;
   }
 
-  getPhoto(id: string): Promise<PhotoWithUrl> {
-    return this.#transport.getPhoto(id);
+  /** From the cache while its TTL lasts and its URL keeps the margin (see cacheConfig); otherwise from the daemon. */
+  async getPhoto(id: string): Promise<PhotoWithUrl> {
+    const cached = this.#cache.photo(id);
+    if (cached !== undefined) return cached;
+    const photo = await this.#transport.getPhoto(id);
+    this.#cache.setPhoto(photo);
+    return photo;
   }
 
-  getPhotoUrl(id: string, expirySeconds?: number): Promise<string> {
-    return this.#transport.getPhotoUrl(id, expirySeconds);
+  /** A URL with at least the cache's margin of its life left: a cached one, or a fresh one from the daemon. */
+  async getPhotoUrl(id: string, expirySeconds?: number): Promise<string> {
+    const expiry = expirySeconds ?? DEFAULT_URL_EXPIRY_SECONDS;
+    const cached = this.#cache.url(id, expiry);
+    if (cached !== undefined) return cached;
+    const signedAt = this.#cache.now();
+    const url = await this.#transport.getPhotoUrl(id, expirySeconds);
+    this.#cache.setUrl(id, expiry, url, signedAt);
+    return url;
+  }
+
+  /** Hits, misses, evictions and entries of this client's cache. */
+  cacheStats(): CacheStats {
+    return this.#cache.stats();
   }
 
   readPhoto(id: string, range?: ByteRangeRequest): Promise<PhotoDownload> {
     return this.#transport.readPhoto(id, range);
   }
 
-  updatePhotoMetadata(id: string, patch: PhotoMetadataPatch): Promise<Photo> {
-    return this.#transport.updatePhotoMetadata(id, patch);
+  async updatePhotoMetadata(id: string, patch: PhotoMetadataPatch): Promise<Photo> {
+    // Dropped before and after: a read racing the update must not put the old photo back.
+    this.#cache.photoChanged(id);
+    try {
+      return await this.#transport.updatePhotoMetadata(id, patch);
+    } finally {
+      this.#cache.photoChanged(id);
+    }
   }
 
-  deletePhoto(id: string): Promise<void> {
-    return this.#transport.deletePhoto(id);
+  async deletePhoto(id: string): Promise<void> {
+    this.#cache.photoChanged(id);
+    try {
+      await this.#transport.deletePhoto(id);
+    } finally {
+      this.#cache.photoChanged(id);
+    }
   }
 
-  searchPhotos(query: SearchQuery): Promise<SearchResult> {
-    return this.#transport.searchPhotos(query);
+  async searchPhotos(query: SearchQuery): Promise<SearchResult> {
+    const cached = this.#cache.list<SearchResult>('search', null, query);
+    if (cached !== undefined) return cached;
+    const result = await this.#transport.searchPhotos(query);
+    this.#cache.setList('search', null, query, result);
+    return result;
   }
 
-  getUserPhotos(userId: string, options?: PaginationOptions): Promise<PhotoPage> {
-    return this.#transport.getUserPhotos(userId, options);
+  async getUserPhotos(userId: string, options?: PaginationOptions): Promise<PhotoPage> {
+    const cached = this.#cache.list<PhotoPage>('user', userId, options ?? {});
+    if (cached !== undefined) return cached;
+    const page = await this.#transport.getUserPhotos(userId, options);
+    this.#cache.setList('user', userId, options ?? {}, page);
+    return page;
   }
 
+  /** Closes the transport and drops the cache; calls still in flight no longer fill it, and later ones fail with CLOSED. */
   close(): Promise<void> {
+    this.#cache.clear();
+    this.#cache = new ClientCache({ enabled: false });
     return this.#transport.close();
   }
 }

@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { blobExists } from '../support/blob-presence';
 import { jpegBytes, pngBytes, sha256 } from '../support/image-bytes';
+import type { StorageClient } from '../../src/sidecar-client/storage-client';
 import type { ContractCheck } from './client-contract';
 
 async function fetchSha256(url: string): Promise<string> {
@@ -14,6 +15,26 @@ async function fetchSha256(url: string): Promise<string> {
 }
 
 export const storeChecks: Record<string, ContractCheck> = {
+  'the client cache answers a repeated getPhoto itself, and the same client\'s writes are seen at once': async (_t, env) => {
+    const client = env.client('acme') as StorageClient;
+    const stored = await client.storePhoto(pngBytes(3000), { originalName: 'cached.png', clientId: 'acme', userId: 'cache-user' });
+    const first = await client.getPhoto(stored.id);
+    const before = client.cacheStats();
+    const second = await client.getPhoto(stored.id);
+    assert.equal(second, first, 'the very object the first call decoded: no round trip');
+    assert.equal(client.cacheStats().hits, before.hits + 1);
+    assert.equal(await client.getPhotoUrl(stored.id, 900), await client.getPhotoUrl(stored.id, 900), 'a cached URL');
+
+    await client.updatePhotoMetadata(stored.id, { processing_status: 'in_progress' });
+    assert.equal((await client.getPhoto(stored.id)).processing_status, 'in_progress', 'an update is seen at once');
+
+    const listed = (await client.getUserPhotos('cache-user')).photos.length;
+    await client.storePhoto(pngBytes(3001), { originalName: 'cached-2.png', clientId: 'acme', userId: 'cache-user' });
+    assert.equal((await client.getUserPhotos('cache-user')).photos.length, listed + 1, "a store drops that user's cached listings");
+
+    await client.deletePhoto(stored.id);
+    await assert.rejects(client.getPhoto(stored.id), { code: 'NOT_FOUND' }, 'a delete is never answered from the cache');
+  },
   'file names from any script are stored as sent (NFC), read back and found by search': async (_t, env) => {
     const client = env.client('acme');
     const names = ['photo (1).jpg', 'café au lait.png', '照片.png', 'фото отпуск.png', 'صورة.png', '😀 smile.png', 'cafe\u0301 noir.png'];

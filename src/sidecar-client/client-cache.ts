@@ -1,0 +1,197 @@
+// The client's cache, one piece of code for both transports (StorageClient
+// wraps either): photo metadata by id, presigned URLs until a margin before
+// they expire, and search and user listings for a few seconds. Bounded by
+// entries (lru-cache: a well-kept LRU with TTLs whose clock timers are
+// unref'd, so no timer keeps a process alive). Writes made through the same
+// client drop what they change; what other processes change is seen once the
+// entry's TTL runs out (README says so): a client that must see every change
+// at once turns the cache off.
+
+import { LRUCache } from 'lru-cache';
+import type { PhotoWithUrl } from '../protocol/types';
+
+export interface CacheConfig {
+  /** CACHE_ENABLED; default true. */
+  enabled?: boolean;
+  /** Seconds a photo's metadata is served from the cache (CACHE_TTL, default 300). */
+  ttl?: number;
+  /** Photos held at most (CACHE_MAX_SIZE, default 1000); URLs and listings are bounded the same. */
+  maxSize?: number;
+  /** A URL is never handed out with less than this many seconds of its life left (default 60). */
+  urlMarginSeconds?: number;
+  /** Seconds search and user-listing results are served from the cache (default 5). */
+  listTtl?: number;
+  /** The clock, in milliseconds (tests); performance.now() by default. */
+  now?: () => number;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  evictions: number;
+  size: number;
+}
+
+interface ResolvedConfig {
+  enabled: boolean;
+  ttlMs: number;
+  maxSize: number;
+  marginMs: number;
+  listTtlMs: number;
+  now: () => number;
+}
+
+function envNumber(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new TypeError(`${name} must be a non-negative number, got '${value}'`);
+  return n;
+}
+
+function positive(name: string, value: number | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw new RangeError(`cacheConfig.${name} must be a number of at least ${min}, got ${String(value)}`);
+  return value;
+}
+
+export function resolveCacheConfig(config: CacheConfig | undefined): ResolvedConfig {
+  const envEnabled = process.env.CACHE_ENABLED;
+  const enabled = config?.enabled ?? (envEnabled === undefined || envEnabled === '' ? true : envEnabled !== 'false' && envEnabled !== '0');
+  return {
+    enabled,
+    ttlMs: positive('ttl', config?.ttl, envNumber('CACHE_TTL', 300)) * 1000,
+    maxSize: Math.floor(positive('maxSize', config?.maxSize, envNumber('CACHE_MAX_SIZE', 1000), 1)),
+    marginMs: positive('urlMarginSeconds', config?.urlMarginSeconds, 60) * 1000,
+    listTtlMs: positive('listTtl', config?.listTtl, 5) * 1000,
+    now: config?.now ?? (() => performance.now()),
+  };
+}
+
+/** A URL with the clock time (this cache's clock) it stops working. */
+interface CachedUrl {
+  url: string;
+  expiresAt: number;
+}
+
+/** JSON with keys sorted, so that equal queries written differently share an entry. */
+function normalised(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+export class ClientCache {
+  readonly #config: ResolvedConfig;
+  readonly #photos: LRUCache<string, PhotoWithUrl> | null;
+  readonly #urls: LRUCache<string, CachedUrl> | null;
+  readonly #lists: LRUCache<string, object> | null;
+  #hits = 0;
+  #misses = 0;
+  #evictions = 0;
+
+  constructor(config: CacheConfig | undefined) {
+    this.#config = resolveCacheConfig(config);
+    const c = this.#config;
+    if (!c.enabled) {
+      this.#photos = this.#urls = this.#lists = null;
+      return;
+    }
+    // ttlResolution 0: ask the clock on every check, so an injected clock is seen at once (and no clock-refresh timer runs).
+    const perf = { now: c.now };
+    const timing = { perf, ttlResolution: 0 };
+    const dispose = (_v: unknown, _k: string, reason: string) => {
+      if (reason === 'evict') this.#evictions++;
+    };
+    this.#photos = new LRUCache<string, PhotoWithUrl>({ max: c.maxSize, ttl: Math.max(1, c.ttlMs), ...timing, dispose });
+    this.#urls = new LRUCache<string, CachedUrl>({ max: c.maxSize, ...timing, dispose });
+    this.#lists = new LRUCache<string, object>({ max: c.maxSize, ttl: Math.max(1, c.listTtlMs), ...timing, dispose });
+  }
+
+  get enabled(): boolean {
+    return this.#config.enabled;
+  }
+
+  #count<T>(found: T | undefined): T | undefined {
+    if (found === undefined) this.#misses++;
+    else this.#hits++;
+    return found;
+  }
+
+  /** A cached photo whose URL still has the margin left, or undefined. */
+  photo(id: string): PhotoWithUrl | undefined {
+    if (this.#photos === null) return undefined;
+    const photo = this.#photos.get(id);
+    if (photo !== undefined && this.#urlLeftMs(photo.url_expires_at) < this.#config.marginMs) {
+      this.#photos.delete(id);
+      return this.#count(undefined);
+    }
+    return this.#count(photo);
+  }
+
+  /** How long a URL expiring at `iso` (wall clock) still works, on this cache's clock scale. */
+  #urlLeftMs(iso: string): number {
+    return Date.parse(iso) - Date.now();
+  }
+
+  setPhoto(photo: PhotoWithUrl): void {
+    this.#photos?.set(photo.id, photo);
+  }
+
+  url(id: string, expirySeconds: number): string | undefined {
+    if (this.#urls === null) return undefined;
+    const cached = this.#urls.get(`${id}\u0000${expirySeconds}`);
+    if (cached !== undefined && cached.expiresAt - this.#config.now() < this.#config.marginMs) {
+      this.#urls.delete(`${id}\u0000${expirySeconds}`);
+      return this.#count(undefined);
+    }
+    return this.#count(cached?.url);
+  }
+
+  /** Caches a URL the daemon signed just now for `expirySeconds`. */
+  setUrl(id: string, expirySeconds: number, url: string, signedAt: number): void {
+    this.#urls?.set(`${id}\u0000${expirySeconds}`, { url, expiresAt: signedAt + expirySeconds * 1000 });
+  }
+
+  /** This cache's clock, for setUrl's `signedAt` (taken before the request, so the margin errs early). */
+  now(): number {
+    return this.#config.now();
+  }
+
+  list<T extends object>(kind: 'search' | 'user', userId: string | null, query: unknown): T | undefined {
+    if (this.#lists === null) return undefined;
+    return this.#count(this.#lists.get(`${kind}\u0000${userId ?? ''}\u0000${normalised(query)}`) as T | undefined);
+  }
+
+  setList(kind: 'search' | 'user', userId: string | null, query: unknown, result: object): void {
+    this.#lists?.set(`${kind}\u0000${userId ?? ''}\u0000${normalised(query)}`, result);
+  }
+
+  /** A write changed this photo: its metadata, URLs and every listing that may show it go. */
+  photoChanged(id: string): void {
+    this.#photos?.delete(id);
+    if (this.#urls !== null) for (const key of [...this.#urls.keys()]) if (key.startsWith(`${id}\u0000`)) this.#urls.delete(key);
+    this.#lists?.clear();
+  }
+
+  /** A photo was stored: that user's listings, and every search, may now show it. */
+  stored(userId: string | undefined): void {
+    if (this.#lists === null) return;
+    for (const key of [...this.#lists.keys()]) {
+      if (key.startsWith('search\u0000') || userId === undefined || key.startsWith(`user\u0000${userId}\u0000`)) this.#lists.delete(key);
+    }
+  }
+
+  stats(): CacheStats {
+    const size = (this.#photos?.size ?? 0) + (this.#urls?.size ?? 0) + (this.#lists?.size ?? 0);
+    return { hits: this.#hits, misses: this.#misses, evictions: this.#evictions, size };
+  }
+
+  clear(): void {
+    this.#photos?.clear();
+    this.#urls?.clear();
+    this.#lists?.clear();
+  }
+}

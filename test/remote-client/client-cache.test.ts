@@ -1,0 +1,108 @@
+// The client cache on its own, with an injected clock (no sleeps): TTLs, the
+// LRU bound, URLs renewed before their margin, listings, invalidation.
+
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { ClientCache, resolveCacheConfig } from '../../src/sidecar-client/client-cache';
+import type { PhotoWithUrl } from '../../src/protocol/types';
+
+function clock() {
+  let ms = 1_000_000;
+  return { now: () => ms, advance: (by: number) => (ms += by) };
+}
+
+const photo = (id: string, urlLifeMs = 3600_000): PhotoWithUrl =>
+  ({ id, s3_url: `http://x/${id}`, url_expires_at: new Date(Date.now() + urlLifeMs).toISOString() }) as PhotoWithUrl;
+
+test('photos are served until their TTL, then asked for again', () => {
+  const c = clock();
+  const cache = new ClientCache({ ttl: 300, now: c.now });
+  cache.setPhoto(photo('a'));
+  assert.equal(cache.photo('a')?.id, 'a');
+  c.advance(299_000);
+  assert.equal(cache.photo('a')?.id, 'a');
+  c.advance(2_000);
+  assert.equal(cache.photo('a'), undefined);
+  assert.deepEqual({ ...cache.stats(), size: undefined }, { hits: 2, misses: 1, evictions: 0, size: undefined });
+});
+
+test('the LRU bound holds and counts evictions', () => {
+  const cache = new ClientCache({ maxSize: 2, now: clock().now });
+  for (const id of ['a', 'b']) cache.setPhoto(photo(id));
+  cache.photo('a'); // a is now the most recent
+  cache.setPhoto(photo('c'));
+  assert.equal(cache.photo('b'), undefined, 'the least recently used went');
+  assert.ok(cache.photo('a'));
+  assert.ok(cache.photo('c'));
+  assert.equal(cache.stats().evictions, 1);
+});
+
+test('a URL is never handed out with less than the margin of its life left', () => {
+  const c = clock();
+  const cache = new ClientCache({ urlMarginSeconds: 60, now: c.now });
+  cache.setUrl('a', 600, 'http://u', c.now());
+  assert.equal(cache.url('a', 600), 'http://u');
+  c.advance(539_000);
+  assert.equal(cache.url('a', 600), 'http://u', '61 s left');
+  c.advance(2_000);
+  assert.equal(cache.url('a', 600), undefined, '59 s left: renewed, never returned');
+  assert.equal(cache.url('a', 30), undefined, 'another expiry is another entry');
+  // A cached photo whose URL is inside the margin is not served either.
+  cache.setPhoto(photo('p', 30_000));
+  assert.equal(cache.photo('p'), undefined);
+});
+
+test('listings live for the short TTL, keyed by the normalised query; writes drop what they change', () => {
+  const c = clock();
+  const cache = new ClientCache({ listTtl: 5, now: c.now });
+  cache.setList('search', null, { query: 'x', limit: 10 }, { n: 1 });
+  assert.deepEqual(cache.list('search', null, { limit: 10, query: 'x' }), { n: 1 }, 'key order does not matter');
+  c.advance(6_000);
+  assert.equal(cache.list('search', null, { query: 'x', limit: 10 }), undefined);
+  cache.setList('user', 'u1', {}, { n: 1 });
+  cache.setList('user', 'u2', {}, { n: 2 });
+  cache.stored('u1');
+  assert.equal(cache.list('user', 'u1', {}), undefined, "a store drops that user's listings");
+  assert.deepEqual(cache.list('user', 'u2', {}), { n: 2 });
+  cache.setPhoto(photo('a'));
+  cache.setUrl('a', 600, 'http://u', c.now());
+  cache.photoChanged('a');
+  assert.equal(cache.photo('a'), undefined);
+  assert.equal(cache.url('a', 600), undefined);
+  assert.equal(cache.list('user', 'u2', {}), undefined, 'an update may change any listing');
+});
+
+test('disabled, nothing is kept; the seed variables set the defaults; bad settings are refused', () => {
+  const off = new ClientCache({ enabled: false });
+  off.setPhoto(photo('a'));
+  assert.equal(off.photo('a'), undefined);
+  assert.equal(off.stats().size, 0);
+  const saved = { ...process.env };
+  try {
+    Object.assign(process.env, { CACHE_ENABLED: 'false', CACHE_TTL: '10', CACHE_MAX_SIZE: '7' });
+    const r = resolveCacheConfig(undefined);
+    assert.deepEqual([r.enabled, r.ttlMs, r.maxSize], [false, 10_000, 7]);
+    assert.equal(resolveCacheConfig({ enabled: true, ttl: 1 }).ttlMs, 1000, 'cacheConfig wins over the environment');
+  } finally {
+    for (const k of ['CACHE_ENABLED', 'CACHE_TTL', 'CACHE_MAX_SIZE']) if (saved[k] === undefined) delete process.env[k];
+  }
+  assert.throws(() => resolveCacheConfig({ maxSize: 0 }), RangeError);
+  assert.throws(() => resolveCacheConfig({ ttl: -1 }), RangeError);
+});
+
+test('a full cache keeps no process alive', () => {
+  const script = `
+    const { ClientCache } = require(${JSON.stringify(require.resolve('../../src/sidecar-client/client-cache'))});
+    const cache = new ClientCache({ ttl: 300, listTtl: 5 });
+    for (let i = 0; i < 100; i++) {
+      cache.setPhoto({ id: 'p' + i, url_expires_at: new Date(Date.now() + 3600e3).toISOString() });
+      cache.setUrl('p' + i, 600, 'u', cache.now());
+      cache.setList('search', null, { i }, {});
+    }
+    cache.photo('p1');
+  `;
+  const r = spawnSync(process.execPath, ['-e', script], { timeout: 10_000, encoding: 'utf8' });
+  assert.equal(r.signal, null, 'the process ended on its own, no timer held it');
+  assert.equal(r.status, 0, r.stderr);
+});
