@@ -7,6 +7,7 @@
 //   themselves, on the local backend (objects written straight to disk for
 //   the fixture; the rebuild is the real one).
 
+import { NO_CACHE } from './no-cache';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -73,7 +74,7 @@ export async function benchBackup100k(): Promise<void> {
     note(`catalog.backup.100k: inserting ${ROWS} rows`);
     const ids = fillCatalog(config.sqlitePath);
     const daemon = await Daemon.start(config, pino({ level: 'silent' }));
-    const client = new StorageClient({ socketPath: config.socketPath, clientId: 'acme' });
+    const client = new StorageClient({ socketPath: config.socketPath, clientId: 'acme', cacheConfig: NO_CACHE });
     try {
       await load(client, ids, new Promise((r) => setTimeout(r, 1000))); // warm-up
       const quiet = await load(client, ids, new Promise((r) => setTimeout(r, 3000)));

@@ -3,6 +3,7 @@
 // process that the baseline, the sidecar's getPhoto over the Unix socket, is
 // measured on in the same run. Rounds of the two alternate.
 
+import { NO_CACHE } from './no-cache';
 import { StorageClient } from '../src/sidecar-client/storage-client';
 import { pngBytes } from '../test/support/image-bytes';
 import { concurrentRound } from './concurrent-round';
@@ -17,7 +18,7 @@ const PAIRS = 3;
 export async function benchGatewayGet(): Promise<void> {
   // One connection per call in flight: HTTP/1.1 carries one request at a time on each.
   const env = await startGatewayBenchEnv(IN_FLIGHT);
-  const sidecar = new StorageClient({ socketPath: env.daemon.socketPath, clientId: BENCH_CLIENT_ID });
+  const sidecar = new StorageClient({ socketPath: env.daemon.socketPath, clientId: BENCH_CLIENT_ID, cacheConfig: NO_CACHE });
   try {
     const ids: string[] = [];
     for (let i = 0; i < 1000; i++) {

@@ -6,6 +6,7 @@
 // for that process's own event loop and GC, which moving 256 MiB at a time
 // through one client keeps busy.
 
+import { NO_CACHE } from './no-cache';
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -56,8 +57,8 @@ function loadInChild(socketPath: string, file: string): Promise<LargeStores> {
 
 async function measure(name: string, sameProcess: boolean, file: string): Promise<void> {
   const env = await startBenchEnv({ STORAGED_MAX_BODY_BYTES: String(128 * MIB), STORAGED_TOKENS: `${ADMIN_TOKEN} bench admin` });
-  const readers = new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench' });
-  const loaders = sameProcess ? new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench', callTimeoutMs: 600_000 }) : null;
+  const readers = new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench', cacheConfig: NO_CACHE });
+  const loaders = sameProcess ? new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench', callTimeoutMs: 600_000, cacheConfig: NO_CACHE }) : null;
   try {
     const ids: string[] = [];
     for (let i = 0; i < 64; i++) ids.push((await readers.storePhoto(jpegBytes(20_000), { originalName: `s${i}.jpg`, clientId: 'bench' })).id);

@@ -2,6 +2,7 @@
 // against the minio client's fPutObject of the same file to the same MinIO,
 // alternated in this run.
 
+import { NO_CACHE } from './no-cache';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -34,7 +35,7 @@ export async function benchStore256m(): Promise<void> {
   const file = path.join(dir, 'body.jpg');
   writeBody(file, size);
   const env = await startBenchEnv({ STORAGED_MAX_BODY_BYTES: String(512 * MIB) });
-  const client = new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench', callTimeoutMs: 600_000 });
+  const client = new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench', callTimeoutMs: 600_000, cacheConfig: NO_CACHE });
   try {
     await env.minio.client.makeBucket('baseline');
     note(`store.256m: storePhoto of a 256 MiB file through the sidecar vs minio fPutObject, ${PAIRS} alternating pairs`);

@@ -3,6 +3,7 @@
 // each other, and prints each figure as a JSON line.
 
 import { benchBackup100k, benchRebuild100k } from './catalog-recovery.bench';
+import { benchClientCachedGet } from './client-cache.bench';
 import { benchGatewayGet } from './gateway-get.bench';
 import { benchRangeRead } from './range-read.bench';
 import { benchHash } from './hash.bench';
@@ -25,6 +26,7 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['store.256m'], run: benchStore256m },
   { names: ['sidecar.getPhoto.underLoad', 'sidecar.getPhoto.underLoad.sameProcess'], run: benchGetUnderLoad },
   { names: ['s3.rangeRead.2m'], run: benchRangeRead },
+  { names: ['client.cachedGet'], run: benchClientCachedGet },
   { names: ['catalog.backup.100k', 'catalog.backup.100k.getPhoto'], run: benchBackup100k },
   { names: ['catalog.rebuild.100k'], run: benchRebuild100k },
   { names: SPOOL_SIZES_MIB.map((mib) => `spool.threshold.${mib}m`), run: benchSpoolThreshold },

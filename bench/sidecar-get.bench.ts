@@ -1,6 +1,7 @@
 // sidecar.getPhoto: getPhoto through the Unix socket from one client process
 // (this one) with many calls in flight, against the daemon in its own process.
 
+import { NO_CACHE } from './no-cache';
 import { StorageClient } from '../src/sidecar-client/storage-client';
 import { pngBytes } from '../test/support/image-bytes';
 import { startBenchEnv } from './bench-env';
@@ -15,7 +16,7 @@ const CALLS_PER_ROUND = 4096;
 
 export async function benchSidecarGet(): Promise<void> {
   const env = await startBenchEnv();
-  const client = new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench' });
+  const client = new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench', cacheConfig: NO_CACHE });
   try {
     // 1000 photos, more than a burst touches at once, so the cache sees a realistic spread.
     const ids: string[] = [];

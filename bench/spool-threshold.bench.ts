@@ -6,6 +6,7 @@
 // against the in-memory path's (the baseline), and each daemon's resident
 // memory per store in flight (peak during the round above its idle RSS).
 
+import { NO_CACHE } from './no-cache';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -39,7 +40,7 @@ async function startSide(name: Side['name'], root: string, minio: Awaited<Return
     null,
     daemonEnv(dir, minio, { STORAGED_SPOOL_THRESHOLD_BYTES: String(threshold), STORAGED_MAX_BODY_BYTES: String(256 * MIB), LOG_LEVEL: 'info' }),
   );
-  const client = new StorageClient({ socketPath: daemon.socketPath, clientId: 'bench', callTimeoutMs: 600_000 });
+  const client = new StorageClient({ socketPath: daemon.socketPath, clientId: 'bench', callTimeoutMs: 600_000, cacheConfig: NO_CACHE });
   // Warm both paths once, so the idle figure includes what any store leaves allocated for good.
   await client.storePhoto(jpegBytes(MIB), { originalName: 'warm.jpg', clientId: 'bench' });
   return { name, daemon, client, idleRss: residentBytes(daemon.proc.pid!) };

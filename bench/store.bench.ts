@@ -2,6 +2,7 @@
 // minio client's own putObject of the same bodies to the same MinIO from this
 // same process (the baseline), alternated over several pairs in this run.
 
+import { NO_CACHE } from './no-cache';
 import { StorageClient } from '../src/sidecar-client/storage-client';
 import { pngBytes } from '../test/support/image-bytes';
 import { startBenchEnv } from './bench-env';
@@ -17,7 +18,7 @@ const PAIRS = 3;
 
 export async function benchStore200k(): Promise<void> {
   const env = await startBenchEnv();
-  const client = new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench' });
+  const client = new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench', cacheConfig: NO_CACHE });
   try {
     const bodies = Array.from({ length: 64 }, () => pngBytes(200 * 1024));
     await env.minio.client.makeBucket('baseline');
