@@ -42,3 +42,35 @@ export async function benchClientCachedGet(): Promise<void> {
     await env.close();
   }
 }
+
+/**
+ * client.directUrl: getPhotoUrl signed in the client from the cached bucket
+ * and key (minioConfig) against the same calls asked of the daemon, each call
+ * with its own expiry so that no URL comes from the cache.
+ */
+export async function benchClientDirectUrl(): Promise<void> {
+  const env = await startBenchEnv();
+  const { minio } = env;
+  const minioConfig = { endPoint: minio.endPoint, port: minio.port, useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey };
+  const asking = new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench', cacheConfig: NO_CACHE });
+  const signing = new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench', minioConfig });
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) ids.push((await asking.storePhoto(pngBytes(4096), { originalName: `u${i}.png`, clientId: 'bench' })).id);
+    for (const id of ids) await signing.getPhoto(id);
+    note(`client.directUrl: ${IN_FLIGHT} in flight, signed in the client vs asked of the daemon, 3 alternating pairs`);
+    const round = (client: StorageClient) => () =>
+      concurrentRound(CALLS_PER_ROUND, IN_FLIGHT, (i) => client.getPhotoUrl(ids[i % ids.length]!, 60 + (i % 3000)));
+    const result = await interleaved(
+      3,
+      { name: 'getPhotoUrl asked of the daemon', callsPerRound: CALLS_PER_ROUND, round: round(asking) },
+      { name: 'client.directUrl', callsPerRound: CALLS_PER_ROUND, round: round(signing) },
+      { timeMs: 2000, warmupMs: 300 },
+    );
+    report({ bench: 'client.directUrl', value: result.subject, unit: 'ops/s', baseline: 'getPhotoUrl asked of the daemon (sidecar)', baseline_value: result.baseline });
+  } finally {
+    await signing.close();
+    await asking.close();
+    await env.close();
+  }
+}

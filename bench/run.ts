@@ -3,7 +3,7 @@
 // each other, and prints each figure as a JSON line.
 
 import { benchBackup100k, benchRebuild100k } from './catalog-recovery.bench';
-import { benchClientCachedGet } from './client-cache.bench';
+import { benchClientCachedGet, benchClientDirectUrl } from './client-cache.bench';
 import { benchGatewayGet } from './gateway-get.bench';
 import { benchRangeRead } from './range-read.bench';
 import { benchHash } from './hash.bench';
@@ -27,6 +27,7 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['sidecar.getPhoto.underLoad', 'sidecar.getPhoto.underLoad.sameProcess'], run: benchGetUnderLoad },
   { names: ['s3.rangeRead.2m'], run: benchRangeRead },
   { names: ['client.cachedGet'], run: benchClientCachedGet },
+  { names: ['client.directUrl'], run: benchClientDirectUrl },
   { names: ['catalog.backup.100k', 'catalog.backup.100k.getPhoto'], run: benchBackup100k },
   { names: ['catalog.rebuild.100k'], run: benchRebuild100k },
   { names: SPOOL_SIZES_MIB.map((mib) => `spool.threshold.${mib}m`), run: benchSpoolThreshold },

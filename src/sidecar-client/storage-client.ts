@@ -18,14 +18,21 @@ import type {
 } from '../protocol/types';
 import { RemoteClient, type RemoteClientOptions } from '../remote-client';
 import { ClientCache, type CacheConfig, type CacheStats } from './client-cache';
+import { DirectUrls, type MinioClientConfig } from './direct-urls';
 import { SidecarClient, type SidecarClientOptions } from './sidecar-client';
-import { DEFAULT_URL_EXPIRY_SECONDS } from '../protocol/limits';
+import { DEFAULT_URL_EXPIRY_SECONDS, MAX_URL_EXPIRY_SECONDS, MIN_URL_EXPIRY_SECONDS } from '../protocol/limits';
+import { ValidationError } from '../protocol/errors';
 
-/** Either transport's options, plus the cache's (client-cache.ts; the seed's CACHE_* defaults). */
-export type StorageClientOptions = (SidecarClientOptions | RemoteClientOptions) & { cacheConfig?: CacheConfig };
+/**
+ * Either transport's options, plus the cache's (client-cache.ts; the seed's
+ * CACHE_* defaults) and, optionally, the MinIO the daemon uses, for URLs
+ * signed in the client (direct-urls.ts).
+ */
+export type StorageClientOptions = (SidecarClientOptions | RemoteClientOptions) & { cacheConfig?: CacheConfig; minioConfig?: MinioClientConfig };
 
 export class StorageClient implements PhotoStorage {
   readonly #transport: PhotoStorage;
+  readonly #direct: DirectUrls | null;
   #cache: ClientCache;
 
   constructor(opts: StorageClientOptions) {
@@ -35,8 +42,9 @@ export class StorageClient implements PhotoStorage {
     if (socket === remote) {
       throw new TypeError('StorageClient needs either { socketPath, clientId } (local daemon) or { url, token } (HTTP gateway)');
     }
-    const { cacheConfig, ...transport } = opts;
+    const { cacheConfig, minioConfig, ...transport } = opts;
     this.#cache = new ClientCache(cacheConfig);
+    this.#direct = minioConfig === undefined ? null : new DirectUrls(minioConfig);
     this.#transport = remote ? new RemoteClient(transport as RemoteClientOptions) : new SidecarClient(transport as SidecarClientOptions);
   }
 
@@ -60,6 +68,17 @@ export class StorageClient implements PhotoStorage {
     const expiry = expirySeconds ?? DEFAULT_URL_EXPIRY_SECONDS;
     const cached = this.#cache.url(id, expiry);
     if (cached !== undefined) return cached;
+    if (this.#direct !== null) {
+      // Signed here from the photo's bucket and key (cached, or asked for once): no round trip for the URL.
+      const photo = await this.getPhoto(id);
+      if (this.#direct.covers(photo.s3_url)) {
+        // The daemon's own rule (coordinator/url-expiry.ts), checked here since the daemon is not asked.
+        if (!Number.isInteger(expiry) || expiry < MIN_URL_EXPIRY_SECONDS || expiry > MAX_URL_EXPIRY_SECONDS) {
+          throw new ValidationError(`expirySeconds must be an integer between ${MIN_URL_EXPIRY_SECONDS} and ${MAX_URL_EXPIRY_SECONDS}`);
+        }
+        return this.#direct.sign(photo, expiry);
+      }
+    }
     const signedAt = this.#cache.now();
     const url = await this.#transport.getPhotoUrl(id, expirySeconds);
     this.#cache.setUrl(id, expiry, url, signedAt);

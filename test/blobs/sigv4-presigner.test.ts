@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as Minio from 'minio';
-import { responseOverrides } from '../../src/daemon/blobs/safe-serving';
+import { responseOverrides } from '../../src/s3/safe-serving';
 import { SigV4Presigner } from '../../src/s3/sigv4-presigner';
 
 const settings = [

@@ -3,7 +3,7 @@
 
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { contentDisposition } from '../../src/daemon/blobs/safe-serving';
+import { contentDisposition } from '../../src/s3/safe-serving';
 import { BACKENDS, backendFor } from '../support/backends';
 import { pngBytes, sha256 } from '../support/image-bytes';
 import { eventually, startGateway } from './gateway-fixture';

@@ -3,7 +3,7 @@
 
 import type { Readable } from 'node:stream';
 import type { ObjectIdentity } from './object-identity';
-import type { ServedAs } from './safe-serving';
+import type { ServedAs } from '../../s3/safe-serving';
 
 /** A body ready to write: already received whole, in memory or spooled to a file. */
 export type BlobSource = { buffer: Buffer } | { path: string };

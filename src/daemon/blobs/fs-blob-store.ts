@@ -11,7 +11,7 @@ import { isOlderThan, type BlobInfo, type BlobSource, type BlobStore, type ByteR
 import type { BlobUrlSigner } from './fs-url-signer';
 import { identityFromMetadata, identityMetadata, type ObjectIdentity } from './object-identity';
 import { diskFullAs } from '../disk-full';
-import { responseOverrides, type ServedAs } from './safe-serving';
+import { responseOverrides, type ServedAs } from '../../s3/safe-serving';
 
 /** Marks a write in progress; list() hides these and abortIncompleteUploads() sweeps the stale ones. */
 const TEMP_SUFFIX = '.tmp-upload';

@@ -4,7 +4,7 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
-import type { ResponseOverrides } from './safe-serving';
+import type { ResponseOverrides } from '../../s3/safe-serving';
 
 export type SignatureCheck = 'ok' | 'expired' | 'bad-signature';
 

@@ -20,7 +20,7 @@ import { GrowingMultipartPut, multipartPut } from './multipart-put';
 import type { PartTransfers } from './part-transfers';
 import { readInParts } from './read-in-parts';
 import { identityFromMetadata, identityHeaders, type ObjectIdentity } from './object-identity';
-import { responseOverrides, type ServedAs } from './safe-serving';
+import { responseOverrides, type ServedAs } from '../../s3/safe-serving';
 import { SigV4Presigner } from '../../s3/sigv4-presigner';
 import { ObjectWriter } from '../../s3/put-object';
 import { DEFAULT_RETRY, type RetryPolicy } from './transfer-retry';

@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobInfo, BlobSource, BlobStore, ByteRange, GrowingPuts, IncompleteUpload, ListedBlob } from './blob-store';
 import type { ObjectIdentity } from './object-identity';
-import type { ServedAs } from './safe-serving';
+import type { ServedAs } from '../../s3/safe-serving';
 
 /** Bucket names are 3-63 of a-z, 0-9, '.' and '-'; the longest logical name (images-large) leaves 51 for the prefix. */
 export const BUCKET_PREFIX = /^[a-z0-9][a-z0-9.-]{0,50}$/;

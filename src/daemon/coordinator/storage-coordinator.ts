@@ -5,7 +5,7 @@
 //   delete: row `deleting` → remove blob → remove row → answer
 // Whatever a crash interrupts, recovery finishes or rolls back.
 
-import type { ServedAs } from '../blobs/safe-serving';
+import type { ServedAs } from '../../s3/safe-serving';
 import { NotFoundError } from '../../protocol/errors';
 import { DEFAULT_URL_EXPIRY_SECONDS } from '../../protocol/limits';
 import type { Photo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';

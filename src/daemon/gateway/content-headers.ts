@@ -2,7 +2,7 @@
 // and the guards that keep a browser from running what a caller uploaded.
 
 import type * as http from 'node:http';
-import { contentDisposition, isBrowserActive } from '../blobs/safe-serving';
+import { contentDisposition, isBrowserActive } from '../../s3/safe-serving';
 
 export function etagOf(checksum: string): string {
   return `"${checksum}"`;

@@ -7,7 +7,7 @@
 // `response-content-type`, which MinIO then answers with. Every door uses the
 // one Content-Disposition encoder below.
 
-import type { ResponseOverrides } from '../../s3/sigv4-presigner';
+import type { ResponseOverrides } from './sigv4-presigner';
 
 /** Types a browser may execute when shown inline. */
 export const BROWSER_ACTIVE_TYPES: ReadonlySet<string> = new Set([
