@@ -60,15 +60,22 @@ export class RemoteClient implements PhotoStorage {
   }
 
   async storePhoto(data: PhotoBody, options: StorePhotoOptions): Promise<PhotoResult> {
-    const request = storeRequest(data, options, this.clientId);
+    // callTimeoutMs bounds silence, not the whole upload: each piece of the body sent restarts it.
+    const deadline = this.#deadline('storePhoto');
+    const request = storeRequest(data, options, this.clientId, deadline.progress);
     try {
-      return (await this.#json('storePhoto', 201, {
-        method: 'POST',
-        path: `/photos${request.query}`,
-        headers: request.headers,
-        // undici documents AsyncIterable bodies (written with back-pressure) though its type leaves them out.
-        body: request.body as Dispatcher.DispatchOptions['body'],
-      })) as PhotoResult;
+      return (await this.#json(
+        'storePhoto',
+        201,
+        {
+          method: 'POST',
+          path: `/photos${request.query}`,
+          headers: request.headers,
+          // undici documents AsyncIterable bodies (written with back-pressure) though its type leaves them out.
+          body: request.body as Dispatcher.DispatchOptions['body'],
+        },
+        deadline,
+      )) as PhotoResult;
     } catch (err) {
       // The caller's own stream failed: that error is theirs, not a transport failure.
       const source = request.sourceError();
@@ -148,8 +155,7 @@ export class RemoteClient implements PhotoStorage {
   }
 
   /** One call whose answer is JSON (or empty, for 204): the whole call runs under one deadline. */
-  async #json(what: string, okStatus: number, call: Call): Promise<unknown> {
-    const deadline = this.#deadline(what);
+  async #json(what: string, okStatus: number, call: Call, deadline = this.#deadline(what)): Promise<unknown> {
     try {
       const response = await this.#send(call, deadline.signal);
       if (response.statusCode !== okStatus) throw await errorFromResponse(what, response);
@@ -178,12 +184,12 @@ export class RemoteClient implements PhotoStorage {
     });
   }
 
-  #deadline(what: string): { signal: AbortSignal; clear(): void } {
+  #deadline(what: string): { signal: AbortSignal; clear(): void; progress(): void } {
     const controller = new AbortController();
     const ms = this.#settings.callTimeoutMs;
     // undici rejects (and destroys a body being read) with this reason when the deadline passes.
     const timer = setTimeout(() => controller.abort(new TimeoutError(`${what} got no answer within ${ms} ms`)), ms);
-    return { signal: controller.signal, clear: () => clearTimeout(timer) };
+    return { signal: controller.signal, clear: () => clearTimeout(timer), progress: () => void timer.refresh() };
   }
 }
 

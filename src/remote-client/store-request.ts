@@ -70,7 +70,11 @@ function asBytes(piece: unknown): Uint8Array {
   throw new ValidationError(`the body stream yielded ${piece === null ? 'null' : typeof piece}; expected bytes`);
 }
 
-export function storeRequest(data: PhotoBody, options: StorePhotoOptions, boundClientId: string | null): StoreRequest {
+/** Bodies held in memory above this size go out in slices of it, each one a sign of progress. */
+const SLICE_BYTES = 256 * 1024;
+
+/** `onProgress` is called as each piece of the body goes out (the caller's idle timeout). */
+export function storeRequest(data: PhotoBody, options: StorePhotoOptions, boundClientId: string | null, onProgress?: () => void): StoreRequest {
   checkOptions(options, boundClientId);
   if (options.contentType !== undefined && ROUTED_TYPES.test(options.contentType)) {
     // These select the gateway's other upload forms, so the raw route cannot declare them; no image is either.
@@ -100,10 +104,21 @@ export function storeRequest(data: PhotoBody, options: StorePhotoOptions, boundC
   let failure: unknown;
   let body: StoreRequest['body'];
   if (data instanceof Uint8Array) {
-    body = data;
     // undici sends a Buffer's length itself, so a different options.size can only be refused here (as the daemon words it).
     if (options.size !== undefined && options.size !== data.length) {
       throw new ValidationError(`options.size says ${options.size} bytes but the body has ${data.length} bytes`);
+    }
+    if (data.length <= SLICE_BYTES) {
+      body = data;
+    } else {
+      // In slices, so that the call's timeout can follow the upload's progress.
+      headers['content-length'] = String(data.length);
+      body = (function* slices() {
+        for (let at = 0; at < data.length; at += SLICE_BYTES) {
+          onProgress?.();
+          yield data.subarray(at, at + SLICE_BYTES);
+        }
+      })() as unknown as AsyncIterable<Uint8Array>;
     }
   } else if (data !== null && typeof data === 'object' && Symbol.asyncIterator in data) {
     const source = data as AsyncIterable<unknown>;
@@ -111,7 +126,10 @@ export function storeRequest(data: PhotoBody, options: StorePhotoOptions, boundC
     if (options.size !== undefined) headers['content-length'] = String(options.size);
     body = (async function* pull() {
       try {
-        for await (const piece of source) yield asBytes(piece);
+        for await (const piece of source) {
+          onProgress?.();
+          yield asBytes(piece);
+        }
       } catch (err) {
         failure = err;
         throw err;

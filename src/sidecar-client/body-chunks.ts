@@ -12,7 +12,8 @@ function asBytes(piece: unknown): Uint8Array {
   throw new ValidationError(`the body stream yielded ${piece === null ? 'null' : typeof piece}; expected bytes`);
 }
 
-export async function* bodyChunks(source: BodySource, chunkBytes: number): AsyncGenerator<Uint8Array> {
+/** `onPiece` is called as each piece comes from the source: progress, however small the pieces. */
+export async function* bodyChunks(source: BodySource, chunkBytes: number, onPiece?: () => void): AsyncGenerator<Uint8Array> {
   if (source instanceof Uint8Array) {
     // Views, not copies: the frame encoder copies each chunk once anyway.
     for (let offset = 0; offset < source.length; offset += chunkBytes) {
@@ -24,6 +25,7 @@ export async function* bodyChunks(source: BodySource, chunkBytes: number): Async
   let parts: Uint8Array[] = [];
   let size = 0;
   for await (const piece of source) {
+    onPiece?.();
     let bytes = asBytes(piece);
     while (bytes.length > 0) {
       const take = Math.min(chunkBytes - size, bytes.length);

@@ -26,7 +26,8 @@ export class BodySender {
   /** Sends `body` as chunk frames of the call, one per credit, then its end. */
   async send(call: PendingCall, body: BodySource): Promise<void> {
     const chunkBytes = Math.min(this.#limits.chunkBytes, this.#limits.maxFrameBytes - 64);
-    const chunks = bodyChunks(body, chunkBytes);
+    // The call's timeout bounds silence, not the whole upload: each piece pulled from the body restarts it.
+    const chunks = bodyChunks(body, chunkBytes, () => call.timer?.refresh());
     // One chunk is read ahead while the previous one is written and its credit
     // awaited, so that reading the source (a file: several thread-pool round
     // trips per chunk) overlaps the transfer instead of stalling it. Beyond that
@@ -45,8 +46,11 @@ export class BodySender {
       ahead = chunks.next();
       ahead.catch(() => undefined);
       await this.#write(encodeFrame({ t: 'chunk', id: call.id, data: next.value }));
+      call.timer?.refresh();
     }
     await this.#write(encodeFrame({ t: 'end', id: call.id }));
+    // From the body's end the daemon has the whole timeout to answer.
+    call.timer?.refresh();
   }
 
   /** The call ended before its body did (answered early, timed out): say so, so the daemon drops what is in flight. */
