@@ -9,18 +9,11 @@ import { responseOverrides } from '../s3/safe-serving';
 import { hostOf } from '../s3/sigv4-encoding';
 import { SigV4Presigner } from '../s3/sigv4-presigner';
 import type { Photo } from '../protocol/types';
+import type { S3Settings } from '../s3/s3-settings';
 
-export interface MinioClientConfig {
-  endPoint: string;
-  port: number;
-  useSSL: boolean;
-  accessKey: string;
-  secretKey: string;
-  /** Default us-east-1, as the daemon's MINIO_REGION. */
+/** The MinIO settings the daemon uses (its MINIO_*; region default us-east-1), and its STORAGED_BUCKET_PREFIX. */
+export interface MinioClientConfig extends Omit<S3Settings, 'region'> {
   region?: string;
-  /** The daemon's MINIO_PATH_STYLE; default true. */
-  pathStyle?: boolean;
-  /** The daemon's STORAGED_BUCKET_PREFIX; default none. */
   bucketPrefix?: string;
 }
 

@@ -23,20 +23,14 @@ import { identityFromMetadata, identityHeaders, type ObjectIdentity } from './ob
 import { responseOverrides, type ServedAs } from '../../s3/safe-serving';
 import { SigV4Presigner } from '../../s3/sigv4-presigner';
 import { ObjectWriter } from '../../s3/put-object';
+import type { S3Settings } from '../../s3/s3-settings';
 import { DEFAULT_RETRY, type RetryPolicy } from './transfer-retry';
 
-export interface MinioConnection {
-  endPoint: string;
-  port: number;
-  useSSL: boolean;
-  accessKey: string;
-  secretKey: string;
-  /** Defaults to us-east-1, MinIO's own default; giving it spares a region lookup per bucket. */
+/** S3Settings with the region optional: us-east-1, MinIO's own default (giving it spares a region lookup per bucket). */
+export interface MinioConnection extends Omit<S3Settings, 'region'> {
   region?: string;
   /** A request whose connection is silent this long fails as UNAVAILABLE. */
   idleTimeoutMs?: number;
-  /** false: virtual-hosted-style requests and URLs (`bucket.host/key`); default true. */
-  pathStyle?: boolean;
 }
 
 /** The worker pool and the multipart sizes (DaemonConfig.multipart). */
