@@ -56,7 +56,12 @@ export class Daemon {
     if (staleSpool > 0) logger.info({ removed: staleSpool }, 'removed spool files left by an earlier run');
 
     const pool = createWorkerPool(config.workerThreads, config.workerNice);
-    const catalog = Catalog.open({ path: config.sqlitePath, logger, checkpoint: walCheckpointIn(pool) });
+    const catalog = Catalog.open({
+      path: config.sqlitePath,
+      logger,
+      checkpoint: walCheckpointIn(pool),
+      idempotencyWindowMs: config.idempotencyWindowMs,
+    });
     const cleanups: Array<() => Promise<unknown> | unknown> = [() => pool.close(), () => catalog.close()];
     try {
       const handlers: RouteHandler[] = [];

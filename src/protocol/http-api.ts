@@ -47,6 +47,13 @@ export const STORE_HEADERS = {
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
+/**
+ * A store's idempotency key (StorePhotoOptions.idempotencyKey), on every form
+ * of `POST /photos`: a repeat with the same key is answered with the first
+ * store's result; the same key with another body or options is 409 CONFLICT.
+ */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
 /** Routes of the gateway, in the seed's shape. `:id` and `:userId` are path parameters. */
 export const ROUTES = [
   { method: 'POST', path: '/photos', op: 'storePhoto', auth: 'client' },

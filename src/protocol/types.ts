@@ -19,7 +19,18 @@ export interface StorePhotoOptions {
   sha256?: string;
   /** Total body size when known in advance (lets the daemon refuse early). */
   size?: number;
+  /**
+   * Makes the store safe to repeat: a store with a key the daemon has seen
+   * from this client (within its window, 24 h by default) is answered with
+   * the first store's result instead of storing again; the same key with a
+   * different body or options is CONFLICT. 1-255 visible ASCII characters.
+   * StorageClient sends a fresh one with every store unless given one.
+   */
+  idempotencyKey?: string;
 }
+
+/** What an idempotency key may be: visible ASCII (it travels as an HTTP header), 1 to 255 characters. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /** What storePhoto answers (the seed's PhotoResult). */
 export interface PhotoResult {

@@ -6,7 +6,8 @@
 
 import { UnsupportedTypeError, ValidationError } from '../protocol/errors';
 import { clientIdProblem } from '../protocol/client-id';
-import { STORE_HEADERS } from '../protocol/http-api';
+import { IDEMPOTENCY_KEY_HEADER, STORE_HEADERS } from '../protocol/http-api';
+import { IDEMPOTENCY_KEY_PATTERN } from '../protocol/types';
 import type { PhotoBody } from '../protocol/photo-storage';
 import type { StorePhotoOptions } from '../protocol/types';
 
@@ -19,7 +20,7 @@ export interface StoreRequest {
   sourceError(): unknown;
 }
 
-const ALLOWED_KEYS = ['originalName', 'contentType', 'clientId', 'sessionId', 'userId', 'metadata', 'sha256', 'size'];
+const ALLOWED_KEYS = ['originalName', 'contentType', 'clientId', 'sessionId', 'userId', 'metadata', 'sha256', 'size', 'idempotencyKey'];
 // Printable ASCII travels in a header unchanged; anything else goes percent-encoded in the query.
 const HEADER_SAFE = /^[\x20-\x7e]*$/;
 // The gateway sniffs the bytes when no type is declared, as the daemon does for the sidecar.
@@ -92,6 +93,13 @@ export function storeRequest(data: PhotoBody, options: StorePhotoOptions, boundC
   put(STORE_HEADERS.sessionId, 'sessionId', options.sessionId);
   put(STORE_HEADERS.sha256, 'sha256', options.sha256);
   if (options.metadata !== undefined) headers[STORE_HEADERS.metadata] = asciiJson(options.metadata);
+  if (options.idempotencyKey !== undefined) {
+    // A key a header cannot carry as it is would reach the daemon changed: refused here, in the daemon's words.
+    if (typeof options.idempotencyKey !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(options.idempotencyKey)) {
+      throw new ValidationError('options.idempotencyKey must be 1 to 255 visible ASCII characters (a UUID, for example)');
+    }
+    headers[IDEMPOTENCY_KEY_HEADER] = options.idempotencyKey;
+  }
 
   const optionBytes = Object.entries(headers).reduce((sum, [k, v]) => sum + k.length + v.length + 4, 0) + query.toString().length;
   if (optionBytes > MAX_OPTION_HEADER_BYTES) {

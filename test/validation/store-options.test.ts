@@ -47,7 +47,7 @@ const badOptions: Array<[string, unknown, string, string | RegExp]> = [
     'unknown key',
     { ...base, bucket: 'videos' },
     'VALIDATION',
-    'options has an unknown field "bucket"; allowed fields: originalName, contentType, clientId, sessionId, userId, metadata, sha256, size',
+    'options has an unknown field "bucket"; allowed fields: originalName, contentType, clientId, sessionId, userId, metadata, sha256, size, idempotencyKey',
   ],
   ['originalName missing', { clientId: 'acme' }, 'VALIDATION', 'options.originalName is required'],
   ['originalName empty', { ...base, originalName: '' }, 'VALIDATION', nameRule],

@@ -53,6 +53,8 @@ export interface DaemonConfig {
   bucketPrefix: string;
   /** Catalog backups to the blob store's `backups` bucket: every intervalMs (0 = off), the newest `keep` kept. */
   backup: { intervalMs: number; keep: number };
+  /** STORAGED_IDEMPOTENCY_WINDOW_S: how long stores' idempotency keys are remembered (default 24 h). */
+  idempotencyWindowMs: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -254,6 +256,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       intervalMs: readInteger(env, 'BACKUP_INTERVAL', 3600, 0, 30 * DAY_SECONDS) * 1000,
       keep: readInteger(env, 'STORAGED_BACKUP_KEEP', 24, 1, 10_000),
     },
+    idempotencyWindowMs: readInteger(env, 'STORAGED_IDEMPOTENCY_WINDOW_S', DAY_SECONDS, 1, 30 * DAY_SECONDS) * 1000,
   };
 }
 

@@ -24,5 +24,6 @@ export function pendingRow(
     checksum,
     metadata: options.metadata ?? {},
     uploaded_at: place.uploadedAt,
+    idempotency_key: options.idempotencyKey ?? null,
   };
 }

@@ -22,12 +22,16 @@ import { validateStoreOptions, type ValidatedStoreOptions as StoreOptions } from
 import type { CallContext } from './coordinator';
 import { DIGEST_NOT_YET_KNOWN, EarlyUpload, type BegunUpload, type EarlyStart, type PendingPlace } from './early-upload';
 import { pendingRow } from './pending-row';
+import { KeyQueue, repeatAnswer, requestFacts } from './repeated-stores';
+import { KeyTakenError, type KeyRecord } from '../db/idempotency-keys';
 import type { CoordinatorSettings } from './storage-coordinator';
 import type { StoreMetrics } from './store-metrics';
 
 export class PhotoStore {
   /** Ids of stores between their pending insert and their answer. */
   readonly #storesInFlight = new Set<string>();
+  /** Stores with an idempotency key, one at a time per client and key. */
+  readonly #keys = new KeyQueue();
 
   constructor(
     private readonly catalog: Catalog,
@@ -41,15 +45,48 @@ export class PhotoStore {
     const started = performance.now();
     const { allowedTypes } = this.settings;
     const bodyLimits = this.settings.bodyLimits ?? uniformBodyLimits(this.settings.maxBodyBytes);
+    let options: StoreOptions;
+    let leave = () => {};
+    try {
+      options = validateStoreOptions(rawOptions, ctx.clientId, { allowedTypes, bodyLimits });
+      // One store per key at a time: a repeat arriving while the first is in flight waits for its outcome.
+      if (options.idempotencyKey !== undefined) leave = await this.#keys.enter(ctx.clientId, options.idempotencyKey, ctx.signal);
+    } catch (err) {
+      throw this.#failed(err);
+    }
+    try {
+      const prior = options.idempotencyKey === undefined ? null : this.catalog.storedUnderKey(ctx.clientId, options.idempotencyKey);
+      return await this.#storeOnce(ctx, options, body, started, prior);
+    } finally {
+      leave();
+    }
+  }
+
+  #failed(err: unknown): StorageError {
+    const error = toStorageError(err);
+    this.metrics.recordFailure(error.code);
+    return error;
+  }
+
+  /** One store; with `prior` (its key's record) the body is received only to be compared with the first store's. */
+  async #storeOnce(
+    ctx: CallContext,
+    options: StoreOptions,
+    body: AsyncIterable<Uint8Array>,
+    started: number,
+    prior: KeyRecord | null,
+  ): Promise<PhotoResult> {
+    const { allowedTypes } = this.settings;
+    const bodyLimits = this.settings.bodyLimits ?? uniformBodyLimits(this.settings.maxBodyBytes);
     let received: ReceivedBody | null = null;
     let inFlightId: string | null = null;
     try {
-      const options = validateStoreOptions(rawOptions, ctx.clientId, { allowedTypes, bodyLimits });
       // A declared type fixes the limit now; otherwise the bytes' type narrows it once the head is in.
       // The budget checks every body as it arrives, so a refusal mid-stream names the kind as an up-front one does.
       const budget = new BodyBudget(bodyLimits, options.contentType);
       let mimeType = '';
-      const growing = this.blobs.growingPuts;
+      // A repeat stores nothing: no upload begins while its body arrives.
+      const growing = prior === null ? this.blobs.growingPuts : null;
       const early =
         growing === null
           ? null
@@ -87,6 +124,9 @@ export class PhotoStore {
         throw err;
       }
 
+      const facts = () => requestFacts(options, mimeType, received!);
+      if (prior !== null) return await repeatAnswer(this.blobs, options.idempotencyKey!, prior, facts());
+
       const begun = early?.begun ?? null;
       let place: PendingPlace;
       let identity: ObjectIdentity;
@@ -99,7 +139,16 @@ export class PhotoStore {
         identity = this.#identityOf(ctx, options, mimeType, place, { size: received.size, sha256: received.sha256 });
         await this.catalog.insertPending(pendingRow(ctx.clientId, options, mimeType, place, received.size, received.sha256));
       }
-      const photo = await this.#writeBlobAndCommit(ctx, place, received, mimeType, begun, identity);
+      let photo: Photo;
+      try {
+        photo = await this.#writeBlobAndCommit(ctx, place, received, mimeType, begun, identity);
+      } catch (err) {
+        if (!(err instanceof KeyTakenError)) throw err;
+        // This store is undone: its key went to another photo meanwhile (recovery committed an earlier try of it).
+        const record = this.catalog.storedUnderKey(ctx.clientId, err.key);
+        if (record === null) throw new UnavailableError('the idempotency key of this store changed hands while it ran; nothing was stored, retry');
+        return await repeatAnswer(this.blobs, err.key, record, facts());
+      }
       const s3_url = await this.blobs.presignedGetUrl(place.bucket, place.key, DEFAULT_URL_EXPIRY_SECONDS, {
         filename: options.originalName,
         mimeType,
@@ -117,9 +166,7 @@ export class PhotoStore {
         created_at: photo.created_at,
       };
     } catch (err) {
-      const error = toStorageError(err);
-      this.metrics.recordFailure(error.code);
-      throw error;
+      throw this.#failed(err);
     } finally {
       if (inFlightId !== null) this.#storesInFlight.delete(inFlightId);
       await received?.discard();

@@ -20,6 +20,7 @@ import { PhotoCache } from './photo-cache';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, CheckpointScheduler, type CheckpointRunner } from './checkpoint-scheduler';
 import { StatementCache } from './statement-cache';
 import { WriterActor, type WriterStats } from './writer-actor';
+import { IdempotencyKeys, KeyTakenError, type KeyRecord } from './idempotency-keys';
 
 export type { NewPhotoRow } from './photo-row';
 
@@ -35,6 +36,8 @@ export interface CatalogOptions {
    * pool). Without it SQLite's auto-checkpoint runs inside COMMITs as usual.
    */
   checkpoint?: CheckpointRunner;
+  /** How long stores' idempotency keys are remembered (STORAGED_IDEMPOTENCY_WINDOW_S); 24 h by default. */
+  idempotencyWindowMs?: number;
 }
 
 /** ~10k photos is a few MB and covers the hot set of most deployments. */
@@ -47,14 +50,14 @@ const now = () => new Date().toISOString();
 function prepareWrites(db: Db) {
   return {
     insertPending: db.prepare(`INSERT INTO photos (id, client_id, user_id, session_id, original_filename, mime_type,
-        bucket, s3_key, size, checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at)
+        bucket, s3_key, size, checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at, idempotency_key)
       VALUES (@id, @client_id, @user_id, @session_id, @original_filename, @mime_type,
-        @bucket, @s3_key, @size, @checksum, @metadata, 'pending', @now, coalesce(@uploaded_at, @now), @now, @now)`),
+        @bucket, @s3_key, @size, @checksum, @metadata, 'pending', @now, coalesce(@uploaded_at, @now), @now, @now, @idempotency_key)`),
     // The run's interval grows with each pending insert, in the same transaction (see 002_catalog_lineage.sql).
     touchSession: db.prepare('UPDATE catalog_sessions SET last_write_at = @now WHERE started_at = @session AND last_write_at < @now'),
     commitPending: db.prepare(`UPDATE photos SET state = 'committed', state_changed_at = @now, updated_at = @now,
         size = coalesce(@size, size), checksum = coalesce(@checksum, checksum)
-      WHERE id = @id AND state = 'pending' RETURNING ${PHOTO_RETURNING}`),
+      WHERE id = @id AND state = 'pending' RETURNING ${PHOTO_RETURNING}, idempotency_key`),
     // A photo brought back from its object's identity (rebuild, restore): committed at once, or left alone when its row exists.
     adopt: db.prepare(`INSERT INTO photos (id, client_id, user_id, session_id, original_filename, mime_type,
         bucket, s3_key, size, checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at)
@@ -94,6 +97,7 @@ export class Catalog extends CatalogQueries {
   readonly #searchStatements: StatementCache;
   readonly #cache: PhotoCache;
   readonly #checkpoints: CheckpointScheduler | null = null;
+  readonly #keys: IdempotencyKeys;
   /** started_at of this run's catalog_sessions row. */
   readonly #session: string;
   #closing: Promise<void> | null = null;
@@ -111,6 +115,7 @@ export class Catalog extends CatalogQueries {
     this.#reads = prepareReads(reader);
     this.#session = startSession(writerDb);
     this.#searchStatements = new StatementCache(reader);
+    this.#keys = new IdempotencyKeys(writerDb, reader, options.idempotencyWindowMs);
     if (options.checkpoint !== undefined) {
       writerDb.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
       const writer = this.#writer;
@@ -135,7 +140,14 @@ export class Catalog extends CatalogQueries {
   }
 
   insertPending(row: NewPhotoRow): Promise<void> {
-    const params = { ...row, uploaded_at: row.uploaded_at ?? null, metadata: JSON.stringify(row.metadata), now: now(), session: this.#session };
+    const params = {
+      ...row,
+      uploaded_at: row.uploaded_at ?? null,
+      idempotency_key: row.idempotency_key ?? null,
+      metadata: JSON.stringify(row.metadata),
+      now: now(),
+      session: this.#session,
+    };
     // Not fsynced on its own: a pending row lost to a power cut only leaves an
     // unacknowledged blob, which the orphan sweep removes; commitPending's
     // synced COMMIT makes this row durable along with everything before it.
@@ -153,15 +165,48 @@ export class Catalog extends CatalogQueries {
    * row was inserted before the body had fully arrived (a store whose upload
    * overlapped the transfer); until then the row held the bytes seen so far
    * and a placeholder digest, and pending rows are never shown.
+   *
+   * A row stored with an idempotency key records the key in the same
+   * transaction; when another photo already holds the key, nothing is
+   * committed and the promise rejects with KeyTakenError.
    */
   commitPending(id: string, final?: { size: number; checksum: string }): Promise<Photo> {
     const params = { id, now: now(), size: final?.size ?? null, checksum: final?.checksum ?? null };
     return this.#writer.submit(() => {
       this.#cache.evict(id);
-      const record = this.#writes.commitPending.get(params) as PhotoRecord | undefined;
+      const record = this.#writes.commitPending.get(params) as (PhotoRecord & { idempotency_key: string | null }) | undefined;
       if (record === undefined) throw new NotFoundError(`pending photo ${id} not found`);
+      this.#keys.recordCommit(record, params.now);
       return toPhoto(record);
     });
+  }
+
+  /**
+   * Recovery's commit of a pending row whose blob is complete: true once
+   * committed; false, with the row left pending for recovery to roll back,
+   * when its idempotency key went to another photo meanwhile (a retry that
+   * stored again after this store's daemon died): committing both would
+   * store one request twice.
+   */
+  commitRecovered(id: string): Promise<boolean> {
+    return this.commitPending(id).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof KeyTakenError) return false;
+        throw err;
+      },
+    );
+  }
+
+  /** The record of a store's idempotency key while its window lasts, or null. */
+  storedUnderKey(clientId: string, key: string): KeyRecord | null {
+    this.assertOpen();
+    return this.#keys.lookup(clientId, key);
+  }
+
+  /** Deletes the idempotency keys past their window (commits also do, every few minutes). Resolves to how many. */
+  pruneIdempotencyKeys(): Promise<number> {
+    return this.#writer.submit(() => this.#keys.pruneNow(), { durable: false });
   }
 
   /**

@@ -18,6 +18,8 @@ export interface NewPhotoRow {
   metadata: Record<string, string>;
   /** When the store began (the object's identity carries the same); defaults to the insert's time. */
   uploaded_at?: string;
+  /** The store's idempotency key, recorded with the commit (idempotency-keys.ts). */
+  idempotency_key?: string | null;
 }
 
 export type RowState = 'pending' | 'committed' | 'deleting';

@@ -6,7 +6,7 @@
 
 import type * as http from 'node:http';
 import { TooLargeError, ValidationError } from '../../protocol/errors';
-import { STORE_HEADERS } from '../../protocol/http-api';
+import { IDEMPOTENCY_KEY_HEADER, STORE_HEADERS } from '../../protocol/http-api';
 import { readJsonBody } from './json-body';
 import { MultipartReader, multipartBoundary } from './multipart-reader';
 import { requestBody } from './request-body';
@@ -137,6 +137,25 @@ async function* fileThenEnd(reader: MultipartReader): AsyncGenerator<Buffer> {
 }
 
 export async function readStoreRequest(
+  req: http.IncomingMessage,
+  query: URLSearchParams,
+  clientId: string,
+  limits: StoreRequestLimits,
+): Promise<StoreRequest> {
+  const request = await readStoreForm(req, query, clientId, limits);
+  const key = req.headers[IDEMPOTENCY_KEY_HEADER];
+  if (Array.isArray(key)) throw new ValidationError(`header ${IDEMPOTENCY_KEY_HEADER} is given more than once`);
+  if (key !== undefined) {
+    const given = request.options.idempotencyKey;
+    if (given !== undefined && given !== key) {
+      throw new ValidationError(`the ${IDEMPOTENCY_KEY_HEADER} header and options.idempotencyKey differ; send the key once`);
+    }
+    request.options.idempotencyKey = key;
+  }
+  return request;
+}
+
+async function readStoreForm(
   req: http.IncomingMessage,
   query: URLSearchParams,
   clientId: string,

@@ -101,8 +101,8 @@ export async function recover(
     // A row inserted while its body was still arriving holds a placeholder digest
     // (DIGEST_NOT_YET_KNOWN) and never matches: that store was never acknowledged,
     // so rolling it back is right.
-    if (await blobMatches(blobs, row)) {
-      await catalog.commitPending(row.id);
+    // commitRecovered is false when a retry of the same idempotent store has been stored since: roll this one back.
+    if ((await blobMatches(blobs, row)) && (await catalog.commitRecovered(row.id))) {
       report.pendingCommitted++;
     } else {
       // By key too: after a MinIO restart, a bucket-wide listing no longer shows

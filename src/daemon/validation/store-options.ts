@@ -1,7 +1,7 @@
 // storePhoto's options as the seed defines them, checked before a single body
 // byte is accepted.
 
-import type { StorePhotoOptions } from '../../protocol/types';
+import { IDEMPOTENCY_KEY_PATTERN, type StorePhotoOptions } from '../../protocol/types';
 import { UnsupportedTypeError, ValidationError } from '../../protocol/errors';
 import { clientIdProblem } from '../../protocol/client-id';
 import { canonicalMimeType } from './allowed-types';
@@ -17,7 +17,7 @@ export interface StorePolicy {
   bodyLimits: BodyLimits;
 }
 
-const ALLOWED_KEYS = ['originalName', 'contentType', 'clientId', 'sessionId', 'userId', 'metadata', 'sha256', 'size'] as const;
+const ALLOWED_KEYS = ['originalName', 'contentType', 'clientId', 'sessionId', 'userId', 'metadata', 'sha256', 'size', 'idempotencyKey'] as const;
 
 export function validateStoreOptions(raw: unknown, callerClientId: string, policy: StorePolicy): ValidatedStoreOptions {
   if (!isPlainObject(raw)) throw new ValidationError('options must be an object');
@@ -65,6 +65,12 @@ export function validateStoreOptions(raw: unknown, callerClientId: string, polic
     const limit = bodyLimitFor(policy.bodyLimits, options.contentType);
     if (raw.size > limit) throw tooLarge(raw.size, limit, options.contentType);
     options.size = raw.size;
+  }
+  if (raw.idempotencyKey !== undefined) {
+    if (typeof raw.idempotencyKey !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(raw.idempotencyKey)) {
+      throw new ValidationError('options.idempotencyKey must be 1 to 255 visible ASCII characters (a UUID, for example)');
+    }
+    options.idempotencyKey = raw.idempotencyKey;
   }
   return options;
 }
