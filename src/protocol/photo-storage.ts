@@ -26,16 +26,28 @@ export interface PhotoDownload {
   body: Readable;
 }
 
+/**
+ * What every method takes last, optionally. `signal` abandons the call (it
+ * rejects with the signal's reason; a store abandoned this way stores
+ * nothing). `timeoutMs` replaces the client's callTimeoutMs for this call: how
+ * long the call may go without progress (a body's transfer restarts it with
+ * every piece sent), not a deadline for the whole transfer.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
 export interface PhotoStorage {
-  storePhoto(data: PhotoBody, options: StorePhotoOptions): Promise<PhotoResult>;
-  getPhoto(id: string): Promise<PhotoWithUrl>;
-  getPhotoUrl(id: string, expirySeconds?: number): Promise<string>;
-  /** The photo's bytes, whole or a range (both ends inclusive). */
-  readPhoto(id: string, range?: ByteRangeRequest): Promise<PhotoDownload>;
-  updatePhotoMetadata(id: string, patch: PhotoMetadataPatch): Promise<Photo>;
-  deletePhoto(id: string): Promise<void>;
-  searchPhotos(query: SearchQuery): Promise<SearchResult>;
-  getUserPhotos(userId: string, options?: PaginationOptions): Promise<PhotoPage>;
+  storePhoto(data: PhotoBody, options: StorePhotoOptions, call?: CallOptions): Promise<PhotoResult>;
+  getPhoto(id: string, call?: CallOptions): Promise<PhotoWithUrl>;
+  getPhotoUrl(id: string, expirySeconds?: number, call?: CallOptions): Promise<string>;
+  /** The photo's bytes, whole or a range (both ends inclusive). The call's signal and timeout cover the wait for the head; destroy the body to stop reading. */
+  readPhoto(id: string, range?: ByteRangeRequest, call?: CallOptions): Promise<PhotoDownload>;
+  updatePhotoMetadata(id: string, patch: PhotoMetadataPatch, call?: CallOptions): Promise<Photo>;
+  deletePhoto(id: string, call?: CallOptions): Promise<void>;
+  searchPhotos(query: SearchQuery, call?: CallOptions): Promise<SearchResult>;
+  getUserPhotos(userId: string, options?: PaginationOptions, call?: CallOptions): Promise<PhotoPage>;
   /** Lets calls in flight finish, then releases connections. Later calls fail with ClosedError. */
   close(): Promise<void>;
 }

@@ -5,7 +5,8 @@
 
 import { Pool, type Dispatcher } from 'undici';
 import { ClosedError, ProtocolError, TimeoutError, ValidationError } from '../protocol/errors';
-import type { PhotoBody, PhotoDownload, PhotoStorage } from '../protocol/photo-storage';
+import type { CallOptions, PhotoBody, PhotoDownload, PhotoStorage } from '../protocol/photo-storage';
+import { abortReason, callTimeoutMs } from '../protocol/call-options';
 import type {
   ByteRangeRequest,
   PaginationOptions,
@@ -28,6 +29,13 @@ import { storeRequest } from './store-request';
 
 /** Largest JSON answer read (a search page of 1000 photos with full metadata stays well under it). */
 const MAX_JSON_ANSWER_BYTES = 64 * 1024 * 1024;
+
+interface Deadline {
+  signal: AbortSignal;
+  clear(): void;
+  progress(): void;
+  callerAborted(): unknown;
+}
 
 interface Call {
   method: Dispatcher.HttpMethod;
@@ -59,10 +67,16 @@ export class RemoteClient implements PhotoStorage {
     });
   }
 
-  async storePhoto(data: PhotoBody, options: StorePhotoOptions): Promise<PhotoResult> {
+  async storePhoto(data: PhotoBody, options: StorePhotoOptions, call?: CallOptions): Promise<PhotoResult> {
     // callTimeoutMs bounds silence, not the whole upload: each piece of the body sent restarts it.
-    const deadline = this.#deadline('storePhoto');
-    const request = storeRequest(data, options, this.clientId, deadline.progress);
+    const deadline = this.#deadline('storePhoto', call);
+    let request;
+    try {
+      request = storeRequest(data, options, this.clientId, deadline.progress);
+    } catch (err) {
+      deadline.clear();
+      throw err;
+    }
     try {
       return (await this.#json(
         'storePhoto',
@@ -77,28 +91,31 @@ export class RemoteClient implements PhotoStorage {
         deadline,
       )) as PhotoResult;
     } catch (err) {
+      // A failed store ends the caller's stream, as stream.pipeline (and the sidecar client) would.
+      const stream = data as { destroy?: () => unknown; readableEnded?: boolean };
+      if (typeof stream.destroy === 'function' && !(data instanceof Uint8Array) && !stream.readableEnded) stream.destroy();
       // The caller's own stream failed: that error is theirs, not a transport failure.
       const source = request.sourceError();
       throw source !== undefined ? source : err;
     }
   }
 
-  async getPhoto(id: string): Promise<PhotoWithUrl> {
-    return (await this.#json('getPhoto', 200, { method: 'GET', path: idPath(id) })) as PhotoWithUrl;
+  async getPhoto(id: string, call?: CallOptions): Promise<PhotoWithUrl> {
+    return (await this.#json('getPhoto', 200, { method: 'GET', path: idPath(id) }, this.#deadline('getPhoto', call))) as PhotoWithUrl;
   }
 
-  async getPhotoUrl(id: string, expirySeconds?: number): Promise<string> {
+  async getPhotoUrl(id: string, expirySeconds?: number, call?: CallOptions): Promise<string> {
     const path = `${idPath(id)}/url${urlExpiryQuery(expirySeconds)}`;
-    const answer = (await this.#json('getPhotoUrl', 200, { method: 'GET', path })) as { url?: unknown };
+    const answer = (await this.#json('getPhotoUrl', 200, { method: 'GET', path }, this.#deadline('getPhotoUrl', call))) as { url?: unknown };
     if (typeof answer?.url !== 'string') throw new ProtocolError('getPhotoUrl: the gateway answered without a url');
     return answer.url;
   }
 
-  async readPhoto(id: string, range?: ByteRangeRequest): Promise<PhotoDownload> {
+  async readPhoto(id: string, range?: ByteRangeRequest, call?: CallOptions): Promise<PhotoDownload> {
     const path = `${idPath(id)}/content`;
     const rangeValue = rangeHeader(range);
     const headers: Record<string, string> = rangeValue === null ? {} : { range: rangeValue };
-    const deadline = this.#deadline('readPhoto');
+    const deadline = this.#deadline('readPhoto', call);
     try {
       const response = await this.#send({ method: 'GET', path, headers }, deadline.signal);
       if (response.statusCode !== 200 && response.statusCode !== 206) throw await errorFromResponse('readPhoto', response);
@@ -113,29 +130,31 @@ export class RemoteClient implements PhotoStorage {
       deadline.clear();
       return { info, body: downloadBody(response.body, (err) => transportError('readPhoto', this.url, err)) };
     } catch (err) {
-      throw transportError('readPhoto', this.url, err);
+      throw deadline.callerAborted() ?? transportError('readPhoto', this.url, err);
     } finally {
       deadline.clear();
     }
   }
 
-  async updatePhotoMetadata(id: string, patch: PhotoMetadataPatch): Promise<Photo> {
+  async updatePhotoMetadata(id: string, patch: PhotoMetadataPatch, call?: CallOptions): Promise<Photo> {
     const body = jsonBody('updatePhotoMetadata', patch);
-    return (await this.#json('updatePhotoMetadata', 200, { method: 'PUT', path: `${idPath(id)}/metadata`, ...body })) as Photo;
+    const request = { method: 'PUT', path: `${idPath(id)}/metadata`, ...body } as const;
+    return (await this.#json('updatePhotoMetadata', 200, request, this.#deadline('updatePhotoMetadata', call))) as Photo;
   }
 
-  async deletePhoto(id: string): Promise<void> {
-    await this.#json('deletePhoto', 204, { method: 'DELETE', path: idPath(id) });
+  async deletePhoto(id: string, call?: CallOptions): Promise<void> {
+    await this.#json('deletePhoto', 204, { method: 'DELETE', path: idPath(id) }, this.#deadline('deletePhoto', call));
   }
 
-  async searchPhotos(query: SearchQuery): Promise<SearchResult> {
+  async searchPhotos(query: SearchQuery, call?: CallOptions): Promise<SearchResult> {
     const body = jsonBody('searchPhotos', query);
-    return (await this.#json('searchPhotos', 200, { method: 'POST', path: '/photos/search', ...body })) as SearchResult;
+    const request = { method: 'POST', path: '/photos/search', ...body } as const;
+    return (await this.#json('searchPhotos', 200, request, this.#deadline('searchPhotos', call))) as SearchResult;
   }
 
-  async getUserPhotos(userId: string, options?: PaginationOptions): Promise<PhotoPage> {
+  async getUserPhotos(userId: string, options?: PaginationOptions, call?: CallOptions): Promise<PhotoPage> {
     const path = `${userPath(userId)}${pageQuery(options)}`;
-    return (await this.#json('getUserPhotos', 200, { method: 'GET', path })) as PhotoPage;
+    return (await this.#json('getUserPhotos', 200, { method: 'GET', path }, this.#deadline('getUserPhotos', call))) as PhotoPage;
   }
 
   /**
@@ -155,7 +174,7 @@ export class RemoteClient implements PhotoStorage {
   }
 
   /** One call whose answer is JSON (or empty, for 204): the whole call runs under one deadline. */
-  async #json(what: string, okStatus: number, call: Call, deadline = this.#deadline(what)): Promise<unknown> {
+  async #json(what: string, okStatus: number, call: Call, deadline: Deadline): Promise<unknown> {
     try {
       const response = await this.#send(call, deadline.signal);
       if (response.statusCode !== okStatus) throw await errorFromResponse(what, response);
@@ -167,7 +186,7 @@ export class RemoteClient implements PhotoStorage {
         throw new ProtocolError(`${what}: the gateway's answer is not JSON (${bytes.length} bytes)`);
       }
     } catch (err) {
-      throw transportError(what, this.url, err);
+      throw deadline.callerAborted() ?? transportError(what, this.url, err);
     } finally {
       deadline.clear();
     }
@@ -184,12 +203,20 @@ export class RemoteClient implements PhotoStorage {
     });
   }
 
-  #deadline(what: string): { signal: AbortSignal; clear(): void; progress(): void } {
+  /** The call's timer (restarted by progress) joined with the caller's signal. */
+  #deadline(what: string, call?: CallOptions): Deadline {
+    const ms = callTimeoutMs(call, this.#settings.callTimeoutMs);
+    const caller = call?.signal;
     const controller = new AbortController();
-    const ms = this.#settings.callTimeoutMs;
     // undici rejects (and destroys a body being read) with this reason when the deadline passes.
     const timer = setTimeout(() => controller.abort(new TimeoutError(`${what} got no answer within ${ms} ms`)), ms);
-    return { signal: controller.signal, clear: () => clearTimeout(timer), progress: () => void timer.refresh() };
+    return {
+      signal: caller === undefined ? controller.signal : AbortSignal.any([controller.signal, caller]),
+      clear: () => clearTimeout(timer),
+      progress: () => void timer.refresh(),
+      // The caller's abort is theirs: rejected with its reason, as fetch does, not as a transport failure.
+      callerAborted: () => (caller?.aborted ? abortReason(caller) : undefined),
+    };
   }
 }
 

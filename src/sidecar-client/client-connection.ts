@@ -4,6 +4,7 @@
 // keeps the calls' start, their giving up, and the connection's lifecycle.
 
 import { TickCork } from '../protocol/tick-cork';
+import { abortReason } from '../protocol/call-options';
 import type * as net from 'node:net';
 import { ClosedError, ProtocolError, StorageError, TimeoutError, TooLargeError, ValidationError } from '../protocol/errors';
 import { MAX_HEADER_BYTES } from '../protocol/limits';
@@ -78,20 +79,30 @@ export class ClientConnection {
     return this.#failure === null && !this.#closing;
   }
 
-  /** Sends one call (and its body, if any) and resolves with the daemon's answer. */
-  call(op: Op, args: Record<string, unknown>, timeoutMs: number, body: BodySource | null = null): Promise<unknown> {
-    return this.#start(op, args, timeoutMs, body, false);
+  /**
+   * Sends one call (and its body, if any) and resolves with the daemon's answer.
+   * `signal` abandons it as a timeout does: the daemon is told to stop (a store then stores nothing).
+   */
+  call(op: Op, args: Record<string, unknown>, timeoutMs: number, body: BodySource | null = null, signal?: AbortSignal): Promise<unknown> {
+    return this.#start(op, args, timeoutMs, body, false, signal);
   }
 
   /**
    * Sends a call answered with a download; resolves once its head arrives.
    * The timeout covers the wait for the head; the bytes then come at the reader's pace.
    */
-  download(op: Op, args: Record<string, unknown>, timeoutMs: number): Promise<PhotoDownload> {
-    return this.#start(op, args, timeoutMs, null, true) as Promise<PhotoDownload>;
+  download(op: Op, args: Record<string, unknown>, timeoutMs: number, signal?: AbortSignal): Promise<PhotoDownload> {
+    return this.#start(op, args, timeoutMs, null, true, signal) as Promise<PhotoDownload>;
   }
 
-  #start(op: Op, args: Record<string, unknown>, timeoutMs: number, body: BodySource | null, download: boolean): Promise<unknown> {
+  #start(
+    op: Op,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+    body: BodySource | null,
+    download: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const call: PendingCall = {
         id: 0,
@@ -103,8 +114,15 @@ export class ClientConnection {
         credit: body === null ? null : new CreditGate(),
         stream: body !== null && !(body instanceof Uint8Array) && 'destroy' in body ? (body as PendingCall['stream']) : null,
         download,
+        detach: null,
       };
       if (this.#failure) return settle(call, this.#failure);
+      if (signal !== undefined) {
+        if (signal.aborted) return settle(call, abortReason(signal) as Error);
+        const onAbort = () => this.#giveUp(call, abortReason(signal) as Error);
+        signal.addEventListener('abort', onAbort, { once: true });
+        call.detach = () => signal.removeEventListener('abort', onAbort);
+      }
       // Covers the wait for a slot too: the caller's budget is for the whole call.
       call.timer = setTimeout(() => this.#giveUp(call, new TimeoutError(`${op} got no answer within ${timeoutMs} ms`)), timeoutMs);
       call.timer.unref();

@@ -19,6 +19,8 @@ export interface PendingCall {
   stream: { destroy(err?: Error): unknown; readableEnded?: boolean } | null;
   /** Answered with a download: true from the call on, the download itself once its head arrived. */
   download: IncomingDownload | boolean;
+  /** Stops listening to the caller's signal, once the call has its outcome. */
+  detach: (() => void) | null;
 }
 
 /** Ends the call with its answer or error; whatever comes later for it (a late answer, its timer) finds it settled. */
@@ -26,6 +28,7 @@ export function settle(call: PendingCall, err: Error | null, value?: unknown): v
   if (call.settled) return;
   call.settled = true;
   if (call.timer) clearTimeout(call.timer);
+  call.detach?.();
   call.credit?.close(err ?? new ClosedError('the call has been answered'));
   if (err) {
     if (call.stream && !call.stream.readableEnded) call.stream.destroy();

@@ -16,7 +16,8 @@ import type {
   SearchResult,
   StorePhotoOptions,
 } from '../protocol/types';
-import type { PhotoBody, PhotoDownload, PhotoStorage } from '../protocol/photo-storage';
+import type { CallOptions, PhotoBody, PhotoDownload, PhotoStorage } from '../protocol/photo-storage';
+import { abortReason, callTimeoutMs } from '../protocol/call-options';
 import type { BodySource } from './body-chunks';
 import { ClientConnection } from './client-connection';
 
@@ -31,7 +32,11 @@ export interface SidecarClientOptions {
    * Defaults to the STORAGED_TOKEN environment variable.
    */
   token?: string;
-  /** Budget of one call, body upload included. Default 30 s. */
+  /**
+   * How long a call may go without progress: without an answer, or, while
+   * its body is sent, without a piece of it going out. Default 30 s; a
+   * call's own `timeoutMs` replaces it.
+   */
   callTimeoutMs?: number;
   /** Budget for connecting and the handshake. Default 5 s. */
   connectTimeoutMs?: number;
@@ -79,7 +84,7 @@ export class SidecarClient implements PhotoStorage {
     this.#hello = token === undefined ? { clientId: opts.clientId } : { clientId: opts.clientId, token };
   }
 
-  async storePhoto(data: PhotoBody, options: StorePhotoOptions): Promise<PhotoResult> {
+  async storePhoto(data: PhotoBody, options: StorePhotoOptions, call?: CallOptions): Promise<PhotoResult> {
     if (typeof options !== 'object' || options === null) throw new ValidationError('storePhoto needs an options object');
     if (options.clientId !== this.clientId) {
       throw new ValidationError(
@@ -97,37 +102,38 @@ export class SidecarClient implements PhotoStorage {
     } else {
       throw new ValidationError('storePhoto data must be a Buffer, a Uint8Array or a readable stream');
     }
-    return (await this.call('storePhoto', { options: defined({ ...sent }) }, body)) as PhotoResult;
+    return (await this.call('storePhoto', { options: defined({ ...sent }) }, body, call)) as PhotoResult;
   }
 
-  getPhoto(id: string): Promise<PhotoWithUrl> {
+  getPhoto(id: string, call?: CallOptions): Promise<PhotoWithUrl> {
     // Not async: the hottest call should not pay for a wrapper promise.
-    return this.call('getPhoto', { id }) as Promise<PhotoWithUrl>;
+    return this.call('getPhoto', { id }, null, call) as Promise<PhotoWithUrl>;
   }
 
-  async getPhotoUrl(id: string, expirySeconds?: number): Promise<string> {
-    return (await this.call('getPhotoUrl', defined({ id, expirySeconds }))) as string;
+  async getPhotoUrl(id: string, expirySeconds?: number, call?: CallOptions): Promise<string> {
+    return (await this.call('getPhotoUrl', defined({ id, expirySeconds }), null, call)) as string;
   }
 
-  async readPhoto(id: string, range?: ByteRangeRequest): Promise<PhotoDownload> {
+  async readPhoto(id: string, range?: ByteRangeRequest, call?: CallOptions): Promise<PhotoDownload> {
+    const timeoutMs = callTimeoutMs(call, this.#callTimeoutMs);
     const connection = await this.#connect();
-    return connection.download('readPhoto', defined({ id, range }), this.#callTimeoutMs);
+    return connection.download('readPhoto', defined({ id, range }), timeoutMs, call?.signal);
   }
 
-  async updatePhotoMetadata(id: string, patch: PhotoMetadataPatch): Promise<Photo> {
-    return (await this.call('updatePhotoMetadata', { id, patch })) as Photo;
+  async updatePhotoMetadata(id: string, patch: PhotoMetadataPatch, call?: CallOptions): Promise<Photo> {
+    return (await this.call('updatePhotoMetadata', { id, patch }, null, call)) as Photo;
   }
 
-  async deletePhoto(id: string): Promise<void> {
-    await this.call('deletePhoto', { id });
+  async deletePhoto(id: string, call?: CallOptions): Promise<void> {
+    await this.call('deletePhoto', { id }, null, call);
   }
 
-  async searchPhotos(query: SearchQuery): Promise<SearchResult> {
-    return (await this.call('searchPhotos', { query })) as SearchResult;
+  async searchPhotos(query: SearchQuery, call?: CallOptions): Promise<SearchResult> {
+    return (await this.call('searchPhotos', { query }, null, call)) as SearchResult;
   }
 
-  async getUserPhotos(userId: string, options?: PaginationOptions): Promise<PhotoPage> {
-    return (await this.call('getUserPhotos', defined({ userId, options }))) as PhotoPage;
+  async getUserPhotos(userId: string, options?: PaginationOptions, call?: CallOptions): Promise<PhotoPage> {
+    return (await this.call('getUserPhotos', defined({ userId, options }), null, call)) as PhotoPage;
   }
 
   /** Lets calls in flight finish, then closes the connection. Later calls fail with ClosedError. */
@@ -142,11 +148,24 @@ export class SidecarClient implements PhotoStorage {
    * The one path every public method takes: a later cache or retry policy
    * wraps this, not each method.
    */
-  protected call(op: Op, args: Record<string, unknown>, body: BodySource | null = null): Promise<unknown> {
+  protected call(op: Op, args: Record<string, unknown>, body: BodySource | null = null, call?: CallOptions): Promise<unknown> {
+    let timeoutMs = this.#callTimeoutMs;
+    let signal: AbortSignal | undefined;
+    if (call !== undefined) {
+      try {
+        timeoutMs = callTimeoutMs(call, timeoutMs);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      signal = call.signal;
+    }
     const connection = this.#connection;
     // Connected, the call goes straight out; only connecting needs an async step.
-    if (!this.#closed && connection?.usable) return connection.call(op, args, this.#callTimeoutMs, body);
-    return this.#connect().then((opened) => opened.call(op, args, this.#callTimeoutMs, body));
+    if (!this.#closed && connection?.usable) return connection.call(op, args, timeoutMs, body, signal);
+    return this.#connect().then((opened) => {
+      if (signal?.aborted) throw abortReason(signal);
+      return opened.call(op, args, timeoutMs, body, signal);
+    });
   }
 
   async #connect(): Promise<ClientConnection> {
