@@ -68,6 +68,12 @@ export function resolveCacheConfig(config: CacheConfig | undefined): ResolvedCon
   };
 }
 
+/** A photo with the time (this cache's clock) its s3_url stops working. */
+interface CachedPhoto {
+  photo: PhotoWithUrl;
+  urlExpiresAt: number;
+}
+
 /** A URL with the clock time (this cache's clock) it stops working. */
 interface CachedUrl {
   url: string;
@@ -85,7 +91,7 @@ function normalised(value: unknown): string {
 
 export class ClientCache {
   readonly #config: ResolvedConfig;
-  readonly #photos: LRUCache<string, PhotoWithUrl> | null;
+  readonly #photos: LRUCache<string, CachedPhoto> | null;
   readonly #urls: LRUCache<string, CachedUrl> | null;
   readonly #lists: LRUCache<string, object> | null;
   #hits = 0;
@@ -105,7 +111,7 @@ export class ClientCache {
     const dispose = (_v: unknown, _k: string, reason: string) => {
       if (reason === 'evict') this.#evictions++;
     };
-    this.#photos = new LRUCache<string, PhotoWithUrl>({ max: c.maxSize, ttl: Math.max(1, c.ttlMs), ...timing, dispose });
+    this.#photos = new LRUCache<string, CachedPhoto>({ max: c.maxSize, ttl: Math.max(1, c.ttlMs), ...timing, dispose });
     this.#urls = new LRUCache<string, CachedUrl>({ max: c.maxSize, ...timing, dispose });
     this.#lists = new LRUCache<string, object>({ max: c.maxSize, ttl: Math.max(1, c.listTtlMs), ...timing, dispose });
   }
@@ -120,24 +126,35 @@ export class ClientCache {
     return found;
   }
 
-  /** A cached photo whose URL still has the margin left, or undefined. */
-  photo(id: string): PhotoWithUrl | undefined {
+  /**
+   * A cached photo whose URL still has the margin left, or undefined. One
+   * whose URL is near its end is given a new URL by `renew` when it can (a
+   * client that signs URLs itself), and dropped otherwise.
+   */
+  photo(id: string, renew?: (photo: PhotoWithUrl) => PhotoWithUrl | undefined): PhotoWithUrl | undefined {
     if (this.#photos === null) return undefined;
-    const photo = this.#photos.get(id);
-    if (photo !== undefined && this.#urlLeftMs(photo.url_expires_at) < this.#config.marginMs) {
-      this.#photos.delete(id);
-      return this.#count(undefined);
+    let entry = this.#photos.get(id);
+    if (entry !== undefined && entry.urlExpiresAt - this.#config.now() < this.#config.marginMs) {
+      const renewed = renew?.(entry.photo);
+      const next = renewed === undefined ? undefined : this.#entry(renewed);
+      if (next === undefined || next.urlExpiresAt - this.#config.now() < this.#config.marginMs) {
+        this.#photos.delete(id);
+        return this.#count(undefined);
+      }
+      // Its metadata keeps the TTL it had: only the URL is new.
+      this.#photos.set(id, next, { ttl: Math.max(1, this.#photos.getRemainingTTL(id)) });
+      entry = next;
     }
-    return this.#count(photo);
+    return this.#count(entry?.photo);
   }
 
-  /** How long a URL expiring at `iso` (wall clock) still works, on this cache's clock scale. */
-  #urlLeftMs(iso: string): number {
-    return Date.parse(iso) - Date.now();
+  /** The photo with its URL's expiry moved onto this cache's clock (url_expires_at is wall-clock time). */
+  #entry(photo: PhotoWithUrl): CachedPhoto {
+    return { photo, urlExpiresAt: this.#config.now() + (Date.parse(photo.url_expires_at) - Date.now()) };
   }
 
   setPhoto(photo: PhotoWithUrl): void {
-    this.#photos?.set(photo.id, photo);
+    this.#photos?.set(photo.id, this.#entry(photo));
   }
 
   url(id: string, expirySeconds: number): string | undefined {

@@ -1,9 +1,14 @@
 // What applications construct: `new StorageClient({ socketPath, clientId })`
 // talks to the local daemon over its Unix socket, `new StorageClient({ url,
 // token })` to a remote one through its HTTP gateway. The transport is picked
-// from the options alone, so switching is a configuration change.
+// from the options alone, so switching is a configuration change. Both
+// transports share what this class adds: the cache (client-cache.ts), URLs
+// signed in the client (direct-urls.ts), retries of safe calls
+// (retry-policy.ts) and an idempotency key on every store, which is what
+// makes a store safe to retry.
 
-import type { PhotoBody, PhotoDownload, PhotoStorage } from '../protocol/photo-storage';
+import { randomUUID } from 'node:crypto';
+import type { CallOptions, PhotoBody, PhotoDownload, PhotoStorage } from '../protocol/photo-storage';
 import type {
   ByteRangeRequest,
   PaginationOptions,
@@ -19,21 +24,33 @@ import type {
 import { RemoteClient, type RemoteClientOptions } from '../remote-client';
 import { ClientCache, type CacheConfig, type CacheStats } from './client-cache';
 import { DirectUrls, type MinioClientConfig } from './direct-urls';
+import { RetryPolicy, type RetryConfig } from './retry-policy';
 import { SidecarClient, type SidecarClientOptions } from './sidecar-client';
 import { DEFAULT_URL_EXPIRY_SECONDS, MAX_URL_EXPIRY_SECONDS, MIN_URL_EXPIRY_SECONDS } from '../protocol/limits';
-import { ValidationError } from '../protocol/errors';
+import { StorageError, ValidationError } from '../protocol/errors';
 
 /**
  * Either transport's options, plus the cache's (client-cache.ts; the seed's
- * CACHE_* defaults) and, optionally, the MinIO the daemon uses, for URLs
- * signed in the client (direct-urls.ts).
+ * CACHE_* defaults), optionally the MinIO the daemon uses, for URLs signed in
+ * the client (direct-urls.ts), and the retry policy (retry-policy.ts; `false`
+ * turns retries off).
  */
-export type StorageClientOptions = (SidecarClientOptions | RemoteClientOptions) & { cacheConfig?: CacheConfig; minioConfig?: MinioClientConfig };
+export type StorageClientOptions = (SidecarClientOptions | RemoteClientOptions) & {
+  cacheConfig?: CacheConfig;
+  minioConfig?: MinioClientConfig;
+  retry?: RetryConfig | false;
+};
+
+const isPlainOptions = (value: unknown): value is StorePhotoOptions => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export class StorageClient implements PhotoStorage {
   readonly #transport: PhotoStorage;
   readonly #direct: DirectUrls | null;
+  readonly #retry: RetryPolicy;
   #cache: ClientCache;
+  #closed = false;
+  /** Whether a failed call may be tried again: not once the application closed the client. */
+  readonly #open = () => !this.#closed;
 
   constructor(opts: StorageClientOptions) {
     if (typeof opts !== 'object' || opts === null) throw new TypeError('StorageClient expects an options object');
@@ -42,35 +59,46 @@ export class StorageClient implements PhotoStorage {
     if (socket === remote) {
       throw new TypeError('StorageClient needs either { socketPath, clientId } (local daemon) or { url, token } (HTTP gateway)');
     }
-    const { cacheConfig, minioConfig, ...transport } = opts;
+    const { cacheConfig, minioConfig, retry, ...transport } = opts;
     this.#cache = new ClientCache(cacheConfig);
     this.#direct = minioConfig === undefined ? null : new DirectUrls(minioConfig);
+    this.#retry = new RetryPolicy(retry);
     this.#transport = remote ? new RemoteClient(transport as RemoteClientOptions) : new SidecarClient(transport as SidecarClientOptions);
   }
 
-  async storePhoto(data: PhotoBody, options: StorePhotoOptions): Promise<PhotoResult> {
-    const stored = await this.#transport.storePhoto(data, options);
-    this.#cache.stored(options.userId);
+  /**
+   * Stores with an idempotency key (options.idempotencyKey, or a fresh one):
+   * a try whose answer was lost is answered, when tried again, with the first
+   * try's result, so a body in memory is retried like any safe call. A stream
+   * cannot be sent twice and is tried once; pass your own key to retry it
+   * yourself.
+   */
+  async storePhoto(data: PhotoBody, options: StorePhotoOptions, call?: CallOptions): Promise<PhotoResult> {
+    const sent = isPlainOptions(options) ? { ...options, idempotencyKey: options.idempotencyKey ?? randomUUID() } : options;
+    const replayable = data instanceof Uint8Array;
+    const stored = await this.#safely(() => this.#transport.storePhoto(data, sent, call), call, replayable);
+    this.#cache.stored(isPlainOptions(options) ? options.userId : undefined);
     return stored;
   }
 
   /** From the cache while its TTL lasts and its URL keeps the margin (see cacheConfig); otherwise from the daemon. */
-  async getPhoto(id: string): Promise<PhotoWithUrl> {
-    const cached = this.#cache.photo(id);
-    if (cached !== undefined) return cached;
-    const photo = await this.#transport.getPhoto(id);
-    this.#cache.setPhoto(photo);
-    return photo;
+  getPhoto(id: string, call?: CallOptions): Promise<PhotoWithUrl> {
+    const cached = this.#cache.photo(id, this.#direct === null ? undefined : (photo) => this.#resigned(photo));
+    if (cached !== undefined) return Promise.resolve(cached);
+    return this.#safely(() => this.#transport.getPhoto(id, call), call).then((photo) => {
+      this.#cache.setPhoto(photo);
+      return photo;
+    });
   }
 
-  /** A URL with at least the cache's margin of its life left: a cached one, or a fresh one from the daemon. */
-  async getPhotoUrl(id: string, expirySeconds?: number): Promise<string> {
+  /** A URL with at least the cache's margin of its life left: a cached one, one signed here (minioConfig), or a fresh one from the daemon. */
+  async getPhotoUrl(id: string, expirySeconds?: number, call?: CallOptions): Promise<string> {
     const expiry = expirySeconds ?? DEFAULT_URL_EXPIRY_SECONDS;
     const cached = this.#cache.url(id, expiry);
     if (cached !== undefined) return cached;
     if (this.#direct !== null) {
       // Signed here from the photo's bucket and key (cached, or asked for once): no round trip for the URL.
-      const photo = await this.getPhoto(id);
+      const photo = await this.getPhoto(id, call);
       if (this.#direct.covers(photo.s3_url)) {
         // The daemon's own rule (coordinator/url-expiry.ts), checked here since the daemon is not asked.
         if (!Number.isInteger(expiry) || expiry < MIN_URL_EXPIRY_SECONDS || expiry > MAX_URL_EXPIRY_SECONDS) {
@@ -80,7 +108,7 @@ export class StorageClient implements PhotoStorage {
       }
     }
     const signedAt = this.#cache.now();
-    const url = await this.#transport.getPhotoUrl(id, expirySeconds);
+    const url = await this.#safely(() => this.#transport.getPhotoUrl(id, expirySeconds, call), call);
     this.#cache.setUrl(id, expiry, url, signedAt);
     return url;
   }
@@ -90,49 +118,78 @@ export class StorageClient implements PhotoStorage {
     return this.#cache.stats();
   }
 
-  readPhoto(id: string, range?: ByteRangeRequest): Promise<PhotoDownload> {
-    return this.#transport.readPhoto(id, range);
+  /** Retried until the head arrives; from then on the bytes are the reader's. */
+  readPhoto(id: string, range?: ByteRangeRequest, call?: CallOptions): Promise<PhotoDownload> {
+    return this.#safely(() => this.#transport.readPhoto(id, range, call), call);
   }
 
-  async updatePhotoMetadata(id: string, patch: PhotoMetadataPatch): Promise<Photo> {
+  async updatePhotoMetadata(id: string, patch: PhotoMetadataPatch, call?: CallOptions): Promise<Photo> {
     // Dropped before and after: a read racing the update must not put the old photo back.
     this.#cache.photoChanged(id);
     try {
-      return await this.#transport.updatePhotoMetadata(id, patch);
+      return await this.#safely(() => this.#transport.updatePhotoMetadata(id, patch, call), call);
     } finally {
       this.#cache.photoChanged(id);
     }
   }
 
-  async deletePhoto(id: string): Promise<void> {
+  /** A retry answered NOT_FOUND follows a try whose outcome was lost: that try deleted it, and the delete stands. */
+  async deletePhoto(id: string, call?: CallOptions): Promise<void> {
     this.#cache.photoChanged(id);
     try {
-      await this.#transport.deletePhoto(id);
+      await this.#retry.run(
+        (n) =>
+          this.#transport.deletePhoto(id, call).catch((err: unknown) => {
+            if (n > 1 && err instanceof StorageError && err.code === 'NOT_FOUND') return;
+            throw err;
+          }),
+        call?.signal,
+        this.#open,
+      );
     } finally {
       this.#cache.photoChanged(id);
     }
   }
 
-  async searchPhotos(query: SearchQuery): Promise<SearchResult> {
+  async searchPhotos(query: SearchQuery, call?: CallOptions): Promise<SearchResult> {
     const cached = this.#cache.list<SearchResult>('search', null, query);
     if (cached !== undefined) return cached;
-    const result = await this.#transport.searchPhotos(query);
+    const result = await this.#safely(() => this.#transport.searchPhotos(query, call), call);
     this.#cache.setList('search', null, query, result);
     return result;
   }
 
-  async getUserPhotos(userId: string, options?: PaginationOptions): Promise<PhotoPage> {
+  async getUserPhotos(userId: string, options?: PaginationOptions, call?: CallOptions): Promise<PhotoPage> {
     const cached = this.#cache.list<PhotoPage>('user', userId, options ?? {});
     if (cached !== undefined) return cached;
-    const page = await this.#transport.getUserPhotos(userId, options);
+    const page = await this.#safely(() => this.#transport.getUserPhotos(userId, options, call), call);
     this.#cache.setList('user', userId, options ?? {}, page);
     return page;
   }
 
-  /** Closes the transport and drops the cache; calls still in flight no longer fill it, and later ones fail with CLOSED. */
+  /** Closes the transport and drops the cache; calls still in flight no longer fill it or retry, and later ones fail with CLOSED. */
   close(): Promise<void> {
+    this.#closed = true;
     this.#cache.clear();
     this.#cache = new ClientCache({ enabled: false });
     return this.#transport.close();
+  }
+
+  /**
+   * The first try goes out at once (no async frame on the hot path); only a
+   * retryable failure enters the retry policy. `replayable` false: tried once.
+   */
+  #safely<T>(attempt: () => Promise<T>, call: CallOptions | undefined, replayable = true): Promise<T> {
+    if (this.#retry.retries === 0 || !replayable) return attempt();
+    const started = performance.now();
+    return attempt().catch((err: unknown) => this.#retry.after(err, started, attempt, call?.signal, this.#open));
+  }
+
+  /** A cached photo whose URL is near its end, with a URL signed here when this client signs for its MinIO. */
+  #resigned(photo: PhotoWithUrl): PhotoWithUrl | undefined {
+    if (this.#direct === null || !this.#direct.covers(photo.s3_url)) return undefined;
+    const expiresAt = new Date(Date.now() + DEFAULT_URL_EXPIRY_SECONDS * 1000);
+    expiresAt.setMilliseconds(0);
+    return { ...photo, s3_url: this.#direct.sign(photo, DEFAULT_URL_EXPIRY_SECONDS), url_expires_at: expiresAt.toISOString() };
   }
 }

@@ -16,7 +16,12 @@ describeClientContract('remote client (HTTP gateway)', async (t, minio, env) => 
   t.after(() => Promise.all([...clients.values()].map((c) => c.close())));
   return {
     daemon,
-    client(tenant) {
+    client(tenant, extras) {
+      if (extras !== undefined) {
+        const own = new StorageClient({ url, token: tokens[tenant], clientId: tenant, ...extras });
+        t.after(() => own.close());
+        return own;
+      }
       let client = clients.get(tenant);
       if (client === undefined) {
         client = new StorageClient({ url, token: tokens[tenant], clientId: tenant });

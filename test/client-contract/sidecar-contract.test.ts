@@ -12,7 +12,12 @@ describeClientContract('sidecar (Unix socket)', async (t, minio, env) => {
   const clients = new Map<string, StorageClient>();
   return {
     daemon,
-    client(tenant) {
+    client(tenant, extras) {
+      if (extras !== undefined) {
+        const own = new StorageClient({ socketPath: daemon.socketPath, clientId: tenant, token: tokens[tenant], ...extras });
+        t.after(() => own.close());
+        return own;
+      }
       let client = clients.get(tenant);
       if (client === undefined) {
         client = daemon.client(tenant);

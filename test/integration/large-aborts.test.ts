@@ -93,7 +93,7 @@ function startStore(t: TestContext, d: TestDaemon, name: string): Promise<unknow
 
 function slowClient(t: TestContext, d: TestDaemon): StorageClient {
   // Long enough for a store that retries its parts, then its abort, against a stopped MinIO.
-  const client = new StorageClient({ socketPath: d.socketPath, clientId: 'acme', callTimeoutMs: 120_000 });
+  const client = new StorageClient({ socketPath: d.socketPath, clientId: 'acme', callTimeoutMs: 120_000, retry: false });
   t.after(() => client.close());
   return client;
 }

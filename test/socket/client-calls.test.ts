@@ -93,8 +93,8 @@ test('a lost connection fails calls in flight with CLOSED; the next call reconne
   const logger = createLogger('silent');
   const first = new SocketServer({ path: socketPath, coordinator, logger, maxBodyBytes: 1000, version: 'a', closeTimeoutMs: 50 });
   await first.listen();
-  // The transport's own behaviour: a cached search would (rightly) answer without it.
-  const client = new StorageClient({ socketPath, clientId: 'acme', cacheConfig: { enabled: false } });
+  // The transport's own behaviour: a cached search would (rightly) answer without it, and a retry would hide the CLOSED.
+  const client = new StorageClient({ socketPath, clientId: 'acme', cacheConfig: { enabled: false }, retry: false });
   t.after(() => client.close());
   assert.equal((await client.searchPhotos({})).total, 0);
   const hanging = client.getPhoto('never');

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/daemon/config/daemon-config';
 import { Daemon } from '../../src/daemon/daemon';
 import { createLogger } from '../../src/daemon/logger';
-import { StorageClient } from '../../src/sidecar-client/storage-client';
+import { StorageClient, type StorageClientOptions } from '../../src/sidecar-client/storage-client';
 import { daemonEnv } from './daemon-env';
 import type { MinioHandle } from './minio-server';
 import { tempDir } from './temp-dir';
@@ -15,8 +15,13 @@ export interface TestDaemon {
   daemon: Daemon;
   dataDir: string;
   socketPath: string;
-  /** A client bound to `clientId` (with its token, when the test configured STORAGED_TOKENS), closed when the test ends. */
-  client(clientId: string): StorageClient;
+  /**
+   * A client bound to `clientId` (with its token, when the test configured
+   * STORAGED_TOKENS), closed when the test ends. It makes one try per call
+   * (retry: false), so that tests see what the daemon answered; `extras`
+   * adds or replaces options.
+   */
+  client(clientId: string, extras?: Partial<StorageClientOptions>): StorageClient;
   /** JSON log lines the daemon wrote. */
   logs: Array<Record<string, unknown>>;
 }
@@ -46,9 +51,9 @@ export async function startTestDaemon(
     dataDir,
     socketPath: config.socketPath,
     logs,
-    client(clientId) {
+    client(clientId, extras) {
       const token = tokenOf(options.env?.STORAGED_TOKENS, clientId);
-      const client = new StorageClient({ socketPath: config.socketPath, clientId, ...(token && { token }) });
+      const client = new StorageClient({ socketPath: config.socketPath, clientId, ...(token && { token }), retry: false, ...extras } as StorageClientOptions);
       clients.push(client);
       return client;
     },
