@@ -31,6 +31,11 @@ const CODE_OF_STATUS: ReadonlyMap<number, string> = new Map([
   [503, 'SlowDown'],
 ]);
 
+/** An answer storaged cannot use: malformed HTTP, or not what was asked (other bytes, no ETag). */
+export function badResponse(message: string): Error {
+  return Object.assign(new Error(message), { code: 'ERR_S3_BAD_RESPONSE' });
+}
+
 export interface S3ErrorAnswer extends Error {
   /** S3's error code (NoSuchKey, InvalidRange, …), or HTTP_<status> when the answer named none. */
   code: string;

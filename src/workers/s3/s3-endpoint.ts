@@ -41,8 +41,8 @@ export class S3Endpoint {
   readonly transport: Transport;
   /**
    * Plain HTTP only: TLS reads go through the agent, and so do all reads once
-   * the endpoint has answered one in a framing the raw reader leaves to node:http
-   * (chunked, say: a proxy in front of the store).
+   * the endpoint has answered one in a framing the raw reader leaves to
+   * node:http (a body ended by the connection; chunked ones it reads itself).
    */
   connections: ConnectionPool | null;
   readonly #signer: SigV4HeaderSigner;
