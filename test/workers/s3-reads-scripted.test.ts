@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { newCancelFlag, raiseCancelFlag } from '../../src/daemon/workers/cancel-flag';
 import { asTaskFailure } from '../../src/workers/failures';
 import { getObjectRange } from '../../src/workers/s3/get-object-range';
-import { S3Endpoint } from '../../src/workers/s3/s3-endpoint';
+import { endpointFor, S3Endpoint } from '../../src/workers/s3/s3-endpoint';
 import type { TaskFailureKind } from '../../src/workers/task-types';
 import { errorAnswer, partialAnswer, scriptedServer, TEST_CA, type ScriptedRequest } from './scripted-http-server';
 import { until } from './transfer-fixture';
@@ -227,6 +227,16 @@ describe('raw connections (plain HTTP reads)', () => {
     assert.equal(ep.connections, null, 'the raw connections are given up for this endpoint');
     assert.deepEqual(await read(ep, 100, 20_099), OBJECT.subarray(100, 20_100));
     assert.equal(server.requests.length, 3, 'one raw attempt, then node:http for this read and the next');
+  });
+
+  it('a thread keeps one endpoint per settings, the addressing style among them', (t) => {
+    const settings = { endPoint: '127.0.0.1', port: 9, useSSL: false, accessKey: 'ak', secretKey: 'sk', region: 'us-east-1', idleTimeoutMs: 1000 };
+    const pathStyle = endpointFor(settings);
+    const virtual = endpointFor({ ...settings, pathStyle: false });
+    t.after(() => [pathStyle, virtual].forEach((ep) => ep.close()));
+    assert.equal(endpointFor({ ...settings, pathStyle: true }), pathStyle);
+    assert.deepEqual(pathStyle.address('b', 'k'), { host: '127.0.0.1:9', path: '/b/k' });
+    assert.deepEqual(virtual.address('b', 'k'), { host: 'b.127.0.0.1:9', path: '/k' });
   });
 
   it('refuses a header block over its bound', async (t) => {

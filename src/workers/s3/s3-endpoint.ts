@@ -101,9 +101,9 @@ export function whereOf(settings: Pick<WorkerMinioSettings, 'endPoint' | 'port'>
 
 const endpoints = new Map<string, S3Endpoint>();
 
-/** This thread's endpoint for `settings`; different credentials or timeouts get their own. */
+/** This thread's endpoint for `settings`; different credentials, timeouts or addressing styles get their own. */
 export function endpointFor(settings: WorkerMinioSettings): S3Endpoint {
-  const id = [settings.endPoint, settings.port, settings.useSSL, settings.accessKey, settings.secretKey, settings.region, settings.idleTimeoutMs].join('\0');
+  const id = [settings.endPoint, settings.port, settings.useSSL, settings.accessKey, settings.secretKey, settings.region, settings.idleTimeoutMs, settings.pathStyle ?? true].join('\0');
   let endpoint = endpoints.get(id);
   if (endpoint === undefined) {
     endpoint = new S3Endpoint(settings);
