@@ -2,7 +2,8 @@
 // XML body <Error><Code>NoSuchKey</Code><Message>…</Message>…</Error>. Only
 // <Code> and <Message> are read, from a body of bounded size. The error
 // carries `code` as minio-js's S3Error did, plus `status`, so that
-// asTaskFailure (../failures.ts) classifies answers as it always has.
+// asTaskFailure (src/workers/failures.ts) and isUnreachable (minio-errors.ts)
+// classify answers as they always have.
 
 import type { IncomingMessage } from 'node:http';
 
