@@ -175,6 +175,16 @@ for (const tls of [false, true]) {
       assert.equal(server.connections, 1, 'chunked answers leave the connection usable');
     });
 
+    it('a connection closed in the middle of a chunked body is transient', async (t) => {
+      const server = await scriptedServer(t, (req) => {
+        const whole = chunkedAnswer(OBJECT.subarray(0, 4096), 0);
+        req.socket.end(whole.subarray(0, whole.length - 1000));
+      }, { tls });
+      const failure = await failureOf(read(endpoint(t, server.port, { tls }), 0, 4095));
+      assert.equal(failure.kind, 'transient');
+      assert.match(failure.message, /MinIO closed the connection after \d+ (of 4096 body bytes|bytes of a chunked body)/);
+    });
+
     it('refuses a chunked answer shorter or longer than its Content-Range', async (t) => {
       const wrong = [chunkedAnswer(OBJECT.subarray(0, 8), 0, 10), chunkedAnswer(OBJECT.subarray(0, 12), 0, 10)];
       const server = await scriptedServer(t, (req) => req.socket.write(wrong[server.requests.length - 1]!), { tls });
