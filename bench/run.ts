@@ -25,7 +25,7 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['hash.worker1', 'hash.worker2'], run: benchHash },
   { names: ['store.256m'], run: benchStore256m },
   { names: ['sidecar.getPhoto.underLoad', 'sidecar.getPhoto.underLoad.sameProcess'], run: benchGetUnderLoad },
-  { names: ['s3.rangeRead.2m'], run: benchRangeRead },
+  { names: ['s3.rangeRead.2m', 's3.rangeRead.2m.chunked'], run: benchRangeRead },
   { names: ['client.cachedGet'], run: benchClientCachedGet },
   { names: ['client.directUrl'], run: benchClientDirectUrl },
   { names: ['catalog.backup.100k', 'catalog.backup.100k.getPhoto'], run: benchBackup100k },

@@ -2,7 +2,8 @@
 // XML body <Error><Code>NoSuchKey</Code><Message>…</Message>…</Error>. Only
 // <Code> and <Message> are read, from a body of bounded size. The error
 // carries `code` as minio-js's S3Error did, plus `status`, so that
-// asTaskFailure (../failures.ts) classifies answers as it always has.
+// asTaskFailure (src/workers/failures.ts) and isUnreachable (minio-errors.ts)
+// classify answers as they always have.
 
 import type { IncomingMessage } from 'node:http';
 
@@ -30,6 +31,11 @@ const CODE_OF_STATUS: ReadonlyMap<number, string> = new Map([
   [501, 'MethodNotAllowed'],
   [503, 'SlowDown'],
 ]);
+
+/** An answer storaged cannot use: malformed HTTP, or not what was asked (other bytes, no ETag). */
+export function badResponse(message: string): Error {
+  return Object.assign(new Error(message), { code: 'ERR_S3_BAD_RESPONSE' });
+}
 
 export interface S3ErrorAnswer extends Error {
   /** S3's error code (NoSuchKey, InvalidRange, …), or HTTP_<status> when the answer named none. */

@@ -1,6 +1,5 @@
 // The text SigV4 signs, as both of its forms write it: presigned URLs
-// (sigv4-presigner.ts, main thread) and Authorization headers
-// (src/workers/s3/sigv4-header-signer.ts, worker threads).
+// (sigv4-presigner.ts) and Authorization headers (sigv4-header-signer.ts).
 
 /** RFC 3986 encoding as SigV4 wants it: everything but unreserved characters. */
 export function uriEncode(value: string): string {

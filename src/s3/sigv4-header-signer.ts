@@ -1,6 +1,7 @@
-// AWS Signature V4 in the Authorization header, for the requests the worker
-// threads send (part uploads and ranged reads). The encoding and the per-day
-// signing key are the presigner's (src/daemon/blobs/sigv4-*.ts).
+// AWS Signature V4 in the Authorization header, for the requests storaged
+// sends itself: the workers' part uploads and ranged reads, the daemon's
+// single PUT and multipart initiation (put-object.ts). The encoding and the
+// per-day signing key are the presigner's (sigv4-encoding.ts, sigv4-signing-key.ts).
 // test/workers/sigv4-header-signer.test.ts checks it against AWS's examples.
 
 import { SigV4SigningKey } from './sigv4-signing-key';

@@ -3,7 +3,8 @@
 // daemon, and the daemon imports from src/workers/ only the task contract
 // (task types, the failure shape tasks throw) and the snapshot task its
 // `storaged backup` command runs in-process. src/s3/ itself depends on
-// nothing of storaged but the error vocabulary, so it can ship in the client.
+// nothing of storaged but the error vocabulary, and on no package but node's
+// own, so it can ship in the client.
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -36,6 +37,20 @@ test('src/s3 depends only on itself and the protocol errors', () => {
     for (const target of imports(file)) {
       assert.ok(target.startsWith('s3/') || target === 'protocol/errors', `${path.relative(SRC, file)} imports ${target}`);
     }
+  }
+});
+
+/** Every package a source file imports (import or export from, require), by name. */
+function packages(file: string): string[] {
+  const text = fs.readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:from\s+|require\(\s*|import\(\s*|^import\s+)'([^'.][^']*)'/gm)].map((m) => m[1]!);
+}
+
+test('src/s3 imports no package but node\'s own (it ships in the client, without minio, pino or piscina)', () => {
+  const files = sources(path.join(SRC, 's3'));
+  assert.ok(files.length > 5, 'src/s3 was found');
+  for (const file of files) {
+    for (const name of packages(file)) assert.ok(name.startsWith('node:'), `${path.relative(SRC, file)} imports ${name}`);
   }
 });
 

@@ -130,12 +130,32 @@ describe('ResponseReader', () => {
     refuses('HTTP/1.1 100 Continue\r\n\r\n', /an informational 100 answer was not asked for/);
   });
 
-  it('leaves chunked and other transfer codings to node:http, saying so by its code', () => {
-    refuses('HTTP/1.1 206 Partial Content\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', /Transfer-Encoding chunked is not read here/, NOT_LENGTH_FRAMED);
-    refuses('HTTP/1.1 206 Partial Content\r\nContent-Length: 5\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', /Transfer-Encoding gzip, chunked/, NOT_LENGTH_FRAMED);
+  it('reads a chunked body (a proxy in front of the store), split in two at every byte boundary', () => {
+    const chunked = text(
+      'HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 100-119/4096\r\nTransfer-Encoding: Chunked\r\n\r\n' +
+        `c\r\n${BODY.toString('latin1', 0, 12)}\r\n8\r\n${BODY.toString('latin1', 12)}\r\n0\r\n\r\n`,
+    );
+    for (let cut = 0; cut <= chunked.length; cut++) {
+      const { head, body, complete, bodyRead } = read([chunked.subarray(0, cut), chunked.subarray(cut)]);
+      assert.equal(complete, true, `cut at ${cut}`);
+      assert.equal(head?.contentLength, null, 'a chunked body has no length up front');
+      assert.equal(head?.keepAlive, true);
+      assert.equal(bodyRead, BODY.length);
+      assert.deepEqual(body, BODY, `cut at ${cut}`);
+    }
+    for (let cut = 0; cut < chunked.length; cut++) assert.equal(read([chunked.subarray(0, cut)]).complete, false, `prefix of ${cut}`);
+    assert.throws(() => read([chunked, text('x')]), /1 bytes arrived past the end of a chunked body/);
+    // A chunked body must fit where it goes: nothing else bounds it.
+    assert.throws(() => read([chunked], BODY.length - 1), /a chunked body longer than the 19 bytes expected/);
   });
 
-  it('refuses a body without a length, or with a length it cannot trust', () => {
+  it('refuses other transfer codings, and a length beside chunked coding', () => {
+    refuses('HTTP/1.1 206 Partial Content\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', /Transfer-Encoding gzip, chunked is not read here/);
+    refuses('HTTP/1.1 206 Partial Content\r\nTransfer-Encoding: gzip\r\n\r\n', /Transfer-Encoding gzip is not read here/);
+    refuses('HTTP/1.1 206 Partial Content\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', /both Transfer-Encoding and Content-Length/);
+  });
+
+  it('leaves a body ended by the connection to node:http, saying so by its code; refuses a length it cannot trust', () => {
     refuses('HTTP/1.1 206 Partial Content\r\n\r\nhello', /a 206 answer without Content-Length/, NOT_LENGTH_FRAMED);
     refuses('HTTP/1.1 206 Partial Content\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello', /an unusable Content-Length: "5, 6"/);
     refuses('HTTP/1.1 206 Partial Content\r\nContent-Length: -5\r\n\r\nhello', /an unusable Content-Length/);

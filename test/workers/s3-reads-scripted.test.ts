@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { newCancelFlag, raiseCancelFlag } from '../../src/daemon/workers/cancel-flag';
 import { asTaskFailure } from '../../src/workers/failures';
 import { getObjectRange } from '../../src/workers/s3/get-object-range';
-import { S3Endpoint } from '../../src/workers/s3/s3-endpoint';
+import { endpointFor, S3Endpoint } from '../../src/workers/s3/s3-endpoint';
 import type { TaskFailureKind } from '../../src/workers/task-types';
 import { errorAnswer, partialAnswer, scriptedServer, TEST_CA, type ScriptedRequest } from './scripted-http-server';
 import { until } from './transfer-fixture';
@@ -18,6 +18,24 @@ function serveObject(req: ScriptedRequest, extraHeaders = ''): void {
   const [, a, b] = /range: bytes=(\d+)-(\d+)/i.exec(req.head)!;
   const start = Number(a);
   req.socket.write(partialAnswer(OBJECT.subarray(start, Math.min(SIZE, Number(b) + 1)), start, SIZE, extraHeaders));
+}
+
+/** A 206 of those bytes in chunked coding, two chunks and a trailer, as a proxy re-sends MinIO's answer. */
+function chunkedAnswer(bytes: Buffer, start: number, announced = bytes.length): Buffer {
+  const half = Math.floor(bytes.length / 2);
+  const chunks = [bytes.subarray(0, half), bytes.subarray(half)].filter((piece) => piece.length > 0);
+  return Buffer.concat([
+    Buffer.from(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${start}-${start + announced - 1}/${SIZE}\r\nTransfer-Encoding: chunked\r\n\r\n`),
+    ...chunks.map((piece) => Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')])),
+    Buffer.from('0\r\nX-Amz-Trailer: none\r\n\r\n'),
+  ]);
+}
+
+/** Answers "Range: bytes=a-b" with those bytes of OBJECT, chunked. */
+function serveChunked(req: ScriptedRequest): void {
+  const [, a, b] = /range: bytes=(\d+)-(\d+)/i.exec(req.head)!;
+  const start = Number(a);
+  req.socket.write(chunkedAnswer(OBJECT.subarray(start, Math.min(SIZE, Number(b) + 1)), start));
 }
 
 function endpoint(t: { after(fn: () => unknown): void }, port: number, options: { tls?: boolean; idleTimeoutMs?: number } = {}): S3Endpoint {
@@ -142,6 +160,43 @@ for (const tls of [false, true]) {
       assert.equal(failure.kind, 'cancelled');
     });
 
+    it('reads chunked answers, and chunked error answers keep their code', async (t) => {
+      const xml = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>';
+      const server = await scriptedServer(t, (req) => {
+        if (req.index === 2) req.socket.write(`HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n${Buffer.byteLength(xml).toString(16)}\r\n${xml}\r\n0\r\n\r\n`);
+        else serveChunked(req);
+      }, { tls });
+      const ep = endpoint(t, server.port, { tls });
+      assert.deepEqual(await read(ep, 1000, 9999), OBJECT.subarray(1000, 10_000));
+      const failure = await failureOf(read(ep, 0, 9));
+      assert.equal(failure.kind, 'not-found');
+      assert.equal(failure.code, 'NoSuchKey');
+      assert.deepEqual(await read(ep, 0, 9), OBJECT.subarray(0, 10));
+      assert.equal(server.connections, 1, 'chunked answers leave the connection usable');
+    });
+
+    it('a connection closed in the middle of a chunked body is transient', async (t) => {
+      const server = await scriptedServer(t, (req) => {
+        const whole = chunkedAnswer(OBJECT.subarray(0, 4096), 0);
+        req.socket.end(whole.subarray(0, whole.length - 1000));
+      }, { tls });
+      const failure = await failureOf(read(endpoint(t, server.port, { tls }), 0, 4095));
+      assert.equal(failure.kind, 'transient');
+      assert.match(failure.message, /MinIO closed the connection after \d+ (of 4096 body bytes|bytes of a chunked body)/);
+    });
+
+    it('refuses a chunked answer shorter or longer than its Content-Range', async (t) => {
+      const wrong = [chunkedAnswer(OBJECT.subarray(0, 8), 0, 10), chunkedAnswer(OBJECT.subarray(0, 12), 0, 10)];
+      const server = await scriptedServer(t, (req) => req.socket.write(wrong[server.requests.length - 1]!), { tls });
+      const ep = endpoint(t, server.port, { tls });
+      const longer = tls ? /MinIO sent more than the 10 bytes it announced/ : /a chunked body longer than the 10 bytes expected/;
+      for (const message of [/MinIO's answer ended after 8 of the 10 bytes its Content-Range announced/, longer]) {
+        const failure = await failureOf(read(ep, 0, 9));
+        assert.equal(failure.kind, 'failed');
+        assert.match(failure.message, message);
+      }
+    });
+
     it('refuses an answer for other bytes than asked, or more than asked', async (t) => {
       const wrong = [
         partialAnswer(OBJECT.subarray(10, 20), 10, SIZE),
@@ -161,22 +216,37 @@ for (const tls of [false, true]) {
 }
 
 describe('raw connections (plain HTTP reads)', () => {
-  it('reads a chunked answer (a proxy in front of the store) through node:http, and every later read too', async (t) => {
-    let requests = 0;
+  it('reads chunked answers (a proxy in front of the store) on its raw connections, and keeps them', async (t) => {
+    const server = await scriptedServer(t, (req) => serveChunked(req));
+    const ep = endpoint(t, server.port);
+    assert.deepEqual(await read(ep, 0, 4095), OBJECT.subarray(0, 4096));
+    assert.deepEqual(await read(ep, 100, 20_099), OBJECT.subarray(100, 20_100));
+    assert.deepEqual(await read(ep, SIZE - 10, SIZE + 5000), OBJECT.subarray(SIZE - 10));
+    assert.equal(ep.connections!.idleCount, 1, 'the raw connections are still used');
+    assert.equal(server.connections, 1);
+    assert.equal(server.requests.length, 3);
+  });
+
+  it('reads an answer that ends with the connection (no length, not chunked) through node:http, and every later read too', async (t) => {
     const server = await scriptedServer(t, (req) => {
-      requests++;
       const [, a, b] = /range: bytes=(\d+)-(\d+)/i.exec(req.head)!;
-      const bytes = OBJECT.subarray(Number(a), Number(b) + 1);
-      const half = Math.floor(bytes.length / 2);
-      req.socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/${SIZE}\r\nTransfer-Encoding: chunked\r\n\r\n`);
-      for (const piece of [bytes.subarray(0, half), bytes.subarray(half)]) req.socket.write(Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]));
-      req.socket.write('0\r\n\r\n');
+      req.socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/${SIZE}\r\nConnection: close\r\n\r\n`), OBJECT.subarray(Number(a), Number(b) + 1)]));
     });
     const ep = endpoint(t, server.port);
     assert.deepEqual(await read(ep, 0, 4095), OBJECT.subarray(0, 4096));
     assert.equal(ep.connections, null, 'the raw connections are given up for this endpoint');
     assert.deepEqual(await read(ep, 100, 20_099), OBJECT.subarray(100, 20_100));
-    assert.equal(requests, 3, 'one raw attempt, then node:http for this read and the next');
+    assert.equal(server.requests.length, 3, 'one raw attempt, then node:http for this read and the next');
+  });
+
+  it('a thread keeps one endpoint per settings, the addressing style among them', (t) => {
+    const settings = { endPoint: '127.0.0.1', port: 9, useSSL: false, accessKey: 'ak', secretKey: 'sk', region: 'us-east-1', idleTimeoutMs: 1000 };
+    const pathStyle = endpointFor(settings);
+    const virtual = endpointFor({ ...settings, pathStyle: false });
+    t.after(() => [pathStyle, virtual].forEach((ep) => ep.close()));
+    assert.equal(endpointFor({ ...settings, pathStyle: true }), pathStyle);
+    assert.deepEqual(pathStyle.address('b', 'k'), { host: '127.0.0.1:9', path: '/b/k' });
+    assert.deepEqual(virtual.address('b', 'k'), { host: 'b.127.0.0.1:9', path: '/k' });
   });
 
   it('refuses a header block over its bound', async (t) => {

@@ -1,19 +1,22 @@
 // A ranged GET of an object, its body copied into memory the caller gives.
 // Over plain HTTP it runs on the thread's raw connections (no allocation per
-// socket read); over TLS through node:https and the endpoint's agent, as TLS
-// decrypts into buffers of its own anyway. The raw reader frames bodies by
-// Content-Length only; an endpoint that answers otherwise (chunked, through a
-// proxy) is read through node:http from then on. Kept because it measured
-// 1.2x node:http through the same endpoint in the same run (`npm run bench --
-// --only s3`: 941-987 against 782-855 MiB/s, 2026-12-04) and allocates
-// nothing per read, which the 300 MB round trip's RSS bound relies on.
+// socket read), whose reader takes Content-Length and chunked answers (a
+// proxy in front of the store); over TLS through node:https and the
+// endpoint's agent, as TLS decrypts into buffers of its own anyway. An
+// endpoint that answers with a body ended by the connection is read through
+// node:http from then on. The raw reader is kept because in the same run
+// (`npm run bench -- --only s3`, 2026-12-04) it read 1.15-1.19x node:http's
+// MiB/s through the same endpoint and 1.18-1.24x through a chunking proxy,
+// and because reading a 300 MB object raised the daemon's peak RSS by 3-13
+// MiB with it against 44-47 MiB through node:http (test/integration/
+// large-bodies.test.ts holds that bound).
 
 import type { IncomingMessage } from 'node:http';
 import { cancelledError, isCancelled } from '../failures';
 import type { CancelFlag } from '../task-types';
 import { connectionCutShort, type RawConnection } from './raw-connection';
-import { badResponse, NOT_LENGTH_FRAMED, type ResponseHead } from './response-reader';
-import { MAX_ERROR_BODY_BYTES, s3ErrorOf, s3ErrorOfResponse } from '../../s3/s3-error';
+import { NOT_LENGTH_FRAMED, type ResponseHead } from './response-reader';
+import { badResponse, MAX_ERROR_BODY_BYTES, s3ErrorOf, s3ErrorOfResponse } from '../../s3/s3-error';
 import type { S3Endpoint } from './s3-endpoint';
 import { EMPTY_SHA256 } from '../../s3/sigv4-header-signer';
 
@@ -63,6 +66,14 @@ export async function getObjectRange(ep: S3Endpoint, req: RangeRequest, into: Ui
   return ep.connections === null ? readOverAgent(ep, path, headers, req, into) : readOverRawConnection(ep, path, headers, req, into);
 }
 
+/**
+ * A chunked answer ended in good order short of its Content-Range: a
+ * malformed answer, not a lost connection (which is transient).
+ */
+function endedShort(filled: number, expected: number): Error {
+  return badResponse(`MinIO's answer ended after ${filled} of the ${expected} bytes its Content-Range announced`);
+}
+
 function isConnectionLoss(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return code === 'ECONNRESET' || code === 'EPIPE';
@@ -80,15 +91,19 @@ async function readOverRawConnection(
   for (const [name, value] of headers) request += `${name}: ${value}\r\n`;
   request += '\r\n';
   let objectSize = 0;
+  let expected = 0;
   let errorBody = new Uint8Array(0);
   const bodyFor = (head: ResponseHead): Uint8Array => {
     if (head.status === 206) {
-      objectSize = objectSizeOf(head.headers.get('content-range'), head.contentLength, req.start, into.length);
-      return into;
+      // A chunked answer (through a proxy, say) has no Content-Length: its Content-Range says how much comes.
+      expected = head.contentLength ?? rangeLengthOf(head.headers.get('content-range'));
+      objectSize = objectSizeOf(head.headers.get('content-range'), expected, req.start, into.length);
+      return into.subarray(0, expected);
     }
-    // An error body is read whole so that the connection stays usable, but only a small one.
-    if (head.contentLength > MAX_ERROR_BODY_BYTES) throw s3ErrorOf(head.status, errorBody, head.headers.get('x-minio-error-code'));
-    errorBody = new Uint8Array(head.contentLength);
+    // An error body is read whole so that the connection stays usable, but only a small one
+    // (a chunked one fails as a bad response past the bound).
+    if (head.contentLength !== null && head.contentLength > MAX_ERROR_BODY_BYTES) throw s3ErrorOf(head.status, errorBody, head.headers.get('x-minio-error-code'));
+    errorBody = new Uint8Array(head.contentLength ?? MAX_ERROR_BODY_BYTES);
     return errorBody;
   };
   let conn: RawConnection;
@@ -104,16 +119,18 @@ async function readOverRawConnection(
       // any answer: once more on a new one (a GET changes nothing).
       if (attempt === 1 && conn.requests > 1 && !conn.answered && isConnectionLoss(err)) continue;
       if ((err as { code?: unknown }).code === NOT_LENGTH_FRAMED) {
-        // Chunked (or connection-ended) answers: node:http reads them, for this read and every later one.
+        // Answers ended by the connection: node:http reads them, for this read and every later one.
         ep.stopRawReads();
         return readOverAgent(ep, path, headers, req, into);
       }
       throw err;
     }
   }
+  const length = conn.bodyRead;
   pool.give(conn);
-  if (head.status !== 206) throw s3ErrorOf(head.status, errorBody, head.headers.get('x-minio-error-code'));
-  return { length: head.contentLength, objectSize };
+  if (head.status !== 206) throw s3ErrorOf(head.status, errorBody.subarray(0, length), head.headers.get('x-minio-error-code'));
+  if (length !== expected) throw endedShort(length, expected);
+  return { length, objectSize };
 }
 
 async function readOverAgent(ep: S3Endpoint, path: string, headers: Array<[string, string]>, req: RangeRequest, into: Uint8Array): Promise<RangeRead> {
@@ -140,7 +157,7 @@ async function readOverAgent(ep: S3Endpoint, path: string, headers: Array<[strin
       into.set(chunk, filled);
       filled += chunk.length;
     }
-    if (filled !== contentLength) throw connectionCutShort(filled, contentLength);
+    if (filled !== contentLength) throw endedShort(filled, contentLength);
     return { length: filled, objectSize };
   } catch (err) {
     if (requestError !== null) throw requestError;

@@ -32,9 +32,10 @@ function connectionError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-/** A response whose connection ended `filled` bytes into a body of `length`. */
-export function connectionCutShort(filled: number, length: number): Error {
-  return connectionError('ECONNRESET', `MinIO closed the connection after ${filled} of ${length} body bytes`);
+/** A response whose connection ended `filled` bytes into a body of `length` (null: chunked). */
+export function connectionCutShort(filled: number, length: number | null): Error {
+  const of = length === null ? 'bytes of a chunked body' : `of ${length} body bytes`;
+  return connectionError('ECONNRESET', `MinIO closed the connection after ${filled} ${of}`);
 }
 
 export class RawConnection {
@@ -72,6 +73,11 @@ export class RawConnection {
   /** Whether any byte of the current (or last) answer has arrived. */
   get answered(): boolean {
     return this.#answered;
+  }
+
+  /** Body bytes of the last answer: its length once exchange() has resolved. */
+  get bodyRead(): number {
+    return this.#reader.bodyRead;
   }
 
   /**

@@ -1,16 +1,21 @@
 // An HTTP/1.1 response read from bytes as a socket delivers them, for the
 // plain-HTTP download path (raw-connection.ts): status line, headers, then a
-// body of Content-Length bytes copied straight to where the caller wants
-// them, so reading a part allocates nothing per socket read. Only what an S3
-// server sends is understood; anything else (chunked or other transfer
-// codings, no length, a header block over its bound, bytes past the body) is
-// an error, after which the connection must not be used again.
+// body of Content-Length bytes, or in chunked coding (chunked-decoder.ts, as
+// a proxy in front of the store sends it), copied straight to where the
+// caller wants it, so reading a part allocates nothing per socket read. Only
+// what an S3 server or a proxy sends is understood; anything else (other
+// transfer codings, a header block over its bound, bytes past the body) is an
+// error, after which the connection must not be used again.
+
+import { badResponse } from '../../s3/s3-error';
+import { ChunkedDecoder } from './chunked-decoder';
 
 export interface ResponseHead {
   status: number;
   /** Lowercase names; a header sent twice keeps its values joined by ', '. */
   headers: Map<string, string>;
-  contentLength: number;
+  /** The body's length, or null for a chunked body (whose length is known once it is read: bodyRead). */
+  contentLength: number | null;
   /** The connection may carry another request once this response is read. */
   keepAlive: boolean;
 }
@@ -22,14 +27,10 @@ const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const DIGITS = /^\d{1,15}$/;
 
-export function badResponse(message: string): Error {
-  return Object.assign(new Error(message), { code: 'ERR_S3_BAD_RESPONSE' });
-}
-
 /**
- * A well-formed answer this reader does not frame: chunked, or ended by the
- * connection (a proxy or load balancer in front of the store sends these).
- * The caller reads such answers through node:http instead.
+ * A well-formed answer this reader does not frame: a body that ends with the
+ * connection (HTTP/1.0 style, which some proxies send). The caller reads such
+ * answers through node:http instead.
  */
 export const NOT_LENGTH_FRAMED = 'ERR_S3_NOT_LENGTH_FRAMED';
 
@@ -39,9 +40,11 @@ function notLengthFramed(message: string): Error {
 
 /**
  * One reader per connection, reset() for each response. `bodyFor` is asked,
- * once the head is read, where the body goes: bytes beyond the returned
- * array's length are read and dropped (an error body is kept only in part).
- * It may throw to refuse the response.
+ * once the head is read, where the body goes. Of a body with a
+ * Content-Length, bytes beyond the returned array's length are read and
+ * dropped (an error body is kept only in part); a chunked body must fit in
+ * it, or the response is refused (nothing else bounds it). `bodyFor` may
+ * throw to refuse the response.
  */
 export class ResponseReader {
   readonly #headBytes: Buffer;
@@ -51,6 +54,7 @@ export class ResponseReader {
   #body: Uint8Array = new Uint8Array(0);
   #bodyRead = 0;
   #complete = false;
+  readonly #chunks = new ChunkedDecoder();
 
   constructor(maxHeadBytes = MAX_HEAD_BYTES) {
     this.#headBytes = Buffer.allocUnsafe(maxHeadBytes);
@@ -69,9 +73,9 @@ export class ResponseReader {
     return this.#head;
   }
 
-  /** Body bytes read so far, stored or dropped. */
+  /** Body bytes read so far, stored or dropped (of a chunked body: its data, all stored). */
   get bodyRead(): number {
-    return this.#bodyRead;
+    return this.#head?.contentLength === null ? this.#chunks.length : this.#bodyRead;
   }
 
   get complete(): boolean {
@@ -86,6 +90,12 @@ export class ResponseReader {
       if (this.#head === null) return false;
     }
     const head = this.#head as ResponseHead;
+    if (head.contentLength === null) {
+      const stop = this.#chunks.push(bytes, at, end);
+      if (stop < end) throw badResponse(`${end - stop} bytes arrived past the end of a chunked body`);
+      this.#complete = this.#chunks.done;
+      return this.#complete;
+    }
     const wanted = Math.min(end - at, head.contentLength - this.#bodyRead);
     if (at + wanted < end) throw badResponse(`${end - at - wanted} bytes arrived past the end of a ${head.contentLength}-byte body`);
     const storable = Math.min(wanted, this.#body.length - this.#bodyRead);
@@ -112,6 +122,7 @@ export class ResponseReader {
     const head = parseHead(this.#headBytes.toString('latin1', 0, blank));
     this.#head = head;
     this.#body = this.#bodyFor(head);
+    if (head.contentLength === null) this.#chunks.reset(this.#body);
     this.#complete = head.contentLength === 0;
     return start + (blank + 4 - this.#headLength);
   }
@@ -134,10 +145,15 @@ function parseHead(text: string): ResponseHead {
     const before = headers.get(key);
     headers.set(key, before === undefined ? value : `${before}, ${value}`);
   }
-  if (headers.has('transfer-encoding')) throw notLengthFramed(`a body in Transfer-Encoding ${headers.get('transfer-encoding')} is not read here`);
+  const coding = headers.get('transfer-encoding');
   const lengthText = headers.get('content-length');
-  let contentLength = 0;
-  if (lengthText !== undefined) {
+  let contentLength: number | null = 0;
+  if (coding !== undefined) {
+    if (coding.toLowerCase() !== 'chunked') throw badResponse(`a body in Transfer-Encoding ${coding} is not read here`);
+    // Both framings at once is how responses are smuggled past a proxy (RFC 9112, 6.3).
+    if (lengthText !== undefined) throw badResponse('an answer with both Transfer-Encoding and Content-Length');
+    contentLength = status === 204 || status === 304 ? 0 : null;
+  } else if (lengthText !== undefined) {
     // The same length sent twice is allowed (RFC 9112, 6.3); two lengths are not.
     const lengths = new Set(lengthText.split(/\s*,\s*/));
     const only = lengths.size === 1 ? [...lengths][0]! : '';

@@ -41,8 +41,8 @@ export class S3Endpoint {
   readonly transport: Transport;
   /**
    * Plain HTTP only: TLS reads go through the agent, and so do all reads once
-   * the endpoint has answered one in a framing the raw reader leaves to node:http
-   * (chunked, say: a proxy in front of the store).
+   * the endpoint has answered one in a framing the raw reader leaves to
+   * node:http (a body ended by the connection; chunked ones it reads itself).
    */
   connections: ConnectionPool | null;
   readonly #signer: SigV4HeaderSigner;
@@ -101,9 +101,9 @@ export function whereOf(settings: Pick<WorkerMinioSettings, 'endPoint' | 'port'>
 
 const endpoints = new Map<string, S3Endpoint>();
 
-/** This thread's endpoint for `settings`; different credentials or timeouts get their own. */
+/** This thread's endpoint for `settings`; different credentials, timeouts or addressing styles get their own. */
 export function endpointFor(settings: WorkerMinioSettings): S3Endpoint {
-  const id = [settings.endPoint, settings.port, settings.useSSL, settings.accessKey, settings.secretKey, settings.region, settings.idleTimeoutMs].join('\0');
+  const id = [settings.endPoint, settings.port, settings.useSSL, settings.accessKey, settings.secretKey, settings.region, settings.idleTimeoutMs, settings.pathStyle ?? true].join('\0');
   let endpoint = endpoints.get(id);
   if (endpoint === undefined) {
     endpoint = new S3Endpoint(settings);
