@@ -9,6 +9,7 @@ import { createSignedBlobHandler } from './blobs/signed-blob-handler';
 import type { DaemonConfig } from './config/daemon-config';
 import { StorageCoordinator } from './coordinator/storage-coordinator';
 import { Catalog } from './db/catalog';
+import type { PhotoCatalog } from './db/photo-catalog';
 import { HttpServer, type RouteHandler } from './http/http-server';
 import { Gateway } from './gateway/gateway';
 import { clearStaleSpool } from './intake/receive-body';
@@ -38,7 +39,7 @@ export class Daemon {
 
   private constructor(
     readonly config: DaemonConfig,
-    readonly catalog: Catalog,
+    readonly catalog: PhotoCatalog,
     readonly blobs: BlobStore,
     readonly coordinator: StorageCoordinator,
     readonly http: HttpServer | null,

@@ -19,7 +19,7 @@ export const badInputChecks: Record<string, ContractCheck> = {
     const big = 5 * 1024 * 1024;
     // A real photo, for the checks that come after the lookup (a bad range of an unknown id is simply NOT_FOUND).
     const existing = await c.storePhoto(png, ok);
-    const before = env.daemon.daemon.catalog.countByState();
+    const before = await env.daemon.daemon.catalog.countByState();
 
     const cases: Array<[string, () => Promise<unknown>, string, RegExp?]> = [
       ['missing originalName', () => c.storePhoto(png, { clientId: 'acme' } as never), 'VALIDATION', /originalName/],
@@ -65,7 +65,7 @@ export const badInputChecks: Record<string, ContractCheck> = {
       await t.test(name, () => rejectsWithCode(run(), code, message));
     }
 
-    assert.deepEqual(env.daemon.daemon.catalog.countByState(), before);
+    assert.deepEqual(await env.daemon.daemon.catalog.countByState(), before);
     assert.deepEqual(fs.readdirSync(path.join(env.daemon.dataDir, 'spool')), []);
     // The transport is still usable after all of that.
     const stored = await c.storePhoto(png, ok);

@@ -11,18 +11,18 @@ test('a pending row is invisible to get and search until committed', async (t) =
   const row = newRow({ original_filename: 'holiday.jpg', metadata: { album: 'summer' } });
   await catalog.insertPending(row);
 
-  assert.equal(catalog.getPhoto('client-a', row.id), null);
-  assert.equal(catalog.search('client-a', { query: 'holiday' }).total, 0);
-  assert.deepEqual(catalog.countByState(), { pending: 1, committed: 0, deleting: 0 });
+  assert.equal(await catalog.getPhoto('client-a', row.id), null);
+  assert.equal((await catalog.search('client-a', { query: 'holiday' })).total, 0);
+  assert.deepEqual(await catalog.countByState(), { pending: 1, committed: 0, deleting: 0 });
 
   const photo = await catalog.commitPending(row.id);
   assert.equal(photo.id, row.id);
   assert.equal(photo.processing_status, 'queued');
   assert.deepEqual(photo.metadata, { album: 'summer' });
   assert.equal(photo.processing_metadata, null);
-  assert.deepEqual(catalog.getPhoto('client-a', row.id), photo);
-  assert.equal(catalog.search('client-a', { query: 'holiday' }).total, 1);
-  assert.deepEqual(catalog.countByState(), { pending: 0, committed: 1, deleting: 0 });
+  assert.deepEqual(await catalog.getPhoto('client-a', row.id), photo);
+  assert.equal((await catalog.search('client-a', { query: 'holiday' })).total, 1);
+  assert.deepEqual(await catalog.countByState(), { pending: 0, committed: 1, deleting: 0 });
 });
 
 test('committing a row that is not pending is NotFound', async (t) => {
@@ -38,11 +38,11 @@ test('discardPending removes a pending row, ignores absent ones and never touche
   await catalog.insertPending(row);
   await catalog.discardPending(row.id);
   await catalog.discardPending(row.id);
-  assert.equal(catalog.isKnownBlob(row.bucket, row.s3_key), false);
+  assert.equal(await catalog.isKnownBlob(row.bucket, row.s3_key), false);
 
   const committed = await addCommitted(catalog);
   await catalog.discardPending(committed.id);
-  assert.notEqual(catalog.getPhoto('client-a', committed.id), null);
+  assert.notEqual(await catalog.getPhoto('client-a', committed.id), null);
 });
 
 test('delete: markDeleting hides the photo and returns its blob, deleteRow removes the row', async (t) => {
@@ -50,21 +50,21 @@ test('delete: markDeleting hides the photo and returns its blob, deleteRow remov
   const photo = await addCommitted(catalog);
 
   assert.deepEqual(await catalog.markDeleting('client-a', photo.id), { bucket: photo.bucket, s3_key: photo.s3_key });
-  assert.equal(catalog.getPhoto('client-a', photo.id), null);
-  assert.equal(catalog.search('client-a', {}).total, 0);
-  assert.equal(catalog.isKnownBlob(photo.bucket, photo.s3_key), true, 'a deleting row still owns its blob');
+  assert.equal(await catalog.getPhoto('client-a', photo.id), null);
+  assert.equal((await catalog.search('client-a', {})).total, 0);
+  assert.equal(await catalog.isKnownBlob(photo.bucket, photo.s3_key), true, 'a deleting row still owns its blob');
   await assert.rejects(catalog.markDeleting('client-a', photo.id), { message: `photo ${photo.id} not found` });
 
   await catalog.deleteRow(photo.id);
-  assert.equal(catalog.isKnownBlob(photo.bucket, photo.s3_key), false);
-  assert.deepEqual(catalog.countByState(), { pending: 0, committed: 0, deleting: 0 });
+  assert.equal(await catalog.isKnownBlob(photo.bucket, photo.s3_key), false);
+  assert.deepEqual(await catalog.countByState(), { pending: 0, committed: 0, deleting: 0 });
 });
 
 test('deleteRow leaves rows that were not marked deleting', async (t) => {
   const { catalog } = openTestCatalog(t);
   const photo = await addCommitted(catalog);
   await catalog.deleteRow(photo.id);
-  assert.notEqual(catalog.getPhoto('client-a', photo.id), null);
+  assert.notEqual(await catalog.getPhoto('client-a', photo.id), null);
 });
 
 test('staleRows lists pending and deleting rows older than the cutoff, oldest first', async (t) => {
@@ -78,31 +78,31 @@ test('staleRows lists pending and deleting rows older than the cutoff, oldest fi
   await catalog.markDeleting('client-a', doomed.id);
 
   const cutoff = '2021-01-01T00:00:00.000Z';
-  assert.deepEqual(catalog.staleRows('pending', cutoff, 10), [
+  assert.deepEqual(await catalog.staleRows('pending', cutoff, 10), [
     { id: old.id, bucket: old.bucket, s3_key: old.s3_key, size: old.size, checksum: old.checksum, state: 'pending' },
   ]);
   const everything = new Date(Date.now() + 60_000).toISOString();
   assert.deepEqual(
-    catalog.staleRows('pending', everything, 10).map((r) => r.id),
+    (await catalog.staleRows('pending', everything, 10)).map((r) => r.id),
     [old.id, fresh.id],
   );
-  assert.deepEqual(catalog.staleRows('pending', everything, 1).map((r) => r.id), [old.id]);
-  assert.deepEqual(catalog.staleRows('deleting', everything, 10).map((r) => r.id), [doomed.id]);
+  assert.deepEqual((await catalog.staleRows('pending', everything, 1)).map((r) => r.id), [old.id]);
+  assert.deepEqual((await catalog.staleRows('deleting', everything, 10)).map((r) => r.id), [doomed.id]);
   // countStaleRows counts exactly what staleRows would list, without the limit.
-  assert.equal(catalog.countStaleRows('pending', cutoff), 1);
-  assert.equal(catalog.countStaleRows('pending', everything), 2);
-  assert.equal(catalog.countStaleRows('deleting', everything), 1);
-  assert.equal(catalog.countStaleRows('deleting', cutoff), 0);
+  assert.equal(await catalog.countStaleRows('pending', cutoff), 1);
+  assert.equal(await catalog.countStaleRows('pending', everything), 2);
+  assert.equal(await catalog.countStaleRows('deleting', everything), 1);
+  assert.equal(await catalog.countStaleRows('deleting', cutoff), 0);
 });
 
 test('a blob is known only under the bucket and key its row names', async (t) => {
   const { catalog } = openTestCatalog(t);
   const row = newRow();
   await catalog.insertPending(row);
-  assert.equal(catalog.isKnownBlob(row.bucket, row.s3_key), true);
-  assert.equal(catalog.isKnownBlob('files', row.s3_key), false);
-  assert.equal(catalog.isKnownBlob(row.bucket, row.s3_key.replace('.jpg', '.png')), false);
-  assert.equal(catalog.isKnownBlob(row.bucket, 'not/made/by-storaged.jpg'), false);
+  assert.equal(await catalog.isKnownBlob(row.bucket, row.s3_key), true);
+  assert.equal(await catalog.isKnownBlob('files', row.s3_key), false);
+  assert.equal(await catalog.isKnownBlob(row.bucket, row.s3_key.replace('.jpg', '.png')), false);
+  assert.equal(await catalog.isKnownBlob(row.bucket, 'not/made/by-storaged.jpg'), false);
   await assert.rejects(catalog.insertPending(newRow({ id: row.id })), /UNIQUE/);
 });
 
@@ -113,14 +113,14 @@ test('committed photos are still there after close and reopen', async (t) => {
 
   const reopened = Catalog.open({ path: file, logger: silentLogger });
   t.after(() => reopened.close());
-  assert.deepEqual(reopened.getPhoto('client-a', photo.id), photo);
+  assert.deepEqual(await reopened.getPhoto('client-a', photo.id), photo);
 });
 
 test('after close, writes and reads fail with ClosedError', async (t) => {
   const { catalog } = openTestCatalog(t);
   await catalog.close();
   await assert.rejects(catalog.insertPending(newRow()), ClosedError);
-  assert.throws(() => catalog.getPhoto('client-a', 'x'), ClosedError);
-  assert.throws(() => catalog.search('client-a', {}), ClosedError);
+  await assert.rejects(async () => await catalog.getPhoto('client-a', 'x'), ClosedError);
+  await assert.rejects(async () => await catalog.search('client-a', {}), ClosedError);
   await catalog.close();
 });

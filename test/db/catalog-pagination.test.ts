@@ -14,20 +14,20 @@ test('offset pages report the real total and hasMore, including the last page', 
   const { catalog } = openTestCatalog(t);
   await addMany(catalog, 5);
 
-  const first = catalog.search('client-a', { limit: 2 });
+  const first = await catalog.search('client-a', { limit: 2 });
   assert.equal(first.total, 5);
   assert.equal(first.photos.length, 2);
   assert.deepEqual({ ...first.page, nextCursor: typeof first.page.nextCursor }, { limit: 2, offset: 0, hasMore: true, nextCursor: 'string' });
 
-  const middle = catalog.search('client-a', { limit: 2, offset: 2 });
+  const middle = await catalog.search('client-a', { limit: 2, offset: 2 });
   assert.equal(middle.page.hasMore, true);
-  const last = catalog.search('client-a', { limit: 2, offset: 4 });
+  const last = await catalog.search('client-a', { limit: 2, offset: 4 });
   assert.equal(last.photos.length, 1);
   assert.equal(last.total, 5);
   assert.deepEqual(last.page, { limit: 2, offset: 4, hasMore: false, nextCursor: null });
-  const exact = catalog.search('client-a', { limit: 5 });
+  const exact = await catalog.search('client-a', { limit: 5 });
   assert.equal(exact.page.hasMore, false);
-  const beyond = catalog.search('client-a', { limit: 2, offset: 10 });
+  const beyond = await catalog.search('client-a', { limit: 2, offset: 10 });
   assert.deepEqual([beyond.photos.length, beyond.total, beyond.page.hasMore], [0, 5, false]);
   assert.equal(typeof last.searchTime, 'number');
 });
@@ -43,7 +43,7 @@ test('cursor pages walk every row exactly once, even when sort values tie', asyn
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const page = catalog.search('client-a', { query: 'batch', limit: 5, ...(sort ? { sort } : {}), ...(cursor ? { cursor } : {}) });
+      const page = await catalog.search('client-a', { query: 'batch', limit: 5, ...(sort ? { sort } : {}), ...(cursor ? { cursor } : {}) });
       assert.equal(page.total, 23);
       seen.push(...page.photos.map((p) => p.id));
       cursor = page.page.nextCursor ?? undefined;
@@ -59,34 +59,34 @@ test('cursor pages walk every row exactly once, even when sort values tie', asyn
 test('a cursor reused with other text, filters or sort is refused', async (t) => {
   const { catalog } = openTestCatalog(t);
   await addMany(catalog, 4, { user_id: 'u1' });
-  const { nextCursor } = catalog.search('client-a', { filters: { user_id: 'u1' }, limit: 2 }).page;
+  const { nextCursor } = (await catalog.search('client-a', { filters: { user_id: 'u1' }, limit: 2 })).page;
   assert.ok(nextCursor);
 
-  assert.equal(catalog.search('client-a', { filters: { user_id: 'u1' }, limit: 3, cursor: nextCursor }).photos.length, 2);
+  assert.equal((await catalog.search('client-a', { filters: { user_id: 'u1' }, limit: 3, cursor: nextCursor })).photos.length, 2);
   for (const changed of [
     { filters: { user_id: 'u2' } },
     { filters: {} },
     { filters: { user_id: 'u1' }, query: 'batch' },
     { filters: { user_id: 'u1' }, sort: { field: 'size', order: 'desc' } },
   ]) {
-    assert.throws(() => catalog.search('client-a', { ...changed, cursor: nextCursor }), {
+    await assert.rejects(async () => await catalog.search('client-a', { ...changed, cursor: nextCursor }), {
       name: 'ValidationError',
       message: 'cursor belongs to a different search (text, filters or sort changed); start again without a cursor',
     });
   }
-  assert.throws(() => catalog.search('client-b', { filters: { user_id: 'u1' }, cursor: nextCursor }), ValidationError);
+  await assert.rejects(async () => await catalog.search('client-b', { filters: { user_id: 'u1' }, cursor: nextCursor }), ValidationError);
 });
 
 test('a cursor cannot be combined with an offset, and a forged cursor is refused', async (t) => {
   const { catalog } = openTestCatalog(t);
   await addMany(catalog, 3);
-  const { nextCursor } = catalog.search('client-a', { limit: 1 }).page;
-  assert.throws(() => catalog.search('client-a', { cursor: nextCursor, offset: 1 }), {
+  const { nextCursor } = (await catalog.search('client-a', { limit: 1 })).page;
+  await assert.rejects(async () => await catalog.search('client-a', { cursor: nextCursor, offset: 1 }), {
     message: 'cursor and offset cannot be combined: a cursor already says where the page starts',
   });
   const forged = Buffer.from(JSON.stringify({ s: 'uploaded_at', o: 'desc', k: 1, i: 'x', f: 'y' })).toString('base64url');
   for (const cursor of ['', 'not a cursor!', 'bm90IGpzb24', forged]) {
-    assert.throws(() => catalog.search('client-a', { cursor }), ValidationError, cursor);
+    await assert.rejects(async () => await catalog.search('client-a', { cursor }), ValidationError, cursor);
   }
 });
 
@@ -96,17 +96,17 @@ test('userPhotos pages a user’s photos newest first', async (t) => {
   await addMany(catalog, 2, { user_id: 'u2' });
   mine.forEach((id, i) => raw().prepare('UPDATE photos SET uploaded_at = ? WHERE id = ?').run(`2024-01-0${i + 1}T00:00:00.000Z`, id));
 
-  const page = catalog.userPhotos('client-a', 'u1', { limit: 2 });
+  const page = await catalog.userPhotos('client-a', 'u1', { limit: 2 });
   assert.deepEqual(page.photos.map((p) => p.id), [mine[2], mine[1]]);
   assert.equal(page.pagination.total, 3);
   assert.equal(page.pagination.hasMore, true);
-  const rest = catalog.userPhotos('client-a', 'u1', { limit: 2, cursor: page.pagination.nextCursor! });
+  const rest = await catalog.userPhotos('client-a', 'u1', { limit: 2, cursor: page.pagination.nextCursor! });
   assert.deepEqual(rest.photos.map((p) => p.id), [mine[0]]);
   assert.deepEqual(rest.pagination, { total: 3, limit: 2, offset: 0, hasMore: false, nextCursor: null });
-  assert.equal(catalog.userPhotos('client-a', 'u1', undefined).pagination.limit, 50);
+  assert.equal((await catalog.userPhotos('client-a', 'u1', undefined)).pagination.limit, 50);
 
-  assert.throws(() => catalog.userPhotos('client-a', '', {}), { message: 'userId must be a non-empty string of at most 128 characters without control characters' });
-  assert.throws(() => catalog.userPhotos('client-a', 42, {}), ValidationError);
-  assert.throws(() => catalog.userPhotos('client-a', 'u1', { sort: 'size' }), /options has an unknown field "sort"/);
-  assert.throws(() => catalog.userPhotos('client-a', 'u1', { limit: 0 }), { message: 'limit must be an integer between 1 and 1000' });
+  await assert.rejects(async () => await catalog.userPhotos('client-a', '', {}), { message: 'userId must be a non-empty string of at most 128 characters without control characters' });
+  await assert.rejects(async () => await catalog.userPhotos('client-a', 42, {}), ValidationError);
+  await assert.rejects(async () => await catalog.userPhotos('client-a', 'u1', { sort: 'size' }), /options has an unknown field "sort"/);
+  await assert.rejects(async () => await catalog.userPhotos('client-a', 'u1', { limit: 0 }), { message: 'limit must be an integer between 1 and 1000' });
 });

@@ -11,29 +11,29 @@ test('full text finds a photo by any word of its filename, by prefix, and by MIM
   const dog = await addCommitted(catalog, { original_filename: 'Dog.png', mime_type: 'image/png' });
 
   for (const query of ['beach', 'sunset', '2024', 'sun', 'BEA', 'beach jpg', ' Sunset ']) {
-    assert.deepEqual(ids(catalog.search('client-a', { query })), [beach.id], query);
+    assert.deepEqual(ids(await catalog.search('client-a', { query })), [beach.id], query);
   }
-  assert.deepEqual(ids(catalog.search('client-a', { query: 'png' })), [dog.id]);
-  assert.deepEqual(ids(catalog.search('client-a', { query: 'image' })), [beach.id, dog.id].sort());
-  assert.equal(catalog.search('client-a', { query: 'mountain' }).total, 0);
-  assert.equal(catalog.search('client-a', { query: 'beach dog' }).total, 0, 'words are ANDed');
-  assert.equal(catalog.search('client-a', { query: '' }).total, 2, 'empty text means no text condition');
+  assert.deepEqual(ids(await catalog.search('client-a', { query: 'png' })), [dog.id]);
+  assert.deepEqual(ids(await catalog.search('client-a', { query: 'image' })), [beach.id, dog.id].sort());
+  assert.equal((await catalog.search('client-a', { query: 'mountain' })).total, 0);
+  assert.equal((await catalog.search('client-a', { query: 'beach dog' })).total, 0, 'words are ANDed');
+  assert.equal((await catalog.search('client-a', { query: '' })).total, 2, 'empty text means no text condition');
 });
 
 test('the full-text index follows renames and deletes', async (t) => {
   const { catalog } = openTestCatalog(t);
   const photo = await addCommitted(catalog, { original_filename: 'beach.jpg' });
   await catalog.updateMetadata('client-a', photo.id, { original_filename: 'mountain.jpg' });
-  assert.equal(catalog.search('client-a', { query: 'beach' }).total, 0);
-  assert.equal(catalog.search('client-a', { query: 'mountain' }).total, 1);
+  assert.equal((await catalog.search('client-a', { query: 'beach' })).total, 0);
+  assert.equal((await catalog.search('client-a', { query: 'mountain' })).total, 1);
 
   await catalog.updateMetadata('client-a', photo.id, { width: 10 });
-  assert.equal(catalog.search('client-a', { query: 'mountain' }).total, 1);
+  assert.equal((await catalog.search('client-a', { query: 'mountain' })).total, 1);
 
   await catalog.markDeleting('client-a', photo.id);
   await catalog.deleteRow(photo.id);
   await addCommitted(catalog, { original_filename: 'other.jpg' });
-  assert.equal(catalog.search('client-a', { query: 'mountain' }).total, 0);
+  assert.equal((await catalog.search('client-a', { query: 'mountain' })).total, 0);
 });
 
 test('the full-text index still points at the right photos after deletes and VACUUM', async (t) => {
@@ -47,8 +47,8 @@ test('the full-text index still points at the right photos after deletes and VAC
     await catalog.deleteRow(gone.id);
   }
   raw().exec('VACUUM');
-  assert.deepEqual(ids(catalog.search('client-a', { query: 'delta' })), [photos[3]!.id]);
-  assert.deepEqual(ids(catalog.search('client-a', { query: 'charlie' })), [photos[2]!.id]);
+  assert.deepEqual(ids(await catalog.search('client-a', { query: 'delta' })), [photos[3]!.id]);
+  assert.deepEqual(ids(await catalog.search('client-a', { query: 'charlie' })), [photos[2]!.id]);
   // Throws if the index and the photos table disagree.
   raw().exec("INSERT INTO photos_fts (photos_fts, rank) VALUES ('integrity-check', 1)");
 });
@@ -70,19 +70,19 @@ test('search text that looks like SQL or FTS syntax is only ever words', async (
     '\u0000beach',
   ];
   for (const query of hostile) {
-    const result = catalog.search('client-a', { query });
+    const result = await catalog.search('client-a', { query });
     assert.ok(result.total <= 1, query);
   }
-  assert.equal(catalog.search('client-a', { query: 'beach OR mountain' }).total, 0, 'OR is a word, not an operator');
-  assert.equal(catalog.search('client-a', { query: '"beach"' }).total, 1);
+  assert.equal((await catalog.search('client-a', { query: 'beach OR mountain' })).total, 0, 'OR is a word, not an operator');
+  assert.equal((await catalog.search('client-a', { query: '"beach"' })).total, 1);
   assert.equal(raw().prepare('SELECT count(*) FROM photos').pluck().get(), 1);
 });
 
 test('text with no word in it matches nothing; text over 256 characters is refused', async (t) => {
   const { catalog } = openTestCatalog(t);
   await addCommitted(catalog, { original_filename: 'beach.jpg' });
-  assert.equal(catalog.search('client-a', { query: '!!! --- ***' }).total, 0);
-  assert.throws(() => catalog.search('client-a', { query: 'a'.repeat(257) }), {
+  assert.equal((await catalog.search('client-a', { query: '!!! --- ***' })).total, 0);
+  await assert.rejects(async () => await catalog.search('client-a', { query: 'a'.repeat(257) }), {
     message: 'query must be a string of at most 256 characters',
   });
 });
@@ -98,16 +98,16 @@ test('filters narrow the results', async (t) => {
   setUploaded.run('2024-02-01T00:00:00.000Z', b.id);
   setUploaded.run('2024-03-01T00:00:00.000Z', c.id);
 
-  const search = (filters: unknown) => ids(catalog.search('client-a', { filters }));
-  assert.deepEqual(search({ user_id: 'u2' }), [b.id, c.id].sort());
-  assert.deepEqual(search({ mime_type: ['image/png', 'image/webp'] }), [a.id, c.id].sort());
-  assert.deepEqual(search({ processing_status: ['in_progress'] }), [c.id]);
-  assert.deepEqual(search({ processing_status: ['queued'], user_id: 'u2' }), [b.id]);
-  assert.deepEqual(search({ date_range: { start: '2024-01-15' } }), [b.id, c.id].sort());
-  assert.deepEqual(search({ date_range: { start: '2024-01-15', end: '2024-02-01T00:00:00Z' } }), [b.id]);
-  assert.deepEqual(search({ date_range: { end: '2024-01-01T01:00:00+01:00' } }), [a.id]);
-  assert.deepEqual(search({ client_id: 'client-a' }), [a.id, b.id, c.id].sort());
-  assert.deepEqual(search({ client_id: 'client-b' }), []);
+  const search = async (filters: unknown) => ids(await catalog.search('client-a', { filters }));
+  assert.deepEqual(await search({ user_id: 'u2' }), [b.id, c.id].sort());
+  assert.deepEqual(await search({ mime_type: ['image/png', 'image/webp'] }), [a.id, c.id].sort());
+  assert.deepEqual(await search({ processing_status: ['in_progress'] }), [c.id]);
+  assert.deepEqual(await search({ processing_status: ['queued'], user_id: 'u2' }), [b.id]);
+  assert.deepEqual(await search({ date_range: { start: '2024-01-15' } }), [b.id, c.id].sort());
+  assert.deepEqual(await search({ date_range: { start: '2024-01-15', end: '2024-02-01T00:00:00Z' } }), [b.id]);
+  assert.deepEqual(await search({ date_range: { end: '2024-01-01T01:00:00+01:00' } }), [a.id]);
+  assert.deepEqual(await search({ client_id: 'client-a' }), [a.id, b.id, c.id].sort());
+  assert.deepEqual(await search({ client_id: 'client-b' }), []);
 });
 
 test('sort accepts only whitelisted fields and orders with ties broken by id', async (t) => {
@@ -116,10 +116,10 @@ test('sort accepts only whitelisted fields and orders with ties broken by id', a
   const photos = [];
   for (const size of sizes) photos.push(await addCommitted(catalog, { size }));
 
-  const bySize = catalog.search('client-a', { sort: { field: 'size', order: 'asc' } }).photos;
+  const bySize = (await catalog.search('client-a', { sort: { field: 'size', order: 'asc' } })).photos;
   assert.deepEqual(bySize.map((p) => p.size), [10, 10, 20, 30]);
   assert.ok(bySize[0]!.id < bySize[1]!.id);
-  const desc = catalog.search('client-a', { sort: { field: 'size', order: 'desc' } }).photos;
+  const desc = (await catalog.search('client-a', { sort: { field: 'size', order: 'desc' } })).photos;
   assert.deepEqual(desc.map((p) => p.id), bySize.map((p) => p.id).reverse());
 
   for (const sort of [
@@ -129,12 +129,12 @@ test('sort accepts only whitelisted fields and orders with ties broken by id', a
     { field: 'size', order: 'asc', nulls: 'first' },
     'size',
   ]) {
-    assert.throws(() => catalog.search('client-a', { sort }), ValidationError, JSON.stringify(sort));
+    await assert.rejects(async () => await catalog.search('client-a', { sort }), ValidationError, JSON.stringify(sort));
   }
-  assert.throws(() => catalog.search('client-a', { sort: { field: 'checksum' } }), {
+  await assert.rejects(async () => await catalog.search('client-a', { sort: { field: 'checksum' } }), {
     message: 'sort.field must be one of uploaded_at, created_at, updated_at, size, original_filename',
   });
-  assert.equal(catalog.search('client-a', {}).total, 4);
+  assert.equal((await catalog.search('client-a', {})).total, 4);
 });
 
 test('malformed searches are refused with exact messages', async (t) => {
@@ -161,7 +161,7 @@ test('malformed searches are refused with exact messages', async (t) => {
     [null, 'search query must be an object'],
   ];
   for (const [query, message] of cases) {
-    assert.throws(() => catalog.search('client-a', query), (err: unknown) => {
+    await assert.rejects(async () => await catalog.search('client-a', query), (err: unknown) => {
       assert.ok(err instanceof ValidationError, JSON.stringify(query));
       assert.equal(err.message, message);
       return true;

@@ -42,7 +42,7 @@ test('processing_status follows its transition table, every pair', async (t) => 
           assert.equal(err.message, `cannot change processing_status from ${from} to ${to}`);
           return true;
         });
-        assert.equal(catalog.getPhoto('client-a', id)!.processing_status, from);
+        assert.equal((await catalog.getPhoto('client-a', id))!.processing_status, from);
       }
     }
   }
@@ -87,7 +87,7 @@ test('fields outside the whitelist are refused, naming the allowed ones', async 
       return true;
     });
   }
-  assert.equal(catalog.getPhoto('client-a', photo.id)!.client_id, 'client-a');
+  assert.equal((await catalog.getPhoto('client-a', photo.id))!.client_id, 'client-a');
 });
 
 test('bad patches are refused with a message naming the field', async (t) => {
@@ -127,7 +127,7 @@ test('bad patches are refused with a message naming the field', async (t) => {
       return true;
     });
   }
-  assert.deepEqual(catalog.getPhoto('client-a', photo.id), photo);
+  assert.deepEqual(await catalog.getPhoto('client-a', photo.id), photo);
 });
 
 test('only committed photos can be updated', async (t) => {

@@ -11,9 +11,9 @@ test('a commit records its key with the first result and the store\'s fingerprin
   const { catalog, raw } = openTestCatalog(t);
   const row = newRow({ idempotency_key: 'key-1', metadata: { b: '2', a: '1' } });
   await catalog.insertPending(row);
-  assert.equal(catalog.storedUnderKey('client-a', 'key-1'), null, 'a pending store has no record yet');
+  assert.equal(await catalog.storedUnderKey('client-a', 'key-1'), null, 'a pending store has no record yet');
   const photo = await catalog.commitPending(row.id);
-  const record = catalog.storedUnderKey('client-a', 'key-1');
+  const record = await catalog.storedUnderKey('client-a', 'key-1');
   assert.ok(record);
   assert.equal(record.photoId, photo.id);
   assert.deepEqual(record.result, {
@@ -30,7 +30,7 @@ test('a commit records its key with the first result and the store\'s fingerprin
   const facts = { ...row, metadata: { a: '1', b: '2' } };
   assert.equal(record.fingerprint, storeFingerprint(facts), 'metadata order does not matter');
   assert.notEqual(record.fingerprint, storeFingerprint({ ...facts, size: facts.size + 1 }));
-  assert.equal(catalog.storedUnderKey('client-b', 'key-1'), null, 'keys are per client');
+  assert.equal(await catalog.storedUnderKey('client-b', 'key-1'), null, 'keys are per client');
   assert.equal(raw().prepare('SELECT idempotency_key FROM photos WHERE id = ?').pluck().get(row.id), 'key-1');
 });
 
@@ -46,8 +46,8 @@ test('a second photo under a live key is not committed: KeyTakenError, its row s
   assert.equal(state.get(second.id), 'pending');
   assert.equal(await catalog.commitRecovered(third.id), false);
   assert.equal(state.get(third.id), 'pending');
-  assert.equal(catalog.storedUnderKey('client-a', 'dup')?.photoId, first.id);
-  assert.equal(catalog.getPhoto('client-a', second.id), null);
+  assert.equal((await catalog.storedUnderKey('client-a', 'dup'))?.photoId, first.id);
+  assert.equal(await catalog.getPhoto('client-a', second.id), null);
   // Another client's same key is its own.
   const other = newRow({ idempotency_key: 'dup', client_id: 'client-b' });
   await catalog.insertPending(other);
@@ -70,12 +70,12 @@ test('a key past its window is forgotten: looked up as absent, taken over by a n
   await catalog.commitPending(old.id);
   const gone = new Date(Date.now() - 25 * 3600_000).toISOString();
   raw().prepare("UPDATE idempotency_keys SET created_at = ? WHERE key = 'old'").run(gone);
-  assert.equal(catalog.storedUnderKey('client-a', 'old'), null);
+  assert.equal(await catalog.storedUnderKey('client-a', 'old'), null);
 
   const again = newRow({ idempotency_key: 'old' });
   await catalog.insertPending(again);
   await catalog.commitPending(again.id);
-  assert.equal(catalog.storedUnderKey('client-a', 'old')?.photoId, again.id);
+  assert.equal((await catalog.storedUnderKey('client-a', 'old'))?.photoId, again.id);
 
   raw().prepare('UPDATE idempotency_keys SET created_at = ?').run(gone);
   assert.equal(await catalog.pruneIdempotencyKeys(), 1);

@@ -27,7 +27,7 @@ test('missing, malformed and unknown tokens are 401 with WWW-Authenticate; a cli
   }
   const upload = await g.json('POST', '/photos?filename=x.png', { as: null, body: pngBytes(1000), headers: { 'content-type': 'image/png' } });
   assert.equal(upload.status, 401);
-  assert.equal(g.daemon.catalog.countByState().committed, 0);
+  assert.equal((await g.daemon.catalog.countByState()).committed, 0);
 
   const forbidden = await g.json('GET', '/metrics', { as: 'acme' });
   assert.equal(forbidden.status, 403);

@@ -42,5 +42,5 @@ test('Idempotency-Key on raw, JSON and multipart uploads: a repeat is the first 
   const bad = await raw('é');
   assert.equal(bad.status, 400);
   assert.match(bad.body.error.message, /idempotencyKey must be 1 to 255 visible ASCII characters/);
-  assert.equal(g.daemon.catalog.countByState().committed, 2);
+  assert.equal((await g.daemon.catalog.countByState()).committed, 2);
 });

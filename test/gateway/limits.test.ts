@@ -27,7 +27,7 @@ function spoolFiles(g: GatewayFixture): string[] {
 }
 
 async function assertNothingStored(g: GatewayFixture, minio: Parameters<typeof allBlobs>[0]): Promise<void> {
-  assert.deepEqual(g.daemon.catalog.countByState(), { pending: 0, committed: 0, deleting: 0 });
+  assert.deepEqual(await g.daemon.catalog.countByState(), { pending: 0, committed: 0, deleting: 0 });
   assert.deepEqual(await allBlobs(minio, g.dataDir), []);
   assert.deepEqual(spoolFiles(g), []);
 }
@@ -88,7 +88,7 @@ test('JSON uploads and JSON bodies are bounded', { timeout: 30_000 }, async (t) 
   assert.match(upload.body.error.message, /JSON upload is limited to 16777216 bytes/);
   const search = await g.json('POST', '/photos/search', { body: JSON.stringify({ query: 'x'.repeat(2 * 1024 * 1024) }) });
   assert.equal(search.status, 413);
-  assert.equal(g.daemon.catalog.countByState().committed, 0);
+  assert.equal((await g.daemon.catalog.countByState()).committed, 0);
 });
 
 test('malformed requests get a 400 that says what is wrong, and store nothing', { timeout: 30_000 }, async (t) => {
@@ -128,7 +128,7 @@ test('malformed requests get a 400 that says what is wrong, and store nothing', 
   assert.equal(wrongMethod.status, 405);
   assert.equal(wrongMethod.headers.allow, 'GET, HEAD, DELETE');
   assert.equal(wrongMethod.body.error.code, 'VALIDATION');
-  assert.equal(g.daemon.catalog.countByState().committed, 0);
+  assert.equal((await g.daemon.catalog.countByState()).committed, 0);
 });
 
 test('an over-long URL is 414 and over-large headers 431; neither takes the daemon down', { timeout: 30_000 }, async (t) => {

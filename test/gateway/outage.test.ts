@@ -30,7 +30,7 @@ test('with MinIO down, writes are 503, /ready is 503 naming the blob store, /hea
   assert.deepEqual((await g.json('GET', '/health', { as: null })).body, { status: 'ok' });
   assert.equal((await g.json('GET', `/photos/${before.body.id}`)).status, 200, 'metadata lives in SQLite');
   // The failed store's blob side waits for MinIO: its row stays `pending` (invisible) for recovery.
-  assert.deepEqual(g.daemon.catalog.countByState(), { pending: 1, committed: 1, deleting: 0 });
+  assert.deepEqual(await g.daemon.catalog.countByState(), { pending: 1, committed: 1, deleting: 0 });
   assert.ok(g.logs.some((l) => l.msg === 'gateway call failed' && l.code === 'UNAVAILABLE'), 'the real cause is logged');
 
   await minio.restart();

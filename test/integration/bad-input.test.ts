@@ -44,7 +44,7 @@ test('bad stores answer typed errors and leave nothing behind', { timeout: 90_00
     await t.test(name, () => rejectsWithCode(run(), code, message));
   }
 
-  assert.deepEqual(d.daemon.catalog.countByState(), { pending: 0, committed: 0, deleting: 0 });
+  assert.deepEqual(await d.daemon.catalog.countByState(), { pending: 0, committed: 0, deleting: 0 });
   assert.deepEqual(await allBlobs(minio, d.dataDir), []);
   assert.deepEqual(fs.readdirSync(path.join(d.dataDir, 'spool')), []);
 

@@ -66,5 +66,5 @@ test('storaged-client: packed, installed into an empty folder, stores and gets a
   assert.equal(sha256(Buffer.from(answer.bytes, 'base64')), sha256(body));
   assert.equal(answer.notFound, true, 'the typed errors come with it');
   assert.equal(sha256(Buffer.from(await (await fetch(answer.url)).arrayBuffer())), sha256(body), 'its URL serves the bytes');
-  assert.equal(daemon.daemon.catalog.getPhoto('acme', answer.id)?.original_filename, 'from-the-package.png');
+  assert.equal((await daemon.daemon.catalog.getPhoto('acme', answer.id))?.original_filename, 'from-the-package.png');
 });

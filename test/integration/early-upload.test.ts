@@ -81,7 +81,7 @@ test("a large body's parts go up while the rest still arrives, and it commits wi
     const uploads = await uploadsIn(minio, 'images-large');
     return uploads.length === 1 && uploads[0]!.size >= 15 * MIB ? uploads[0]! : null;
   });
-  assert.deepEqual(d.daemon.catalog.countByState(), { pending: 1, committed: 0, deleting: 0 });
+  assert.deepEqual(await d.daemon.catalog.countByState(), { pending: 1, committed: 0, deleting: 0 });
   assert.equal((await client.searchPhotos({})).total, 0);
 
   body.release();
@@ -110,7 +110,7 @@ test('a caller that goes away after parts went up leaves no row, object, incompl
   body.fail(new Error('the caller crashed'));
   await assert.rejects(storing);
   await waitFor('the store to be undone', async () => {
-    const counts = d.daemon.catalog.countByState();
+    const counts = await d.daemon.catalog.countByState();
     const clean =
       counts.pending + counts.committed === 0 &&
       (await uploadsIn(minio, 'images-large')).length === 0 &&
@@ -169,7 +169,7 @@ test('a store counts as in flight for recovery from its pending row to its answe
   const minio = await startMinio(t);
   const d = await startTestDaemon(t, minio, { env: SMALL_PARTS });
   const client = d.client('acme');
-  const pendingId = () => waitFor('a pending row', async () => d.daemon.catalog.staleRows('pending', new Date(Date.now() + 3_600_000).toISOString(), 1)[0]?.id ?? null);
+  const pendingId = () => waitFor('a pending row', async () => (await d.daemon.catalog.staleRows('pending', new Date(Date.now() + 3_600_000).toISOString(), 1))[0]?.id ?? null);
 
   // Begun early: the row comes while the body is held back.
   const body = heldBody(jpegBytes(30 * MIB), 17 * MIB);

@@ -35,7 +35,7 @@ function pdfBytes(size: number): Buffer {
 }
 
 async function assertOnlyStored(minio: MinioHandle, d: TestDaemon, expected: string[]): Promise<void> {
-  assert.deepEqual(d.daemon.catalog.countByState(), { pending: 0, committed: expected.length, deleting: 0 });
+  assert.deepEqual(await d.daemon.catalog.countByState(), { pending: 0, committed: expected.length, deleting: 0 });
   assert.deepEqual((await allBlobs(minio, d.dataDir)).sort(), [...expected].sort());
   assert.deepEqual(fs.readdirSync(path.join(d.dataDir, 'spool')), []);
 }

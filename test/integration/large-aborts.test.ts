@@ -41,9 +41,9 @@ interface ObjectRef {
 const spoolFiles = (d: TestDaemon) => fs.readdirSync(path.join(d.dataDir, 'spool'));
 
 /** Rows of stores in progress (read from the daemon's SQLite file). */
-function pendingObjects(d: TestDaemon): Array<ObjectRef & { id: string }> {
+async function pendingObjects(d: TestDaemon): Promise<Array<ObjectRef & { id: string }>> {
   const everything = new Date(Date.now() + 3_600_000).toISOString();
-  return d.daemon.catalog.staleRows('pending', everything, 10).map((r) => ({ id: r.id, bucket: r.bucket, key: r.s3_key }));
+  return (await d.daemon.catalog.staleRows('pending', everything, 10)).map((r) => ({ id: r.id, bucket: r.bucket, key: r.s3_key }));
 }
 
 async function incompleteUploads(minio: MinioHandle, byKey: ObjectRef[]): Promise<string[]> {
@@ -57,7 +57,7 @@ async function incompleteUploads(minio: MinioHandle, byKey: ObjectRef[]): Promis
 }
 
 async function assertNothingLeft(minio: MinioHandle, d: TestDaemon, byKey: ObjectRef[]): Promise<void> {
-  assert.deepEqual(d.daemon.catalog.countByState(), { pending: 0, committed: 0, deleting: 0 }, 'no row');
+  assert.deepEqual(await d.daemon.catalog.countByState(), { pending: 0, committed: 0, deleting: 0 }, 'no row');
   assert.deepEqual(await allBlobs(minio, d.dataDir), [], 'no object');
   assert.deepEqual(await incompleteUploads(minio, byKey), [], 'no incomplete multipart upload');
   assert.deepEqual(spoolFiles(d), [], 'no spool file');
@@ -120,7 +120,7 @@ test('a client killed after its whole body is in, while the parts go up: the sto
   const hashedBefore = metricsOf(d.daemon.pool).bytesHashed;
   const uploader = spawnUploader(t, d, SIZE);
   const frozen = await freezeAtFirstPart(minio);
-  const [store] = pendingObjects(d);
+  const [store] = await pendingObjects(d);
   assert.ok(store, 'the parts are going up');
   // The whole body is in (received and hashed) while MinIO holds the transfer at its first part.
   await waitFor(() => metricsOf(d.daemon.pool).bytesHashed - hashedBefore >= SIZE, 'the whole body to be received');
@@ -145,7 +145,7 @@ test('an HTTP client gone while the parts go up: the upload is aborted, nothing 
   posting.catch(() => undefined);
 
   const frozen = await freezeAtFirstPart(minio);
-  const [store] = pendingObjects(g);
+  const [store] = await pendingObjects(g);
   assert.ok(store, 'the parts are going up (the body may still be arriving: the upload begins early)');
   leave.abort();
   // The gateway logs the request as 499 the moment it sees the caller go; only then may MinIO go on.
@@ -166,7 +166,7 @@ test('a part MinIO refuses fails the store; the upload is aborted, nothing is le
   const storing = startStore(t, d, 'refused.jpg');
 
   const frozen = await freezeAtFirstPart(minio);
-  const [store] = pendingObjects(d);
+  const [store] = await pendingObjects(d);
   assert.ok(store);
   breakPartDir(frozen.partDir);
   frozen.resume();
@@ -184,7 +184,7 @@ test('MinIO stopped mid-transfer: UNAVAILABLE; once it is back, recovery aborts 
   const storing = startStore(t, d, 'stranded.jpg');
 
   const frozen = await freezeAtFirstPart(minio);
-  const [store] = pendingObjects(d);
+  const [store] = await pendingObjects(d);
   assert.ok(store);
   const stopped = minio.stop();
   frozen.resume(); // lets the SIGTERM that stop() sent take effect
@@ -193,7 +193,7 @@ test('MinIO stopped mid-transfer: UNAVAILABLE; once it is back, recovery aborts 
 
   // Neither the upload nor the object could be cleaned with MinIO down, so
   // the row stays `pending`: it is what leads recovery to the upload's key.
-  assert.deepEqual(pendingObjects(d), [store]);
+  assert.deepEqual(await pendingObjects(d), [store]);
   assert.equal(d.daemon.coordinator.isStoreInFlight(store.id), false);
   assert.deepEqual(spoolFiles(d), [], 'the spool file goes with the failed call');
 

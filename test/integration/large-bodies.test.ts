@@ -142,7 +142,7 @@ test('a wrong caller-supplied sha256 on a spooled body is refused and stores not
     'CHECKSUM_MISMATCH',
     /nothing was stored/,
   );
-  assert.deepEqual(d.daemon.catalog.countByState(), { pending: 0, committed: 0, deleting: 0 });
+  assert.deepEqual(await d.daemon.catalog.countByState(), { pending: 0, committed: 0, deleting: 0 });
   assert.deepEqual(await allBlobs(minio, d.dataDir), []);
   assert.deepEqual(await incompleteUploads(minio), []);
   assert.deepEqual(fs.readdirSync(path.join(d.dataDir, 'spool')), []);

@@ -20,7 +20,7 @@ test('a MinIO outage fails stores with UNAVAILABLE, leaves no visible row, and h
   await minio.stop();
   await rejectsWithCode(c.storePhoto(pngBytes(2048), { originalName: 'during.png', clientId: 'acme' }), 'UNAVAILABLE', /MinIO at 127\.0\.0\.1:\d+ is unreachable/);
   // Its blob side could not be cleaned with MinIO down: the row stays `pending` (invisible) for recovery.
-  assert.deepEqual(d.daemon.catalog.countByState(), { pending: 1, committed: 1, deleting: 0 });
+  assert.deepEqual(await d.daemon.catalog.countByState(), { pending: 1, committed: 1, deleting: 0 });
   // Metadata lives in SQLite: it stays readable, and the URL is computed without asking MinIO.
   assert.equal((await c.getPhoto(before.id)).id, before.id);
   assert.equal((await c.searchPhotos({ query: 'during' })).total, 0);
@@ -29,5 +29,5 @@ test('a MinIO outage fails stores with UNAVAILABLE, leaves no visible row, and h
   const after = await c.storePhoto(pngBytes(2048), { originalName: 'after.png', clientId: 'acme' });
   assert.equal((await c.getPhoto(after.id)).size, 2048);
   await waitFor(async () => (await d.daemon.recoverNow()).pendingRolledBack === 1, 'recovery to roll back the failed store');
-  assert.deepEqual(d.daemon.catalog.countByState(), { pending: 0, committed: 2, deleting: 0 });
+  assert.deepEqual(await d.daemon.catalog.countByState(), { pending: 0, committed: 2, deleting: 0 });
 });

@@ -101,7 +101,7 @@ test('a client killed mid-upload leaves no row, object or spool file', { timeout
   const until = Date.now() + 10_000;
   while (fs.readdirSync(spoolDir).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(fs.readdirSync(spoolDir), []);
-  assert.deepEqual(d.daemon.catalog.countByState(), { pending: 0, committed: 0, deleting: 0 });
+  assert.deepEqual(await d.daemon.catalog.countByState(), { pending: 0, committed: 0, deleting: 0 });
   assert.deepEqual(await allBlobs(minio, d.dataDir), []);
 
   const c = d.client('acme');

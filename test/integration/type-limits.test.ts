@@ -33,7 +33,7 @@ function mp4Bytes(size: number): Buffer {
 }
 
 async function assertOnlyStored(d: TestDaemon, committed: number): Promise<void> {
-  assert.deepEqual(d.daemon.catalog.countByState(), { pending: 0, committed, deleting: 0 });
+  assert.deepEqual(await d.daemon.catalog.countByState(), { pending: 0, committed, deleting: 0 });
   assert.equal((await allBlobs(null, d.dataDir)).length, committed);
   assert.deepEqual(fs.readdirSync(path.join(d.dataDir, 'spool')), []);
 }

@@ -98,18 +98,18 @@ for (const backend of ['fs', 'minio'] as const) {
 
       assert.equal(report.pendingCommitted, 1);
       assert.equal(report.pendingRolledBack, 3);
-      assert.equal(catalog.getPhoto('c', good.id)?.id, good.id);
-      assert.equal(catalog.getPhoto('c', missing.id), null);
-      assert.equal(catalog.getPhoto('c', corrupt.id), null);
+      assert.equal((await catalog.getPhoto('c', good.id))?.id, good.id);
+      assert.equal(await catalog.getPhoto('c', missing.id), null);
+      assert.equal(await catalog.getPhoto('c', corrupt.id), null);
       assert.equal(await blobs.stat('images', corrupt.key), null, 'a blob with the wrong bytes is removed with its row');
-      assert.equal(catalog.isKnownBlob('images', missing.key), false);
-      assert.equal(catalog.isKnownBlob('images', abandoned.key), false);
-      assert.equal(catalog.isKnownBlob('images', inFlight.key), true, 'a store this process is still running is left alone');
+      assert.equal(await catalog.isKnownBlob('images', missing.key), false);
+      assert.equal(await catalog.isKnownBlob('images', abandoned.key), false);
+      assert.equal(await catalog.isKnownBlob('images', inFlight.key), true, 'a store this process is still running is left alone');
 
       // A pending row younger than the timeout belongs to a store that may still finish.
       const fresh = await pending('none');
       await recover(catalog, blobs, { pendingTimeoutMs: 3600_000, orphanGraceMs: 3600_000 }, silent);
-      assert.equal(catalog.isKnownBlob('images', fresh.key), true);
+      assert.equal(await catalog.isKnownBlob('images', fresh.key), true);
     });
 
     test('deleting rows are finished and orphans past the grace period removed', async (t) => {
@@ -131,14 +131,14 @@ for (const backend of ['fs', 'minio'] as const) {
       assert.equal(report.deletesFinished, 1);
       assert.equal(report.orphansRemoved, 0);
       assert.equal(await blobs.stat('images', doomed.key), null);
-      assert.deepEqual(catalog.countByState(), { pending: 0, committed: 1, deleting: 0 });
+      assert.deepEqual(await catalog.countByState(), { pending: 0, committed: 1, deleting: 0 });
       assert.ok(await blobs.stat('images', orphanKey));
 
       report = await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: 0 }, silent, Date.now() + 120_000);
       assert.equal(report.orphansRemoved, 1);
       assert.equal(await blobs.stat('images', orphanKey), null);
       assert.ok(await blobs.stat('images', kept.key), 'a committed photo keeps its blob');
-      assert.equal(catalog.getPhoto('c', kept.id)?.id, kept.id);
+      assert.equal((await catalog.getPhoto('c', kept.id))?.id, kept.id);
     });
 
     test('an object recovery cannot name as its own leftover is never removed, however old', async (t) => {

@@ -37,7 +37,7 @@ test('remote client on a live gateway', { timeout: 120_000 }, async (t) => {
     await rejectsWithCode(stranger.readPhoto(ID), 'UNAUTHORIZED');
     await rejectsWithCode(stranger.searchPhotos({}), 'UNAUTHORIZED');
     await rejectsWithCode(stranger.storePhoto(Readable.from([pngBytes(300_000)]), { originalName: 'a.png', clientId: 'acme' }), 'UNAUTHORIZED');
-    assert.equal(d.daemon.catalog.countByState().committed, 0);
+    assert.equal((await d.daemon.catalog.countByState()).committed, 0);
   });
 
   await t.test('without a clientId of its own, the token decides the tenant', async () => {

@@ -111,7 +111,7 @@ export interface BlobStore {
    * `spare` keeps the uploads of the keys it names (stores still in flight,
    * however long they have been going).
    */
-  abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean): Promise<number>;
+  abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean | Promise<boolean>): Promise<number>;
   /** The incomplete uploads abortIncompleteUploads would consider (for the check command); `key` as there. */
   incompleteUploads(bucket: string, key?: string): AsyncIterable<IncompleteUpload>;
   /** Throws UnavailableError when the store cannot be reached. */

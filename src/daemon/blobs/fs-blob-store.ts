@@ -225,12 +225,12 @@ export class FsBlobStore implements BlobStore {
   }
 
   /** The local counterpart of an incomplete multipart upload: a temp file a crash left behind. */
-  async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean): Promise<number> {
+  async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean | Promise<boolean>): Promise<number> {
     const now = Date.now();
     let removed = 0;
     // With a key, only that object's: another store's write in progress is not stale.
     for await (const upload of this.incompleteUploads(bucket, key)) {
-      if (!isOlderThan(upload.initiated, olderThanMs, now) || spare?.(upload.key) === true) continue;
+      if (!isOlderThan(upload.initiated, olderThanMs, now) || (await spare?.(upload.key)) === true) continue;
       try {
         await fs.promises.unlink(path.join(this.root, bucket, upload.uploadId));
         removed++;

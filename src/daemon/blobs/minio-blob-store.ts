@@ -229,11 +229,11 @@ export class MinioBlobStore implements BlobStore {
     }
   }
 
-  async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean): Promise<number> {
+  async abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean | Promise<boolean>): Promise<number> {
     const now = Date.now();
     let aborted = 0;
     for await (const upload of incompleteUploadsIn(this.#client, this.#where, bucket, key)) {
-      if (!isOlderThan(upload.initiated, olderThanMs, now) || spare?.(upload.key) === true) continue;
+      if (!isOlderThan(upload.initiated, olderThanMs, now) || (await spare?.(upload.key)) === true) continue;
       await this.#run(`abort upload of ${bucket}/${upload.key}`, () =>
         this.#client.abortMultipartUpload(bucket, upload.key, upload.uploadId),
       );

@@ -65,7 +65,7 @@ export class PrefixedBuckets implements BlobStore {
     return this.inner.list(this.#name(bucket), prefix);
   }
 
-  abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean): Promise<number> {
+  abortIncompleteUploads(bucket: string, olderThanMs: number, key?: string, spare?: (key: string) => boolean | Promise<boolean>): Promise<number> {
     return this.inner.abortIncompleteUploads(this.#name(bucket), olderThanMs, key, spare);
   }
 

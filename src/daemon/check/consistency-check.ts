@@ -7,7 +7,7 @@
 
 import { BUCKETS } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
-import type { CatalogQueries } from '../db/catalog-queries';
+import type { CatalogBookkeeping } from '../db/photo-catalog';
 import { blobDigest } from '../recovery/blob-digest';
 import { unclaimedKind } from '../recovery/orphan-rule';
 import { DEFAULT_NAMESPACE } from '../db/object-key';
@@ -71,15 +71,15 @@ const PAGE = 500;
 /** Problems listed in full; past this only the count grows. */
 const MAX_LISTED = 1000;
 
-export async function checkConsistency(catalog: CatalogQueries, blobs: BlobStore, options: CheckOptions): Promise<CheckReport> {
+export async function checkConsistency(catalog: CatalogBookkeeping, blobs: BlobStore, options: CheckOptions): Promise<CheckReport> {
   const now = options.now ?? Date.now();
   const staleBefore = new Date(now - options.pendingTimeoutMs).toISOString();
   const report: CheckReport = {
     ok: true,
-    rows: catalog.countByState(),
+    rows: await catalog.countByState(),
     staleRows: {
-      pending: catalog.countStaleRows('pending', staleBefore),
-      deleting: catalog.countStaleRows('deleting', staleBefore),
+      pending: await catalog.countStaleRows('pending', staleBefore),
+      deleting: await catalog.countStaleRows('deleting', staleBefore),
     },
     committedChecked: 0,
     bytesVerified: 0,
@@ -99,7 +99,7 @@ export async function checkConsistency(catalog: CatalogQueries, blobs: BlobStore
   };
 
   for (let after = 0; ; ) {
-    const page = catalog.committedRowsAfter(after, PAGE);
+    const page = await catalog.committedRowsAfter(after, PAGE);
     if (page.length === 0) break;
     for (const row of page) {
       after = row.seq;
@@ -125,7 +125,7 @@ export async function checkConsistency(catalog: CatalogQueries, blobs: BlobStore
   let unclaimedCount = 0;
   for (const bucket of BUCKETS) {
     for await (const blob of blobs.list(bucket)) {
-      if (catalog.isKnownBlob(bucket, blob.key)) continue;
+      if (await catalog.isKnownBlob(bucket, blob.key)) continue;
       const kind = await unclaimedKind(catalog, blobs, bucket, blob.key, namespace);
       if (kind === 'foreign') {
         report.foreignObjects++;

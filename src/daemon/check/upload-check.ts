@@ -11,7 +11,7 @@
 
 import { BUCKETS } from '../../protocol/types';
 import type { BlobStore, IncompleteUpload } from '../blobs/blob-store';
-import type { CatalogQueries } from '../db/catalog-queries';
+import type { CatalogBookkeeping } from '../db/photo-catalog';
 import { isStaleUpload, uploadClaim } from '../recovery/upload-rule';
 
 export interface StaleUpload {
@@ -44,19 +44,19 @@ export interface UploadCheckOptions {
 /** Pending rows looked up by key; a database with more has worse trouble, which staleRows reports. */
 const MAX_PENDING_ROWS = 10_000;
 
-export async function checkIncompleteUploads(catalog: CatalogQueries, blobs: BlobStore, o: UploadCheckOptions): Promise<UploadReport> {
+export async function checkIncompleteUploads(catalog: CatalogBookkeeping, blobs: BlobStore, o: UploadCheckOptions): Promise<UploadReport> {
   const report: UploadReport = { perBucket: {}, ofPendingRows: 0, stale: [], staleCount: 0, young: 0 };
-  const pending = catalog.staleRows('pending', new Date(o.now).toISOString(), MAX_PENDING_ROWS);
-  const stalePending = new Set(catalog.staleRows('pending', new Date(o.now - o.pendingTimeoutMs).toISOString(), MAX_PENDING_ROWS).map((r) => r.id));
+  const pending = await catalog.staleRows('pending', new Date(o.now).toISOString(), MAX_PENDING_ROWS);
+  const stalePending = new Set((await catalog.staleRows('pending', new Date(o.now - o.pendingTimeoutMs).toISOString(), MAX_PENDING_ROWS)).map((r) => r.id));
   const rowOf = new Map(pending.map((r) => [`${r.bucket}/${r.s3_key}`, r.id]));
   const seen = new Set<string>();
 
-  const consider = (bucket: string, upload: IncompleteUpload) => {
+  const consider = async (bucket: string, upload: IncompleteUpload) => {
     const where = `${bucket}/${upload.key}`;
     if (seen.has(`${where}\0${upload.uploadId}`)) return;
     seen.add(`${where}\0${upload.uploadId}`);
     const photoId = rowOf.get(where) ?? null;
-    const claim = uploadClaim(photoId === null ? null : { stale: stalePending.has(photoId) }, catalog.isKnownBlob(bucket, upload.key));
+    const claim = uploadClaim(photoId === null ? null : { stale: stalePending.has(photoId) }, await catalog.isKnownBlob(bucket, upload.key));
     if (!isStaleUpload(upload.initiated, claim, o.orphanGraceMs, o.now)) {
       report.young++;
       return;
@@ -69,14 +69,14 @@ export async function checkIncompleteUploads(catalog: CatalogQueries, blobs: Blo
     let listed = 0;
     for await (const upload of blobs.incompleteUploads(bucket)) {
       listed++;
-      consider(bucket, upload);
+      await consider(bucket, upload);
     }
     report.perBucket[bucket] = listed;
   }
   for (const row of pending) {
     for await (const upload of blobs.incompleteUploads(row.bucket, row.s3_key)) {
       report.ofPendingRows++;
-      consider(row.bucket, upload);
+      await consider(row.bucket, upload);
     }
   }
   return report;

@@ -77,7 +77,7 @@ export async function runRestore(config: DaemonConfig, which: string): Promise<R
     const settled = await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: 0, sweep: 'none' }, logger);
     const gone: string[] = [];
     for (let after = 0; ; ) {
-      const page = catalog.committedRowsAfter(after, 500);
+      const page = await catalog.committedRowsAfter(after, 500);
       if (page.length === 0) break;
       const missing: string[] = [];
       for (const row of page) {

@@ -10,7 +10,7 @@ import { DEFAULT_URL_EXPIRY_SECONDS } from '../../protocol/limits';
 import type { Photo, PhotoResult } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
 import type { ObjectIdentity } from '../blobs/object-identity';
-import type { Catalog } from '../db/catalog';
+import type { PhotoCatalog } from '../db/photo-catalog';
 import { objectKey } from '../db/object-key';
 import { receiveBody, type ReceivedBody } from '../intake/receive-body';
 import type { Logger } from '../logger';
@@ -34,7 +34,7 @@ export class PhotoStore {
   readonly #keys = new KeyQueue();
 
   constructor(
-    private readonly catalog: Catalog,
+    private readonly catalog: PhotoCatalog,
     private readonly blobs: BlobStore,
     private readonly settings: CoordinatorSettings,
     private readonly logger: Logger,
@@ -55,7 +55,7 @@ export class PhotoStore {
       throw this.#failed(err);
     }
     try {
-      const prior = options.idempotencyKey === undefined ? null : this.catalog.storedUnderKey(ctx.clientId, options.idempotencyKey);
+      const prior = options.idempotencyKey === undefined ? null : await this.catalog.storedUnderKey(ctx.clientId, options.idempotencyKey);
       return await this.#storeOnce(ctx, options, body, started, prior);
     } finally {
       leave();
@@ -145,7 +145,7 @@ export class PhotoStore {
       } catch (err) {
         if (!(err instanceof KeyTakenError)) throw err;
         // This store is undone: its key went to another photo meanwhile (recovery committed an earlier try of it).
-        const record = this.catalog.storedUnderKey(ctx.clientId, err.key);
+        const record = await this.catalog.storedUnderKey(ctx.clientId, err.key);
         if (record === null) throw new UnavailableError('the idempotency key of this store changed hands while it ran; nothing was stored, retry');
         return await repeatAnswer(this.blobs, err.key, record, facts());
       }

@@ -10,7 +10,7 @@ import { NotFoundError } from '../../protocol/errors';
 import { DEFAULT_URL_EXPIRY_SECONDS } from '../../protocol/limits';
 import type { Photo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
-import type { Catalog } from '../db/catalog';
+import type { PhotoCatalog } from '../db/photo-catalog';
 import type { SpoolHash } from '../intake/receive-body';
 import type { Logger } from '../logger';
 import type { BodyLimits } from '../validation/body-limits';
@@ -41,7 +41,7 @@ export class StorageCoordinator implements Coordinator {
   readonly #stores: PhotoStore;
 
   constructor(
-    private readonly catalog: Catalog,
+    private readonly catalog: PhotoCatalog,
     private readonly blobs: BlobStore,
     settings: CoordinatorSettings,
     private readonly logger: Logger,
@@ -59,7 +59,8 @@ export class StorageCoordinator implements Coordinator {
   }
 
   async getPhoto(ctx: CallContext, rawId: unknown): Promise<PhotoWithUrl> {
-    const photo = this.#committedPhoto(ctx, rawId);
+    // Without an await when the catalog can tell at once (SQLite, or a cached photo): a hot getPhoto stays one promise.
+    const photo = this.#photoNow(ctx, rawId) ?? (await this.#committedPhoto(ctx, rawId));
     const second = currentSecond();
     const made = this.#answers.get(photo, second);
     if (made !== undefined) return made;
@@ -68,11 +69,13 @@ export class StorageCoordinator implements Coordinator {
   }
 
   madePhotoAnswer(ctx: CallContext, rawId: unknown): PhotoWithUrl | undefined {
-    return this.#answers.get(this.#committedPhoto(ctx, rawId), currentSecond());
+    const photo = this.#photoNow(ctx, rawId);
+    // undefined: the catalog has to be asked, which getPhoto does.
+    return photo === undefined ? undefined : this.#answers.get(photo, currentSecond());
   }
 
   async readPhoto(ctx: CallContext, rawId: unknown, rawRange: unknown): Promise<PhotoContent> {
-    const photo = this.#committedPhoto(ctx, rawId);
+    const photo = await this.#committedPhoto(ctx, rawId);
     const range = resolveRange(rawRange, photo.size);
     const whole = range.start === 0 && range.end === photo.size - 1;
     const body = await this.blobs.read(photo.bucket, photo.s3_key, whole ? undefined : range);
@@ -84,7 +87,7 @@ export class StorageCoordinator implements Coordinator {
 
   async getPhotoUrl(ctx: CallContext, rawId: unknown, rawExpiry: unknown): Promise<string> {
     const expiry = parseUrlExpiry(rawExpiry);
-    const photo = this.#committedPhoto(ctx, rawId);
+    const photo = await this.#committedPhoto(ctx, rawId);
     return this.blobs.presignedGetUrl(photo.bucket, photo.s3_key, expiry, servedAs(photo));
   }
 
@@ -114,9 +117,18 @@ export class StorageCoordinator implements Coordinator {
     return this.catalog.userPhotos(ctx.clientId, userId, options ?? {});
   }
 
-  #committedPhoto(ctx: CallContext, rawId: unknown): Photo {
+  /** The committed photo if the catalog can tell without waiting (NotFoundError when it has none), else undefined. */
+  #photoNow(ctx: CallContext, rawId: unknown): Photo | undefined {
     const id = parsePhotoId(rawId);
-    const photo = this.catalog.getPhoto(ctx.clientId, id);
+    const photo = this.catalog.photoNow(ctx.clientId, id);
+    if (photo === null) throw new NotFoundError(`photo ${id} not found`);
+    return photo;
+  }
+
+  async #committedPhoto(ctx: CallContext, rawId: unknown): Promise<Photo> {
+    const id = parsePhotoId(rawId);
+    const now = this.catalog.photoNow(ctx.clientId, id);
+    const photo = now === undefined ? await this.catalog.getPhoto(ctx.clientId, id) : now;
     if (photo === null) throw new NotFoundError(`photo ${id} not found`);
     return photo;
   }

@@ -10,15 +10,9 @@ import { DEFAULT_MIGRATIONS_DIR, MigrationError, readMigrationFiles } from './mi
 import { photoIdOfKey } from './object-key';
 import type { Db } from './open-database';
 import type { RowState } from './photo-row';
+import type { CatalogBookkeeping, StaleRow } from './photo-catalog';
 
-export interface StaleRow {
-  id: string;
-  bucket: string;
-  s3_key: string;
-  size: number;
-  checksum: string;
-  state: RowState;
-}
+export type { StaleRow } from './photo-catalog';
 
 function prepareQueries(db: Db) {
   return {
@@ -36,7 +30,7 @@ function prepareQueries(db: Db) {
   };
 }
 
-export class CatalogQueries {
+export class CatalogQueries implements CatalogBookkeeping {
   readonly #queries: ReturnType<typeof prepareQueries>;
   /** This catalog's id (catalog_identity), written into every object's identity. */
   readonly catalogId: string;
@@ -50,7 +44,7 @@ export class CatalogQueries {
   protected assertOpen(): void {}
 
   /** Rows left in `state` since before `olderThan`, oldest first: recovery's work list. */
-  staleRows(state: 'pending' | 'deleting', olderThan: string, limit: number): StaleRow[] {
+  async staleRows(state: 'pending' | 'deleting', olderThan: string, limit: number): Promise<StaleRow[]> {
     this.assertOpen();
     if (state !== 'pending' && state !== 'deleting') throw new ValidationError('state must be "pending" or "deleting"');
     if (!Number.isSafeInteger(limit) || limit < 1) throw new ValidationError('limit must be a positive integer');
@@ -58,7 +52,7 @@ export class CatalogQueries {
   }
 
   /** Whether any row, in any state, names this object: such a blob is never an orphan. */
-  isKnownBlob(bucket: string, key: string): boolean {
+  async isKnownBlob(bucket: string, key: string): Promise<boolean> {
     this.assertOpen();
     const id = photoIdOfKey(key);
     return id !== null && this.#queries.knownBlob.get(id, bucket, key) !== undefined;
@@ -70,30 +64,30 @@ export class CatalogQueries {
    * run of this file (a lost catalog's objects, or ones written after the
    * backup this file was restored from) the object is not the sweep's to remove.
    */
-  wasLiveAt(at: string): boolean {
+  async wasLiveAt(at: string): Promise<boolean> {
     this.assertOpen();
     return this.#queries.liveAt.get(at, at) !== undefined;
   }
 
   /** Whether the catalog holds no row at all (freshly created, or lost and started anew). */
-  isEmpty(): boolean {
+  async isEmpty(): Promise<boolean> {
     this.assertOpen();
     return this.#queries.anyRow.get() === undefined;
   }
 
   /** How many rows staleRows would list, without reading them. */
-  countStaleRows(state: 'pending' | 'deleting', olderThan: string): number {
+  async countStaleRows(state: 'pending' | 'deleting', olderThan: string): Promise<number> {
     this.assertOpen();
     return this.#queries.countStale.get(state, olderThan) as number;
   }
 
   /** Committed rows in storage order, a page at a time (for the consistency check). */
-  committedRowsAfter(seq: number, limit: number): Array<StaleRow & { seq: number }> {
+  async committedRowsAfter(seq: number, limit: number): Promise<Array<StaleRow & { seq: number }>> {
     this.assertOpen();
     return this.#queries.committedAfter.all(seq, limit) as Array<StaleRow & { seq: number }>;
   }
 
-  countByState(): Record<RowState, number> {
+  async countByState(): Promise<Record<RowState, number>> {
     this.assertOpen();
     const counts: Record<RowState, number> = { pending: 0, committed: 0, deleting: 0 };
     for (const { state, n } of this.#queries.countByState.all() as Array<{ state: RowState; n: number }>) counts[state] = n;

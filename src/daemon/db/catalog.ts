@@ -1,7 +1,10 @@
-// The photo catalog: every row lives here, in the states of DESIGN.md
-// "Consistency" (pending → committed → deleting). Writes go through the
-// WriterActor; reads use a separate read-only connection and only ever show
-// committed rows of the calling client.
+// The photo catalog on the embedded SQLite file, one of the two engines
+// behind PhotoCatalog (photo-catalog.ts): every row lives here, in the states
+// of DESIGN.md "Consistency" (pending → committed → deleting). Writes go
+// through the WriterActor; reads use a separate read-only connection and only
+// ever show committed rows of the calling client. Reads are synchronous
+// better-sqlite3 calls wrapped in resolved promises, and photoNow answers
+// getPhoto without one, so the interface costs a hot read nothing.
 
 import { ClosedError, NotFoundError } from '../../protocol/errors';
 import type { Photo, PhotoPage, ProcessingStatus, SearchResult } from '../../protocol/types';
@@ -21,6 +24,7 @@ import { BACKSTOP_AUTOCHECKPOINT_PAGES, CheckpointScheduler, type CheckpointRunn
 import { StatementCache } from './statement-cache';
 import { WriterActor, type WriterStats } from './writer-actor';
 import { IdempotencyKeys, KeyTakenError, type KeyRecord } from './idempotency-keys';
+import type { AdoptedRow, PhotoCatalog } from './photo-catalog';
 
 export type { NewPhotoRow } from './photo-row';
 
@@ -88,7 +92,8 @@ function startSession(db: Db): string {
   return at;
 }
 
-export class Catalog extends CatalogQueries {
+export class Catalog extends CatalogQueries implements PhotoCatalog {
+  readonly engine = 'sqlite' as const;
   readonly #writer: WriterActor;
   readonly #reader: Db;
   readonly #writes: ReturnType<typeof prepareWrites>;
@@ -199,7 +204,7 @@ export class Catalog extends CatalogQueries {
   }
 
   /** The record of a store's idempotency key while its window lasts, or null. */
-  storedUnderKey(clientId: string, key: string): KeyRecord | null {
+  async storedUnderKey(clientId: string, key: string): Promise<KeyRecord | null> {
     this.assertOpen();
     return this.#keys.lookup(clientId, key);
   }
@@ -215,7 +220,7 @@ export class Catalog extends CatalogQueries {
    * were inserted. Their metadata and processing state are not in the object,
    * so they start empty and `queued`.
    */
-  adoptRows(rows: ReadonlyArray<Omit<NewPhotoRow, 'metadata'> & { uploaded_at: string }>): Promise<number> {
+  adoptRows(rows: readonly AdoptedRow[]): Promise<number> {
     const at = now();
     return this.#writer.submit(() => {
       let inserted = 0;
@@ -288,7 +293,8 @@ export class Catalog extends CatalogQueries {
     });
   }
 
-  getPhoto(clientId: string, id: string): Photo | null {
+  /** SQLite always answers at once: from the cache, or with one read on the reader connection. */
+  photoNow(clientId: string, id: string): Photo | null {
     this.assertOpen();
     const cached = this.#cache.get(id);
     // A photo never changes client, so a cached entry of another client means "not yours".
@@ -300,7 +306,11 @@ export class Catalog extends CatalogQueries {
     return photo;
   }
 
-  search(clientId: string, query: unknown): SearchResult {
+  async getPhoto(clientId: string, id: string): Promise<Photo | null> {
+    return this.photoNow(clientId, id);
+  }
+
+  async search(clientId: string, query: unknown): Promise<SearchResult> {
     this.assertOpen();
     const started = performance.now();
     const page = runSearch(this.#reader, this.#searchStatements, clientId, parseSearchQuery(query));
@@ -313,7 +323,7 @@ export class Catalog extends CatalogQueries {
   }
 
   /** A user's committed photos, newest first. */
-  userPhotos(clientId: string, userId: unknown, options: unknown): PhotoPage {
+  async userPhotos(clientId: string, userId: unknown, options: unknown): Promise<PhotoPage> {
     this.assertOpen();
     const user = idString(userId, 'userId');
     const plan = {

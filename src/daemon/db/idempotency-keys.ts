@@ -62,7 +62,7 @@ export function storeFingerprint(facts: StoreRequestFacts): string {
 }
 
 /** A committed row as commitPending returns it (the Photo's columns and its key). */
-interface CommittedRow {
+export interface CommittedRow {
   id: string;
   client_id: string;
   user_id: string | null;
@@ -77,6 +77,24 @@ interface CommittedRow {
   metadata: string;
   created_at: string;
   idempotency_key?: string | null;
+}
+
+/** What a key's record holds for a committed row: the fingerprint of its request, and its first answer. Both engines record the same. */
+export function keyRecordOf(row: CommittedRow): { fingerprint: string; result: StoredResult } {
+  const metadata = JSON.parse(row.metadata) as Record<string, string>;
+  const fingerprint = storeFingerprint({ ...row, metadata });
+  const result: StoredResult = {
+    id: row.id,
+    s3_key: row.s3_key,
+    bucket: row.bucket as BucketName,
+    size: row.size,
+    checksum: row.checksum,
+    processing_status: row.processing_status as ProcessingStatus,
+    created_at: row.created_at,
+    original_filename: row.original_filename,
+    mime_type: row.mime_type,
+  };
+  return { fingerprint, result };
 }
 
 export class IdempotencyKeys {
@@ -125,19 +143,7 @@ export class IdempotencyKeys {
     const key = row.idempotency_key;
     if (key === null || key === undefined) return;
     const nowMs = Date.parse(nowIso);
-    const metadata = JSON.parse(row.metadata) as Record<string, string>;
-    const fingerprint = storeFingerprint({ ...row, metadata });
-    const result: StoredResult = {
-      id: row.id,
-      s3_key: row.s3_key,
-      bucket: row.bucket as BucketName,
-      size: row.size,
-      checksum: row.checksum,
-      processing_status: row.processing_status as ProcessingStatus,
-      created_at: row.created_at,
-      original_filename: row.original_filename,
-      mime_type: row.mime_type,
-    };
+    const { fingerprint, result } = keyRecordOf(row);
     const claimed = this.#claim.run({
       client_id: row.client_id,
       key,

@@ -7,7 +7,7 @@
 
 import { BUCKETS } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
-import type { Catalog } from '../db/catalog';
+import type { AdoptedRow, PhotoCatalog } from '../db/photo-catalog';
 import { keyOwner } from '../db/object-key';
 import { blobDigest } from './blob-digest';
 
@@ -33,7 +33,7 @@ const BATCH = 500;
 const MAX_LISTED = 1000;
 
 export async function adoptMissingObjects(
-  catalog: Catalog,
+  catalog: PhotoCatalog,
   blobs: BlobStore,
   options: { namespace: string; signal?: AbortSignal },
 ): Promise<AdoptionReport> {
@@ -43,7 +43,7 @@ export async function adoptMissingObjects(
     report.unidentified++;
     if (report.unidentifiedKeys.length < MAX_LISTED) report.unidentifiedKeys.push({ bucket, key, reason });
   };
-  let batch: Parameters<Catalog['adoptRows']>[0][number][] = [];
+  let batch: AdoptedRow[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
     report.adopted += await catalog.adoptRows(batch);
@@ -59,7 +59,7 @@ export async function adoptMissingObjects(
         report.foreign++;
         continue;
       }
-      if (catalog.isKnownBlob(bucket, blob.key)) {
+      if (await catalog.isKnownBlob(bucket, blob.key)) {
         report.alreadyKnown++;
         continue;
       }

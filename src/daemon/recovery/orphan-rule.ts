@@ -3,7 +3,7 @@
 // by the same rule, so what it calls an orphan is what recovery would remove.
 
 import type { BlobStore } from '../blobs/blob-store';
-import type { CatalogQueries } from '../db/catalog-queries';
+import type { CatalogBookkeeping } from '../db/photo-catalog';
 import { keyOwner } from '../db/object-key';
 
 /**
@@ -14,11 +14,11 @@ import { keyOwner } from '../db/object-key';
  */
 export type UnclaimedKind = 'foreign' | 'unidentified' | 'adoptable' | 'orphan';
 
-export async function unclaimedKind(catalog: CatalogQueries, blobs: BlobStore, bucket: string, key: string, namespace: string): Promise<UnclaimedKind> {
+export async function unclaimedKind(catalog: CatalogBookkeeping, blobs: BlobStore, bucket: string, key: string, namespace: string): Promise<UnclaimedKind> {
   const owner = keyOwner(key, namespace);
   if (owner === null) return 'foreign';
   const identity = await blobs.identity(bucket, key);
   if (identity === null || identity.id !== owner.photoId) return 'unidentified';
-  if (identity.catalogId !== catalog.catalogId || !catalog.wasLiveAt(identity.uploadedAt)) return 'adoptable';
+  if (identity.catalogId !== catalog.catalogId || !(await catalog.wasLiveAt(identity.uploadedAt))) return 'adoptable';
   return 'orphan';
 }

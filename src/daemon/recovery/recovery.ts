@@ -20,7 +20,7 @@
 // qualifies: losing a catalog file can no longer lose the photos.
 import { BUCKETS } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
-import type { Catalog } from '../db/catalog';
+import type { PhotoCatalog } from '../db/photo-catalog';
 import type { Logger } from '../logger';
 import { blobDigest } from './blob-digest';
 import { uploadAbortAges } from './upload-rule';
@@ -77,7 +77,7 @@ async function blobMatches(blobs: BlobStore, row: { bucket: string; s3_key: stri
 }
 
 export async function recover(
-  catalog: Catalog,
+  catalog: PhotoCatalog,
   blobs: BlobStore,
   timing: RecoveryTiming,
   logger: Logger,
@@ -96,7 +96,7 @@ export async function recover(
 
   const abortAge = uploadAbortAges(timing.orphanGraceMs);
   const pendingCutoff = new Date(now - timing.pendingTimeoutMs).toISOString();
-  for (const row of catalog.staleRows('pending', pendingCutoff, BATCH)) {
+  for (const row of await catalog.staleRows('pending', pendingCutoff, BATCH)) {
     if (timing.isInFlight?.(row.id)) continue;
     // A row inserted while its body was still arriving holds a placeholder digest
     // (DIGEST_NOT_YET_KNOWN) and never matches: that store was never acknowledged,
@@ -116,7 +116,7 @@ export async function recover(
 
   // A delete in progress removes its blob within moments; only touch ones that stalled.
   const deletingCutoff = new Date(now - Math.min(timing.pendingTimeoutMs, 60_000)).toISOString();
-  for (const row of catalog.staleRows('deleting', deletingCutoff, BATCH)) {
+  for (const row of await catalog.staleRows('deleting', deletingCutoff, BATCH)) {
     await blobs.remove(row.bucket, row.s3_key);
     await catalog.deleteRow(row.id);
     report.deletesFinished++;
@@ -129,7 +129,7 @@ export async function recover(
 }
 
 async function sweepBlobs(
-  catalog: Catalog,
+  catalog: PhotoCatalog,
   blobs: BlobStore,
   timing: RecoveryTiming,
   report: RecoveryReport,
@@ -149,7 +149,7 @@ async function sweepBlobs(
         if (blob.lastModified.getTime() > orphanCutoff) continue;
         // Stores insert their row before writing the blob, so a blob of ours without a row was never acknowledged,
         // provided this catalog is the one that was live when it was written (orphan-rule.ts).
-        if (catalog.isKnownBlob(bucket, blob.key)) continue;
+        if (await catalog.isKnownBlob(bucket, blob.key)) continue;
         const kind = await unclaimedKind(catalog, blobs, bucket, blob.key, namespace);
         if (kind !== 'orphan') {
           report[KEPT[kind]]++;
@@ -166,13 +166,14 @@ async function sweepBlobs(
       bucket,
       abortAge.unclaimed,
       undefined,
-      (key) => keyOwner(key, namespace) === null || catalog.isKnownBlob(bucket, key),
+      async (key) => keyOwner(key, namespace) === null || (await catalog.isKnownBlob(bucket, key)),
     );
   }
   if (report.adoptableKept > 0) {
+    const catalogEmpty = await catalog.isEmpty();
     logger.warn(
-      { adoptable: report.adoptableKept, catalogEmpty: catalog.isEmpty() },
-      catalog.isEmpty()
+      { adoptable: report.adoptableKept, catalogEmpty },
+      catalogEmpty
         ? 'the catalog is empty but the blob store holds photos of storaged: nothing is removed; stop the daemon and run `storaged restore` (from a backup) or `storaged rebuild` (from the objects)'
         : 'objects of storaged with no row, written while this catalog was not live (a lost or restored catalog?): kept; `storaged check` lists them',
     );

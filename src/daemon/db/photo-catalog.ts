@@ -1,0 +1,106 @@
+// What the coordinator, recovery, the check and the daemon ask of a catalog,
+// whichever engine holds it: the embedded SQLite file (catalog.ts, one host)
+// or PostgreSQL (many hosts sharing one catalog). Every answer is a promise,
+// since a shared catalog is across a network; the one exception is
+// `photoNow`, the synchronous look that lets a hot getPhoto be answered
+// without a promise when the engine can tell at once (SQLite always can; a
+// remote engine only from its cache).
+//
+// Both engines give the same answers, the same errors and the same page
+// cursors for the same rows: one contract suite runs against each.
+
+import type { Photo, PhotoPage, SearchResult } from '../../protocol/types';
+import type { KeyRecord } from './idempotency-keys';
+import type { NewPhotoRow, RowState } from './photo-row';
+
+export interface StaleRow {
+  id: string;
+  bucket: string;
+  s3_key: string;
+  size: number;
+  checksum: string;
+  state: RowState;
+}
+
+/** A row brought back from its object's identity (rebuild, restore, the orphan sweep's adoption). */
+export type AdoptedRow = Omit<NewPhotoRow, 'metadata'> & { uploaded_at: string };
+
+export interface CatalogStats {
+  /** Transactions begun (one per batch of writes). */
+  transactions: number;
+  /** Writes settled, successfully or not. */
+  writes: number;
+  /** Writes rejected. */
+  failedWrites: number;
+  largestBatch: number;
+}
+
+/**
+ * The bookkeeping reads of recovery, the check, rebuild and restore: rows in
+ * flight, which objects rows name, when this catalog was live.
+ */
+export interface CatalogBookkeeping {
+  /** This catalog's id (catalog_identity), written into every object's identity. */
+  readonly catalogId: string;
+  /** Rows left in `state` since before `olderThan`, oldest first: recovery's work list. */
+  staleRows(state: 'pending' | 'deleting', olderThan: string, limit: number): Promise<StaleRow[]>;
+  /** How many rows staleRows would list, without reading them. */
+  countStaleRows(state: 'pending' | 'deleting', olderThan: string): Promise<number>;
+  /** Whether any row, in any state, names this object: such a blob is never an orphan. */
+  isKnownBlob(bucket: string, key: string): Promise<boolean>;
+  /** Whether this catalog was live when an object of its own was dated `at` (orphan-rule.ts). */
+  wasLiveAt(at: string): Promise<boolean>;
+  /** Whether the catalog holds no row at all (freshly created, or lost and started anew). */
+  isEmpty(): Promise<boolean>;
+  /** Committed rows in storage order, a page at a time (for the consistency check and restore). */
+  committedRowsAfter(seq: number, limit: number): Promise<Array<StaleRow & { seq: number }>>;
+  countByState(): Promise<Record<RowState, number>>;
+}
+
+export interface PhotoCatalog extends CatalogBookkeeping {
+  /** Which engine this is, for logs and /ready. */
+  readonly engine: 'sqlite' | 'postgres';
+
+  insertPending(row: NewPhotoRow): Promise<void>;
+  /**
+   * Makes a pending photo visible (`final`: its size and digest when the row
+   * was inserted before the body had fully arrived). A row stored with an
+   * idempotency key records the key in the same transaction; when another
+   * photo holds the key nothing is committed and it rejects with KeyTakenError.
+   */
+  commitPending(id: string, final?: { size: number; checksum: string }): Promise<Photo>;
+  /** Recovery's commit: false, row left pending, when its idempotency key went to another photo meanwhile. */
+  commitRecovered(id: string): Promise<boolean>;
+  discardPending(id: string): Promise<void>;
+  /** Hides a committed photo and records the intent to delete its blob; NotFoundError when there is none. */
+  markDeleting(clientId: string, id: string): Promise<{ bucket: string; s3_key: string }>;
+  /** Removes a row marked `deleting` once its blob is gone; other states are left alone. */
+  deleteRow(id: string): Promise<void>;
+  updateMetadata(clientId: string, id: string, patch: unknown): Promise<Photo>;
+  /** Inserts committed rows for objects that outlived their rows; a photo with a row keeps it. Resolves to how many. */
+  adoptRows(rows: readonly AdoptedRow[]): Promise<number>;
+  /** Drops rows whatever their state (a restore's rows whose objects are gone). */
+  forgetRows(ids: readonly string[]): Promise<void>;
+
+  /** The record of a store's idempotency key while its window lasts, or null. */
+  storedUnderKey(clientId: string, key: string): Promise<KeyRecord | null>;
+  /** Deletes the idempotency keys past their window. Resolves to how many. */
+  pruneIdempotencyKeys(): Promise<number>;
+
+  /**
+   * The committed photo (null: none of this client's) when the engine can
+   * tell without waiting; undefined when getPhoto must ask. Throws ClosedError
+   * once closed.
+   */
+  photoNow(clientId: string, id: string): Photo | null | undefined;
+  getPhoto(clientId: string, id: string): Promise<Photo | null>;
+  search(clientId: string, query: unknown): Promise<SearchResult>;
+  /** A user's committed photos, newest first. */
+  userPhotos(clientId: string, userId: unknown, options: unknown): Promise<PhotoPage>;
+
+  /** Resolves once the catalog can take a write (readiness); rejects with UnavailableError when it cannot. */
+  ping(): Promise<void>;
+  writerStats(): CatalogStats;
+  /** Finishes submitted writes, then closes. Safe to call twice. */
+  close(): Promise<void>;
+}
