@@ -44,11 +44,13 @@ export class CatalogQueries implements CatalogBookkeeping {
   protected assertOpen(): void {}
 
   /** Rows left in `state` since before `olderThan`, oldest first: recovery's work list. */
-  async staleRows(state: 'pending' | 'deleting', olderThan: string, limit: number): Promise<StaleRow[]> {
+  async staleRows(state: 'pending' | 'deleting', olderThan: string, limit: number, own?: { olderThan: string }): Promise<StaleRow[]> {
     this.assertOpen();
     if (state !== 'pending' && state !== 'deleting') throw new ValidationError('state must be "pending" or "deleting"');
     if (!Number.isSafeInteger(limit) || limit < 1) throw new ValidationError('limit must be a positive integer');
-    return this.#queries.staleRows.all(state, olderThan, limit) as StaleRow[];
+    // One daemon per SQLite file: every row is its own, so the wider cutoff applies to all.
+    const cutoff = own !== undefined && own.olderThan > olderThan ? own.olderThan : olderThan;
+    return this.#queries.staleRows.all(state, cutoff, limit) as StaleRow[];
   }
 
   /** Whether any row, in any state, names this object: such a blob is never an orphan. */

@@ -24,7 +24,7 @@ import { BACKSTOP_AUTOCHECKPOINT_PAGES, CheckpointScheduler, type CheckpointRunn
 import { StatementCache } from './statement-cache';
 import { WriterActor, type WriterStats } from './writer-actor';
 import { IdempotencyKeys, KeyTakenError, type KeyRecord } from './idempotency-keys';
-import type { AdoptedRow, PhotoCatalog } from './photo-catalog';
+import type { AdoptedRow, PhotoCatalog, RecoveredCommit } from './photo-catalog';
 
 export type { NewPhotoRow } from './photo-row';
 
@@ -69,6 +69,7 @@ function prepareWrites(db: Db) {
         @bucket, @s3_key, @size, @checksum, '{}', 'committed', @now, @uploaded_at, @uploaded_at, @now)
       ON CONFLICT (id) DO NOTHING`),
     discardPending: db.prepare("DELETE FROM photos WHERE id = ? AND state = 'pending'"),
+    abandonPending: db.prepare("UPDATE photos SET state = 'deleting', state_changed_at = @now WHERE id = @id AND state = 'pending'"),
     forget: db.prepare('DELETE FROM photos WHERE id = ?'),
     markDeleting: db.prepare(`UPDATE photos SET state = 'deleting', state_changed_at = @now, updated_at = @now
       WHERE id = @id AND client_id = @client_id AND state = 'committed' RETURNING bucket, s3_key`),
@@ -193,14 +194,20 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
    * stored again after this store's daemon died): committing both would
    * store one request twice.
    */
-  commitRecovered(id: string): Promise<boolean> {
+  commitRecovered(id: string): Promise<RecoveredCommit> {
     return this.commitPending(id).then(
-      () => true,
+      () => 'committed' as const,
       (err: unknown) => {
-        if (err instanceof KeyTakenError) return false;
+        if (err instanceof KeyTakenError) return 'key-taken' as const;
+        if (err instanceof NotFoundError) return 'settled' as const;
         throw err;
       },
     );
+  }
+
+  /** One daemon per file: nothing to share the work with. */
+  runAlone<T>(_name: 'sweep', work: () => Promise<T>): Promise<T> {
+    return work();
   }
 
   /** The record of a store's idempotency key while its window lasts, or null. */
@@ -248,6 +255,13 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
       },
       { durable: false },
     );
+  }
+
+  abandonPending(id: string): Promise<boolean> {
+    return this.#writer.submit(() => {
+      this.#cache.evict(id);
+      return this.#writes.abandonPending.run({ id, now: now() }).changes > 0;
+    });
   }
 
   /** Hides a committed photo and records the intent to delete its blob. */

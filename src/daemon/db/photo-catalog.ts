@@ -25,6 +25,8 @@ export interface StaleRow {
 /** A row brought back from its object's identity (rebuild, restore, the orphan sweep's adoption). */
 export type AdoptedRow = Omit<NewPhotoRow, 'metadata'> & { uploaded_at: string };
 
+export type RecoveredCommit = 'committed' | 'key-taken' | 'settled';
+
 export interface CatalogStats {
   /** Transactions begun (one per batch of writes). */
   transactions: number;
@@ -42,8 +44,13 @@ export interface CatalogStats {
 export interface CatalogBookkeeping {
   /** This catalog's id (catalog_identity), written into every object's identity. */
   readonly catalogId: string;
-  /** Rows left in `state` since before `olderThan`, oldest first: recovery's work list. */
-  staleRows(state: 'pending' | 'deleting', olderThan: string, limit: number): Promise<StaleRow[]>;
+  /**
+   * Rows left in `state` since before `olderThan`, oldest first: recovery's
+   * work list. `own.olderThan` widens it for this daemon's own rows (a shared
+   * catalog's rows name the node that left them; every row of an SQLite file
+   * is its one daemon's).
+   */
+  staleRows(state: 'pending' | 'deleting', olderThan: string, limit: number, own?: { olderThan: string }): Promise<StaleRow[]>;
   /** How many rows staleRows would list, without reading them. */
   countStaleRows(state: 'pending' | 'deleting', olderThan: string): Promise<number>;
   /** Whether any row, in any state, names this object: such a blob is never an orphan. */
@@ -69,9 +76,15 @@ export interface PhotoCatalog extends CatalogBookkeeping {
    * photo holds the key nothing is committed and it rejects with KeyTakenError.
    */
   commitPending(id: string, final?: { size: number; checksum: string }): Promise<Photo>;
-  /** Recovery's commit: false, row left pending, when its idempotency key went to another photo meanwhile. */
-  commitRecovered(id: string): Promise<boolean>;
+  /**
+   * Recovery's commit: `committed`; `key-taken` (row left pending) when its
+   * idempotency key went to another photo meanwhile; `settled` when the row is
+   * no longer pending (another daemon's recovery got there first).
+   */
+  commitRecovered(id: string): Promise<RecoveredCommit>;
   discardPending(id: string): Promise<void>;
+  /** Recovery's rollback, first step: the pending row becomes `deleting`, so its store can no longer commit it. False when it was not pending any more. */
+  abandonPending(id: string): Promise<boolean>;
   /** Hides a committed photo and records the intent to delete its blob; NotFoundError when there is none. */
   markDeleting(clientId: string, id: string): Promise<{ bucket: string; s3_key: string }>;
   /** Removes a row marked `deleting` once its blob is gone; other states are left alone. */
@@ -97,6 +110,13 @@ export interface PhotoCatalog extends CatalogBookkeeping {
   search(clientId: string, query: unknown): Promise<SearchResult>;
   /** A user's committed photos, newest first. */
   userPhotos(clientId: string, userId: unknown, options: unknown): Promise<PhotoPage>;
+
+  /**
+   * Runs `work` unless another daemon sharing this catalog is running work of
+   * the same name (the orphan and upload sweeps: once at a time, not on every
+   * host); resolves to undefined when it was skipped. On SQLite it always runs.
+   */
+  runAlone<T>(name: 'sweep', work: () => Promise<T>): Promise<T | undefined>;
 
   /** Resolves once the catalog can take a write (readiness); rejects with UnavailableError when it cannot. */
   ping(): Promise<void>;

@@ -47,8 +47,13 @@ export interface RecoveryReport {
 }
 
 export interface RecoveryTiming {
-  /** Pending rows younger than this may belong to a store in progress. */
+  /** Pending rows younger than this may belong to a store in progress (on a shared catalog: any daemon's). */
   pendingTimeoutMs: number;
+  /**
+   * The same for this daemon's own rows, when it knows better (at start: 0,
+   * nothing of this process is in flight yet). Defaults to pendingTimeoutMs.
+   */
+  ownPendingTimeoutMs?: number;
   orphanGraceMs: number;
   /** Stores this process is still running; their pending rows are not recovery's to touch. */
   isInFlight?: (id: string) => boolean;
@@ -96,22 +101,30 @@ export async function recover(
 
   const abortAge = uploadAbortAges(timing.orphanGraceMs);
   const pendingCutoff = new Date(now - timing.pendingTimeoutMs).toISOString();
-  for (const row of await catalog.staleRows('pending', pendingCutoff, BATCH)) {
+  const own = timing.ownPendingTimeoutMs === undefined ? undefined : { olderThan: new Date(now - timing.ownPendingTimeoutMs).toISOString() };
+  for (const row of await catalog.staleRows('pending', pendingCutoff, BATCH, own)) {
     if (timing.isInFlight?.(row.id)) continue;
     // A row inserted while its body was still arriving holds a placeholder digest
     // (DIGEST_NOT_YET_KNOWN) and never matches: that store was never acknowledged,
     // so rolling it back is right.
-    // commitRecovered is false when a retry of the same idempotent store has been stored since: roll this one back.
-    if ((await blobMatches(blobs, row)) && (await catalog.commitRecovered(row.id))) {
+    // commitRecovered is 'key-taken' when a retry of the same idempotent store has been stored since: roll this one back.
+    // 'settled': another daemon sharing the catalog recovered the row meanwhile; its blob is that daemon's business now.
+    const commit = (await blobMatches(blobs, row)) ? await catalog.commitRecovered(row.id) : 'key-taken';
+    if (commit === 'settled') continue;
+    if (commit === 'committed') {
       report.pendingCommitted++;
-    } else {
-      // By key too: after a MinIO restart, a bucket-wide listing no longer shows
-      // a multipart upload the crashed store left, but asking by its key does.
-      report.uploadsAborted += await blobs.abortIncompleteUploads(row.bucket, abortAge.abandoned, row.s3_key);
-      await blobs.remove(row.bucket, row.s3_key);
-      await catalog.discardPending(row.id);
-      report.pendingRolledBack++;
+      continue;
     }
+    // The row turns `deleting` before its blob goes: a store still running (on a
+    // shared catalog, another daemon's, past the timeout) can no longer commit a
+    // row whose blob is being removed; it fails instead, and nothing dangles.
+    if (!(await catalog.abandonPending(row.id))) continue;
+    // By key too: after a MinIO restart, a bucket-wide listing no longer shows
+    // a multipart upload the crashed store left, but asking by its key does.
+    report.uploadsAborted += await blobs.abortIncompleteUploads(row.bucket, abortAge.abandoned, row.s3_key);
+    await blobs.remove(row.bucket, row.s3_key);
+    await catalog.deleteRow(row.id);
+    report.pendingRolledBack++;
   }
 
   // A delete in progress removes its blob within moments; only touch ones that stalled.
@@ -122,7 +135,8 @@ export async function recover(
     report.deletesFinished++;
   }
 
-  if (timing.sweep !== 'none') await sweepBlobs(catalog, blobs, timing, report, logger, now);
+  // On a shared catalog one daemon at a time lists the buckets; the others skip this pass's sweep.
+  if (timing.sweep !== 'none') await catalog.runAlone('sweep', () => sweepBlobs(catalog, blobs, timing, report, logger, now));
   const acted = Object.values(report).some((n) => n > 0);
   (acted ? logger.info.bind(logger) : logger.debug.bind(logger))({ recovery: report }, 'recovery pass finished');
   return report;
