@@ -14,6 +14,7 @@ import { jpegBytes, sha256 } from '../support/image-bytes';
 import { startTestDaemon } from '../support/in-process-daemon';
 import { minioPid } from '../support/minio-disk';
 import { startMinio, type MinioHandle } from '../support/minio-server';
+import { incompleteUploadsOf } from '../support/incomplete-uploads';
 
 const MIB = 1024 * 1024;
 const SMALL_PARTS = { STORAGED_PART_BYTES: String(5 * MIB), STORAGED_SPOOL_THRESHOLD_BYTES: String(MIB) };
@@ -55,7 +56,7 @@ function heldBody(bytes: Buffer, held: number): { stream: Readable; release: () 
 
 async function uploadsIn(minio: MinioHandle, bucket: string): Promise<Array<{ key: string; size: number }>> {
   const found: Array<{ key: string; size: number }> = [];
-  for await (const u of minio.client.listIncompleteUploads(bucket, '', true)) found.push({ key: u.key, size: u.size });
+  for (const u of await incompleteUploadsOf(minio.client, bucket)) found.push({ key: u.key, size: u.size });
   return found;
 }
 

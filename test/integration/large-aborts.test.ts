@@ -21,6 +21,7 @@ import { startTestDaemon, type TestDaemon } from '../support/in-process-daemon';
 import { breakPartDir, freezeAtFirstPart } from '../support/minio-disk';
 import { waitFor } from '../support/wait-for';
 import { startMinio, type MinioHandle } from '../support/minio-server';
+import { incompleteUploadsOf } from '../support/incomplete-uploads';
 
 const MIB = 1024 * 1024;
 /** Ten 5 MiB parts, sent one at a time, so a transfer has parts done and parts to go for a while. */
@@ -49,7 +50,7 @@ async function pendingObjects(d: TestDaemon): Promise<Array<ObjectRef & { id: st
 async function incompleteUploads(minio: MinioHandle, byKey: ObjectRef[]): Promise<string[]> {
   const found = new Set<string>();
   const list = async (bucket: string, prefix: string) => {
-    for await (const u of minio.client.listIncompleteUploads(bucket, prefix, true)) found.add(`${bucket}/${u.key}`);
+    for (const u of await incompleteUploadsOf(minio.client, bucket, prefix)) found.add(`${bucket}/${u.key}`);
   };
   for (const bucket of BUCKETS) await list(bucket, '');
   for (const { bucket, key } of byKey) await list(bucket, key);

@@ -20,6 +20,7 @@ import { jpegBytes, sha256 } from '../support/image-bytes';
 import { startTestDaemon } from '../support/in-process-daemon';
 import { startMinio, type MinioHandle } from '../support/minio-server';
 import { tempDir } from '../support/temp-dir';
+import { incompleteUploadsOf } from '../support/incomplete-uploads';
 
 const MIB = 1024 * 1024;
 const JPEG_HEAD = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01]);
@@ -57,7 +58,7 @@ async function sha256Of(body: Readable): Promise<{ digest: string; bytes: number
 async function incompleteUploads(minio: MinioHandle): Promise<string[]> {
   const found: string[] = [];
   for (const bucket of ['images', 'images-large']) {
-    for await (const u of minio.client.listIncompleteUploads(bucket, '', true)) found.push(`${bucket}/${u.key}`);
+    for (const u of await incompleteUploadsOf(minio.client, bucket)) found.push(`${bucket}/${u.key}`);
   }
   return found;
 }
