@@ -13,10 +13,15 @@ export type TextMatch =
   | { kind: 'nothing' }
   | { kind: 'match'; expression: string };
 
+/** The words of a caller's search text, as every engine cuts them (PostgreSQL's search uses this too). */
+export function searchWords(text: string): string[] {
+  return text.match(WORD) ?? [];
+}
+
 export function compileTextMatch(text: string | undefined): TextMatch {
   if (text === undefined || text.trim() === '') return { kind: 'any' };
-  const words = text.match(WORD);
-  if (words === null) return { kind: 'nothing' };
+  const words = searchWords(text);
+  if (words.length === 0) return { kind: 'nothing' };
   // Words hold no quote character, so the phrase quoting cannot be broken out of.
   return { kind: 'match', expression: words.map((word) => `"${word}"*`).join(' ') };
 }
