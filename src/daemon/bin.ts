@@ -60,6 +60,7 @@ function loadConfigOrExit() {
 async function check(args: string[]): Promise<void> {
   for (const arg of args) if (arg !== '--verify-checksums' && arg !== '--repair') fail(`unknown argument '${arg}' for check\n${USAGE}`, EX_USAGE);
   const config = loadConfigOrExit();
+  refuseSharedCatalog(config, 'check');
   try {
     const report = await runCheck(config, { verifyChecksums: args.includes('--verify-checksums'), repair: args.includes('--repair') });
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -67,6 +68,15 @@ async function check(args: string[]): Promise<void> {
   } catch (err) {
     fail(`check failed: ${err instanceof Error ? err.message : String(err)}`, 2);
   }
+}
+
+/** check, rebuild, backup and restore work on the SQLite file; on a PostgreSQL catalog they would act on the wrong database. */
+function refuseSharedCatalog(config: ReturnType<typeof loadConfig>, name: string): void {
+  if (config.postgres === null) return;
+  fail(
+    `${name} works on the embedded SQLite catalog, and STORAGED_CATALOG_URL points this storaged at PostgreSQL: back up and restore PostgreSQL with its own tools (pg_dump, replicas); unset STORAGED_CATALOG_URL to ${name} a SQLite file`,
+    2,
+  );
 }
 
 type CommandOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
@@ -85,6 +95,7 @@ async function catalogCommand<O extends CommandOptions>(
     fail(`${(err as Error).message} (${name})\n${USAGE}`, EX_USAGE);
   }
   const config = loadConfigOrExit();
+  refuseSharedCatalog(config, name);
   try {
     process.stdout.write(`${JSON.stringify(await run(config, values), null, 2)}\n`);
   } catch (err) {

@@ -1,4 +1,4 @@
-// Assembles the daemon: catalog (SQLite), blob store (local dir or MinIO),
+// Assembles the daemon: catalog (SQLite, or PostgreSQL shared by many hosts), blob store (local dir or MinIO),
 // coordinator, recovery, HTTP listener and the Unix socket server.
 
 import * as fs from 'node:fs';
@@ -10,6 +10,7 @@ import type { DaemonConfig } from './config/daemon-config';
 import { StorageCoordinator } from './coordinator/storage-coordinator';
 import { Catalog } from './db/catalog';
 import type { PhotoCatalog } from './db/photo-catalog';
+import { PostgresCatalog } from './catalog-pg/pg-catalog';
 import { HttpServer, type RouteHandler } from './http/http-server';
 import { Gateway } from './gateway/gateway';
 import { clearStaleSpool } from './intake/receive-body';
@@ -57,12 +58,23 @@ export class Daemon {
     if (staleSpool > 0) logger.info({ removed: staleSpool }, 'removed spool files left by an earlier run');
 
     const pool = createWorkerPool(config.workerThreads, config.workerNice);
-    const catalog = Catalog.open({
-      path: config.sqlitePath,
-      logger,
-      checkpoint: walCheckpointIn(pool),
-      idempotencyWindowMs: config.idempotencyWindowMs,
-    });
+    let catalog: PhotoCatalog;
+    try {
+      catalog =
+        config.postgres === null
+          ? Catalog.open({ path: config.sqlitePath, logger, checkpoint: walCheckpointIn(pool), idempotencyWindowMs: config.idempotencyWindowMs })
+          : await PostgresCatalog.open({
+              url: config.postgres.url,
+              poolSize: config.postgres.poolSize,
+              timeoutMs: config.postgres.timeoutMs,
+              nodeId: config.nodeId,
+              idempotencyWindowMs: config.idempotencyWindowMs,
+              logger,
+            });
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
     const cleanups: Array<() => Promise<unknown> | unknown> = [() => pool.close(), () => catalog.close()];
     try {
       const handlers: RouteHandler[] = [];
@@ -87,7 +99,8 @@ export class Daemon {
           sqlitePath: config.sqlitePath,
           tempDir: config.spoolDir,
           keep: config.backup.keep,
-          intervalMs: config.backup.intervalMs,
+          // Backups copy the SQLite file; a PostgreSQL catalog is backed up the way its operators back up PostgreSQL.
+          intervalMs: config.postgres === null ? config.backup.intervalMs : 0,
           // Off the event loop: VACUUM INTO copies the whole file.
           snapshot: (source, target) => pool.run({ source, target }, { name: 'snapshotDatabase' }),
         },
@@ -110,9 +123,14 @@ export class Daemon {
         logger,
       );
       // Rows left `pending` by a previous process need no timeout now: nothing of ours is in flight yet.
+      // On a shared catalog that holds for this node's rows only; other daemons' wait for the timeout.
       // (A pass handles up to 500 rows of each kind; the periodic passes take the rest.) Listing the
       // buckets for orphans waits until the socket is open: it may take long on a large store.
-      await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: config.recovery.orphanGraceMs, sweep: 'none' }, logger);
+      const startTiming =
+        config.postgres === null
+          ? { pendingTimeoutMs: 0 }
+          : { pendingTimeoutMs: config.recovery.pendingTimeoutMs, ownPendingTimeoutMs: 0 };
+      await recover(catalog, blobs, { ...startTiming, orphanGraceMs: config.recovery.orphanGraceMs, namespace: config.namespace, sweep: 'none' }, logger);
 
       const socket = new SocketServer({
         path: config.socketPath,
@@ -136,7 +154,7 @@ export class Daemon {
         const gateway = new Gateway({
           coordinator,
           tokens: config.gatewayTokens,
-          readiness: { sqlite: () => catalog.ping(), blobs: () => blobs.ping() },
+          readiness: { [catalog.engine]: () => catalog.ping(), blobs: () => blobs.ping() },
           readinessDetails: () => ({ backup: backups.status() }),
           registries: [coordinator.metrics.registry, new RuntimeMetrics(pool), backups],
           logger,
@@ -149,7 +167,13 @@ export class Daemon {
       daemon.#runRecovery();
       daemon.#scheduleRecovery();
       logger.info(
-        { socket: config.socketPath, http: httpUrl, blobs: blobs.kind, sqlite: config.sqlitePath, version: STORAGED_VERSION },
+        {
+          socket: config.socketPath,
+          http: httpUrl,
+          blobs: blobs.kind,
+          catalog: config.postgres === null ? { sqlite: config.sqlitePath } : { postgres: true, node: config.nodeId },
+          version: STORAGED_VERSION,
+        },
         'storaged ready',
       );
       return daemon;

@@ -4,22 +4,20 @@
 
 import * as assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import Database from 'better-sqlite3';
 import type { TestContext } from 'node:test';
 import { BUCKETS } from '../../src/protocol/types';
 import { pngBytes } from '../support/image-bytes';
 import { waitFor } from '../support/wait-for';
 import type { ContractCheck, ContractEnv } from './client-contract';
 import { probeCoordinator } from './daemon-probe';
+import { catalogRows, type CatalogRows } from '../support/catalog-rows';
 
-function catalogFile(t: TestContext, env: ContractEnv): Database.Database {
-  const db = new Database(env.daemon.daemon.config.sqlitePath, { readonly: true });
-  t.after(() => db.close());
-  return db;
+function catalogFile(t: TestContext, env: ContractEnv): CatalogRows {
+  return catalogRows(t, env.daemon.daemon.config);
 }
 
-function rowsWithKey(db: Database.Database, key: string): Array<{ id: string; state: string }> {
-  return db.prepare('SELECT id, state FROM photos WHERE idempotency_key = ?').all(key) as Array<{ id: string; state: string }>;
+function rowsWithKey(db: CatalogRows, key: string): Promise<Array<{ id: string; state: string }>> {
+  return db.all('SELECT id, state FROM photos WHERE idempotency_key = ?', key);
 }
 
 async function objectCount(env: ContractEnv): Promise<number> {
@@ -43,12 +41,12 @@ export const retryChecks: Record<string, ContractCheck> = {
     const again = await client.storePhoto(Buffer.from(body), { ...options });
     assert.equal(again.id, first.id);
     assert.deepEqual({ ...again, s3_url: '' }, { ...first, s3_url: '' });
-    assert.deepEqual(rowsWithKey(db, options.idempotencyKey), [{ id: first.id, state: 'committed' }]);
+    assert.deepEqual(await rowsWithKey(db, options.idempotencyKey), [{ id: first.id, state: 'committed' }]);
 
     await assert.rejects(client.storePhoto(pngBytes(3101), options), { code: 'CONFLICT' });
     await assert.rejects(client.storePhoto(body, { ...options, originalName: 'other.png' }), { code: 'CONFLICT' });
     await assert.rejects(client.storePhoto(body, { ...options, metadata: { a: 'b' } }), { code: 'CONFLICT' });
-    assert.equal(rowsWithKey(db, options.idempotencyKey).length, 1);
+    assert.equal((await rowsWithKey(db, options.idempotencyKey)).length, 1);
     // The key is the client's own: another tenant's same key stores its own photo.
     const rival = await env.client('rival').storePhoto(body, { ...options, clientId: 'rival' });
     assert.notEqual(rival.id, first.id);
@@ -58,7 +56,7 @@ export const retryChecks: Record<string, ContractCheck> = {
     const together = pngBytes(3102);
     const results = await Promise.all([0, 1, 2].map(() => client.storePhoto(together, { ...options, idempotencyKey: key })));
     assert.equal(new Set(results.map((r) => r.id)).size, 1);
-    assert.equal(rowsWithKey(db, key).length, 1);
+    assert.equal((await rowsWithKey(db, key)).length, 1);
     await assert.rejects(client.storePhoto(body, { ...options, idempotencyKey: 'has space' }), { code: 'VALIDATION' });
   },
   'idempotency: every store carries a key, so one whose answer was lost is retried and stored once': async (t, env) => {
@@ -68,10 +66,10 @@ export const retryChecks: Record<string, ContractCheck> = {
     probe.holdAnswers('storePhoto', 1500);
     const stored = await client.storePhoto(pngBytes(3200), { originalName: 'lost-answer.png', clientId: 'acme' }, { timeoutMs: 400 });
     assert.equal(probe.calls('storePhoto'), 2, 'one timed-out try, one retry');
-    const key = db.prepare('SELECT idempotency_key FROM photos WHERE id = ?').pluck().get(stored.id) as string;
+    const key = (await db.value('SELECT idempotency_key FROM photos WHERE id = ?', stored.id)) as string;
     assert.match(key, /^[0-9a-f-]{36}$/, 'a key the client made');
-    assert.deepEqual(rowsWithKey(db, key), [{ id: stored.id, state: 'committed' }]);
-    assert.equal(db.prepare("SELECT count(*) FROM photos WHERE original_filename = 'lost-answer.png'").pluck().get(), 1);
+    assert.deepEqual(await rowsWithKey(db, key), [{ id: stored.id, state: 'committed' }]);
+    assert.equal(await db.value("SELECT count(*) FROM photos WHERE original_filename = 'lost-answer.png'"), 1);
   },
   'retries: safe calls are tried again after a retryable error; retry false fails at once': async (t, env) => {
     const probe = probeCoordinator(t, env.daemon);
@@ -110,7 +108,7 @@ export const retryChecks: Record<string, ContractCheck> = {
     await assert.rejects(storing, (err) => err === reason);
     assert.ok(body.destroyed, 'the caller\'s stream is destroyed, as pipeline would');
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(db.prepare("SELECT count(*) FROM photos WHERE original_filename = 'aborted.png'").pluck().get(), 0);
+    assert.equal(await db.value("SELECT count(*) FROM photos WHERE original_filename = 'aborted.png'"), 0);
     assert.equal(await objectCount(env), objects, 'no object was left');
     assert.equal(probe.calls('storePhoto'), 1, 'an abort is not retried');
 

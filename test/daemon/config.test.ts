@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as os from 'node:os';
 import { ConfigError } from '../../src/daemon/config/config-error';
 import { loadConfig } from '../../src/daemon/config/daemon-config';
 
@@ -110,4 +111,50 @@ test('a wildcard HOST is fine once STORAGED_PUBLIC_URL says where clients reach 
   assert.equal(announced.http.publicUrl, 'https://photos.example.com');
   const minio = { MINIO_ENDPOINT: 'minio', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b' };
   assert.equal(loadConfig({ HOST: '0.0.0.0', ...minio }, '/').http.host, '0.0.0.0');
+});
+
+const MINIO_ENV = { MINIO_ENDPOINT: 'minio.internal', MINIO_ACCESS_KEY: 'ak', MINIO_SECRET_KEY: 'sk' };
+
+test('without STORAGED_CATALOG_URL the catalog is the SQLite file; the node id defaults to the host name', () => {
+  const c = loadConfig({}, '/srv/app');
+  assert.equal(c.postgres, null);
+  assert.equal(c.nodeId, os.hostname());
+  assert.equal(loadConfig({ STORAGED_NODE_ID: 'host-a.rack1' }, '/').nodeId, 'host-a.rack1');
+});
+
+test('STORAGED_CATALOG_URL selects PostgreSQL with a pool of 10 and keeps sslmode in the URL', () => {
+  const url = 'postgres://storaged:s3cret@db.internal:5432/catalog?sslmode=verify-full';
+  const c = loadConfig({ ...MINIO_ENV, STORAGED_CATALOG_URL: url }, '/');
+  assert.deepEqual(c.postgres, { url, poolSize: 10, timeoutMs: 5000 });
+  const sized = loadConfig({ ...MINIO_ENV, STORAGED_CATALOG_URL: url, STORAGED_CATALOG_POOL: '25', STORAGED_CATALOG_TIMEOUT_MS: '2000' }, '/');
+  assert.equal(sized.postgres?.poolSize, 25);
+  assert.equal(sized.postgres?.timeoutMs, 2000);
+});
+
+test('a PostgreSQL catalog with the local-directory blob store is refused in one line naming the fix', () => {
+  assert.throws(() => loadConfig({ STORAGED_CATALOG_URL: 'postgres://u:p@db/catalog' }, '/'), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.variable, 'STORAGED_CATALOG_URL');
+    assert.match(err.message, /local directory .* set MINIO_ENDPOINT/);
+    assert.doesNotMatch(err.message, /\n/);
+    return true;
+  });
+});
+
+test('bad catalog settings are refused without echoing the password', () => {
+  const refused = (env: Record<string, string>, variable: string, message: RegExp) =>
+    assert.throws(() => loadConfig({ ...MINIO_ENV, ...env }, '/'), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.variable, variable);
+      assert.match(err.message, message);
+      assert.doesNotMatch(err.message, /hunter2/);
+      return true;
+    });
+  refused({ STORAGED_CATALOG_URL: 'mysql://u:hunter2@db/catalog' }, 'STORAGED_CATALOG_URL', /expected postgres:\/\//);
+  refused({ STORAGED_CATALOG_URL: 'postgres://u:hunter2@db' }, 'STORAGED_CATALOG_URL', /database name/);
+  refused({ STORAGED_CATALOG_URL: 'not a url hunter2' }, 'STORAGED_CATALOG_URL', /expected postgres:\/\//);
+  refused({ STORAGED_CATALOG_URL: 'postgres://u:hunter2@db/c?sslmode=maybe' }, 'STORAGED_CATALOG_URL', /sslmode=maybe/);
+  refused({ STORAGED_CATALOG_URL: 'postgres://u:hunter2@db/c', STORAGED_CATALOG_POOL: '0' }, 'STORAGED_CATALOG_POOL', /between 1 and 1000/);
+  refused({ STORAGED_CATALOG_POOL: '5' }, 'STORAGED_CATALOG_POOL', /STORAGED_CATALOG_URL is not/);
+  refused({ STORAGED_NODE_ID: 'a b' }, 'STORAGED_NODE_ID', /expected 1 to 128/);
 });

@@ -34,7 +34,7 @@ test('a commit records its key with the first result and the store\'s fingerprin
   assert.equal(raw().prepare('SELECT idempotency_key FROM photos WHERE id = ?').pluck().get(row.id), 'key-1');
 });
 
-test('a second photo under a live key is not committed: KeyTakenError, its row stays pending; recovery gets false', async (t) => {
+test('a second photo under a live key is not committed: KeyTakenError, its row stays pending; recovery gets key-taken', async (t) => {
   const { catalog, raw } = openTestCatalog(t);
   const first = newRow({ idempotency_key: 'dup' });
   const second = newRow({ idempotency_key: 'dup' });
@@ -44,14 +44,14 @@ test('a second photo under a live key is not committed: KeyTakenError, its row s
   await assert.rejects(catalog.commitPending(second.id), KeyTakenError);
   const state = raw().prepare('SELECT state FROM photos WHERE id = ?').pluck();
   assert.equal(state.get(second.id), 'pending');
-  assert.equal(await catalog.commitRecovered(third.id), false);
+  assert.equal(await catalog.commitRecovered(third.id), 'key-taken');
   assert.equal(state.get(third.id), 'pending');
   assert.equal((await catalog.storedUnderKey('client-a', 'dup'))?.photoId, first.id);
   assert.equal(await catalog.getPhoto('client-a', second.id), null);
   // Another client's same key is its own.
   const other = newRow({ idempotency_key: 'dup', client_id: 'client-b' });
   await catalog.insertPending(other);
-  assert.equal(await catalog.commitRecovered(other.id), true);
+  assert.equal(await catalog.commitRecovered(other.id), 'committed');
 });
 
 test('rows without a key commit as before, any number of them', async (t) => {
@@ -80,4 +80,17 @@ test('a key past its window is forgotten: looked up as absent, taken over by a n
   raw().prepare('UPDATE idempotency_keys SET created_at = ?').run(gone);
   assert.equal(await catalog.pruneIdempotencyKeys(), 1);
   assert.equal(raw().prepare('SELECT count(*) FROM idempotency_keys').pluck().get(), 0);
+});
+
+test('a recovered commit of a row no longer pending (another daemon settled it) is settled, not an error', async (t) => {
+  const { catalog } = openTestCatalog(t);
+  const row = newRow();
+  await catalog.insertPending(row);
+  await catalog.commitPending(row.id);
+  assert.equal(await catalog.commitRecovered(row.id), 'settled');
+  const gone = newRow();
+  await catalog.insertPending(gone);
+  assert.equal(await catalog.abandonPending(gone.id), true);
+  assert.equal(await catalog.abandonPending(gone.id), false, 'abandoned once: the second finds it deleting');
+  assert.equal(await catalog.commitRecovered(gone.id), 'settled', 'an abandoned row cannot be committed');
 });

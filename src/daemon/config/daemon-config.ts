@@ -20,9 +20,23 @@ export interface MinioSettings extends S3Settings {
   pathStyle: boolean;
 }
 
+/** STORAGED_CATALOG_URL set: the catalog is on PostgreSQL, shared by every daemon given the same URL. */
+export interface PostgresCatalogSettings {
+  /** postgres://… as given (sslmode and other libpq options in it); holds the password: never logged. */
+  url: string;
+  /** STORAGED_CATALOG_POOL: connections this daemon keeps to it. */
+  poolSize: number;
+  /** STORAGED_CATALOG_TIMEOUT_MS: bound on a statement and on waiting for a connection (an outage is UNAVAILABLE within it). */
+  timeoutMs: number;
+}
+
 export interface DaemonConfig {
   dataDir: string;
   sqlitePath: string;
+  /** null: the embedded SQLite file at sqlitePath (the default). */
+  postgres: PostgresCatalogSettings | null;
+  /** STORAGED_NODE_ID (default the host name): names this daemon on the rows it leaves pending. */
+  nodeId: string;
   socketPath: string;
   blobDir: string;
   spoolDir: string;
@@ -192,6 +206,50 @@ function checkAnnouncedUrl(minio: MinioSettings | null, host: string, publicUrl:
   );
 }
 
+const POSTGRES_URL = /^postgres(ql)?:\/\//;
+const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
+function readPostgres(env: Env, minio: MinioSettings | null): PostgresCatalogSettings | null {
+  const url = readString(env, 'STORAGED_CATALOG_URL');
+  if (url === undefined) {
+    const stray = ['STORAGED_CATALOG_POOL', 'STORAGED_CATALOG_TIMEOUT_MS'].find((name) => readString(env, name) !== undefined);
+    if (stray !== undefined) throw new ConfigError(stray, `is set but STORAGED_CATALOG_URL is not; set the URL to use PostgreSQL or unset ${stray}`);
+    return null;
+  }
+  // The URL holds the password: messages name its parts, never echo it.
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('STORAGED_CATALOG_URL', 'expected postgres://user:password@host:port/database (the value is not shown: it may hold a password)');
+  }
+  if (!POSTGRES_URL.test(url) || parsed.hostname === '' || parsed.pathname.length < 2) {
+    throw new ConfigError('STORAGED_CATALOG_URL', 'expected postgres://user:password@host:port/database with a host and a database name (the value is not shown: it may hold a password)');
+  }
+  const sslmode = parsed.searchParams.get('sslmode');
+  if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
+    throw new ConfigError('STORAGED_CATALOG_URL', `sslmode=${sslmode} is not one of ${SSL_MODES.join(', ')}`);
+  }
+  // Every host's daemon must see every photo's bytes: a directory on one host cannot be shared.
+  if (minio === null) {
+    throw new ConfigError('STORAGED_CATALOG_URL', 'a PostgreSQL catalog is shared between hosts, but the blob store is a local directory that is not: set MINIO_ENDPOINT (MinIO or any S3) as well');
+  }
+  return {
+    url,
+    poolSize: readInteger(env, 'STORAGED_CATALOG_POOL', 10, 1, 1000),
+    timeoutMs: readInteger(env, 'STORAGED_CATALOG_TIMEOUT_MS', 5000, 100, 600_000),
+  };
+}
+
+/** A node id names a daemon in rows and logs: host-name characters, so no one mistakes it for anything else. */
+function readNodeId(env: Env): string {
+  const id = readString(env, 'STORAGED_NODE_ID', os.hostname());
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(id)) {
+    throw new ConfigError('STORAGED_NODE_ID', `expected 1 to 128 of A-Z a-z 0-9 . _ - starting with a letter or digit, got '${id}'`);
+  }
+  return id;
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): DaemonConfig {
   const dataDir = path.resolve(cwd, readString(env, 'STORAGED_DATA_DIR', 'data'));
   const inData = (name: string, fallback: string) => path.resolve(cwd, readString(env, name, path.join(dataDir, fallback)));
@@ -212,9 +270,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const host = readString(env, 'HOST', '127.0.0.1');
   const publicUrl = readPublicUrl(env);
   checkAnnouncedUrl(minio, host, publicUrl);
+  const postgres = readPostgres(env, minio);
   return {
     dataDir,
     sqlitePath: inData('SQLITE_PATH', 'storage.db'),
+    postgres,
+    nodeId: readNodeId(env),
     socketPath,
     blobDir: inData('STORAGED_BLOB_DIR', 'blobs'),
     spoolDir: inData('STORAGED_SPOOL_DIR', 'spool'),

@@ -1,0 +1,516 @@
+// The photo catalog on PostgreSQL, the engine for many hosts sharing one
+// catalog (README "Many hosts"). Same rows, states and answers as the SQLite
+// catalog (catalog.ts): the SQL differs, the rules are shared modules
+// (metadata-patch, processing-transitions, search-query, cursor,
+// idempotency-keys). Writes go through PgWriter (one transaction per tick);
+// reads go straight to the pool.
+//
+// getPhoto keeps a cache as on SQLite, kept coherent across daemons by
+// LISTEN/NOTIFY (shared-photo-cache.ts): every write that changes or hides a
+// committed photo notifies its id in its own transaction, and every daemon
+// evicts it. While the notification connection is down the cache is off and
+// every getPhoto is one indexed read.
+
+import { hostname } from 'node:os';
+import { Pool, types, type PoolClient, type PoolConfig } from 'pg';
+import { ClosedError, NotFoundError } from '../../protocol/errors';
+import type { Photo, PhotoPage, ProcessingStatus, SearchResult } from '../../protocol/types';
+import type { Logger } from '../logger';
+import { idString } from '../validation/field-rules';
+import { compileTextMatch } from '../db/fts-match';
+import { DEFAULT_IDEMPOTENCY_WINDOW_MS, KeyTakenError, keyRecordOf, type CommittedRow, type KeyRecord, type StoredResult } from '../db/idempotency-keys';
+import { parseMetadataPatch, PATCH_FIELDS, type PatchValues } from '../db/metadata-patch';
+import type { AdoptedRow, CatalogStats, PhotoCatalog, RecoveredCommit, StaleRow } from '../db/photo-catalog';
+import { PHOTO_COLUMNS, PHOTO_RETURNING, toPhoto, type NewPhotoRow, type PhotoRecord, type RowState } from '../db/photo-row';
+import { assertTransition, isFinished } from '../db/processing-transitions';
+import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery } from '../db/search-query';
+import { DEFAULT_PHOTO_CACHE_SIZE } from '../db/catalog';
+import { photoIdOfKey } from '../db/object-key';
+import { catalogError } from './pg-errors';
+import { PgWriter } from './pg-writer';
+import { PHOTO_CHANNEL, SharedPhotoCache } from './shared-photo-cache';
+import { applyPgMigrations } from './migrations';
+import { photoSearchWords } from './search-words';
+import { runPgSearch } from './photo-search';
+
+export interface PostgresCatalogOptions {
+  /** postgres://user:password@host:port/db?sslmode=… (STORAGED_CATALOG_URL); never logged. */
+  url: string;
+  /** Connections per daemon (STORAGED_CATALOG_POOL). */
+  poolSize?: number;
+  logger: Logger;
+  /** STORAGED_NODE_ID: recorded on the rows this daemon leaves pending. */
+  nodeId?: string;
+  idempotencyWindowMs?: number;
+  /** Committed photos kept in memory for getPhoto; 0 turns the cache off. */
+  photoCacheSize?: number;
+  /** Bound on every statement and on waiting for a connection: an outage is UNAVAILABLE within this, never a hang. */
+  timeoutMs?: number;
+  migrationsDir?: string;
+}
+
+export const DEFAULT_CATALOG_POOL = 10;
+export const DEFAULT_CATALOG_TIMEOUT_MS = 5_000;
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+/**
+ * int8 columns (size, width, height, duration, seq, counts) as numbers, as
+ * SQLite hands them out: sizes stay far below 2^53. Everything else is text
+ * in the schema (timestamps, JSON) and arrives as SQLite's would.
+ */
+const TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === types.builtins.INT8) return (value: string) => Number(value);
+    return types.getTypeParser(oid, format as 'text');
+  },
+};
+
+const now = () => new Date().toISOString();
+
+/** pg_advisory_lock(int, int) keys: storaged's class (the ASCII of 'stor'), then one per kind of work. */
+const ADVISORY_CLASS = 0x73746f72;
+const LOCKS = { sweep: 1 } as const;
+
+const SQL = {
+  insertPending: `INSERT INTO photos (id, client_id, user_id, session_id, original_filename, mime_type,
+      bucket, s3_key, size, checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at, idempotency_key, node_id, search_words)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, coalesce($13, $12), $12, $12, $14, $15, $16::tsvector)`,
+  touchSession: 'UPDATE catalog_sessions SET last_write_at = $1 WHERE started_at = $2 AND last_write_at < $1',
+  commitPending: `UPDATE photos SET state = 'committed', state_changed_at = $2, updated_at = $2,
+      size = coalesce($3, size), checksum = coalesce($4, checksum)
+    WHERE id = $1 AND state = 'pending' RETURNING ${PHOTO_RETURNING}, idempotency_key`,
+  claimKey: `INSERT INTO idempotency_keys (client_id, key, photo_id, fingerprint, result, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (client_id, key) DO UPDATE SET photo_id = excluded.photo_id, fingerprint = excluded.fingerprint,
+      result = excluded.result, created_at = excluded.created_at
+    WHERE idempotency_keys.created_at < $7`,
+  pruneKeys: 'DELETE FROM idempotency_keys WHERE created_at < $1',
+  lookupKey: `SELECT photo_id, fingerprint, result, created_at FROM idempotency_keys
+    WHERE client_id = $1 AND key = $2 AND created_at >= $3`,
+  adopt: `INSERT INTO photos (id, client_id, user_id, session_id, original_filename, mime_type,
+      bucket, s3_key, size, checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at, search_words)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '{}', 'committed', $11, $12, $12, $11, $13::tsvector)
+    ON CONFLICT (id) DO NOTHING`,
+  discardPending: "DELETE FROM photos WHERE id = $1 AND state = 'pending'",
+  abandonPending: "UPDATE photos SET state = 'deleting', state_changed_at = $2 WHERE id = $1 AND state = 'pending'",
+  forget: 'DELETE FROM photos WHERE id = ANY($1::text[])',
+  markDeleting: `UPDATE photos SET state = 'deleting', state_changed_at = $3, updated_at = $3
+    WHERE id = $1 AND client_id = $2 AND state = 'committed' RETURNING bucket, s3_key`,
+  deleteRow: "DELETE FROM photos WHERE id = $1 AND state = 'deleting'",
+  // FOR UPDATE: no other daemon's write slips between the check of the transition and the update.
+  processingStatus: "SELECT processing_status, mime_type FROM photos WHERE id = $1 AND client_id = $2 AND state = 'committed' FOR UPDATE",
+  photo: `SELECT ${PHOTO_COLUMNS} FROM photos p WHERE p.id = $1 AND p.client_id = $2 AND p.state = 'committed'`,
+  // Everyone's rows past the timeout, and this node's own past its own cutoff (at start: all of them).
+  staleRows: `SELECT id, bucket, s3_key, size, checksum, state FROM photos
+    WHERE state <> 'committed' AND state = $1 AND (state_changed_at < $2 OR (node_id = $4 AND state_changed_at < $5))
+    ORDER BY state_changed_at LIMIT $3`,
+  countStale: `SELECT count(*)::int AS n FROM photos WHERE state <> 'committed' AND state = $1 AND state_changed_at < $2`,
+  knownBlob: 'SELECT 1 FROM photos WHERE id = $1 AND bucket = $2 AND s3_key = $3',
+  liveAt: 'SELECT 1 FROM catalog_sessions WHERE started_at <= $1 AND last_write_at >= $1 LIMIT 1',
+  anyRow: 'SELECT 1 FROM photos LIMIT 1',
+  committedAfter: `SELECT seq, id, bucket, s3_key, size, checksum, state FROM photos
+    WHERE seq > $1 AND state = 'committed' ORDER BY seq LIMIT $2`,
+  countByState: 'SELECT state, count(*)::int AS n FROM photos GROUP BY state',
+};
+
+/**
+ * The UPDATE of a metadata patch with positional parameters; columns only
+ * from PATCH_FIELDS' whitelist. A new filename brings its search words
+ * (`searchWords`, computed from it and the row's MIME type).
+ */
+function patchUpdate(values: PatchValues, id: string, clientId: string, at: string, searchWords: string | null): { text: string; values: unknown[] } {
+  const params: unknown[] = [id, clientId, at];
+  const sets: string[] = [];
+  for (const field of PATCH_FIELDS) {
+    if (values[field] === undefined) continue;
+    params.push(values[field]);
+    sets.push(`${field} = $${params.length}`);
+  }
+  if (searchWords !== null) {
+    params.push(searchWords);
+    sets.push(`search_words = $${params.length}::tsvector`);
+  }
+  sets.push('updated_at = $3');
+  return {
+    text: `UPDATE photos SET ${sets.join(', ')} WHERE id = $1 AND client_id = $2 AND state = 'committed' RETURNING ${PHOTO_RETURNING}`,
+    values: params,
+  };
+}
+
+export class PostgresCatalog implements PhotoCatalog {
+  readonly engine = 'postgres' as const;
+  readonly catalogId: string;
+  readonly nodeId: string;
+  readonly #pool: Pool;
+  readonly #writer: PgWriter;
+  readonly #windowMs: number;
+  readonly #session: string;
+  readonly #cache: SharedPhotoCache;
+  #lastPrune = 0;
+  #closing: Promise<void> | null = null;
+
+  private constructor(pool: Pool, cache: SharedPhotoCache, catalogId: string, session: string, options: PostgresCatalogOptions) {
+    this.#pool = pool;
+    this.#cache = cache;
+    this.catalogId = catalogId;
+    this.#session = session;
+    this.nodeId = options.nodeId ?? hostname();
+    this.#windowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
+    this.#writer = new PgWriter(pool, options.logger);
+  }
+
+  /** Connects, migrates (once across daemons, under an advisory lock) and records this run. */
+  static async open(options: PostgresCatalogOptions): Promise<PostgresCatalog> {
+    const config = poolConfig(options);
+    const pool = new Pool(config);
+    const cache = new SharedPhotoCache(options.photoCacheSize ?? DEFAULT_PHOTO_CACHE_SIZE, config, options.logger);
+    // An idle connection that breaks (the server restarted) is dropped by the pool; without a listener it would crash the process.
+    pool.on('error', (err) => options.logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'an idle catalog connection failed; the pool replaces it'));
+    try {
+      const { applied, version } = await applyPgMigrations(pool, ...(options.migrationsDir === undefined ? [] : [options.migrationsDir]));
+      if (applied.length > 0) options.logger.info({ applied, version }, 'catalog schema migrated (PostgreSQL)');
+      const { rows } = await pool.query<{ catalog_id: string }>('SELECT catalog_id FROM catalog_identity');
+      const catalogId = rows[0]?.catalog_id;
+      if (catalogId === undefined) throw new Error('catalog_identity is empty: the PostgreSQL catalog was not migrated');
+      const session = now();
+      await pool.query('INSERT INTO catalog_sessions (started_at, last_write_at) VALUES ($1, $1) ON CONFLICT DO NOTHING', [session]);
+      await cache.start();
+      return new PostgresCatalog(pool, cache, catalogId, session, options);
+    } catch (err) {
+      await cache.close();
+      await pool.end().catch(() => undefined);
+      throw catalogError(err);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== null) throw new ClosedError('the catalog is closed');
+  }
+
+  async #read<T extends object>(text: string, values: unknown[]): Promise<T[]> {
+    this.#assertOpen();
+    try {
+      return (await this.#pool.query<T>(text, values)).rows;
+    } catch (err) {
+      throw catalogError(err);
+    }
+  }
+
+  insertPending(row: NewPhotoRow): Promise<void> {
+    const at = now();
+    const values = [
+      row.id, row.client_id, row.user_id, row.session_id, row.original_filename, row.mime_type,
+      row.bucket, row.s3_key, row.size, row.checksum, JSON.stringify(row.metadata), at, row.uploaded_at ?? null,
+      row.idempotency_key ?? null, this.nodeId, photoSearchWords(row.original_filename, row.mime_type),
+    ];
+    return this.#writer.submit(
+      async (client) => {
+        await client.query(SQL.insertPending, values);
+        await client.query(SQL.touchSession, [at, this.#session]);
+      },
+      { durable: false },
+    );
+  }
+
+  commitPending(id: string, final?: { size: number; checksum: string }): Promise<Photo> {
+    const at = now();
+    return this.#writer.submit(async (client) => {
+      const { rows } = await client.query<PhotoRecord & { idempotency_key: string | null }>(SQL.commitPending, [
+        id, at, final?.size ?? null, final?.checksum ?? null,
+      ]);
+      const record = rows[0];
+      if (record === undefined) throw new NotFoundError(`pending photo ${id} not found`);
+      await this.#recordKey(client, record, at);
+      return toPhoto(record);
+    });
+  }
+
+  /** The SQLite catalog's IdempotencyKeys.recordCommit, in SQL of PostgreSQL: same claim rule, same record. */
+  async #recordKey(client: PoolClient, row: CommittedRow, at: string): Promise<void> {
+    const key = row.idempotency_key;
+    if (key === null || key === undefined) return;
+    const nowMs = Date.parse(at);
+    const cutoff = new Date(nowMs - this.#windowMs).toISOString();
+    const { fingerprint, result } = keyRecordOf(row);
+    const claimed = await client.query(SQL.claimKey, [row.client_id, key, row.id, fingerprint, JSON.stringify(result), at, cutoff]);
+    if (claimed.rowCount === 0) throw new KeyTakenError(key);
+    if (nowMs - this.#lastPrune >= Math.min(PRUNE_EVERY_MS, this.#windowMs)) {
+      this.#lastPrune = nowMs;
+      await client.query(SQL.pruneKeys, [cutoff]);
+    }
+  }
+
+  commitRecovered(id: string): Promise<RecoveredCommit> {
+    return this.commitPending(id).then(
+      () => 'committed' as const,
+      (err: unknown) => {
+        if (err instanceof KeyTakenError) return 'key-taken' as const;
+        if (err instanceof NotFoundError) return 'settled' as const;
+        throw err;
+      },
+    );
+  }
+
+  abandonPending(id: string): Promise<boolean> {
+    const at = now();
+    return this.#writer.submit(async (client) => ((await client.query(SQL.abandonPending, [id, at])).rowCount ?? 0) > 0);
+  }
+
+  /**
+   * Holds a session-level pg_try_advisory_lock on a connection of its own for
+   * as long as `work` runs; another daemon asking meanwhile skips. The lock
+   * goes with the connection if this daemon dies, so a sweep is never left
+   * locked by a host that is gone.
+   */
+  async runAlone<T>(name: 'sweep', work: () => Promise<T>): Promise<T | undefined> {
+    this.#assertOpen();
+    let client: PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      throw catalogError(err);
+    }
+    let broken: Error | undefined;
+    try {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [ADVISORY_CLASS, LOCKS[name]]);
+      if (!rows[0]!.locked) return undefined;
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1, $2)', [ADVISORY_CLASS, LOCKS[name]]).catch((err: Error) => {
+          broken = err;
+        });
+      }
+    } catch (err) {
+      broken ??= err instanceof Error ? err : undefined;
+      throw catalogError(err);
+    } finally {
+      // A connection whose unlock failed is destroyed, which releases the lock server-side.
+      client.release(broken);
+    }
+  }
+
+  async storedUnderKey(clientId: string, key: string): Promise<KeyRecord | null> {
+    const cutoff = new Date(Date.now() - this.#windowMs).toISOString();
+    const rows = await this.#read<{ photo_id: string; fingerprint: string; result: string; created_at: string }>(SQL.lookupKey, [clientId, key, cutoff]);
+    const row = rows[0];
+    if (row === undefined) return null;
+    return { photoId: row.photo_id, fingerprint: row.fingerprint, result: JSON.parse(row.result) as StoredResult, createdAt: row.created_at };
+  }
+
+  pruneIdempotencyKeys(): Promise<number> {
+    const cutoff = new Date(Date.now() - this.#windowMs).toISOString();
+    return this.#writer.submit(async (client) => (await client.query(SQL.pruneKeys, [cutoff])).rowCount ?? 0, { durable: false });
+  }
+
+  adoptRows(rows: readonly AdoptedRow[]): Promise<number> {
+    const at = now();
+    return this.#writer.submit(async (client) => {
+      let inserted = 0;
+      for (const row of rows) {
+        const result = await client.query(SQL.adopt, [
+          row.id, row.client_id, row.user_id, row.session_id, row.original_filename, row.mime_type,
+          row.bucket, row.s3_key, row.size, row.checksum, at, row.uploaded_at,
+          photoSearchWords(row.original_filename, row.mime_type),
+        ]);
+        inserted += result.rowCount ?? 0;
+      }
+      return inserted;
+    });
+  }
+
+  forgetRows(ids: readonly string[]): Promise<void> {
+    return this.#changing(ids, async (client) => {
+      await client.query(SQL.forget, [ids]);
+    });
+  }
+
+  /**
+   * A write that changes or hides committed photos: evicted here before it
+   * runs and again once committed (a read in between may have cached the old
+   * version), and on every other daemon by the NOTIFY sent in its transaction.
+   */
+  async #changing<T>(ids: readonly string[], op: (client: PoolClient) => Promise<T>): Promise<T> {
+    for (const id of ids) this.#cache.evict(id);
+    try {
+      return await this.#writer.submit(async (client) => {
+        const value = await op(client);
+        for (const id of ids) await client.query('SELECT pg_notify($1, $2)', [PHOTO_CHANNEL, id]);
+        return value;
+      });
+    } finally {
+      for (const id of ids) this.#cache.evict(id);
+    }
+  }
+
+  discardPending(id: string): Promise<void> {
+    return this.#writer.submit(
+      async (client) => {
+        await client.query(SQL.discardPending, [id]);
+      },
+      { durable: false },
+    );
+  }
+
+  markDeleting(clientId: string, id: string): Promise<{ bucket: string; s3_key: string }> {
+    const at = now();
+    return this.#changing([id], async (client) => {
+      const { rows } = await client.query<{ bucket: string; s3_key: string }>(SQL.markDeleting, [id, clientId, at]);
+      if (rows[0] === undefined) throw new NotFoundError(`photo ${id} not found`);
+      return rows[0];
+    });
+  }
+
+  deleteRow(id: string): Promise<void> {
+    return this.#writer.submit(
+      async (client) => {
+        await client.query(SQL.deleteRow, [id]);
+      },
+      { durable: false },
+    );
+  }
+
+  async updateMetadata(clientId: string, id: string, patch: unknown): Promise<Photo> {
+    const values = parseMetadataPatch(patch);
+    return this.#changing([id], async (client) => {
+      const { rows } = await client.query<{ processing_status: ProcessingStatus; mime_type: string }>(SQL.processingStatus, [id, clientId]);
+      if (rows[0] === undefined) throw new NotFoundError(`photo ${id} not found`);
+      const { processing_status: current, mime_type: mimeType } = rows[0];
+      const at = now();
+      const next = values.processing_status as ProcessingStatus | undefined;
+      const fields = { ...values };
+      if (next !== undefined) {
+        assertTransition(current, next);
+        if (next === 'in_progress' && fields.processing_started_at === undefined) fields.processing_started_at = at;
+        if (isFinished(next) && fields.processing_completed_at === undefined) fields.processing_completed_at = at;
+      }
+      const words = typeof fields.original_filename === 'string' ? photoSearchWords(fields.original_filename, mimeType) : null;
+      const update = patchUpdate(fields, id, clientId, at, words);
+      const updated = await client.query<PhotoRecord>(update.text, update.values);
+      return toPhoto(updated.rows[0]!);
+    });
+  }
+
+  /** From the cache while it is coherent; otherwise undefined (ask getPhoto). */
+  photoNow(clientId: string, id: string): Photo | null | undefined {
+    this.#assertOpen();
+    const cached = this.#cache.get(id);
+    // A photo never changes client, so a cached entry of another client means "not yours".
+    if (cached === undefined) return undefined;
+    return cached.client_id === clientId ? cached : null;
+  }
+
+  async getPhoto(clientId: string, id: string): Promise<Photo | null> {
+    const started = this.#cache.readStarted();
+    const rows = await this.#read<PhotoRecord>(SQL.photo, [id, clientId]);
+    if (rows[0] === undefined) return null;
+    const photo = toPhoto(rows[0]);
+    this.#cache.set(photo, started);
+    return photo;
+  }
+
+  async search(clientId: string, query: unknown): Promise<SearchResult> {
+    this.#assertOpen();
+    const started = performance.now();
+    const plan = parseSearchQuery(query);
+    const page = await this.#search(clientId, plan);
+    return {
+      photos: page.photos,
+      total: page.total,
+      page: { limit: page.limit, offset: page.offset, hasMore: page.hasMore, nextCursor: page.nextCursor },
+      searchTime: Math.round((performance.now() - started) * 100) / 100,
+    };
+  }
+
+  async userPhotos(clientId: string, userId: unknown, options: unknown): Promise<PhotoPage> {
+    this.#assertOpen();
+    const user = idString(userId, 'userId');
+    const plan = {
+      text: '',
+      textMatch: compileTextMatch(undefined),
+      filters: { user_id: user },
+      sort: { ...DEFAULT_SORT },
+      ...parsePaginationOptions(options ?? {}),
+    };
+    const { photos, total, limit, offset, hasMore, nextCursor } = await this.#search(clientId, plan);
+    return { photos, pagination: { total, limit, offset, hasMore, nextCursor } };
+  }
+
+  async #search(clientId: string, plan: Parameters<typeof runPgSearch>[2]) {
+    try {
+      return await runPgSearch(this.#pool, clientId, plan);
+    } catch (err) {
+      throw catalogError(err);
+    }
+  }
+
+  async staleRows(state: 'pending' | 'deleting', olderThan: string, limit: number, own?: { olderThan: string }): Promise<StaleRow[]> {
+    return this.#read<StaleRow>(SQL.staleRows, [state, olderThan, limit, this.nodeId, own?.olderThan ?? olderThan]);
+  }
+
+  async countStaleRows(state: 'pending' | 'deleting', olderThan: string): Promise<number> {
+    return (await this.#read<{ n: number }>(SQL.countStale, [state, olderThan]))[0]!.n;
+  }
+
+  async isKnownBlob(bucket: string, key: string): Promise<boolean> {
+    const id = photoIdOfKey(key);
+    return id !== null && (await this.#read(SQL.knownBlob, [id, bucket, key])).length > 0;
+  }
+
+  async wasLiveAt(at: string): Promise<boolean> {
+    return (await this.#read(SQL.liveAt, [at])).length > 0;
+  }
+
+  async isEmpty(): Promise<boolean> {
+    return (await this.#read(SQL.anyRow, [])).length === 0;
+  }
+
+  async committedRowsAfter(seq: number, limit: number): Promise<Array<StaleRow & { seq: number }>> {
+    return this.#read<StaleRow & { seq: number }>(SQL.committedAfter, [seq, limit]);
+  }
+
+  async countByState(): Promise<Record<RowState, number>> {
+    const counts: Record<RowState, number> = { pending: 0, committed: 0, deleting: 0 };
+    for (const { state, n } of await this.#read<{ state: RowState; n: number }>(SQL.countByState, [])) counts[state] = n;
+    return counts;
+  }
+
+  /** Resolves once PostgreSQL answers a query on a pooled connection; UNAVAILABLE within the timeout otherwise. */
+  async ping(): Promise<void> {
+    await this.#read('SELECT 1', []);
+  }
+
+  writerStats(): CatalogStats {
+    return this.#writer.stats();
+  }
+
+  /** The pool, for the pieces that need PostgreSQL itself (advisory locks of the sweeps). */
+  get pool(): Pool {
+    return this.#pool;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#writer
+      .close()
+      .finally(() => this.#cache.close())
+      .finally(() => this.#pool.end());
+    return this.#closing;
+  }
+}
+
+function poolConfig(options: PostgresCatalogOptions): PoolConfig {
+  const timeout = options.timeoutMs ?? DEFAULT_CATALOG_TIMEOUT_MS;
+  return {
+    // sslmode and the rest of libpq's URL options are read from the URL by pg-connection-string.
+    connectionString: options.url,
+    max: options.poolSize ?? DEFAULT_CATALOG_POOL,
+    connectionTimeoutMillis: timeout,
+    // Server side and client side: a statement on a dead server never hangs a call.
+    statement_timeout: timeout,
+    query_timeout: timeout + 1000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: 'storaged',
+    types: TYPES,
+  };
+}

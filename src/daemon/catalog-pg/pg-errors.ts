@@ -1,0 +1,40 @@
+// What a PostgreSQL failure means to a caller. A catalog that cannot be
+// reached (refused, reset, timed out, shutting down, out of connections or
+// disk) is an outage: UNAVAILABLE, retryable, the same code a MinIO outage
+// gives, so clients retry and the daemon carries on when it returns. Errors
+// storaged raises itself (NOT_FOUND, CONFLICT, …) pass through unchanged;
+// anything else PostgreSQL says is a bug of ours and stays INTERNAL.
+
+import { StorageError, UnavailableError } from '../../protocol/errors';
+
+/**
+ * SQLSTATE classes and codes that say "the server, not the statement":
+ * 08 connection exception, 53 insufficient resources (disk full, too many
+ * connections), 57P01-57P03 admin/crash shutdown and cannot connect now,
+ * 57014 query_canceled (our statement_timeout), 40001/40P01 serialization
+ * failure and deadlock (safe to try again).
+ */
+function isOutageCode(code: string): boolean {
+  return code.startsWith('08') || code.startsWith('53') || ['57P01', '57P02', '57P03', '57014', '40001', '40P01'].includes(code);
+}
+
+/** Node's socket errors and pg's own for a connection that could not be made or was lost. */
+const NODE_OUTAGE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const PG_OUTAGE_MESSAGES = [/timeout exceeded when trying to connect/i, /Connection terminated/i, /Query read timeout/i, /Client has encountered a connection error/i, /Connection closed/i];
+
+export function isCatalogOutage(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (NODE_OUTAGE.has(code) || (/^[0-9A-Z]{5}$/.test(code) && isOutageCode(code)))) return true;
+  const message = (err as { message?: unknown }).message;
+  return typeof message === 'string' && PG_OUTAGE_MESSAGES.some((re) => re.test(message));
+}
+
+/** `err` as the caller should see it: UNAVAILABLE for an outage, else unchanged (the door maps the rest to INTERNAL). */
+export function catalogError(err: unknown): unknown {
+  if (err instanceof StorageError) return err;
+  if (isCatalogOutage(err)) {
+    return new UnavailableError('the catalog (PostgreSQL) cannot be reached or is not answering; retry shortly', { cause: err });
+  }
+  return err;
+}

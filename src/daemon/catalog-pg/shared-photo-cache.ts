@@ -1,0 +1,142 @@
+// The getPhoto cache of a daemon whose catalog other daemons write too. Every
+// write that changes or hides a committed photo sends NOTIFY with its id in
+// the same transaction (PostgreSQL delivers it at COMMIT, and not at all on
+// ROLLBACK); each daemon LISTENs on a connection of its own and evicts the id.
+//
+// What keeps it coherent:
+// - an entry is used only while the LISTEN connection is up; when it drops,
+//   notifications may have been missed, so the cache is emptied and stays off
+//   until the connection is back and listening again;
+// - a read that was in flight while any eviction happened is not cached (it
+//   may carry the version the eviction was about), so a slow read never puts
+//   back what a notification took out;
+// - this daemon's own writes evict at once, before their COMMIT, as well as
+//   when their notification comes back.
+// What it does not promise: another daemon's change reaches this cache when
+// its notification arrives (on a LAN, well under a millisecond after COMMIT,
+// unless PostgreSQL is overloaded); a read through this daemon in between
+// still sees the previous version.
+
+import { Client, type ClientConfig } from 'pg';
+import type { Photo } from '../../protocol/types';
+import type { Logger } from '../logger';
+import { PhotoCache } from '../db/photo-cache';
+
+/** The channel every storaged daemon of a catalog listens on; payload: a photo id. */
+export const PHOTO_CHANNEL = 'storaged_photo_changed';
+
+const RECONNECT_MIN_MS = 250;
+/**
+ * A connection cut without a reset (a partition, a host gone) looks idle, not
+ * broken: a query on it every few seconds finds out, within this plus the
+ * query timeout, and the cache goes off.
+ */
+const HEARTBEAT_MS = 3_000;
+const RECONNECT_MAX_MS = 10_000;
+
+export class SharedPhotoCache {
+  readonly #cache: PhotoCache;
+  readonly #capacity: number;
+  readonly #config: ClientConfig;
+  readonly #logger: Logger;
+  #listener: Client | null = null;
+  #listening = false;
+  /** Bumped by every eviction: a read that saw it change while in flight is not cached. */
+  #evictions = 0;
+  #retryMs = RECONNECT_MIN_MS;
+  #timer: NodeJS.Timeout | null = null;
+  #heartbeat: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(capacity: number, config: ClientConfig, logger: Logger) {
+    this.#cache = new PhotoCache(capacity);
+    this.#capacity = capacity;
+    this.#config = config;
+    this.#logger = logger;
+  }
+
+  /** Connects the listener; resolves once it listens (or failed: the cache then starts off and keeps trying). */
+  async start(): Promise<void> {
+    if (this.#capacity === 0) return;
+    await this.#connect();
+  }
+
+  get listening(): boolean {
+    return this.#listening;
+  }
+
+  /** The cached photo, only while notifications are being received. */
+  get(id: string): Photo | undefined {
+    return this.#listening ? this.#cache.get(id) : undefined;
+  }
+
+  /** A token to give back to `set`: the eviction count when the read began. */
+  readStarted(): number {
+    return this.#evictions;
+  }
+
+  set(photo: Photo, readStartedAt: number): void {
+    if (this.#listening && readStartedAt === this.#evictions) this.#cache.set(photo);
+  }
+
+  evict(id: string): void {
+    this.#evictions++;
+    this.#cache.evict(id);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#stop();
+    await this.#listener?.end().catch(() => undefined);
+  }
+
+  #stop(): void {
+    if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
+    this.#listening = false;
+    this.#evictions++;
+    this.#cache.clear();
+  }
+
+  async #connect(): Promise<void> {
+    const client = new Client(this.#config);
+    this.#listener = client;
+    client.on('notification', (message) => {
+      if (message.channel === PHOTO_CHANNEL && message.payload !== undefined) this.evict(message.payload);
+    });
+    const lost = (err?: Error) => {
+      if (this.#listener !== client) return;
+      this.#listener = null;
+      this.#stop();
+      client.removeAllListeners('notification');
+      client.end().catch(() => undefined);
+      if (this.#closed) return;
+      this.#logger.warn({ err: err && { message: err.message }, retryInMs: this.#retryMs }, 'photo cache off: lost the catalog notification connection');
+      this.#timer = setTimeout(() => {
+        this.#timer = null;
+        void this.#connect();
+      }, this.#retryMs);
+      this.#timer.unref();
+      this.#retryMs = Math.min(this.#retryMs * 2, RECONNECT_MAX_MS);
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${PHOTO_CHANNEL}`);
+      if (this.#listener !== client) return;
+      // Whatever changed while nobody listened is unknown: start from empty.
+      this.#cache.clear();
+      this.#evictions++;
+      this.#listening = true;
+      this.#retryMs = RECONNECT_MIN_MS;
+      this.#heartbeat = setInterval(() => {
+        client.query('SELECT 1').catch((err: Error) => lost(err));
+      }, HEARTBEAT_MS);
+      this.#heartbeat.unref();
+    } catch (err) {
+      lost(err instanceof Error ? err : undefined);
+    }
+  }
+}
