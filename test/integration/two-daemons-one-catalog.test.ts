@@ -1,0 +1,163 @@
+// Many hosts, one catalog: two storaged processes, each with its own socket
+// and node id, share one PostgreSQL catalog and one MinIO. What one stores
+// the other reads, finds, changes and deletes; stores through both at once
+// all land; and when one is killed with -9 in the middle of a store, the
+// other's recovery rolls that store back once the pending timeout has passed,
+// leaving MinIO and PostgreSQL in agreement.
+
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { test, type TestContext } from 'node:test';
+import { Client } from 'pg';
+import { BUCKETS } from '../../src/protocol/types';
+import { StorageClient } from '../../src/sidecar-client/storage-client';
+import { startCatalogDatabase } from '../support/catalog-database';
+import { daemonEnv } from '../support/daemon-env';
+import { spawnDaemon, type DaemonProcess } from '../support/daemon-process';
+import { pngBytes } from '../support/image-bytes';
+import { startMinio, type MinioHandle } from '../support/minio-server';
+import { tempDir } from '../support/temp-dir';
+import { waitFor } from '../support/wait-for';
+
+const PENDING_TIMEOUT_S = 3;
+
+async function startPair(t: TestContext, minio: MinioHandle, url: string): Promise<[DaemonProcess, DaemonProcess]> {
+  const start = (node: string) => {
+    const dir = tempDir(t);
+    return spawnDaemon(
+      t,
+      daemonEnv(dir, minio, {
+        STORAGED_CATALOG_URL: url,
+        STORAGED_NODE_ID: node,
+        STORAGED_SOCKET: path.join(dir, `${node}.sock`),
+        STORAGED_PENDING_TIMEOUT_S: String(PENDING_TIMEOUT_S),
+        STORAGED_RECOVERY_INTERVAL_S: '1',
+        STORAGED_SPOOL_THRESHOLD_BYTES: String(256 * 1024),
+        LOG_LEVEL: 'info',
+      }),
+    );
+  };
+  // One after the other: the second finds the schema migrated by the first (ten at once are tested with the migrations).
+  const a = await start('node-a');
+  const b = await start('node-b');
+  return [a, b];
+}
+
+function clientOf(t: TestContext, d: DaemonProcess): StorageClient {
+  // No client cache: each call must reach its daemon, so what the test sees is the catalog's answer.
+  const client = new StorageClient({ socketPath: d.socketPath, clientId: 'acme', retry: false, cacheConfig: { enabled: false } });
+  t.after(() => client.close());
+  return client;
+}
+
+type Query = <T extends object>(sql: string, values?: unknown[]) => Promise<T[]>;
+
+/** Reads the shared catalog directly, on a connection of the test's own. */
+async function catalogReader(t: TestContext, url: string): Promise<Query> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  t.after(() => client.end());
+  return async <T extends object>(sql: string, values: unknown[] = []) => (await client.query<T>(sql, values)).rows;
+}
+
+async function objectsInMinio(minio: MinioHandle): Promise<string[]> {
+  const found: string[] = [];
+  for (const bucket of BUCKETS) {
+    if (!(await minio.client.bucketExists(bucket))) continue;
+    for await (const o of minio.client.listObjectsV2(bucket, '', true)) found.push(`${bucket}/${o.name}`);
+  }
+  return found.sort();
+}
+
+async function incompleteUploads(minio: MinioHandle): Promise<number> {
+  let n = 0;
+  for (const bucket of BUCKETS) {
+    if (!(await minio.client.bucketExists(bucket))) continue;
+    for await (const _ of minio.client.listIncompleteUploads(bucket, '', true)) n++;
+  }
+  return n;
+}
+
+/** Every row committed with its object, every object with its committed row, nothing unfinished. */
+async function assertAgreement(minio: MinioHandle, query: Query): Promise<void> {
+  const rows = await query<{ bucket: string; s3_key: string; state: string }>('SELECT bucket, s3_key, state FROM photos');
+  assert.deepEqual(rows.filter((r) => r.state !== 'committed'), [], 'no pending or deleting row is left');
+  assert.deepEqual(rows.map((r) => `${r.bucket}/${r.s3_key}`).sort(), await objectsInMinio(minio), 'rows and objects name each other');
+  assert.equal(await incompleteUploads(minio), 0, 'no incomplete multipart upload is left');
+}
+
+test('two daemons on one PostgreSQL catalog serve the same photos', { timeout: 180_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const { url, disposeLast } = await startCatalogDatabase(t);
+  const [a, b] = await startPair(t, minio, url);
+  const query = await catalogReader(t, url);
+  disposeLast();
+  const viaA = clientOf(t, a);
+  const viaB = clientOf(t, b);
+
+  const stored = await viaA.storePhoto(pngBytes(5000), { originalName: 'harbour-dawn.png', clientId: 'acme', userId: 'u-1' });
+  assert.equal((await viaB.getPhoto(stored.id)).checksum, stored.checksum, 'stored through A, read through B');
+  assert.deepEqual((await viaB.searchPhotos({ query: 'harbour' })).photos.map((p) => p.id), [stored.id]);
+  assert.equal((await viaB.getUserPhotos('u-1')).pagination.total, 1);
+
+  await viaB.updatePhotoMetadata(stored.id, { processing_status: 'in_progress', metadata: { by: 'b' } });
+  const seenByA = await viaA.getPhoto(stored.id);
+  assert.equal(seenByA.processing_status, 'in_progress', 'updated through B, seen at once through A');
+  assert.deepEqual(seenByA.metadata, { by: 'b' });
+  // A transition is checked against the row both share: A cannot take it back to queued.
+  await assert.rejects(viaA.updatePhotoMetadata(stored.id, { processing_status: 'queued' }), { code: 'CONFLICT' });
+
+  await viaB.deletePhoto(stored.id);
+  await assert.rejects(viaA.getPhoto(stored.id), { code: 'NOT_FOUND' });
+
+  // Stores through both at once: every one lands once and reads back through the other daemon.
+  const both = await Promise.all(
+    Array.from({ length: 24 }, (_, i) =>
+      (i % 2 === 0 ? viaA : viaB).storePhoto(pngBytes(3000 + i), { originalName: `together-${i}.png`, clientId: 'acme', userId: 'u-2' }),
+    ),
+  );
+  assert.equal(new Set(both.map((p) => p.id)).size, 24);
+  for (const [i, photo] of both.entries()) assert.equal((await (i % 2 === 0 ? viaB : viaA).getPhoto(photo.id)).size, photo.size);
+  assert.equal((await viaA.getUserPhotos('u-2', { limit: 100 })).pagination.total, 24);
+  await assertAgreement(minio, query);
+});
+
+test('kill -9 of one daemon mid-store: the other rolls the store back after the pending timeout', { timeout: 180_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const { url, disposeLast } = await startCatalogDatabase(t);
+  const [a, b] = await startPair(t, minio, url);
+  const query = await catalogReader(t, url);
+  disposeLast();
+  const kept = await clientOf(t, b).storePhoto(pngBytes(4000), { originalName: 'kept.png', clientId: 'acme' });
+
+  // A body that keeps coming: past the spool threshold A inserts its pending row and starts the upload.
+  const viaA = new StorageClient({ socketPath: a.socketPath, clientId: 'acme', retry: false, callTimeoutMs: 120_000 });
+  t.after(() => viaA.close());
+  const body = new PassThrough();
+  const storing = viaA.storePhoto(body, { originalName: 'cut-off.png', clientId: 'acme' }).catch((err: unknown) => err);
+  body.write(pngBytes(64 * 1024));
+  const feeding = setInterval(() => body.write(Buffer.alloc(64 * 1024, 7)), 20);
+  t.after(() => clearInterval(feeding));
+  let pending: { id: string; node_id: string } | undefined;
+  await waitFor(async () => {
+    [pending] = await query<{ id: string; node_id: string }>("SELECT id, node_id FROM photos WHERE state = 'pending'");
+    return pending !== undefined;
+  }, "A's pending row", 20_000);
+  const { id, node_id } = pending!;
+  assert.equal(node_id, 'node-a', 'the pending row names the node that owns it');
+
+  await a.stop('SIGKILL');
+  clearInterval(feeding);
+  assert.equal((await storing as { code?: string }).code !== undefined, true, 'the store through A failed with the daemon');
+
+  // B leaves A's row alone while it may still be A's store in progress (younger than the timeout), then rolls it back.
+  await waitFor(
+    async () => (await query('SELECT 1 FROM photos WHERE id = $1', [id])).length === 0,
+    "B's recovery to roll A's store back",
+    (PENDING_TIMEOUT_S + 15) * 1000,
+  );
+  await waitFor(async () => (await incompleteUploads(minio)) === 0, 'the cut-off upload to be aborted', 15_000);
+  assert.equal((await clientOf(t, b).getPhoto(kept.id)).id, kept.id, 'the committed photo is untouched');
+  await assertAgreement(minio, query);
+});
