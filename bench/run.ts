@@ -3,6 +3,7 @@
 // each other, and prints each figure as a JSON line.
 
 import { benchBackup100k, benchRebuild100k } from './catalog-recovery.bench';
+import { benchCatalogPg } from './catalog-pg.bench';
 import { benchClientCachedGet, benchClientDirectUrl } from './client-cache.bench';
 import { benchGatewayGet } from './gateway-get.bench';
 import { benchRangeRead } from './range-read.bench';
@@ -30,6 +31,7 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['client.directUrl'], run: benchClientDirectUrl },
   { names: ['catalog.backup.100k', 'catalog.backup.100k.getPhoto'], run: benchBackup100k },
   { names: ['catalog.rebuild.100k'], run: benchRebuild100k },
+  { names: ['catalog.pg.store.200k.c16', 'catalog.pg.getPhoto'], run: benchCatalogPg },
   { names: SPOOL_SIZES_MIB.map((mib) => `spool.threshold.${mib}m`), run: benchSpoolThreshold },
 ];
 
