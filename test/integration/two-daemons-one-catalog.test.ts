@@ -101,15 +101,17 @@ test('two daemons on one PostgreSQL catalog serve the same photos', { timeout: 1
   assert.deepEqual((await viaB.searchPhotos({ query: 'harbour' })).photos.map((p) => p.id), [stored.id]);
   assert.equal((await viaB.getUserPhotos('u-1')).pagination.total, 1);
 
+  // A has the photo in its getPhoto cache now; B's change reaches it by NOTIFY, after B's COMMIT (shared-photo-cache.ts).
+  assert.equal((await viaA.getPhoto(stored.id)).processing_status, 'queued');
   await viaB.updatePhotoMetadata(stored.id, { processing_status: 'in_progress', metadata: { by: 'b' } });
-  const seenByA = await viaA.getPhoto(stored.id);
-  assert.equal(seenByA.processing_status, 'in_progress', 'updated through B, seen at once through A');
-  assert.deepEqual(seenByA.metadata, { by: 'b' });
+  await waitFor(async () => (await viaA.getPhoto(stored.id)).processing_status === 'in_progress', "B's update to evict A's cached copy", 10_000);
+  assert.deepEqual((await viaA.getPhoto(stored.id)).metadata, { by: 'b' });
   // A transition is checked against the row both share: A cannot take it back to queued.
   await assert.rejects(viaA.updatePhotoMetadata(stored.id, { processing_status: 'queued' }), { code: 'CONFLICT' });
 
   await viaB.deletePhoto(stored.id);
-  await assert.rejects(viaA.getPhoto(stored.id), { code: 'NOT_FOUND' });
+  await waitFor(() => viaA.getPhoto(stored.id).then(() => false, (err: { code?: string }) => err.code === 'NOT_FOUND'), "B's delete to reach A's cache", 10_000);
+  await assert.rejects(viaB.getPhoto(stored.id), { code: 'NOT_FOUND' });
 
   // Stores through both at once: every one lands once and reads back through the other daemon.
   const both = await Promise.all(

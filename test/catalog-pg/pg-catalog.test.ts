@@ -1,0 +1,96 @@
+// PostgresCatalog's own behaviour beside the contract suite: the pieces that
+// exist because several daemons share one catalog (node-owned recovery rows,
+// sweeps one at a time, getPhoto caches kept coherent by NOTIFY) and the
+// writer's batching, on a real PostgreSQL server.
+
+import * as assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { PostgresCatalog } from '../../src/daemon/catalog-pg/pg-catalog';
+import { createLogger } from '../../src/daemon/logger';
+import { newRow } from '../db/catalog-fixture';
+import { startPostgres, type PostgresHandle } from '../support/postgres';
+import { waitFor } from '../support/wait-for';
+
+const logger = createLogger('silent');
+let server: PostgresHandle;
+
+before(async () => {
+  server = await startPostgres();
+});
+after(() => server.dispose());
+
+/** Two daemons' catalogs on one fresh database. */
+async function twoNodes(t: import('node:test').TestContext): Promise<[PostgresCatalog, PostgresCatalog]> {
+  const url = await server.createDatabase();
+  const a = await PostgresCatalog.open({ url, logger, nodeId: 'node-a' });
+  const b = await PostgresCatalog.open({ url, logger, nodeId: 'node-b' });
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  return [a, b];
+}
+
+test('recovery lists a node its own young pending rows, and other nodes\' only past the timeout', async (t) => {
+  const [a, b] = await twoNodes(t);
+  const row = newRow();
+  await a.insertPending(row);
+  const past = new Date(Date.now() - 3_600_000).toISOString();
+  const everything = { olderThan: new Date(Date.now() + 60_000).toISOString() };
+  assert.deepEqual((await a.staleRows('pending', past, 10, everything)).map((r) => r.id), [row.id], 'its own, at once');
+  assert.deepEqual(await b.staleRows('pending', past, 10, everything), [], "another node's, not while young");
+  assert.deepEqual((await b.staleRows('pending', everything.olderThan, 10)).map((r) => r.id), [row.id], 'past the timeout, anyone');
+});
+
+test('a sweep runs on one daemon at a time: the other skips while the lock is held', async (t) => {
+  const [a, b] = await twoNodes(t);
+  let inner: string | undefined = 'not asked';
+  const outer = await a.runAlone('sweep', async () => {
+    inner = await b.runAlone('sweep', async () => 'ran');
+    return 'ran';
+  });
+  assert.equal(outer, 'ran');
+  assert.equal(inner, undefined, 'skipped while node-a sweeps');
+  assert.equal(await b.runAlone('sweep', async () => 'ran'), 'ran', 'runs once the lock is free');
+});
+
+test('a recovered commit and a rollback race between two daemons: one wins, the other finds it settled', async (t) => {
+  const [a, b] = await twoNodes(t);
+  const row = newRow();
+  await a.insertPending(row);
+  assert.deepEqual(await Promise.all([a.commitRecovered(row.id), b.commitRecovered(row.id)]).then((r) => r.sort()), ['committed', 'settled']);
+  const other = newRow();
+  await a.insertPending(other);
+  assert.deepEqual(await Promise.all([a.abandonPending(other.id), b.abandonPending(other.id)]).then((r) => r.sort()), [false, true]);
+  assert.equal(await a.commitRecovered(other.id), 'settled');
+});
+
+test("a change committed through one daemon evicts the other's cached photo", async (t) => {
+  const [a, b] = await twoNodes(t);
+  const row = newRow();
+  await a.insertPending(row);
+  await a.commitPending(row.id);
+  assert.equal((await b.getPhoto('client-a', row.id))?.processing_status, 'queued');
+  assert.equal(b.photoNow('client-a', row.id)?.processing_status, 'queued', 'cached by node-b');
+  assert.equal(b.photoNow('client-b', row.id), null, "another client's cached photo is not theirs");
+  await a.updateMetadata('client-a', row.id, { processing_status: 'in_progress' });
+  await waitFor(() => b.photoNow('client-a', row.id) === undefined, "node-a's NOTIFY to reach node-b", 10_000);
+  assert.equal((await b.getPhoto('client-a', row.id))?.processing_status, 'in_progress');
+  await a.markDeleting('client-a', row.id);
+  await waitFor(() => b.photoNow('client-a', row.id) === undefined, 'the delete to reach node-b', 10_000);
+  assert.equal(await b.getPhoto('client-a', row.id), null);
+});
+
+test('writes submitted together share transactions, and a failing one rejects alone', async (t) => {
+  const [a] = await twoNodes(t);
+  const rows = Array.from({ length: 40 }, () => newRow());
+  const before = a.writerStats().transactions;
+  await Promise.all(rows.map((row) => a.insertPending(row)));
+  const results = await Promise.allSettled([...rows.map((row) => a.commitPending(row.id)), a.commitPending(rows[0]!.id)]);
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 40);
+  const failed = results.filter((r) => r.status === 'rejected');
+  assert.equal(failed.length, 1, 'the second commit of one row fails, the other 40 stand');
+  assert.equal((failed[0] as PromiseRejectedResult).reason.code, 'NOT_FOUND');
+  assert.ok(a.writerStats().transactions - before < 81, `81 writes in ${a.writerStats().transactions - before} transactions`);
+  assert.equal((await a.countByState()).committed, 40);
+});
