@@ -5,11 +5,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
+import pg from 'pg';
 import Database from 'better-sqlite3';
 import type { Photo } from '../../src/protocol/types';
 import { Catalog, type NewPhotoRow } from '../../src/daemon/db/catalog';
 import { createLogger } from '../../src/daemon/logger';
+import { PostgresCatalog } from '../../src/daemon/catalog-pg/pg-catalog';
+import type { PhotoCatalog } from '../../src/daemon/db/photo-catalog';
+import { startPostgres, type PostgresHandle } from '../support/postgres';
 
 export const silentLogger = createLogger('silent');
 
@@ -76,8 +80,65 @@ export function newRow(overrides: Partial<NewPhotoRow> = {}): NewPhotoRow {
   };
 }
 
-export async function addCommitted(catalog: Catalog, overrides: Partial<NewPhotoRow> = {}): Promise<Photo> {
+export async function addCommitted(catalog: PhotoCatalog, overrides: Partial<NewPhotoRow> = {}): Promise<Photo> {
   const row = newRow(overrides);
   await catalog.insertPending(row);
   return catalog.commitPending(row.id);
+}
+
+/** A catalog of either engine, with a way to arrange rows directly (`?` placeholders on both). */
+export interface EngineCatalog {
+  engine: 'sqlite' | 'postgres';
+  catalog: PhotoCatalog;
+  exec(sql: string, ...params: unknown[]): Promise<void>;
+  /** The first column of the first row; counts as numbers. */
+  value(sql: string, ...params: unknown[]): Promise<unknown>;
+}
+
+let postgres: Promise<PostgresHandle> | null = null;
+after(async () => {
+  if (postgres !== null) await (await postgres).dispose();
+});
+
+async function openPostgresCatalog(t: TestContext): Promise<EngineCatalog> {
+  postgres ??= startPostgres();
+  const url = await (await postgres).createDatabase();
+  const catalog = await PostgresCatalog.open({ url, logger: silentLogger });
+  // A Client, not a Pool: its end() waits for the connection to close, so none is left for the server's shutdown to cut.
+  const pool = new pg.Client({ connectionString: url });
+  await pool.connect();
+  t.after(async () => {
+    await catalog.close();
+    await pool.end();
+  });
+  const numbered = (sql: string) => {
+    let n = 0;
+    return sql.replace(/\?/g, () => `$${++n}`);
+  };
+  return {
+    engine: 'postgres',
+    catalog,
+    async exec(sql, ...params) {
+      await pool.query(numbered(sql), params);
+    },
+    async value(sql, ...params) {
+      const { rows } = await pool.query(numbered(sql), params);
+      const first = rows[0] === undefined ? undefined : Object.values(rows[0])[0];
+      return typeof first === 'string' && /^count/.test(Object.keys(rows[0])[0]!) ? Number(first) : first;
+    },
+  };
+}
+
+/** The same test on the SQLite catalog and on the PostgreSQL one, named after each. */
+export function testOnBothEngines(name: string, fn: (t: TestContext, c: EngineCatalog) => Promise<void>): void {
+  test(`${name} (SQLite)`, async (t) => {
+    const { catalog, raw } = openTestCatalog(t);
+    await fn(t, {
+      engine: 'sqlite',
+      catalog,
+      exec: async (sql, ...params) => void raw().prepare(sql).run(...params),
+      value: async (sql, ...params) => raw().prepare(sql).pluck().get(...params),
+    });
+  });
+  test(`${name} (PostgreSQL)`, { timeout: 120_000 }, async (t) => fn(t, await openPostgresCatalog(t)));
 }

@@ -1,17 +1,15 @@
 import * as assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { ValidationError } from '../../src/protocol/errors';
-import type { Catalog } from '../../src/daemon/db/catalog';
-import { addCommitted, openTestCatalog } from './catalog-fixture';
+import type { PhotoCatalog } from '../../src/daemon/db/photo-catalog';
+import { addCommitted, testOnBothEngines } from './catalog-fixture';
 
-async function addMany(catalog: Catalog, count: number, overrides = {}): Promise<string[]> {
+async function addMany(catalog: PhotoCatalog, count: number, overrides = {}): Promise<string[]> {
   const ids = [];
   for (let i = 0; i < count; i++) ids.push((await addCommitted(catalog, { original_filename: `batch-${i}.jpg`, ...overrides })).id);
   return ids;
 }
 
-test('offset pages report the real total and hasMore, including the last page', async (t) => {
-  const { catalog } = openTestCatalog(t);
+testOnBothEngines('offset pages report the real total and hasMore, including the last page', async (_t, { catalog }) => {
   await addMany(catalog, 5);
 
   const first = await catalog.search('client-a', { limit: 2 });
@@ -32,11 +30,10 @@ test('offset pages report the real total and hasMore, including the last page', 
   assert.equal(typeof last.searchTime, 'number');
 });
 
-test('cursor pages walk every row exactly once, even when sort values tie', async (t) => {
-  const { catalog, raw } = openTestCatalog(t);
+testOnBothEngines('cursor pages walk every row exactly once, even when sort values tie', async (_t, { catalog, exec }) => {
   const all = await addMany(catalog, 23);
-  raw().prepare('UPDATE photos SET uploaded_at = ?').run('2024-06-01T00:00:00.000Z');
-  raw().prepare('UPDATE photos SET size = 7 WHERE rowid % 2 = 0').run();
+  await exec('UPDATE photos SET uploaded_at = ?', '2024-06-01T00:00:00.000Z');
+  await exec('UPDATE photos SET size = 7 WHERE seq % 2 = 0');
 
   for (const sort of [undefined, { field: 'size', order: 'asc' }, { field: 'original_filename', order: 'desc' }]) {
     const seen: string[] = [];
@@ -56,8 +53,7 @@ test('cursor pages walk every row exactly once, even when sort values tie', asyn
   }
 });
 
-test('a cursor reused with other text, filters or sort is refused', async (t) => {
-  const { catalog } = openTestCatalog(t);
+testOnBothEngines('a cursor reused with other text, filters or sort is refused', async (_t, { catalog }) => {
   await addMany(catalog, 4, { user_id: 'u1' });
   const { nextCursor } = (await catalog.search('client-a', { filters: { user_id: 'u1' }, limit: 2 })).page;
   assert.ok(nextCursor);
@@ -77,8 +73,7 @@ test('a cursor reused with other text, filters or sort is refused', async (t) =>
   await assert.rejects(async () => await catalog.search('client-b', { filters: { user_id: 'u1' }, cursor: nextCursor }), ValidationError);
 });
 
-test('a cursor cannot be combined with an offset, and a forged cursor is refused', async (t) => {
-  const { catalog } = openTestCatalog(t);
+testOnBothEngines('a cursor cannot be combined with an offset, and a forged cursor is refused', async (_t, { catalog }) => {
   await addMany(catalog, 3);
   const { nextCursor } = (await catalog.search('client-a', { limit: 1 })).page;
   await assert.rejects(async () => await catalog.search('client-a', { cursor: nextCursor, offset: 1 }), {
@@ -90,11 +85,10 @@ test('a cursor cannot be combined with an offset, and a forged cursor is refused
   }
 });
 
-test('userPhotos pages a user’s photos newest first', async (t) => {
-  const { catalog, raw } = openTestCatalog(t);
+testOnBothEngines('userPhotos pages a user’s photos newest first', async (_t, { catalog, exec }) => {
   const mine = await addMany(catalog, 3, { user_id: 'u1' });
   await addMany(catalog, 2, { user_id: 'u2' });
-  mine.forEach((id, i) => raw().prepare('UPDATE photos SET uploaded_at = ? WHERE id = ?').run(`2024-01-0${i + 1}T00:00:00.000Z`, id));
+  for (const [i, id] of mine.entries()) await exec('UPDATE photos SET uploaded_at = ? WHERE id = ?', `2024-01-0${i + 1}T00:00:00.000Z`, id);
 
   const page = await catalog.userPhotos('client-a', 'u1', { limit: 2 });
   assert.deepEqual(page.photos.map((p) => p.id), [mine[2], mine[1]]);

@@ -1,12 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ValidationError } from '../../src/protocol/errors';
-import { addCommitted, openTestCatalog } from './catalog-fixture';
+import { addCommitted, openTestCatalog, testOnBothEngines } from './catalog-fixture';
 
 const ids = (result: { photos: Array<{ id: string }> }) => result.photos.map((p) => p.id).sort();
 
-test('full text finds a photo by any word of its filename, by prefix, and by MIME type', async (t) => {
-  const { catalog } = openTestCatalog(t);
+testOnBothEngines('full text finds a photo by any word of its filename, by prefix, and by MIME type', async (_t, { catalog }) => {
   const beach = await addCommitted(catalog, { original_filename: 'beach-sunset_2024.jpg' });
   const dog = await addCommitted(catalog, { original_filename: 'Dog.png', mime_type: 'image/png' });
 
@@ -20,8 +19,7 @@ test('full text finds a photo by any word of its filename, by prefix, and by MIM
   assert.equal((await catalog.search('client-a', { query: '' })).total, 2, 'empty text means no text condition');
 });
 
-test('the full-text index follows renames and deletes', async (t) => {
-  const { catalog } = openTestCatalog(t);
+testOnBothEngines('the full-text index follows renames and deletes', async (_t, { catalog }) => {
   const photo = await addCommitted(catalog, { original_filename: 'beach.jpg' });
   await catalog.updateMetadata('client-a', photo.id, { original_filename: 'mountain.jpg' });
   assert.equal((await catalog.search('client-a', { query: 'beach' })).total, 0);
@@ -53,8 +51,7 @@ test('the full-text index still points at the right photos after deletes and VAC
   raw().exec("INSERT INTO photos_fts (photos_fts, rank) VALUES ('integrity-check', 1)");
 });
 
-test('search text that looks like SQL or FTS syntax is only ever words', async (t) => {
-  const { catalog, raw } = openTestCatalog(t);
+testOnBothEngines('search text that looks like SQL or FTS syntax is only ever words', async (_t, { catalog, value }) => {
   await addCommitted(catalog, { original_filename: 'beach.jpg' });
   const hostile = [
     "'; DROP TABLE photos; --",
@@ -75,11 +72,10 @@ test('search text that looks like SQL or FTS syntax is only ever words', async (
   }
   assert.equal((await catalog.search('client-a', { query: 'beach OR mountain' })).total, 0, 'OR is a word, not an operator');
   assert.equal((await catalog.search('client-a', { query: '"beach"' })).total, 1);
-  assert.equal(raw().prepare('SELECT count(*) FROM photos').pluck().get(), 1);
+  assert.equal(await value('SELECT count(*) FROM photos'), 1);
 });
 
-test('text with no word in it matches nothing; text over 256 characters is refused', async (t) => {
-  const { catalog } = openTestCatalog(t);
+testOnBothEngines('text with no word in it matches nothing; text over 256 characters is refused', async (_t, { catalog }) => {
   await addCommitted(catalog, { original_filename: 'beach.jpg' });
   assert.equal((await catalog.search('client-a', { query: '!!! --- ***' })).total, 0);
   await assert.rejects(async () => await catalog.search('client-a', { query: 'a'.repeat(257) }), {
@@ -87,16 +83,15 @@ test('text with no word in it matches nothing; text over 256 characters is refus
   });
 });
 
-test('filters narrow the results', async (t) => {
-  const { catalog, raw } = openTestCatalog(t);
+testOnBothEngines('filters narrow the results', async (_t, { catalog, exec }) => {
   const a = await addCommitted(catalog, { user_id: 'u1', mime_type: 'image/png' });
   const b = await addCommitted(catalog, { user_id: 'u2', mime_type: 'image/jpeg' });
   const c = await addCommitted(catalog, { user_id: 'u2', mime_type: 'image/webp' });
   await catalog.updateMetadata('client-a', c.id, { processing_status: 'in_progress' });
-  const setUploaded = raw().prepare('UPDATE photos SET uploaded_at = ? WHERE id = ?');
-  setUploaded.run('2024-01-01T00:00:00.000Z', a.id);
-  setUploaded.run('2024-02-01T00:00:00.000Z', b.id);
-  setUploaded.run('2024-03-01T00:00:00.000Z', c.id);
+  const setUploaded = (at: string, id: string) => exec('UPDATE photos SET uploaded_at = ? WHERE id = ?', at, id);
+  await setUploaded('2024-01-01T00:00:00.000Z', a.id);
+  await setUploaded('2024-02-01T00:00:00.000Z', b.id);
+  await setUploaded('2024-03-01T00:00:00.000Z', c.id);
 
   const search = async (filters: unknown) => ids(await catalog.search('client-a', { filters }));
   assert.deepEqual(await search({ user_id: 'u2' }), [b.id, c.id].sort());
@@ -110,8 +105,7 @@ test('filters narrow the results', async (t) => {
   assert.deepEqual(await search({ client_id: 'client-b' }), []);
 });
 
-test('sort accepts only whitelisted fields and orders with ties broken by id', async (t) => {
-  const { catalog } = openTestCatalog(t);
+testOnBothEngines('sort accepts only whitelisted fields and orders with ties broken by id', async (_t, { catalog }) => {
   const sizes = [30, 10, 20, 10];
   const photos = [];
   for (const size of sizes) photos.push(await addCommitted(catalog, { size }));
@@ -137,8 +131,7 @@ test('sort accepts only whitelisted fields and orders with ties broken by id', a
   assert.equal((await catalog.search('client-a', {})).total, 4);
 });
 
-test('malformed searches are refused with exact messages', async (t) => {
-  const { catalog } = openTestCatalog(t);
+testOnBothEngines('malformed searches are refused with exact messages', async (_t, { catalog }) => {
   const cases: Array<[unknown, string]> = [
     [{ limit: 0 }, 'limit must be an integer between 1 and 1000'],
     [{ limit: 1001 }, 'limit must be an integer between 1 and 1000'],
