@@ -7,6 +7,7 @@ import { runCheck } from './check/run-check';
 import { parseArgs } from 'node:util';
 import { runBackup, runListBackups } from './cli/backup';
 import { RefusedError, runRebuild } from './cli/rebuild';
+import { runMigrateCatalog } from './cli/migrate-catalog';
 import { runRestore } from './cli/restore';
 import { Daemon, STORAGED_VERSION } from './daemon';
 import { createLogger } from './logger';
@@ -16,6 +17,7 @@ const USAGE = `usage: storaged [--help] [--version]
        storaged rebuild [--force]
        storaged backup [--list]
        storaged restore [--from NAME|latest]
+       storaged migrate-catalog --to postgres://USER:PASSWORD@HOST:PORT/DB [--replace]
 
 Runs the storaged daemon. Settings come from the environment (see README.md):
   STORAGED_DATA_DIR, STORAGED_SOCKET, SQLITE_PATH, MINIO_ENDPOINT, MINIO_PORT,
@@ -37,6 +39,12 @@ the blob store's backups bucket; --list lists them, newest first.
 restore (daemon stopped) brings the catalog back from a backup (default
 latest), then reconciles it with the blob store: photos stored since are
 adopted back, rows whose object is gone are removed. Prints a JSON report.
+
+migrate-catalog (daemon stopped) copies the SQLite catalog into an empty
+PostgreSQL catalog (schema made first), every row and the catalog's identity,
+in one transaction, and checks the counts before committing. A target that
+already holds a catalog is refused unless --replace, which empties it first.
+Prints a JSON report. Exit 0: copied; 2: refused or failed, nothing copied.
 `;
 
 // Exit codes from sysexits.h so service managers can tell a usage or config mistake from a crash.
@@ -95,7 +103,8 @@ async function catalogCommand<O extends CommandOptions>(
     fail(`${(err as Error).message} (${name})\n${USAGE}`, EX_USAGE);
   }
   const config = loadConfigOrExit();
-  refuseSharedCatalog(config, name);
+  // migrate-catalog reads the SQLite file and writes to its --to URL: STORAGED_CATALOG_URL may already be set for the daemons to come.
+  if (name !== 'migrate-catalog') refuseSharedCatalog(config, name);
   try {
     process.stdout.write(`${JSON.stringify(await run(config, values), null, 2)}\n`);
   } catch (err) {
@@ -111,6 +120,10 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
     catalogCommand('backup', args, { list: { type: 'boolean' } }, (c, v) => (v.list === true ? runListBackups(c) : runBackup(c))),
   restore: (args) =>
     catalogCommand('restore', args, { from: { type: 'string' } }, (c, v) => runRestore(c, typeof v.from === 'string' ? v.from : 'latest')),
+  'migrate-catalog': (args) =>
+    catalogCommand('migrate-catalog', args, { to: { type: 'string' }, replace: { type: 'boolean' } }, (c, v) =>
+      runMigrateCatalog(c, typeof v.to === 'string' ? v.to : undefined, v.replace === true),
+    ),
 };
 
 async function main(argv: string[]): Promise<void> {

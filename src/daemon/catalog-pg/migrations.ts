@@ -22,7 +22,7 @@ export const DEFAULT_PG_MIGRATIONS_DIR = path.join(__dirname, '../../../../migra
 export const MIGRATION_LOCK_KEY = 0x7374_6764_6d69_6772n;
 
 /** A pool, or one connected client (the migrate-catalog command has no pool). */
-export type Queryable = pg.Pool | pg.PoolClient | pg.Client;
+export type Queryable = pg.Pool | pg.ClientBase;
 
 /** Runs `work` on one session: advisory locks belong to the session that took them. */
 export async function withSession<T>(db: Queryable, work: (client: pg.ClientBase) => Promise<T>): Promise<T> {

@@ -98,6 +98,8 @@ export function searchTsquery(text: string): string | null {
       .tokenize(word, '')
       .filter((token) => token.col === 'a')
       .sort((x, y) => x.offset - y.offset);
+    // A word unicode61 sees no token in (a letter newer than its Unicode 6.1 tables) is an empty phrase: FTS5 ignores it beside
+    // other words and matches nothing when it is alone; the caller turns null into no match.
     if (tokens.length === 0) continue;
     phrases.push(`${tokens.map((token) => quote(token.term)).join(' <-> ')}:*`);
   }
