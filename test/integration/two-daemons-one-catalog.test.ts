@@ -22,8 +22,9 @@ import { waitFor } from '../support/wait-for';
 
 const PENDING_TIMEOUT_S = 3;
 
-async function startPair(t: TestContext, minio: MinioHandle, url: string): Promise<[DaemonProcess, DaemonProcess]> {
-  const start = (node: string) => {
+/** Starts a daemon of the shared catalog under a node id (debug logs: recovery passes show). */
+function starter(t: TestContext, minio: MinioHandle, url: string, pendingTimeoutS = PENDING_TIMEOUT_S) {
+  return (node: string) => {
     const dir = tempDir(t);
     return spawnDaemon(
       t,
@@ -31,13 +32,17 @@ async function startPair(t: TestContext, minio: MinioHandle, url: string): Promi
         STORAGED_CATALOG_URL: url,
         STORAGED_NODE_ID: node,
         STORAGED_SOCKET: path.join(dir, `${node}.sock`),
-        STORAGED_PENDING_TIMEOUT_S: String(PENDING_TIMEOUT_S),
+        STORAGED_PENDING_TIMEOUT_S: String(pendingTimeoutS),
         STORAGED_RECOVERY_INTERVAL_S: '1',
         STORAGED_SPOOL_THRESHOLD_BYTES: String(256 * 1024),
-        LOG_LEVEL: 'info',
+        LOG_LEVEL: 'debug',
       }),
     );
   };
+}
+
+async function startPair(t: TestContext, minio: MinioHandle, url: string): Promise<[DaemonProcess, DaemonProcess]> {
+  const start = starter(t, minio, url);
   // One after the other: the second finds the schema migrated by the first (ten at once are tested with the migrations).
   const a = await start('node-a');
   const b = await start('node-b');
@@ -132,9 +137,47 @@ test('kill -9 of one daemon mid-store: the other rolls the store back after the 
   const query = await catalogReader(t, url);
   disposeLast();
   const kept = await clientOf(t, b).storePhoto(pngBytes(4000), { originalName: 'kept.png', clientId: 'acme' });
+  const id = await killMidStore(t, a, query);
 
-  // A body that keeps coming: past the spool threshold A inserts its pending row and starts the upload.
-  const viaA = new StorageClient({ socketPath: a.socketPath, clientId: 'acme', retry: false, callTimeoutMs: 120_000 });
+  // B leaves A's row alone while it may still be A's store in progress (younger than the timeout), then rolls it back.
+  await waitFor(
+    async () => (await query('SELECT 1 FROM photos WHERE id = $1', [id])).length === 0,
+    "B's recovery to roll A's store back",
+    (PENDING_TIMEOUT_S + 15) * 1000,
+  );
+  await waitFor(async () => (await incompleteUploads(minio)) === 0, 'the cut-off upload to be aborted', 15_000);
+  assert.equal((await clientOf(t, b).getPhoto(kept.id)).id, kept.id, 'the committed photo is untouched');
+  await assertAgreement(minio, query);
+});
+
+test('a daemon restarted under its node id rolls its own cut-off store back at start; another node leaves it alone', { timeout: 180_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const { url, disposeLast } = await startCatalogDatabase(t);
+  // A timeout far longer than the test: only ownership can explain a rollback.
+  const start = starter(t, minio, url, 3600);
+  const a = await start('node-a');
+  const b = await start('node-b');
+  const query = await catalogReader(t, url);
+  disposeLast();
+  const id = await killMidStore(t, a, query);
+
+  // Two of B's recovery passes (every second) after the kill: A's young row is not B's to touch.
+  const passes = () => b.stdout().split('\n').filter((line) => line.includes('"recovery pass finished"')).length;
+  const seen = passes();
+  await waitFor(() => passes() >= seen + 2, "two of B's recovery passes", 30_000);
+  assert.equal((await query('SELECT 1 FROM photos WHERE id = $1', [id])).length, 1, "another node's young row is left alone");
+
+  // A again, under the same node id: its start-up recovery settles its own row before it says ready.
+  await start('node-a');
+  assert.deepEqual(await query('SELECT id FROM photos WHERE id = $1', [id]), [], 'its own row, rolled back at start');
+  await waitFor(async () => (await incompleteUploads(minio)) === 0, 'the cut-off upload to be aborted', 15_000);
+  await assertAgreement(minio, query);
+});
+
+/** A store through `d` whose body keeps coming, until `d` is killed with -9 once its pending row exists; resolves to that row's id. */
+async function killMidStore(t: TestContext, d: DaemonProcess, query: Query): Promise<string> {
+  // A body that keeps coming: past the spool threshold the daemon inserts its pending row and starts the upload.
+  const viaA = new StorageClient({ socketPath: d.socketPath, clientId: 'acme', retry: false, callTimeoutMs: 120_000 });
   t.after(() => viaA.close());
   const body = new PassThrough();
   const storing = viaA.storePhoto(body, { originalName: 'cut-off.png', clientId: 'acme' }).catch((err: unknown) => err);
@@ -149,17 +192,8 @@ test('kill -9 of one daemon mid-store: the other rolls the store back after the 
   const { id, node_id } = pending!;
   assert.equal(node_id, 'node-a', 'the pending row names the node that owns it');
 
-  await a.stop('SIGKILL');
+  await d.stop('SIGKILL');
   clearInterval(feeding);
-  assert.equal((await storing as { code?: string }).code !== undefined, true, 'the store through A failed with the daemon');
-
-  // B leaves A's row alone while it may still be A's store in progress (younger than the timeout), then rolls it back.
-  await waitFor(
-    async () => (await query('SELECT 1 FROM photos WHERE id = $1', [id])).length === 0,
-    "B's recovery to roll A's store back",
-    (PENDING_TIMEOUT_S + 15) * 1000,
-  );
-  await waitFor(async () => (await incompleteUploads(minio)) === 0, 'the cut-off upload to be aborted', 15_000);
-  assert.equal((await clientOf(t, b).getPhoto(kept.id)).id, kept.id, 'the committed photo is untouched');
-  await assertAgreement(minio, query);
-});
+  assert.equal((await storing as { code?: string }).code !== undefined, true, 'the store failed with the daemon');
+  return id;
+}
