@@ -13,9 +13,8 @@
 // - this daemon's own writes evict at once, before their COMMIT, as well as
 //   when their notification comes back.
 // What it does not promise: another daemon's change reaches this cache when
-// its notification arrives (on a LAN, well under a millisecond after COMMIT,
-// unless PostgreSQL is overloaded); a read through this daemon in between
-// still sees the previous version.
+// its notification arrives (after the COMMIT, typically within milliseconds);
+// a read through this daemon in between still sees the previous version.
 
 import { Client, type ClientConfig } from 'pg';
 import type { Photo } from '../../protocol/types';
