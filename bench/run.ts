@@ -2,6 +2,7 @@
 // with PREFIX (all by default), one after another so they do not disturb
 // each other, and prints each figure as a JSON line.
 
+import { benchCatalogPgSearch } from './catalog-pg-search.bench';
 import { benchBackup100k, benchRebuild100k } from './catalog-recovery.bench';
 import { benchCatalogPg } from './catalog-pg.bench';
 import { benchClientCachedGet, benchClientDirectUrl } from './client-cache.bench';
@@ -18,6 +19,7 @@ import { benchWriterInsert } from './writer-insert.bench';
 
 const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['writer.insert'], run: benchWriterInsert },
+  { names: ['catalog.pg.search.20k', 'catalog.pg.migrate.20k'], run: benchCatalogPgSearch },
   { names: ['sidecar.getPhoto'], run: benchSidecarGet },
   { names: ['store.200k.c16'], run: benchStore200k },
   { names: ['gateway.getPhoto'], run: benchGatewayGet },
