@@ -131,6 +131,8 @@ test('backups run on their interval while stores run, keep the newest N, and eac
   await backupsTaken(daemon, 3);
   storing = false;
   await writer;
+  // The next backup may be between its upload and its pruning; a stopping daemon finishes it.
+  assert.equal(await daemon.stop('SIGTERM'), 0);
 
   const listed = storaged(env, 'backup', '--list').report as Array<{ name: string; createdAt: string; sha256: string }>;
   assert.equal(listed.length, 2, 'pruned to STORAGED_BACKUP_KEEP');
