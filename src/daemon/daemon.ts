@@ -22,6 +22,7 @@ import type { Piscina } from 'piscina';
 import { createWorkerPool } from './workers/worker-pool';
 import { GrowingFileHash } from './workers/hash-task';
 import { RuntimeMetrics } from './metrics/runtime-metrics';
+import { DaemonStatsSource } from './metrics/daemon-stats';
 import { walCheckpointIn } from './workers/checkpoint-task';
 import { largestBodyLimit } from './validation/body-limits';
 import { BACKUP_BUCKET } from './backup/catalog-backups';
@@ -52,6 +53,7 @@ export class Daemon {
   ) {}
 
   static async start(config: DaemonConfig, logger: Logger): Promise<Daemon> {
+    const startedAt = performance.now();
     await fs.promises.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     await fs.promises.mkdir(path.dirname(config.sqlitePath), { recursive: true, mode: 0o700 });
     const staleSpool = await clearStaleSpool(config.spoolDir);
@@ -149,6 +151,19 @@ export class Daemon {
       }
       await socket.listen();
 
+      // One set of figures for /metrics and the socket's daemonStats call (storagectl stats).
+      const runtime = new RuntimeMetrics(pool);
+      cleanups.push(() => runtime.stop());
+      const stats = new DaemonStatsSource({
+        version: STORAGED_VERSION,
+        catalog,
+        runtime,
+        socketConnections: () => socket.stats().connections,
+        httpConnections: () => http?.openConnections ?? 0,
+        startedAt,
+      });
+      coordinator.statsSource = () => stats.snapshot();
+
       // Mounted only now: recovery above assumes no store of ours is in flight.
       if (config.http.enabled) {
         const gateway = new Gateway({
@@ -156,7 +171,7 @@ export class Daemon {
           tokens: config.gatewayTokens,
           readiness: { [catalog.engine]: () => catalog.ping(), blobs: () => blobs.ping() },
           readinessDetails: () => ({ backup: backups.status() }),
-          registries: [coordinator.metrics.registry, new RuntimeMetrics(pool), backups],
+          registries: [coordinator.metrics.registry, runtime, stats, backups],
           logger,
         });
         handlers.push(gateway.handle);

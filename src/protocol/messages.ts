@@ -27,6 +27,8 @@ export const OPS = [
   'deletePhoto',
   'searchPhotos',
   'getUserPhotos',
+  /** The daemon's figures (types.ts DaemonStats): what storagectl stats shows. */
+  'daemonStats',
 ] as const;
 export type Op = (typeof OPS)[number];
 

@@ -154,3 +154,22 @@ export interface PhotoContentInfo {
   end: number;
   length: number;
 }
+
+/**
+ * What the daemon is doing, as the `daemonStats` call answers it (storagectl
+ * stats): the same figures /metrics renders, read at call time.
+ */
+export interface DaemonStats {
+  version: string;
+  uptimeSeconds: number;
+  /** Committed photos and their bytes, per bucket. */
+  buckets: { bucket: string; photos: number; bytes: number }[];
+  /** The SQLite writer: transactions (one per batch), writes settled, largest and mean batch, ops waiting for the next batch. */
+  writer: { transactions: number; writes: number; failedWrites: number; largestBatch: number; meanBatch: number; queueDepth: number };
+  /** The worker pool: share busy since start (0-1), threads, tasks waiting. */
+  workers: { utilization: number; threads: number; queueDepth: number };
+  /** Event-loop delay in ms since the previous /metrics scrape (since start when nothing scrapes). */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  /** Open connections on the socket and on the HTTP listener. */
+  connections: { socket: number; http: number };
+}

@@ -6,6 +6,7 @@ import { clientIdProblem } from '../protocol/client-id';
 import type { Op } from '../protocol/messages';
 import type {
   ByteRangeRequest,
+  DaemonStats,
   PaginationOptions,
   Photo,
   PhotoMetadataPatch,
@@ -134,6 +135,11 @@ export class SidecarClient implements PhotoStorage {
 
   async getUserPhotos(userId: string, options?: PaginationOptions, call?: CallOptions): Promise<PhotoPage> {
     return (await this.call('getUserPhotos', defined({ userId, options }), null, call)) as PhotoPage;
+  }
+
+  /** The daemon's figures (what storagectl stats shows): counts per bucket, writer, worker pool, event loop, connections, uptime. */
+  async daemonStats(call?: CallOptions): Promise<DaemonStats> {
+    return (await this.call('daemonStats', {}, null, call)) as DaemonStats;
   }
 
   /** Lets calls in flight finish, then closes the connection. Later calls fail with ClosedError. */

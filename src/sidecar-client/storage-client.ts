@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { CallOptions, PhotoBody, PhotoDownload, PhotoStorage } from '../protocol/photo-storage';
 import type {
   ByteRangeRequest,
+  DaemonStats,
   PaginationOptions,
   Photo,
   PhotoMetadataPatch,
@@ -165,6 +166,18 @@ export class StorageClient implements PhotoStorage {
     const page = await this.#safely(() => this.#transport.getUserPhotos(userId, options, call), call);
     this.#cache.setList('user', userId, options ?? {}, page);
     return page;
+  }
+
+  /**
+   * The daemon's figures (storagectl stats). Served over the socket only: over
+   * the gateway the same figures are /metrics, behind the admin token.
+   */
+  daemonStats(call?: CallOptions): Promise<DaemonStats> {
+    if (!(this.#transport instanceof SidecarClient)) {
+      return Promise.reject(new ValidationError("daemonStats is served over the socket; over the gateway read /metrics with the admin token"));
+    }
+    const socket = this.#transport;
+    return this.#safely(() => socket.daemonStats(call), call);
   }
 
   /** Closes the transport and drops the cache; calls still in flight no longer fill it or retry, and later ones fail with CLOSED. */

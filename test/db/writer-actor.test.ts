@@ -35,7 +35,7 @@ test('200 concurrent writes share a few transactions and all resolve', async (t)
 test('batches never exceed maxBatch', async (t) => {
   const { writer } = writerOn(t, 50);
   await Promise.all(Array.from({ length: 200 }, (_, i) => writer.submit(insert(`item-${i}`))));
-  assert.deepEqual(writer.stats(), { transactions: 4, writes: 200, failedWrites: 0, largestBatch: 50, syncedTransactions: 4 });
+  assert.deepEqual(writer.stats(), { transactions: 4, writes: 200, failedWrites: 0, largestBatch: 50, syncedTransactions: 4, queueDepth: 0 });
 });
 
 test('a failing op is undone alone and rejects only its caller', async (t) => {

@@ -111,6 +111,7 @@ const SQL = {
   committedAfter: `SELECT seq, id, bucket, s3_key, size, checksum, state FROM photos
     WHERE seq > $1 AND state = 'committed' ORDER BY seq LIMIT $2`,
   countByState: 'SELECT state, count(*)::int AS n FROM photos GROUP BY state',
+  bucketTotals: "SELECT bucket, count(*)::bigint AS photos, coalesce(sum(size), 0)::bigint AS bytes FROM photos WHERE state = 'committed' GROUP BY bucket ORDER BY bucket",
 };
 
 /**
@@ -482,6 +483,12 @@ export class PostgresCatalog implements PhotoCatalog {
 
   writerStats(): CatalogStats {
     return this.#writer.stats();
+  }
+
+  /** bigint counts come back as strings; a bucket's bytes stay well inside 2^53. */
+  async bucketTotals(): Promise<{ bucket: string; photos: number; bytes: number }[]> {
+    const rows = await this.#read<{ bucket: string; photos: string; bytes: string }>(SQL.bucketTotals, []);
+    return rows.map((r) => ({ bucket: r.bucket, photos: Number(r.photos), bytes: Number(r.bytes) }));
   }
 
   /** The pool, for the pieces that need PostgreSQL itself (advisory locks of the sweeps). */

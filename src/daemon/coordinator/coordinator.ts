@@ -3,7 +3,7 @@
 // validates them, so the transports carry no storage logic of their own.
 
 import type { Readable } from 'node:stream';
-import type { Photo, PhotoContentInfo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';
+import type { DaemonStats, Photo, PhotoContentInfo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';
 
 export interface CallContext {
   /** The tenant every call is scoped to (bound at handshake / by token). */
@@ -34,4 +34,6 @@ export interface Coordinator {
   deletePhoto(ctx: CallContext, id: unknown): Promise<void>;
   searchPhotos(ctx: CallContext, query: unknown): Promise<SearchResult>;
   getUserPhotos(ctx: CallContext, userId: unknown, options: unknown): Promise<PhotoPage>;
+  /** The daemon's figures (storagectl stats); a coordinator without them answers UNAVAILABLE. */
+  daemonStats?(ctx: CallContext): Promise<DaemonStats>;
 }

@@ -6,9 +6,9 @@
 // Whatever a crash interrupts, recovery finishes or rolls back.
 
 import type { ServedAs } from '../../s3/safe-serving';
-import { NotFoundError } from '../../protocol/errors';
+import { NotFoundError, UnavailableError } from '../../protocol/errors';
 import { DEFAULT_URL_EXPIRY_SECONDS } from '../../protocol/limits';
-import type { Photo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';
+import type { DaemonStats, Photo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
 import type { PhotoCatalog } from '../db/photo-catalog';
 import type { SpoolHash } from '../intake/receive-body';
@@ -39,6 +39,8 @@ export class StorageCoordinator implements Coordinator {
   readonly metrics = new StoreMetrics();
   readonly #answers = new PhotoAnswers();
   readonly #stores: PhotoStore;
+  /** The daemon's figures, set by the daemon once its parts exist (the socket, the HTTP listener and the pool are made after this). */
+  statsSource: (() => Promise<DaemonStats>) | null = null;
 
   constructor(
     private readonly catalog: PhotoCatalog,
@@ -115,6 +117,12 @@ export class StorageCoordinator implements Coordinator {
 
   async getUserPhotos(ctx: CallContext, userId: unknown, options: unknown): Promise<PhotoPage> {
     return this.catalog.userPhotos(ctx.clientId, userId, options ?? {});
+  }
+
+  /** Any authenticated caller may read them: they are counts, never a tenant's ids or names. */
+  async daemonStats(_ctx: CallContext): Promise<DaemonStats> {
+    if (this.statsSource === null) throw new UnavailableError('the daemon is still starting');
+    return this.statsSource();
   }
 
   /** The committed photo if the catalog can tell without waiting (NotFoundError when it has none), else undefined. */

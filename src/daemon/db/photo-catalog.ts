@@ -35,6 +35,15 @@ export interface CatalogStats {
   /** Writes rejected. */
   failedWrites: number;
   largestBatch: number;
+  /** Writes waiting for the next batch, where the engine keeps such a queue. */
+  queueDepth?: number;
+}
+
+/** Committed photos and their bytes in one bucket, every client's (storagectl stats, /metrics). */
+export interface BucketTotal {
+  bucket: string;
+  photos: number;
+  bytes: number;
 }
 
 /**
@@ -121,6 +130,8 @@ export interface PhotoCatalog extends CatalogBookkeeping {
   /** Resolves once the catalog can take a write (readiness); rejects with UnavailableError when it cannot. */
   ping(): Promise<void>;
   writerStats(): CatalogStats;
+  /** Committed photos and bytes per bucket: a scan of the table, for operators' figures only. */
+  bucketTotals(): Promise<BucketTotal[]>;
   /** Finishes submitted writes, then closes. Safe to call twice. */
   close(): Promise<void>;
 }

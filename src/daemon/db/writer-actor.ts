@@ -18,6 +18,8 @@ export interface WriterStats {
   largestBatch: number;
   /** Transactions committed with an fsync (synchronous=FULL). */
   syncedTransactions: number;
+  /** Ops submitted and waiting for the next batch (read at the time of the call). */
+  queueDepth: number;
 }
 
 export interface SubmitOptions {
@@ -53,7 +55,7 @@ export class WriterActor {
   readonly #logger: Logger | undefined;
   readonly #mailbox: Job[] = [];
   readonly #idleWaiters: Array<() => void> = [];
-  readonly #stats: WriterStats = { transactions: 0, writes: 0, failedWrites: 0, largestBatch: 0, syncedTransactions: 0 };
+  readonly #stats: Omit<WriterStats, 'queueDepth'> = { transactions: 0, writes: 0, failedWrites: 0, largestBatch: 0, syncedTransactions: 0 };
   /** The connection's current synchronous setting, so the pragma runs only when it changes. */
   #synced = true;
   #scheduled = false;
@@ -80,7 +82,7 @@ export class WriterActor {
   }
 
   stats(): WriterStats {
-    return { ...this.#stats };
+    return { ...this.#stats, queueDepth: this.#mailbox.length };
   }
 
   /** Refuses new work, finishes what was submitted, then closes the connection. */

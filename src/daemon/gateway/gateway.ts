@@ -145,7 +145,12 @@ export class Gateway {
           coordinator: this.#options.coordinator,
           readiness: this.#options.readiness,
           ...(this.#options.readinessDetails && { readinessDetails: this.#options.readinessDetails }),
-          renderMetrics: () => [...this.#options.registries, this.metrics.registry].map((r) => r.render()).join(''),
+          // A registry whose figures are read asynchronously (the catalog's counts) refreshes them first.
+          renderMetrics: async () => {
+            const registries = [...this.#options.registries, this.metrics.registry];
+            await Promise.all(registries.map((r) => (r as { refresh?: () => Promise<void> }).refresh?.()));
+            return registries.map((r) => r.render()).join('');
+          },
           openapi: this.#openapi,
           logger: this.#options.logger,
           maxJsonBytes: this.#options.maxJsonUploadBytes ?? DEFAULT_MAX_JSON_UPLOAD_BYTES,

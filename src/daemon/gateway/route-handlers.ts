@@ -20,7 +20,7 @@ export interface RouteDeps {
   readiness: ReadinessChecks;
   readinessDetails?: ReadinessDetails;
   /** The Prometheus text of every registry. */
-  renderMetrics: () => string;
+  renderMetrics: () => Promise<string>;
   openapi: Buffer;
   logger: Logger;
   maxJsonBytes: number;
@@ -106,7 +106,7 @@ const handlers: Record<GatewayRoute['op'], Handler> = {
     sendJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'unready', checks: report.checks, ...(details && { details }) });
   },
   async metrics(d, { res }) {
-    const text = d.renderMetrics();
+    const text = await d.renderMetrics();
     res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
     res.end(text);
   },

@@ -28,6 +28,7 @@ function rawError(status: number, reason: string, code: string, message: string)
 
 export class HttpServer {
   readonly #server: http.Server;
+  #open = 0;
 
   constructor(
     private readonly handlers: RouteHandler[],
@@ -37,6 +38,10 @@ export class HttpServer {
       { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
       (req, res) => this.#route(req, res),
     );
+    this.#server.on('connection', (socket) => {
+      this.#open++;
+      socket.once('close', () => this.#open--);
+    });
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       this.logger.debug({ err: { code: err.code, message: err.message } }, 'bad HTTP request');
       if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
@@ -48,6 +53,11 @@ export class HttpServer {
             : rawError(400, 'Bad Request', 'PROTOCOL', 'the request is not valid HTTP/1.1');
       socket.end(answer);
     });
+  }
+
+  /** Connections open now, idle keep-alive ones included (storagectl stats, /metrics). */
+  get openConnections(): number {
+    return this.#open;
   }
 
   #route(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -2,6 +2,7 @@
 // arguments. This table is the whole of what the socket server knows about
 // storage: argument checking is the coordinator's job, as for the HTTP gateway.
 
+import { UnavailableError } from '../../protocol/errors';
 import type { Op } from '../../protocol/messages';
 import type { CallContext, Coordinator } from '../coordinator/coordinator';
 
@@ -17,6 +18,7 @@ const handlers: Record<Op, Handler> = {
   deletePhoto: (c, ctx, a) => c.deletePhoto(ctx, a.id),
   searchPhotos: (c, ctx, a) => c.searchPhotos(ctx, a.query),
   getUserPhotos: (c, ctx, a) => c.getUserPhotos(ctx, a.userId, a.options),
+  daemonStats: (c, ctx) => (c.daemonStats === undefined ? Promise.reject(new UnavailableError('this daemon keeps no figures')) : c.daemonStats(ctx)),
 };
 
 const NO_BODY: AsyncIterable<Uint8Array> = {
