@@ -11,7 +11,9 @@
 # 3. installs the runtime dependencies only, at the locked versions:
 #    npm ci --omit=dev in PREFIX (no compiler, no test tools);
 # 4. creates the system user and group `storaged`, /etc/storaged (0750) with
-#    an empty storaged.env (0600), installs the unit and reloads systemd.
+#    an empty storaged.env (0600), installs the unit and reloads systemd, and
+#    puts `storagectl` in /usr/local/bin (a two-line wrapper running the
+#    prefix's copy with /usr/bin/node).
 #
 # --no-build uses the dist/ already built in the checkout; --no-system stops
 # after step 3 (no user, no unit, nothing under /etc). Needs Node.js >= 20
@@ -72,6 +74,9 @@ if [ ! -e /etc/storaged/storaged.env ]; then
     '# STORAGED_TOKENS_FILE=/etc/storaged/tokens' >/etc/storaged/storaged.env
 fi
 sed "s#/opt/storaged#$prefix#g" "$prefix/systemd/storaged.service" >/etc/systemd/system/storaged.service
+# A wrapper, not a symlink: tsc does not make bin.js executable, and the unit's node is the one to use.
+printf '#!/bin/sh\nexec /usr/bin/node %s/dist/src/storagectl/bin.js "$@"\n' "$prefix" >/usr/local/bin/storagectl
+chmod 0755 /usr/local/bin/storagectl
 chmod 0644 /etc/systemd/system/storaged.service
 if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
-echo "installed storaged into $prefix; edit /etc/storaged/storaged.env, then: systemctl enable --now storaged"
+echo "installed storaged into $prefix and /usr/local/bin/storagectl; edit /etc/storaged/storaged.env, then: systemctl enable --now storaged"

@@ -188,6 +188,20 @@ test(
     assert.equal(answer.same, true, 'the bytes read back are the bytes stored');
     assert.equal(answer.checksum, true);
 
+    // The operator's tool from the same prefix (runtime dependencies only: cli-progress is one), as that application user.
+    const storagectl = (...args: string[]) =>
+      spawnSync('setpriv', ['--reuid=65534', '--regid=65534', `--groups=${gid}`, '--', process.execPath, path.join(prefix, 'dist/src/storagectl/bin.js'), ...args], {
+        env: { PATH: env.PATH, STORAGED_SOCKET: socketPath, STORAGED_CLIENT_ID: 'ops', STORAGED_TOKEN: token },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const stats = storagectl('stats', '--json');
+    assert.equal(stats.status, 0, stats.stderr);
+    assert.deepEqual(JSON.parse(stats.stdout).buckets.map((b: { bucket: string; photos: number }) => [b.bucket, b.photos]), [['images', 1]]);
+    const listed = storagectl('ls', '--user', 'u1', '--json');
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.deepEqual(JSON.parse(listed.stdout).photos.map((p: { id: string }) => p.id), [answer.id]);
+
     const outsider = client(['--clear-groups']);
     assert.notEqual(outsider.status, 0, 'a user outside the storaged group cannot reach the socket');
     assert.match(outsider.stderr, /^UNAVAILABLE: /);
