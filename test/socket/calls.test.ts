@@ -224,3 +224,12 @@ test('a client that does not read its answers stops being read (back-pressure)',
   await c.waitFor((f) => f.id === 60, 10_000);
   assert.equal(h.server.stats().callsTotal, 60);
 });
+
+test('daemonStats on a coordinator that keeps no figures answers UNAVAILABLE, and the connection goes on', async (t) => {
+  const h = await startServer(t);
+  const c = await rawConnection(t, h.socketPath, { clientId: 'ops' });
+  c.send({ t: 'call', id: 1, op: 'daemonStats', args: {} });
+  assert.deepEqual(await c.waitFor((f) => f.id === 1), { t: 'error', id: 1, error: { code: 'UNAVAILABLE', message: 'this daemon keeps no figures' } });
+  c.send({ t: 'call', id: 2, op: 'searchPhotos', args: { query: { query: 'x' } } });
+  assert.equal((await c.waitFor((f) => f.id === 2)).t, 'result');
+});
