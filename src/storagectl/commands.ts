@@ -43,7 +43,9 @@ export async function get(args: ParsedArgs, target: Target, io: Io): Promise<num
   if (output === '-') {
     await pipeline(download.body, check.stream, io.out, { end: false });
   } else {
-    const file = output ?? path.basename(info.original_filename);
+    // The stored name is the uploader's: only its last part, and never '.', '..' or nothing (then the id).
+    const stored = path.basename(info.original_filename);
+    const file = output ?? (stored === '' || stored === '.' || stored === '..' ? info.id : stored);
     if (output === undefined && args.values.force !== true && fs.existsSync(file)) {
       download.body.destroy();
       io.err.write(`storagectl: ${file} exists: give -o FILE, or --force to replace it\n`);

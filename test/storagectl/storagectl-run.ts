@@ -17,9 +17,9 @@ export interface CtlRun {
 }
 
 /** `env` replaces the runner's environment (only PATH is kept), so no STORAGED_* setting leaks in. */
-export function ctl(args: string[], env: Record<string, string> = {}): Promise<CtlRun> {
+export function ctl(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CtlRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CTL_BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CTL_BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));

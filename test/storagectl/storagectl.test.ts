@@ -110,6 +110,18 @@ test('500 images in with --concurrency 8, then ls, search, get, stat, url, stats
 
     const again = await ctl(['get', firstId, '-o', target], conn);
     assert.equal(again.code, 0, 'an explicit -o replaces the file');
+
+    // Without -o: the stored file name in the current directory, never over a file already there unless --force.
+    const cwd = path.join(work, 'here');
+    fs.mkdirSync(cwd);
+    const name = path.basename(idOf.get(thirdId)!);
+    assert.equal((await ctl(['get', thirdId], conn, cwd)).code, 0);
+    assert.deepEqual(fs.readFileSync(path.join(cwd, name)), files.get(idOf.get(thirdId)!));
+    const refused = await ctl(['get', thirdId], conn, cwd);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, new RegExp(`^storagectl: ${name.replace('.', '\\.')} exists: give -o FILE, or --force`));
+    assert.equal((await ctl(['get', thirdId, '--force'], conn, cwd)).code, 0);
+    assert.deepEqual(fs.readdirSync(cwd), [name], 'no partial file left beside it');
   });
 
   await t.test('stat and url', async () => {
