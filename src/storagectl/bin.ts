@@ -27,9 +27,10 @@ function version(): string {
 }
 
 /** The daemon's operations, in this process's environment (they read the daemon's settings from it), with their exit status. */
-function runDaemonCommand(name: string, args: string[]): Promise<number> {
+function runDaemonCommand(name: string, args: string[], socket: string | undefined): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(__dirname, '../daemon/bin.js'), name, ...args], { stdio: 'inherit' });
+    const env = socket === undefined ? process.env : { ...process.env, STORAGED_SOCKET: socket };
+    const child = spawn(process.execPath, [path.join(__dirname, '../daemon/bin.js'), name, ...args], { stdio: 'inherit', env });
     child.once('error', (err) => {
       process.stderr.write(`storagectl: cannot run storaged ${name}: ${err.message}\n`);
       resolve(EXIT_FAILED);
@@ -56,8 +57,8 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     return 0;
   }
   if (parsed.command === 'daemon') {
-    const { name, args } = parsed as { name: string; args: string[] };
-    return runDaemonCommand(name, args);
+    const { name, args, socket } = parsed as { name: string; args: string[]; socket?: string };
+    return runDaemonCommand(name, args, socket);
   }
   const args = parsed as ParsedArgs;
   let target: Target;

@@ -57,8 +57,17 @@ export const COMMANDS: Record<string, CommandSpec> = {
   stats: { usage: 'storagectl stats [--json]', options: {}, positionals: [0, 0] },
 };
 
-/** Run by the daemon's own binary with the arguments as given: the operations on its catalog and blob store. */
-export const DAEMON_COMMANDS = ['check', 'backup', 'restore', 'rebuild'] as const;
+/**
+ * The daemon's operations on its catalog and blob store, run by the daemon's
+ * own binary. Their options are checked here too, so a mistake is exit 2
+ * like any other; what they print is JSON already (--json is accepted).
+ */
+export const DAEMON_COMMANDS: Record<string, CommandSpec> = {
+  check: { usage: 'storagectl check [--verify-checksums] [--repair]', options: { 'verify-checksums': { type: 'boolean' }, repair: { type: 'boolean' } }, positionals: [0, 0] },
+  backup: { usage: 'storagectl backup [--list]', options: { list: { type: 'boolean' } }, positionals: [0, 0] },
+  restore: { usage: 'storagectl restore [--from NAME|latest]', options: { from: { type: 'string' } }, positionals: [0, 0] },
+  rebuild: { usage: 'storagectl rebuild [--force]', options: { force: { type: 'boolean' } }, positionals: [0, 0] },
+};
 
 export const USAGE = `usage: storagectl [--socket PATH | --url URL [--token T]] [--client ID] COMMAND [ARGS] [--json]
 
@@ -66,7 +75,11 @@ commands:
   ${Object.values(COMMANDS)
     .map((c) => c.usage.replace(/^storagectl /, ''))
     .join('\n  ')}
-  check|backup|restore|rebuild [ARGS]   the daemon's own operations (storaged COMMAND --help), run here
+  ${Object.values(DAEMON_COMMANDS)
+    .map((c) => c.usage.replace(/^storagectl /, ''))
+    .join('\n  ')}
+      the daemon's own operations (storaged --help), run here with this environment: the daemon's settings, as its user;
+      their exit status is the daemon's (check: 0 consistent, 1 problems found, 2 could not check)
 
 connection (flags, else the environment):
   --socket PATH   the local daemon's Unix socket   STORAGED_SOCKET, else /run/storaged/storaged.sock
@@ -84,7 +97,7 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-export type Parsed = ParsedArgs | { command: 'help' } | { command: 'version' } | { command: 'daemon'; name: string; args: string[] };
+export type Parsed = ParsedArgs | { command: 'help' } | { command: 'version' } | { command: 'daemon'; name: string; args: string[]; socket?: string };
 
 function allOptions(): Record<string, OptionSpec> {
   const all: Record<string, OptionSpec> = { ...GLOBAL };
@@ -103,9 +116,9 @@ export function parseCommandLine(argv: string[]): Parsed {
   }
   const command = first.value;
   const rest = [...argv.slice(0, first.index), ...argv.slice(first.index + 1)];
-  if ((DAEMON_COMMANDS as readonly string[]).includes(command)) return { command: 'daemon', name: command, args: argv.slice(first.index + 1) };
   if (command === 'help') return { command: 'help' };
-  const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  const daemon = Object.hasOwn(DAEMON_COMMANDS, command);
+  const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : daemon ? DAEMON_COMMANDS[command] : undefined;
   if (spec === undefined) throw new UsageError(`unknown command '${command}'`, null);
 
   let parsed;
@@ -119,11 +132,22 @@ export function parseCommandLine(argv: string[]): Parsed {
   const n = parsed.positionals.length;
   if (n < least) throw new UsageError(least === 1 && most === 1 ? 'expected one argument' : `expected at least ${least} argument${least === 1 ? '' : 's'}`, command);
   if (n > most) throw new UsageError(most === 0 ? `unexpected argument '${parsed.positionals[0]}'` : `expected ${most === 1 ? 'one argument' : `at most ${most} arguments`}`, command);
+  if (daemon) {
+    // Only the command's own options go on; --socket tells the daemon's binary which socket is the live daemon's.
+    const args = Object.keys(spec.options).flatMap((name) => {
+      const value = parsed.values[name];
+      return value === undefined || value === false ? [] : value === true ? [`--${name}`] : [`--${name}`, String(value)];
+    });
+    const socket = typeof parsed.values.socket === 'string' ? parsed.values.socket : undefined;
+    return { command: 'daemon', name: command, args, ...(socket !== undefined && { socket }) };
+  }
   return { command, values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals };
 }
 
 export function usageOf(command: string | null): string {
-  return command !== null && Object.hasOwn(COMMANDS, command) ? `usage: ${COMMANDS[command].usage}` : USAGE.split('\n')[0];
+  if (command !== null && Object.hasOwn(COMMANDS, command)) return `usage: ${COMMANDS[command].usage}`;
+  if (command !== null && Object.hasOwn(DAEMON_COMMANDS, command)) return `usage: ${DAEMON_COMMANDS[command].usage}`;
+  return USAGE.split('\n')[0];
 }
 
 /** A whole number within bounds, or a usage error naming the option. */

@@ -191,10 +191,20 @@ test('500 images in with --concurrency 8, then ls, search, get, stat, url, stats
     assert.equal((JSON.parse(ls.out) as { total: number }).total, 490);
   });
 
-  await t.test('check, the daemon\'s own operation, run with the daemon\'s settings', async () => {
-    const r = await ctl(['check'], env);
+  await t.test('check, backup and restore: the daemon\'s own operations, run with the daemon\'s settings', async () => {
+    const r = await ctl(['check', '--verify-checksums', '--json'], env);
     assert.equal(r.code, 0, `${r.out}\n${r.err}`);
     assert.equal(JSON.parse(r.out).ok, true);
+    const backup = await ctl(['backup'], env);
+    assert.equal(backup.code, 0, backup.err);
+    const manifest = JSON.parse(backup.out) as { name: string; size: number };
+    assert.ok(manifest.size > 0);
+    const list = await ctl(['backup', '--list', '--json'], env);
+    assert.equal(list.code, 0, list.err);
+    assert.ok((JSON.parse(list.out) as { name: string }[]).some((b) => b.name === manifest.name), list.out);
+    const refused = await ctl(['--socket', daemon.socketPath, 'restore'], { ...env, STORAGED_SOCKET: '/nonexistent.sock' });
+    assert.notEqual(refused.code, 0, 'restore refuses while the daemon --socket names answers');
+    assert.ok(refused.err.includes(`the daemon is running (its socket ${daemon.socketPath} answers)`), refused.err);
   });
 
   await t.test('put goes on past a file that fails and says so in its exit status', async () => {

@@ -26,6 +26,9 @@ const CASES: [string[], RegExp, Record<string, string>?][] = [
   [['search', '--since', 'yesterday'], /--since expects an ISO-8601 time/],
   [['url', 'id', '--expires', '5y'], /--expires expects seconds or a duration/],
   [['stats', 'extra'], /unexpected argument 'extra'/],
+  [['check', '--thorough'], /Unknown option '--thorough'/],
+  [['restore', '--from'], /argument missing/],
+  [['backup', 'now'], /unexpected argument 'now'/],
   [['--socket', '/a', '--url', 'http://b', 'ls', '--user', 'u'], /give --socket or --url, not both/],
   [['--url', 'http://127.0.0.1:1', 'ls', '--user', 'u'], /--url needs --token/, {}],
   [['ls', '--user', 'u'], /the socket needs a client id/, { STORAGED_SOCKET: '/nonexistent/storaged.sock' }],
@@ -49,7 +52,7 @@ test('--help and help print the whole usage; exit 0', async () => {
     const r = await ctl(args, NOWHERE);
     assert.equal(r.code, 0);
     assert.match(r.out, /^usage: storagectl /);
-    for (const command of ['put', 'get', 'stat', 'ls', 'search', 'rm', 'url', 'stats', 'check|backup|restore|rebuild']) assert.match(r.out, new RegExp(`^  ${command.replace('|', '\\|')} `, 'm'));
+    for (const command of ['put', 'get', 'stat', 'ls', 'search', 'rm', 'url', 'stats', 'check', 'backup', 'restore', 'rebuild']) assert.match(r.out, new RegExp(`^  ${command} `, 'm'));
   }
 });
 
@@ -57,7 +60,9 @@ test('global options may come before or after the command', () => {
   const before = parseCommandLine(['--socket', '/s', 'ls', '--user', 'u', '--json']);
   const after = parseCommandLine(['ls', '--user', 'u', '--socket', '/s', '--json']);
   assert.deepEqual(before, after);
-  assert.deepEqual(parseCommandLine(['--socket', '/s', 'backup', '--list']), { command: 'daemon', name: 'backup', args: ['--list'] });
+  // The daemon's operations get their own options only (--json is theirs already), and the socket to tell a live daemon by.
+  assert.deepEqual(parseCommandLine(['--socket', '/s', 'backup', '--list', '--json']), { command: 'daemon', name: 'backup', args: ['--list'], socket: '/s' });
+  assert.deepEqual(parseCommandLine(['restore', '--from', 'catalog-1']), { command: 'daemon', name: 'restore', args: ['--from', 'catalog-1'] });
 });
 
 test('times and durations', () => {
