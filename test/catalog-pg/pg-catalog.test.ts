@@ -94,3 +94,15 @@ test('writes submitted together share transactions, and a failing one rejects al
   assert.ok(a.writerStats().transactions - before < 81, `81 writes in ${a.writerStats().transactions - before} transactions`);
   assert.equal((await a.countByState()).committed, 40);
 });
+
+test('bucketTotals counts committed photos and their bytes per bucket, every client\'s, as SQLite does', async (t) => {
+  const [a] = await twoNodes(t);
+  const rows = [newRow({ size: 1000 }), newRow({ size: 2500, client_id: 'client-b' }), newRow({ bucket: 'videos', size: 7 }), newRow({ size: 99 })];
+  for (const row of rows) await a.insertPending(row);
+  for (const row of rows.slice(0, 3)) await a.commitPending(row.id);
+  // The fourth stays pending: not counted.
+  assert.deepEqual(await a.bucketTotals(), [
+    { bucket: 'images', photos: 2, bytes: 3500 },
+    { bucket: 'videos', photos: 1, bytes: 7 },
+  ]);
+});
