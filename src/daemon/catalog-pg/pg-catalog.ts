@@ -17,7 +17,7 @@ import { ClosedError, NotFoundError } from '../../protocol/errors';
 import type { Photo, PhotoPage, ProcessingStatus, SearchResult } from '../../protocol/types';
 import type { Logger } from '../logger';
 import { idString } from '../validation/field-rules';
-import { compileTextMatch } from '../db/fts-match';
+import { compileTextMatch } from '../db/search-words';
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS, KeyTakenError, keyRecordOf, type CommittedRow, type KeyRecord, type StoredResult } from '../db/idempotency-keys';
 import { parseMetadataPatch, PATCH_FIELDS, type PatchValues } from '../db/metadata-patch';
 import type { AdoptedRow, CatalogStats, PhotoCatalog, RecoveredCommit, StaleRow } from '../db/photo-catalog';

@@ -13,7 +13,7 @@
 // lexeme quoted, so nothing a caller writes is read as tsquery syntax.
 
 import Database from 'better-sqlite3';
-import { searchWords } from '../db/fts-match';
+import { searchWords } from '../db/search-words';
 
 /**
  * The tokenizer of migrations/001_initial.sql's photos_fts; a test checks the

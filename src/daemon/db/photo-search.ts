@@ -1,13 +1,23 @@
-// Runs a validated SearchPlan against the read-only connection. The WHERE
-// clause is assembled from fixed fragments with bound values; the same
-// fragments serve the COUNT and the page, read in one snapshot so that
-// `total` and `hasMore` agree with the rows returned.
+// Runs a validated SearchPlan against the read-only connection. The SQL is
+// assembled from fixed fragments with bound values; the COUNT and the page
+// are read in one snapshot so that `total` and `hasMore` agree with the rows
+// returned.
+//
+// A text search starts from the tenant's own words (photo_words, keyed by
+// client first): the longest word's index range gives the candidate rows and
+// each other word is checked on the candidate's own words. Its cost follows
+// the tenant's matching rows, never the whole catalog. Only when the words
+// match many rows and the page is ordered by upload time does the page walk
+// the tenant's upload-time index instead, checking each row's words, which
+// stops after a page's worth of matches rather than sorting them all.
 
 import type { Photo, SortField } from '../../protocol/types';
 import { decodeCursor, encodeCursor, queryFingerprint } from './cursor';
 import type { Db } from './open-database';
 import { PHOTO_COLUMNS, toPhoto, type PhotoRecord } from './photo-row';
+import { answerBytes, MAX_PAGE_BYTES } from './photo-bytes';
 import type { SearchPlan } from './search-query';
+import { prefixRange } from './search-words';
 import type { StatementCache } from './statement-cache';
 
 const SORT_COLUMNS: Record<SortField, string> = {
@@ -18,23 +28,36 @@ const SORT_COLUMNS: Record<SortField, string> = {
   original_filename: 'p.original_filename',
 };
 
+/**
+ * Matches past which an upload-time page walks the index rather than sorting
+ * every match: sorting costs ~1 µs a match, the walk ~1 µs a row read, and
+ * with this many matches the walk finds a page within a few hundred rows.
+ */
+const WALK_FROM_MATCHES = 2000;
+
 export interface SearchPage {
   photos: Photo[];
   total: number;
+  /** The page size asked for, or how many photos the page holds when MAX_PAGE_BYTES cut it short. */
   limit: number;
   offset: number;
   hasMore: boolean;
   nextCursor: string | null;
 }
 
-function whereClause(clientId: string, plan: SearchPlan): { sql: string; params: unknown[] } {
+interface Sql {
+  sql: string;
+  params: unknown[];
+}
+
+function filterClause(clientId: string, plan: SearchPlan): Sql & { filtered: boolean } {
   const conditions = ['p.client_id = ?', "p.state = 'committed'"];
   const params: unknown[] = [clientId];
   const add = (condition: string, value: unknown) => {
     conditions.push(condition);
     params.push(value);
   };
-  const { filters, textMatch } = plan;
+  const { filters } = plan;
   // ANDed with the caller's own id: naming another client's id finds nothing.
   if (filters.client_id !== undefined) add('p.client_id = ?', filters.client_id);
   if (filters.user_id !== undefined) add('p.user_id = ?', filters.user_id);
@@ -45,15 +68,31 @@ function whereClause(clientId: string, plan: SearchPlan): { sql: string; params:
   }
   if (filters.uploaded_from !== undefined) add('p.uploaded_at >= ?', filters.uploaded_from);
   if (filters.uploaded_to !== undefined) add('p.uploaded_at <= ?', filters.uploaded_to);
-  if (textMatch.kind === 'match') add('p.seq IN (SELECT rowid FROM photos_fts WHERE photos_fts MATCH ?)', textMatch.expression);
-  if (textMatch.kind === 'nothing') conditions.push('0');
-  return { sql: conditions.join(' AND '), params };
+  if (plan.textMatch.kind === 'nothing') conditions.push('0');
+  return { sql: conditions.join(' AND '), params, filtered: conditions.length > 2 };
+}
+
+/** `alias`'s photo has a word beginning with each of `words`, checked on the photo's own words. */
+function hasWords(seq: string, words: readonly string[]): Sql {
+  return {
+    sql: words.map(() => ` AND EXISTS (SELECT 1 FROM photo_words o WHERE o.seq = ${seq} AND o.word >= ? AND o.word < ?)`).join(''),
+    params: words.flatMap(prefixRange),
+  };
+}
+
+/** The tenant's photos matching every word: the first word's range, the others checked per candidate. */
+function matchingSeqs(clientId: string, words: readonly string[]): Sql {
+  const others = hasWords('w.seq', words.slice(1));
+  return {
+    sql: `SELECT DISTINCT w.seq FROM photo_words w WHERE w.client_id = ? AND w.word >= ? AND w.word < ?${others.sql}`,
+    params: [clientId, ...prefixRange(words[0]!), ...others.params],
+  };
 }
 
 export function runSearch(reader: Db, statements: StatementCache, clientId: string, plan: SearchPlan): SearchPage {
-  const { sort, limit, offset } = plan;
-  const fingerprint = queryFingerprint([clientId, plan.textMatch, plan.filters, sort]);
-  const where = whereClause(clientId, plan);
+  const { sort, limit, offset, textMatch } = plan;
+  const fingerprint = queryFingerprint([clientId, textMatch, plan.filters, sort]);
+  const filter = filterClause(clientId, plan);
   const column = SORT_COLUMNS[sort.field];
   const direction = sort.order === 'desc' ? 'DESC' : 'ASC';
 
@@ -65,22 +104,49 @@ export function runSearch(reader: Db, statements: StatementCache, clientId: stri
     keyset = ` AND (${column}, p.id) ${sort.order === 'desc' ? '<' : '>'} (?, ?)`;
     keysetParams.push(after.value, after.id);
   }
+  const order = ` ORDER BY ${column} ${direction}, p.id ${direction} LIMIT ? OFFSET ?`;
+  // One extra row tells whether another page exists, for offset and cursor pages alike.
+  const window = [limit + 1, offset];
 
-  const countSql = `SELECT count(*) FROM photos p WHERE ${where.sql}`;
-  const pageSql =
-    `SELECT ${PHOTO_COLUMNS} FROM photos p WHERE ${where.sql}${keyset} ` +
-    `ORDER BY ${column} ${direction}, p.id ${direction} LIMIT ? OFFSET ?`;
+  const { total, records } = reader.transaction(() => {
+    if (textMatch.kind !== 'words') {
+      const count = `SELECT count(*) FROM photos p WHERE ${filter.sql}`;
+      const page = `SELECT ${PHOTO_COLUMNS} FROM photos p WHERE ${filter.sql}${keyset}${order}`;
+      return {
+        total: statements.get(count).pluck().get(...filter.params) as number,
+        records: statements.get(page).all(...filter.params, ...keysetParams, ...window) as PhotoRecord[],
+      };
+    }
+    const matches = matchingSeqs(clientId, textMatch.words);
+    // Words exist only for committed photos of their client: without other filters the count needs no photo row.
+    const count = filter.filtered
+      ? `SELECT count(*) FROM (${matches.sql}) m CROSS JOIN photos p ON p.seq = m.seq WHERE ${filter.sql}`
+      : `SELECT count(*) FROM (${matches.sql})`;
+    const total = statements.get(count).pluck().get(...matches.params, ...(filter.filtered ? filter.params : [])) as number;
+    if (total === 0 || offset >= total) return { total, records: [] };
+    if (sort.field === 'uploaded_at' && total > WALK_FROM_MATCHES) {
+      const words = hasWords('p.seq', textMatch.words);
+      const page = `SELECT ${PHOTO_COLUMNS} FROM photos p WHERE ${filter.sql}${words.sql}${keyset}${order}`;
+      return { total, records: statements.get(page).all(...filter.params, ...words.params, ...keysetParams, ...window) as PhotoRecord[] };
+    }
+    // CROSS JOIN keeps SQLite from turning the join around: the matches drive, the photos are looked up by seq.
+    const page = `SELECT ${PHOTO_COLUMNS} FROM (${matches.sql}) m CROSS JOIN photos p ON p.seq = m.seq WHERE ${filter.sql}${keyset}${order}`;
+    return { total, records: statements.get(page).all(...matches.params, ...filter.params, ...keysetParams, ...window) as PhotoRecord[] };
+  })();
 
-  const { total, records } = reader.transaction(() => ({
-    total: statements.get(countSql).pluck().get(...where.params) as number,
-    // One extra row tells whether another page exists, for offset and cursor pages alike.
-    records: statements.get(pageSql).all(...where.params, ...keysetParams, limit + 1, offset) as PhotoRecord[],
-  }))();
-
-  const hasMore = records.length > limit;
-  const photos = records.slice(0, limit).map(toPhoto);
+  // A page ends at `limit` photos or at MAX_PAGE_BYTES of answer, whichever comes first; never empty while rows remain.
+  let kept = 0;
+  let bytes = 0;
+  while (kept < Math.min(limit, records.length)) {
+    bytes += answerBytes(records[kept]!);
+    if (kept > 0 && bytes > MAX_PAGE_BYTES) break;
+    kept++;
+  }
+  const cut = kept < Math.min(limit, records.length);
+  const hasMore = records.length > kept;
+  const photos = records.slice(0, kept).map(toPhoto);
   const last = photos[photos.length - 1];
   const nextCursor =
     hasMore && last !== undefined ? encodeCursor(sort, { value: last[sort.field], id: last.id }, fingerprint) : null;
-  return { photos, total, limit, offset, hasMore, nextCursor };
+  return { photos, total, limit: cut ? kept : limit, offset, hasMore, nextCursor };
 }
