@@ -11,6 +11,7 @@
 // the tenant's upload-time index instead, checking each row's words, which
 // stops after a page's worth of matches rather than sorting them all.
 
+import type { Statement } from 'better-sqlite3';
 import type { Photo, SortField } from '../../protocol/types';
 import { decodeCursor, encodeCursor, queryFingerprint } from './cursor';
 import type { Db } from './open-database';
@@ -43,6 +44,32 @@ export interface SearchPage {
   offset: number;
   hasMore: boolean;
   nextCursor: string | null;
+}
+
+interface PageRows {
+  records: PhotoRecord[];
+  /** Another row follows the page. */
+  more: boolean;
+  /** The page ended at MAX_PAGE_BYTES before `limit`. */
+  cut: boolean;
+}
+
+/**
+ * Reads a page row by row, up to `limit` photos or MAX_PAGE_BYTES of answer,
+ * whichever comes first (never empty while rows remain). Stepping rather
+ * than reading all `limit + 1` rows keeps a page of large rows from holding
+ * a thousand of them in memory only to send a few.
+ */
+function readPage(statement: Statement, params: unknown[], limit: number): PageRows {
+  const records: PhotoRecord[] = [];
+  let bytes = 0;
+  for (const record of statement.iterate(...params) as IterableIterator<PhotoRecord>) {
+    if (records.length === limit) return { records, more: true, cut: false };
+    bytes += answerBytes(record);
+    if (records.length > 0 && bytes > MAX_PAGE_BYTES) return { records, more: true, cut: true };
+    records.push(record);
+  }
+  return { records, more: false, cut: false };
 }
 
 interface Sql {
@@ -108,13 +135,13 @@ export function runSearch(reader: Db, statements: StatementCache, clientId: stri
   // One extra row tells whether another page exists, for offset and cursor pages alike.
   const window = [limit + 1, offset];
 
-  const { total, records } = reader.transaction(() => {
+  const { total, page } = reader.transaction((): { total: number; page: PageRows } => {
     if (textMatch.kind !== 'words') {
       const count = `SELECT count(*) FROM photos p WHERE ${filter.sql}`;
       const page = `SELECT ${PHOTO_COLUMNS} FROM photos p WHERE ${filter.sql}${keyset}${order}`;
       return {
         total: statements.get(count).pluck().get(...filter.params) as number,
-        records: statements.get(page).all(...filter.params, ...keysetParams, ...window) as PhotoRecord[],
+        page: readPage(statements.get(page), [...filter.params, ...keysetParams, ...window], limit),
       };
     }
     const matches = matchingSeqs(clientId, textMatch.words);
@@ -123,30 +150,20 @@ export function runSearch(reader: Db, statements: StatementCache, clientId: stri
       ? `SELECT count(*) FROM (${matches.sql}) m CROSS JOIN photos p ON p.seq = m.seq WHERE ${filter.sql}`
       : `SELECT count(*) FROM (${matches.sql})`;
     const total = statements.get(count).pluck().get(...matches.params, ...(filter.filtered ? filter.params : [])) as number;
-    if (total === 0 || offset >= total) return { total, records: [] };
+    if (total === 0 || offset >= total) return { total, page: { records: [], more: false, cut: false } };
     if (sort.field === 'uploaded_at' && total > WALK_FROM_MATCHES) {
       const words = hasWords('p.seq', textMatch.words);
       const page = `SELECT ${PHOTO_COLUMNS} FROM photos p WHERE ${filter.sql}${words.sql}${keyset}${order}`;
-      return { total, records: statements.get(page).all(...filter.params, ...words.params, ...keysetParams, ...window) as PhotoRecord[] };
+      return { total, page: readPage(statements.get(page), [...filter.params, ...words.params, ...keysetParams, ...window], limit) };
     }
     // CROSS JOIN keeps SQLite from turning the join around: the matches drive, the photos are looked up by seq.
     const page = `SELECT ${PHOTO_COLUMNS} FROM (${matches.sql}) m CROSS JOIN photos p ON p.seq = m.seq WHERE ${filter.sql}${keyset}${order}`;
-    return { total, records: statements.get(page).all(...matches.params, ...filter.params, ...keysetParams, ...window) as PhotoRecord[] };
+    return { total, page: readPage(statements.get(page), [...matches.params, ...filter.params, ...keysetParams, ...window], limit) };
   })();
 
-  // A page ends at `limit` photos or at MAX_PAGE_BYTES of answer, whichever comes first; never empty while rows remain.
-  let kept = 0;
-  let bytes = 0;
-  while (kept < Math.min(limit, records.length)) {
-    bytes += answerBytes(records[kept]!);
-    if (kept > 0 && bytes > MAX_PAGE_BYTES) break;
-    kept++;
-  }
-  const cut = kept < Math.min(limit, records.length);
-  const hasMore = records.length > kept;
-  const photos = records.slice(0, kept).map(toPhoto);
+  const { records, more, cut } = page;
+  const photos = records.map(toPhoto);
   const last = photos[photos.length - 1];
-  const nextCursor =
-    hasMore && last !== undefined ? encodeCursor(sort, { value: last[sort.field], id: last.id }, fingerprint) : null;
-  return { photos, total, limit: cut ? kept : limit, offset, hasMore, nextCursor };
+  const nextCursor = more && last !== undefined ? encodeCursor(sort, { value: last[sort.field], id: last.id }, fingerprint) : null;
+  return { photos, total, limit: cut ? photos.length : limit, offset, hasMore: more, nextCursor };
 }
