@@ -21,14 +21,38 @@ CREATE TABLE photo_words (
 -- A photo's own words: the deletes below, and checking a search's other words row by row.
 CREATE INDEX photo_words_seq ON photo_words (seq, word);
 
-CREATE TRIGGER photo_words_after_delete AFTER DELETE ON photos BEGIN
-  DELETE FROM photo_words WHERE seq = old.seq;
+-- How many committed photos each tenant has, so that a search can choose its
+-- plan by the tenant's own size (src/daemon/db/photo-search.ts) without
+-- counting them. Kept by the triggers below, on every connection.
+CREATE TABLE tenant_photos (
+  client_id TEXT PRIMARY KEY,
+  committed INTEGER NOT NULL CHECK (committed >= 0)
+) WITHOUT ROWID;
+INSERT INTO tenant_photos (client_id, committed)
+SELECT client_id, count(*) FROM photos WHERE state = 'committed' GROUP BY client_id;
+
+CREATE TRIGGER search_after_insert AFTER INSERT ON photos WHEN new.state = 'committed' BEGIN
+  INSERT INTO tenant_photos (client_id, committed) VALUES (new.client_id, 1)
+  ON CONFLICT (client_id) DO UPDATE SET committed = committed + 1;
 END;
 
-CREATE TRIGGER photo_words_after_hide AFTER UPDATE OF state ON photos
+CREATE TRIGGER search_after_commit AFTER UPDATE OF state ON photos
+WHEN old.state <> 'committed' AND new.state = 'committed'
+BEGIN
+  INSERT INTO tenant_photos (client_id, committed) VALUES (new.client_id, 1)
+  ON CONFLICT (client_id) DO UPDATE SET committed = committed + 1;
+END;
+
+CREATE TRIGGER search_after_hide AFTER UPDATE OF state ON photos
 WHEN old.state = 'committed' AND new.state <> 'committed'
 BEGIN
   DELETE FROM photo_words WHERE seq = old.seq;
+  UPDATE tenant_photos SET committed = committed - 1 WHERE client_id = old.client_id;
+END;
+
+CREATE TRIGGER search_after_delete AFTER DELETE ON photos BEGIN
+  DELETE FROM photo_words WHERE seq = old.seq;
+  UPDATE tenant_photos SET committed = committed - 1 WHERE client_id = old.client_id AND old.state = 'committed';
 END;
 
 -- Words are cut by the daemon, not by SQL: the rows already committed are

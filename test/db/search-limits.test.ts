@@ -34,7 +34,7 @@ test(`more than ${MAX_QUERY_WORDS} different words are refused; repeated words a
   assert.deepEqual((await catalog.search('client-a', { query: 'a1 b2 c3 d4 e5 f6 g7 h8' })).photos.map((p) => p.id), [photo.id]);
   assert.equal((await catalog.search('client-a', { query: 'beach '.repeat(40) })).total, 0);
   assert.equal((await catalog.search('client-a', { query: 'a b c d e f g h a1 b2 c3 d4 e5 f6 g7 h8' })).total, 1, 'prefixes of other words drop out');
-  await assert.rejects(catalog.search('client-a', { query: 'a1 b2 c3 d4 e5 f6 g7 h8 i9' }), (err: unknown) => {
+  await assert.rejects(async () => catalog.search('client-a', { query: 'a1 b2 c3 d4 e5 f6 g7 h8 i9' }), (err: unknown) => {
     assert.ok(err instanceof ValidationError);
     assert.equal(err.message, `query has 9 different words; at most ${MAX_QUERY_WORDS} are searched: leave out the shortest ones`);
     return true;
@@ -92,8 +92,9 @@ test('the worst text a caller can send reads only its own words and rows, by ind
     { query: 'i', limit: 1000, filters: { user_id: 'user-1' } },
     { query: 'a', limit: 1000, offset: 100_000 },
   ];
-  for (const query of worst) {
-    const plans = plansOf(reader, 'client-a', query);
+  // client-a's one photo is looked up from its words; client-big's page walks its upload-time index.
+  for (const [client, query] of worst.flatMap((q) => [['client-a', q], ['client-big', q]] as const)) {
+    const plans = plansOf(reader, client, query);
     assert.ok(plans.length > 0);
     for (const detail of plans) {
       assert.doesNotMatch(detail, /^SCAN (w|o|p|photos|photo_words)\b/, `${JSON.stringify(query)}: ${detail}`);
@@ -105,6 +106,16 @@ test('the worst text a caller can send reads only its own words and rows, by ind
   assert.deepEqual((await catalog.search('client-a', worst[0]!)).photos.map((p) => p.id), [mine.id]);
   assert.equal((await catalog.search('client-big', worst[0]!)).total, 300);
   assert.equal((await catalog.search('client-big', { query: 'a b c d e f g h', limit: 10 })).photos.length, 10);
+  // Every photo of client-big matches: the page walks the upload-time index, and must list what the plain listing lists.
+  const listing = async (query: object) => (await catalog.search('client-big', { limit: 20, ...query })).photos.map((p) => p.id);
+  assert.deepEqual(await listing({ query: 'a h' }), await listing({}));
+  assert.deepEqual(await listing({ query: 'jpg', offset: 40 }), await listing({ offset: 40 }));
+  const cursor = (await catalog.search('client-big', { query: 'a', limit: 20 })).page.nextCursor!;
+  const plainCursor = (await catalog.search('client-big', { limit: 20 })).page.nextCursor!;
+  assert.deepEqual(
+    (await catalog.search('client-big', { query: 'a', limit: 20, cursor })).photos.map((p) => p.id),
+    (await catalog.search('client-big', { limit: 20, cursor: plainCursor })).photos.map((p) => p.id),
+  );
 });
 
 test('a page of photos with large processing metadata is cut by bytes and continues by cursor or offset', async (t) => {

@@ -1,6 +1,6 @@
 // Checks photo_words against the photos it indexes: exactly the words
 // wordsOf cuts from each committed photo's filename and MIME type, under its
-// client, and none for any other row.
+// client, and none for any other row; and each client's count of committed photos.
 
 import * as assert from 'node:assert/strict';
 import type Database from 'better-sqlite3';
@@ -21,4 +21,8 @@ export function assertWordsInStep(db: Database.Database): void {
     ),
   );
   assert.deepEqual([...actual].sort(), [...expected].sort());
+  // tenant_photos: each client's committed photos, as the triggers keep them.
+  const counted = db.prepare("SELECT client_id, count(*) AS n FROM photos WHERE state = 'committed' GROUP BY client_id ORDER BY client_id").all();
+  const kept = db.prepare('SELECT client_id, committed AS n FROM tenant_photos WHERE committed > 0 ORDER BY client_id').all();
+  assert.deepEqual(kept, counted);
 }

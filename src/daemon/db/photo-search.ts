@@ -6,10 +6,11 @@
 // A text search starts from the tenant's own words (photo_words, keyed by
 // client first): the longest word's index range gives the candidate rows and
 // each other word is checked on the candidate's own words. Its cost follows
-// the tenant's matching rows, never the whole catalog. Only when the words
-// match many rows and the page is ordered by upload time does the page walk
-// the tenant's upload-time index instead, checking each row's words, which
-// stops after a page's worth of matches rather than sorting them all.
+// the tenant's matching rows, never the whole catalog. When the words match
+// so many of the tenant's rows that a page ordered by upload time is found
+// sooner by walking the tenant's upload-time index (checking each row's
+// words) than by sorting every match, the page walks instead; the tenant's
+// size (tenant_photos) decides.
 
 import type { Statement } from 'better-sqlite3';
 import type { Photo, SortField } from '../../protocol/types';
@@ -30,11 +31,14 @@ const SORT_COLUMNS: Record<SortField, string> = {
 };
 
 /**
- * Matches past which an upload-time page walks the index rather than sorting
- * every match: sorting costs ~1 µs a match, the walk ~1 µs a row read, and
- * with this many matches the walk finds a page within a few hundred rows.
+ * Whether an upload-time page should walk the tenant's upload-time index
+ * (reading about `wanted × tenantRows / matches` rows, checking each one's
+ * words) rather than look up and sort every match (`matches` rows). Both
+ * steps cost about one row read; the tenant's size comes from tenant_photos.
  */
-const WALK_FROM_MATCHES = 2000;
+function walkIsCheaper(matches: number, wanted: number, tenantRows: number): boolean {
+  return matches * matches > wanted * tenantRows;
+}
 
 export interface SearchPage {
   photos: Photo[];
@@ -45,6 +49,11 @@ export interface SearchPage {
   hasMore: boolean;
   nextCursor: string | null;
 }
+
+const TENANT_ROWS = 'SELECT committed FROM tenant_photos WHERE client_id = ?';
+const ONE_WORD_RANGE =
+  'SELECT (SELECT word FROM photo_words WHERE client_id = ? AND word >= ? AND word < ? ORDER BY word LIMIT 1) = ' +
+  '(SELECT word FROM photo_words WHERE client_id = ? AND word >= ? AND word < ? ORDER BY word DESC LIMIT 1)';
 
 interface PageRows {
   records: PhotoRecord[];
@@ -107,11 +116,16 @@ function hasWords(seq: string, words: readonly string[]): Sql {
   };
 }
 
-/** The tenant's photos matching every word: the first word's range, the others checked per candidate. */
-function matchingSeqs(clientId: string, words: readonly string[]): Sql {
+/**
+ * The tenant's photos matching every word: the first word's range, the others
+ * checked per candidate. A range that holds a single word has each photo
+ * once (the key is client, word, photo) and needs no DISTINCT, which would
+ * sort every match in a temporary tree.
+ */
+function matchingSeqs(clientId: string, words: readonly string[], oneWordRange: boolean): Sql {
   const others = hasWords('w.seq', words.slice(1));
   return {
-    sql: `SELECT DISTINCT w.seq FROM photo_words w WHERE w.client_id = ? AND w.word >= ? AND w.word < ?${others.sql}`,
+    sql: `SELECT ${oneWordRange ? '' : 'DISTINCT '}w.seq FROM photo_words w WHERE w.client_id = ? AND w.word >= ? AND w.word < ?${others.sql}`,
     params: [clientId, ...prefixRange(words[0]!), ...others.params],
   };
 }
@@ -144,14 +158,18 @@ export function runSearch(reader: Db, statements: StatementCache, clientId: stri
         page: readPage(statements.get(page), [...filter.params, ...keysetParams, ...window], limit),
       };
     }
-    const matches = matchingSeqs(clientId, textMatch.words);
+    const range = prefixRange(textMatch.words[0]!);
+    // Two index seeks: the first and the last word of the range.
+    const oneWordRange = statements.get(ONE_WORD_RANGE).pluck().get(clientId, ...range, clientId, ...range) === 1;
+    const matches = matchingSeqs(clientId, textMatch.words, oneWordRange);
     // Words exist only for committed photos of their client: without other filters the count needs no photo row.
     const count = filter.filtered
       ? `SELECT count(*) FROM (${matches.sql}) m CROSS JOIN photos p ON p.seq = m.seq WHERE ${filter.sql}`
       : `SELECT count(*) FROM (${matches.sql})`;
     const total = statements.get(count).pluck().get(...matches.params, ...(filter.filtered ? filter.params : [])) as number;
     if (total === 0 || offset >= total) return { total, page: { records: [], more: false, cut: false } };
-    if (sort.field === 'uploaded_at' && total > WALK_FROM_MATCHES) {
+    const tenantRows = (statements.get(TENANT_ROWS).pluck().get(clientId) as number | undefined) ?? 0;
+    if (sort.field === 'uploaded_at' && walkIsCheaper(total, offset + limit + 1, tenantRows)) {
       const words = hasWords('p.seq', textMatch.words);
       const page = `SELECT ${PHOTO_COLUMNS} FROM photos p WHERE ${filter.sql}${words.sql}${keyset}${order}`;
       return { total, page: readPage(statements.get(page), [...filter.params, ...words.params, ...keysetParams, ...window], limit) };
