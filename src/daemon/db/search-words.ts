@@ -1,20 +1,20 @@
 // The words search matches, cut the same way from a photo's filename and MIME
 // type (photo-words.ts indexes them) and from a caller's search text (here
-// turned into a TextMatch). Both sides use this one function, so they always
-// agree: lower case, accents and compatibility forms folded (`Café` and
-// `cafe` are one word, `ﬁle` is `file`), and split on every character that
-// is not a letter, digit or private-use mark, as SQLite's unicode61 did
-// before (`beach-sunset_2024.jpg` is beach / sunset / 2024 / jpg).
+// turned into a TextMatch): by SQLite's unicode61 tokenizer (unicode61.ts),
+// as the FTS5 index of 001 did and as the PostgreSQL catalog does, so every
+// engine finds the same photos: case and accents folded (`Café` is `cafe`),
+// split on everything that is not a letter, digit or private-use mark
+// (`beach-sunset_2024.jpg` is beach / sunset / 2024 / jpg).
 //
 // What a caller can make a search cost is bounded here: words are deduped,
 // a word that begins another one adds nothing (`be beach` is `beach`), and
 // more than MAX_QUERY_WORDS distinct words are refused.
 
 import { ValidationError } from '../../protocol/errors';
+import { unicode61Tokens } from './unicode61';
 
 /** Letters, digits and private-use characters: unicode61's default token characters. */
 const WORD = /[\p{L}\p{N}\p{Co}]+/gu;
-const MARK = /\p{M}/gu;
 
 /** Distinct words a search may name; each one is an index range to read. */
 export const MAX_QUERY_WORDS = 8;
@@ -29,30 +29,22 @@ export type TextMatch =
   /** Every word must begin a word of the photo; the longest first (it narrows most). */
   | { kind: 'words'; words: string[] };
 
-/**
- * Lower case without accents: decomposed so that marks can be dropped, then
- * composed again so that scripts whose letters decompose without marks
- * (Hangul) keep their letters whole.
- */
-export function foldText(text: string): string {
-  return text.toLowerCase().normalize('NFKD').replace(MARK, '').normalize('NFC');
-}
-
 /** The words of a caller's search text, as every engine cuts them (PostgreSQL's search uses this too). */
 export function searchWords(text: string): string[] {
   return text.match(WORD) ?? [];
 }
 
-/** The distinct folded words of some texts. */
-export function wordsOf(...texts: string[]): string[] {
-  const words = new Set<string>();
-  for (const text of texts) for (const word of foldText(text).match(WORD) ?? []) words.add(word);
-  return [...words];
+/** The distinct words of a photo's filename and MIME type, as indexed. */
+export function wordsOf(originalFilename: string, mimeType: string): string[] {
+  return [...new Set(unicode61Tokens(originalFilename, mimeType).map((token) => token.term))];
 }
 
 export function compileTextMatch(text: string | undefined): TextMatch {
   if (text === undefined || text.trim() === '') return { kind: 'any' };
-  const words = wordsOf(text).sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0));
+  // Each word's tokens are searched as prefixes, ANDed. A word unicode61 sees no token in (a letter newer than its
+  // Unicode 6.1 tables) is left out beside others and matches nothing alone, as FTS5 and the PostgreSQL catalog do.
+  const terms = new Set(searchWords(text).flatMap((word) => unicode61Tokens(word).map((token) => token.term)));
+  const words = [...terms].sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0));
   if (words.length === 0) return { kind: 'nothing' };
   // Longest first, so a word is kept only if no longer word kept already begins with it.
   const kept: string[] = [];
