@@ -17,6 +17,7 @@ import { copySqliteToPostgres } from '../src/daemon/catalog-pg/copy-from-sqlite'
 import { runPgSearch } from '../src/daemon/catalog-pg/photo-search';
 import { applyMigrations } from '../src/daemon/db/migrations';
 import { runSearch } from '../src/daemon/db/photo-search';
+import { indexAllPhotoWords } from '../src/daemon/db/photo-words';
 import { parseSearchQuery } from '../src/daemon/db/search-query';
 import { StatementCache } from '../src/daemon/db/statement-cache';
 import { startPostgres } from '../test/support/postgres';
@@ -46,6 +47,8 @@ function fill(file: string): void {
         createHash('sha256').update(id).digest('hex'), at, at, at, at);
     }
   })();
+  // Rows written by SQL: their search words are cut by the daemon's indexer, as when it opens an older catalog.
+  indexAllPhotoWords(db);
   db.close();
 }
 

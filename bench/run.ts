@@ -14,6 +14,7 @@ import { benchStore256m } from './large-store.bench';
 import { benchGatewayStore200k, benchGatewayStore64m } from './gateway-store.bench';
 import { benchSidecarGet } from './sidecar-get.bench';
 import { benchSpoolThreshold, SPOOL_SIZES_MIB } from './spool-threshold.bench';
+import { benchSearchScale, benchSearchWorst } from './search.bench';
 import { benchStore200k } from './store.bench';
 import { benchWriterInsert } from './writer-insert.bench';
 
@@ -34,6 +35,8 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['catalog.backup.100k', 'catalog.backup.100k.getPhoto'], run: benchBackup100k },
   { names: ['catalog.rebuild.100k'], run: benchRebuild100k },
   { names: ['catalog.pg.store.200k.c16', 'catalog.pg.getPhoto'], run: benchCatalogPg },
+  { names: ['search.scale', 'search.scale.everyRow'], run: benchSearchScale },
+  { names: ['search.worst'], run: benchSearchWorst },
   { names: SPOOL_SIZES_MIB.map((mib) => `spool.threshold.${mib}m`), run: benchSpoolThreshold },
 ];
 

@@ -54,3 +54,41 @@ test('evict removes one photo and clear removes all', () => {
   cache.clear();
   assert.equal(cache.size, 0);
 });
+
+test('the cache never holds more bytes than its budget, whatever the count allows', () => {
+  const cache = new PhotoCache(1000, 10_000);
+  for (let i = 0; i < 500; i++) {
+    cache.set(photo(`p${i}`), 30);
+    cache.set(photo(`big${i}`), 39);
+  }
+  assert.ok(cache.bytes <= 10_000, `${cache.bytes} bytes`);
+  assert.ok(cache.bytes > 10_000 - 39, 'it fills up to its budget');
+  assert.ok(cache.size < 400, `${cache.size} photos`);
+  cache.evict('p499');
+  cache.evict('p499');
+  const left = cache.bytes;
+  cache.clear();
+  assert.ok(left > 0);
+  assert.equal(cache.bytes, 0);
+});
+
+test('a photo dearer than a 256th of the budget is not kept, and does not push others out', () => {
+  const cache = new PhotoCache(100, 256 * 1000);
+  cache.set(photo('small'), 1000);
+  cache.set(photo('dear'), 1001);
+  assert.equal(cache.get('dear'), undefined);
+  assert.equal(cache.get('small')?.id, 'small');
+  assert.equal(cache.bytes, 1000);
+});
+
+test('setting a photo again replaces its charge', () => {
+  const cache = new PhotoCache(10, 100_000);
+  cache.set(photo('a'), 300);
+  cache.set(photo('a'), 100);
+  assert.equal(cache.bytes, 100);
+  assert.equal(cache.size, 1);
+  // A photo that grew past what may be kept leaves the cache rather than keep its old entry.
+  cache.set(photo('a'), 100_000);
+  assert.equal(cache.get('a'), undefined);
+  assert.equal(cache.bytes, 0);
+});

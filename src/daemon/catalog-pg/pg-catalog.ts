@@ -17,10 +17,11 @@ import { ClosedError, NotFoundError } from '../../protocol/errors';
 import type { Photo, PhotoPage, ProcessingStatus, SearchResult } from '../../protocol/types';
 import type { Logger } from '../logger';
 import { idString } from '../validation/field-rules';
-import { compileTextMatch } from '../db/fts-match';
+import { compileTextMatch } from '../db/search-words';
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS, KeyTakenError, keyRecordOf, type CommittedRow, type KeyRecord, type StoredResult } from '../db/idempotency-keys';
 import { parseMetadataPatch, PATCH_FIELDS, type PatchValues } from '../db/metadata-patch';
 import type { AdoptedRow, CatalogStats, PhotoCatalog, RecoveredCommit, StaleRow } from '../db/photo-catalog';
+import { heapBytes } from '../db/photo-bytes';
 import { PHOTO_COLUMNS, PHOTO_RETURNING, toPhoto, type NewPhotoRow, type PhotoRecord, type RowState } from '../db/photo-row';
 import { assertTransition, isFinished } from '../db/processing-transitions';
 import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery } from '../db/search-query';
@@ -406,7 +407,7 @@ export class PostgresCatalog implements PhotoCatalog {
     const rows = await this.#read<PhotoRecord>(SQL.photo, [id, clientId]);
     if (rows[0] === undefined) return null;
     const photo = toPhoto(rows[0]);
-    this.#cache.set(photo, started);
+    this.#cache.set(photo, started, heapBytes(rows[0]));
     return photo;
   }
 

@@ -55,7 +55,7 @@ function whereClause(clientId: string, plan: SearchPlan, params: Params): string
   }
   if (filters.uploaded_from !== undefined) conditions.push(`p.uploaded_at >= ${params.add(filters.uploaded_from)}`);
   if (filters.uploaded_to !== undefined) conditions.push(`p.uploaded_at <= ${params.add(filters.uploaded_to)}`);
-  if (textMatch.kind === 'match') {
+  if (textMatch.kind === 'words') {
     const query = searchTsquery(plan.text);
     conditions.push(query === null ? 'false' : `p.search_words @@ ${params.add(query)}::tsquery`);
   }

@@ -1,25 +1,16 @@
 // The words PostgreSQL search indexes and looks for, cut and folded by the
-// very tokenizer the SQLite catalog uses (FTS5 unicode61, remove_diacritics
-// 2), run on an in-memory SQLite database. Why not a regular expression and
-// String#toLowerCase: unicode61 works from Unicode 6.1 tables with its own
-// case folding and diacritic list, and a JS rewrite disagreed with it on
-// about 47,000 code points (measured over U+0020..U+2FFFF: unassigned-in-6.1
-// characters, final sigma, long s, dotless i, marks it strips or splits on).
-// PostgreSQL's own parser and dictionaries differ again and depend on the
-// database's locale. One tokenizer means one answer on both engines, at
-// about 17 µs a photo.
+// very tokenizer the SQLite catalog uses (db/unicode61.ts: FTS5 unicode61,
+// remove_diacritics 2, run on an in-memory SQLite database). PostgreSQL's own
+// parser and dictionaries differ and depend on the database's locale. One
+// tokenizer means one answer on both engines.
 //
 // Both sides produce text for PostgreSQL's tsvector/tsquery input with every
 // lexeme quoted, so nothing a caller writes is read as tsquery syntax.
 
-import Database from 'better-sqlite3';
-import { searchWords } from '../db/fts-match';
+import { searchWords } from '../db/search-words';
+import { unicode61Tokens } from '../db/unicode61';
 
-/**
- * The tokenizer of migrations/001_initial.sql's photos_fts; a test checks the
- * SQLite migrations still declare it.
- */
-export const SQLITE_TOKENIZER = 'unicode61 remove_diacritics 2';
+export { SQLITE_TOKENIZER } from '../db/unicode61';
 
 /**
  * tsvector positions of mime_type's words start here, past any filename's
@@ -27,47 +18,6 @@ export const SQLITE_TOKENIZER = 'unicode61 remove_diacritics 2';
  * columns, as in FTS5 where they are separate columns.
  */
 const MIME_TYPE_POSITION = 1000;
-
-interface Token {
-  term: string;
-  col: 'a' | 'b';
-  offset: number;
-}
-
-class Unicode61 {
-  readonly #db: Database.Database;
-  readonly #insert: Database.Statement;
-  readonly #tokens: Database.Statement;
-  readonly #begin: Database.Statement;
-  readonly #rollback: Database.Statement;
-
-  constructor() {
-    this.#db = new Database(':memory:');
-    this.#db.exec(`CREATE VIRTUAL TABLE t USING fts5(a, b, tokenize = '${SQLITE_TOKENIZER}');
-      CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance');`);
-    this.#insert = this.#db.prepare('INSERT INTO t (rowid, a, b) VALUES (1, ?, ?)');
-    this.#tokens = this.#db.prepare('SELECT term, col, offset FROM v');
-    this.#begin = this.#db.prepare('BEGIN');
-    this.#rollback = this.#db.prepare('ROLLBACK');
-  }
-
-  /** The tokens of two columns; the row is rolled back, so the table stays empty. */
-  tokenize(a: string, b: string): Token[] {
-    this.#begin.run();
-    try {
-      this.#insert.run(a, b);
-      return this.#tokens.all() as Token[];
-    } finally {
-      this.#rollback.run();
-    }
-  }
-}
-
-let tokenizer: Unicode61 | null = null;
-function unicode61(): Unicode61 {
-  tokenizer ??= new Unicode61();
-  return tokenizer;
-}
 
 /** A lexeme quoted for tsvector and tsquery input: quotes doubled, backslashes escaped. */
 function quote(lexeme: string): string {
@@ -80,8 +30,7 @@ function quote(lexeme: string): string {
  * original_filename or mime_type.
  */
 export function photoSearchWords(originalFilename: string, mimeType: string): string {
-  return unicode61()
-    .tokenize(originalFilename, mimeType)
+  return unicode61Tokens(originalFilename, mimeType)
     .map(({ term, col, offset }) => `${quote(term)}:${offset + 1 + (col === 'b' ? MIME_TYPE_POSITION : 0)}`)
     .join(' ');
 }
@@ -94,8 +43,7 @@ export function photoSearchWords(originalFilename: string, mimeType: string): st
 export function searchTsquery(text: string): string | null {
   const phrases: string[] = [];
   for (const word of searchWords(text)) {
-    const tokens = unicode61()
-      .tokenize(word, '')
+    const tokens = unicode61Tokens(word)
       .filter((token) => token.col === 'a')
       .sort((x, y) => x.offset - y.offset);
     // A word unicode61 sees no token in (a letter newer than its Unicode 6.1 tables) is an empty phrase: FTS5 ignores it beside

@@ -74,8 +74,9 @@ export class SharedPhotoCache {
     return this.#evictions;
   }
 
-  set(photo: Photo, readStartedAt: number): void {
-    if (this.#listening && readStartedAt === this.#evictions) this.#cache.set(photo);
+  /** `bytes`: what the photo is charged in the byte-bounded cache (db/photo-bytes.ts heapBytes). */
+  set(photo: Photo, readStartedAt: number, bytes = 0): void {
+    if (this.#listening && readStartedAt === this.#evictions) this.#cache.set(photo, bytes);
   }
 
   evict(id: string): void {

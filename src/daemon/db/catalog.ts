@@ -10,7 +10,7 @@ import { ClosedError, NotFoundError } from '../../protocol/errors';
 import type { Photo, PhotoPage, ProcessingStatus, SearchResult } from '../../protocol/types';
 import type { Logger } from '../logger';
 import { idString } from '../validation/field-rules';
-import { compileTextMatch } from './fts-match';
+import { compileTextMatch } from './search-words';
 import { parseMetadataPatch, patchUpdateSql, PATCH_FIELDS } from './metadata-patch';
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from './migrations';
 import { openReader, openWriter, type Db } from './open-database';
@@ -20,6 +20,8 @@ import { assertTransition, isFinished } from './processing-transitions';
 import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery } from './search-query';
 import { CatalogQueries } from './catalog-queries';
 import { PhotoCache } from './photo-cache';
+import { heapBytes } from './photo-bytes';
+import { PhotoWords } from './photo-words';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, CheckpointScheduler, type CheckpointRunner } from './checkpoint-scheduler';
 import { StatementCache } from './statement-cache';
 import { WriterActor, type WriterStats } from './writer-actor';
@@ -35,6 +37,8 @@ export interface CatalogOptions {
   maxBatch?: number;
   /** Committed photos kept in memory for getPhoto; 0 turns the cache off. */
   photoCacheSize?: number;
+  /** Bytes the photo cache may hold, as photo-bytes.ts charges them (DEFAULT_PHOTO_CACHE_BYTES). */
+  photoCacheBytes?: number;
   /**
    * Runs WAL checkpoints off the event loop (the daemon passes its worker
    * pool). Without it SQLite's auto-checkpoint runs inside COMMITs as usual.
@@ -105,6 +109,7 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
   readonly #patchStatements: StatementCache;
   readonly #searchStatements: StatementCache;
   readonly #cache: PhotoCache;
+  readonly #words: PhotoWords;
   readonly #checkpoints: CheckpointScheduler | null = null;
   readonly #keys: IdempotencyKeys;
   /** started_at of this run's catalog_sessions row. */
@@ -113,7 +118,8 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
 
   private constructor(writerDb: Db, reader: Db, options: CatalogOptions) {
     super(reader);
-    this.#cache = new PhotoCache(options.photoCacheSize ?? DEFAULT_PHOTO_CACHE_SIZE);
+    this.#cache = new PhotoCache(options.photoCacheSize ?? DEFAULT_PHOTO_CACHE_SIZE, options.photoCacheBytes);
+    this.#words = new PhotoWords(writerDb);
     this.#writes = prepareWrites(writerDb);
     this.#patchStatements = new StatementCache(writerDb);
     this.#writer = new WriterActor(writerDb, {
@@ -139,6 +145,8 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
     try {
       const { applied, version } = applyMigrations(writerDb, options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
       if (applied.length > 0) options.logger.info({ applied, version, path: options.path }, 'database schema migrated');
+      const indexed = PhotoWords.backfill(writerDb);
+      if (indexed > 0) options.logger.info({ photos: indexed, path: options.path }, 'search words indexed for photos committed before them');
       reader = openReader(options.path);
       return new Catalog(writerDb, reader, options);
     } catch (err) {
@@ -186,6 +194,7 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
       const record = this.#writes.commitPending.get(params) as (PhotoRecord & { idempotency_key: string | null }) | undefined;
       if (record === undefined) throw new NotFoundError(`pending photo ${id} not found`);
       this.#keys.recordCommit(record, params.now);
+      this.#words.indexPhoto(id);
       return toPhoto(record);
     });
   }
@@ -234,7 +243,11 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
     const at = now();
     return this.#writer.submit(() => {
       let inserted = 0;
-      for (const row of rows) inserted += this.#writes.adopt.run({ ...row, now: at }).changes;
+      for (const row of rows) {
+        const changes = this.#writes.adopt.run({ ...row, now: at }).changes;
+        if (changes > 0) this.#words.indexPhoto(row.id);
+        inserted += changes;
+      }
       return inserted;
     });
   }
@@ -306,7 +319,9 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
       }
       const params: Record<string, unknown> = { id, client_id: clientId, updated_at: at };
       for (const field of PATCH_FIELDS) if (fields[field] !== undefined) params[field] = fields[field];
-      return toPhoto(this.#patchStatements.get(patchUpdateSql(fields)).get(params) as PhotoRecord);
+      const photo = toPhoto(this.#patchStatements.get(patchUpdateSql(fields)).get(params) as PhotoRecord);
+      if (fields.original_filename !== undefined) this.#words.indexPhoto(id);
+      return photo;
     });
   }
 
@@ -319,7 +334,7 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
     const record = this.#reads.photo.get(id, clientId) as PhotoRecord | undefined;
     if (record === undefined) return null;
     const photo = toPhoto(record);
-    this.#cache.set(photo);
+    this.#cache.set(photo, heapBytes(record));
     return photo;
   }
 

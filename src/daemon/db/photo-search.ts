@@ -1,13 +1,25 @@
-// Runs a validated SearchPlan against the read-only connection. The WHERE
-// clause is assembled from fixed fragments with bound values; the same
-// fragments serve the COUNT and the page, read in one snapshot so that
-// `total` and `hasMore` agree with the rows returned.
+// Runs a validated SearchPlan against the read-only connection. The SQL is
+// assembled from fixed fragments with bound values; the COUNT and the page
+// are read in one snapshot so that `total` and `hasMore` agree with the rows
+// returned.
+//
+// A text search starts from the tenant's own words (photo_words, keyed by
+// client first): the longest word's index range gives the candidate rows and
+// each other word is checked on the candidate's own words. Its cost follows
+// the tenant's matching rows, never the whole catalog. When the words match
+// so many of the tenant's rows that a page ordered by upload time is found
+// sooner by walking the tenant's upload-time index (checking each row's
+// words) than by sorting every match, the page walks instead; the tenant's
+// size (tenant_photos) decides.
 
+import type { Statement } from 'better-sqlite3';
 import type { Photo, SortField } from '../../protocol/types';
 import { decodeCursor, encodeCursor, queryFingerprint } from './cursor';
 import type { Db } from './open-database';
 import { PHOTO_COLUMNS, toPhoto, type PhotoRecord } from './photo-row';
+import { answerBytes, MAX_PAGE_BYTES } from './photo-bytes';
 import type { SearchPlan } from './search-query';
+import { prefixRange } from './search-words';
 import type { StatementCache } from './statement-cache';
 
 const SORT_COLUMNS: Record<SortField, string> = {
@@ -18,23 +30,70 @@ const SORT_COLUMNS: Record<SortField, string> = {
   original_filename: 'p.original_filename',
 };
 
+/**
+ * Whether an upload-time page should walk the tenant's upload-time index
+ * (reading about `wanted × tenantRows / matches` rows, checking each one's
+ * words) rather than look up and sort every match (`matches` rows). Both
+ * steps cost about one row read; the tenant's size comes from tenant_photos.
+ */
+function walkIsCheaper(matches: number, wanted: number, tenantRows: number): boolean {
+  return matches * matches > wanted * tenantRows;
+}
+
 export interface SearchPage {
   photos: Photo[];
   total: number;
+  /** The page size asked for, or how many photos the page holds when MAX_PAGE_BYTES cut it short. */
   limit: number;
   offset: number;
   hasMore: boolean;
   nextCursor: string | null;
 }
 
-function whereClause(clientId: string, plan: SearchPlan): { sql: string; params: unknown[] } {
+const TENANT_ROWS = 'SELECT committed FROM tenant_photos WHERE client_id = ?';
+const ONE_WORD_RANGE =
+  'SELECT (SELECT word FROM photo_words WHERE client_id = ? AND word >= ? AND word < ? ORDER BY word LIMIT 1) = ' +
+  '(SELECT word FROM photo_words WHERE client_id = ? AND word >= ? AND word < ? ORDER BY word DESC LIMIT 1)';
+
+interface PageRows {
+  records: PhotoRecord[];
+  /** Another row follows the page. */
+  more: boolean;
+  /** The page ended at MAX_PAGE_BYTES before `limit`. */
+  cut: boolean;
+}
+
+/**
+ * Reads a page row by row, up to `limit` photos or MAX_PAGE_BYTES of answer,
+ * whichever comes first (never empty while rows remain). Stepping rather
+ * than reading all `limit + 1` rows keeps a page of large rows from holding
+ * a thousand of them in memory only to send a few.
+ */
+function readPage(statement: Statement, params: unknown[], limit: number): PageRows {
+  const records: PhotoRecord[] = [];
+  let bytes = 0;
+  for (const record of statement.iterate(...params) as IterableIterator<PhotoRecord>) {
+    if (records.length === limit) return { records, more: true, cut: false };
+    bytes += answerBytes(record);
+    if (records.length > 0 && bytes > MAX_PAGE_BYTES) return { records, more: true, cut: true };
+    records.push(record);
+  }
+  return { records, more: false, cut: false };
+}
+
+interface Sql {
+  sql: string;
+  params: unknown[];
+}
+
+function filterClause(clientId: string, plan: SearchPlan): Sql & { filtered: boolean } {
   const conditions = ['p.client_id = ?', "p.state = 'committed'"];
   const params: unknown[] = [clientId];
   const add = (condition: string, value: unknown) => {
     conditions.push(condition);
     params.push(value);
   };
-  const { filters, textMatch } = plan;
+  const { filters } = plan;
   // ANDed with the caller's own id: naming another client's id finds nothing.
   if (filters.client_id !== undefined) add('p.client_id = ?', filters.client_id);
   if (filters.user_id !== undefined) add('p.user_id = ?', filters.user_id);
@@ -45,15 +104,36 @@ function whereClause(clientId: string, plan: SearchPlan): { sql: string; params:
   }
   if (filters.uploaded_from !== undefined) add('p.uploaded_at >= ?', filters.uploaded_from);
   if (filters.uploaded_to !== undefined) add('p.uploaded_at <= ?', filters.uploaded_to);
-  if (textMatch.kind === 'match') add('p.seq IN (SELECT rowid FROM photos_fts WHERE photos_fts MATCH ?)', textMatch.expression);
-  if (textMatch.kind === 'nothing') conditions.push('0');
-  return { sql: conditions.join(' AND '), params };
+  if (plan.textMatch.kind === 'nothing') conditions.push('0');
+  return { sql: conditions.join(' AND '), params, filtered: conditions.length > 2 };
+}
+
+/** `alias`'s photo has a word beginning with each of `words`, checked on the photo's own words. */
+function hasWords(seq: string, words: readonly string[]): Sql {
+  return {
+    sql: words.map(() => ` AND EXISTS (SELECT 1 FROM photo_words o WHERE o.seq = ${seq} AND o.word >= ? AND o.word < ?)`).join(''),
+    params: words.flatMap(prefixRange),
+  };
+}
+
+/**
+ * The tenant's photos matching every word: the first word's range, the others
+ * checked per candidate. A range that holds a single word has each photo
+ * once (the key is client, word, photo) and needs no DISTINCT, which would
+ * sort every match in a temporary tree.
+ */
+function matchingSeqs(clientId: string, words: readonly string[], oneWordRange: boolean): Sql {
+  const others = hasWords('w.seq', words.slice(1));
+  return {
+    sql: `SELECT ${oneWordRange ? '' : 'DISTINCT '}w.seq FROM photo_words w WHERE w.client_id = ? AND w.word >= ? AND w.word < ?${others.sql}`,
+    params: [clientId, ...prefixRange(words[0]!), ...others.params],
+  };
 }
 
 export function runSearch(reader: Db, statements: StatementCache, clientId: string, plan: SearchPlan): SearchPage {
-  const { sort, limit, offset } = plan;
-  const fingerprint = queryFingerprint([clientId, plan.textMatch, plan.filters, sort]);
-  const where = whereClause(clientId, plan);
+  const { sort, limit, offset, textMatch } = plan;
+  const fingerprint = queryFingerprint([clientId, textMatch, plan.filters, sort]);
+  const filter = filterClause(clientId, plan);
   const column = SORT_COLUMNS[sort.field];
   const direction = sort.order === 'desc' ? 'DESC' : 'ASC';
 
@@ -65,22 +145,43 @@ export function runSearch(reader: Db, statements: StatementCache, clientId: stri
     keyset = ` AND (${column}, p.id) ${sort.order === 'desc' ? '<' : '>'} (?, ?)`;
     keysetParams.push(after.value, after.id);
   }
+  const order = ` ORDER BY ${column} ${direction}, p.id ${direction} LIMIT ? OFFSET ?`;
+  // One extra row tells whether another page exists, for offset and cursor pages alike.
+  const window = [limit + 1, offset];
 
-  const countSql = `SELECT count(*) FROM photos p WHERE ${where.sql}`;
-  const pageSql =
-    `SELECT ${PHOTO_COLUMNS} FROM photos p WHERE ${where.sql}${keyset} ` +
-    `ORDER BY ${column} ${direction}, p.id ${direction} LIMIT ? OFFSET ?`;
+  const { total, page } = reader.transaction((): { total: number; page: PageRows } => {
+    if (textMatch.kind !== 'words') {
+      const count = `SELECT count(*) FROM photos p WHERE ${filter.sql}`;
+      const page = `SELECT ${PHOTO_COLUMNS} FROM photos p WHERE ${filter.sql}${keyset}${order}`;
+      return {
+        total: statements.get(count).pluck().get(...filter.params) as number,
+        page: readPage(statements.get(page), [...filter.params, ...keysetParams, ...window], limit),
+      };
+    }
+    const range = prefixRange(textMatch.words[0]!);
+    // Two index seeks: the first and the last word of the range.
+    const oneWordRange = statements.get(ONE_WORD_RANGE).pluck().get(clientId, ...range, clientId, ...range) === 1;
+    const matches = matchingSeqs(clientId, textMatch.words, oneWordRange);
+    // Words exist only for committed photos of their client: without other filters the count needs no photo row.
+    const count = filter.filtered
+      ? `SELECT count(*) FROM (${matches.sql}) m CROSS JOIN photos p ON p.seq = m.seq WHERE ${filter.sql}`
+      : `SELECT count(*) FROM (${matches.sql})`;
+    const total = statements.get(count).pluck().get(...matches.params, ...(filter.filtered ? filter.params : [])) as number;
+    if (total === 0 || offset >= total) return { total, page: { records: [], more: false, cut: false } };
+    const tenantRows = (statements.get(TENANT_ROWS).pluck().get(clientId) as number | undefined) ?? 0;
+    if (sort.field === 'uploaded_at' && walkIsCheaper(total, offset + limit + 1, tenantRows)) {
+      const words = hasWords('p.seq', textMatch.words);
+      const page = `SELECT ${PHOTO_COLUMNS} FROM photos p WHERE ${filter.sql}${words.sql}${keyset}${order}`;
+      return { total, page: readPage(statements.get(page), [...filter.params, ...words.params, ...keysetParams, ...window], limit) };
+    }
+    // CROSS JOIN keeps SQLite from turning the join around: the matches drive, the photos are looked up by seq.
+    const page = `SELECT ${PHOTO_COLUMNS} FROM (${matches.sql}) m CROSS JOIN photos p ON p.seq = m.seq WHERE ${filter.sql}${keyset}${order}`;
+    return { total, page: readPage(statements.get(page), [...matches.params, ...filter.params, ...keysetParams, ...window], limit) };
+  })();
 
-  const { total, records } = reader.transaction(() => ({
-    total: statements.get(countSql).pluck().get(...where.params) as number,
-    // One extra row tells whether another page exists, for offset and cursor pages alike.
-    records: statements.get(pageSql).all(...where.params, ...keysetParams, limit + 1, offset) as PhotoRecord[],
-  }))();
-
-  const hasMore = records.length > limit;
-  const photos = records.slice(0, limit).map(toPhoto);
+  const { records, more, cut } = page;
+  const photos = records.map(toPhoto);
   const last = photos[photos.length - 1];
-  const nextCursor =
-    hasMore && last !== undefined ? encodeCursor(sort, { value: last[sort.field], id: last.id }, fingerprint) : null;
-  return { photos, total, limit, offset, hasMore, nextCursor };
+  const nextCursor = more && last !== undefined ? encodeCursor(sort, { value: last[sort.field], id: last.id }, fingerprint) : null;
+  return { photos, total, limit: cut ? photos.length : limit, offset, hasMore: more, nextCursor };
 }

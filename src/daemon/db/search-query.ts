@@ -5,7 +5,7 @@ import { ValidationError } from '../../protocol/errors';
 import { DEFAULT_PAGE_LIMIT, MAX_OFFSET, MAX_PAGE_LIMIT } from '../../protocol/limits';
 import { PROCESSING_STATUSES, SORT_FIELDS, type ProcessingStatus, type SortField } from '../../protocol/types';
 import { idString, isoTimestamp, isPlainObject, refuseUnknownKeys } from '../validation/field-rules';
-import { compileTextMatch, type TextMatch } from './fts-match';
+import { compileTextMatch, type TextMatch } from './search-words';
 
 export const MAX_QUERY_TEXT_CHARS = 256;
 export const MAX_MIME_TYPE_FILTERS = 32;

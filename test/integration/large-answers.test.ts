@@ -1,0 +1,118 @@
+// Issue 13, item 5: 64 KiB of processing metadata on thousands of photos,
+// then the largest searches a caller may ask for, through both doors. Before,
+// a `limit: 1000` page parsed ~1.3 GiB of metadata and the socket refused
+// any answer over its 1 MiB frame (the default 50 rows were enough). Now the
+// daemon cuts pages by bytes: both doors answer, the daemon's peak memory
+// stays bounded, and a well-behaved caller is served all along.
+
+import * as assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { Catalog } from '../../src/daemon/db/catalog';
+import { createLogger } from '../../src/daemon/logger';
+import { RemoteClient } from '../../src/remote-client';
+import { StorageClient } from '../../src/sidecar-client/storage-client';
+import type { SearchResult } from '../../src/protocol/types';
+import { daemonEnv } from '../support/daemon-env';
+import { spawnDaemon } from '../support/daemon-process';
+import { pngBytes } from '../support/image-bytes';
+import { tempDir } from '../support/temp-dir';
+
+const PHOTOS = 2000;
+/** `[{},{},…]`: 64 KiB of JSON, the most heap per byte of text (~1.3 MiB parsed). */
+const HEAVY = JSON.stringify(Array.from({ length: 21_845 }, () => ({})));
+/** Peak resident memory the daemon must stay under: the issue's default memory budget. */
+const PEAK_LIMIT_BYTES = 256 * 1024 * 1024;
+
+/** The catalog file the daemon will open: PHOTOS committed rows of `acme`, each with HEAVY processing metadata. */
+function fillCatalog(file: string): void {
+  Catalog.open({ path: file, logger: createLogger('silent') }).close();
+  const db = new Database(file);
+  const insert = db.prepare(`INSERT INTO photos (id, client_id, user_id, session_id, original_filename, mime_type, bucket, s3_key, size, checksum,
+      metadata, processing_status, processing_metadata, state, state_changed_at, uploaded_at, created_at, updated_at)
+    VALUES (?, 'acme', 'user-1', NULL, ?, 'image/jpeg', 'images', ?, 1000, ?, '{}', 'completed', ?, 'committed', ?, ?, ?, ?)`);
+  db.transaction(() => {
+    for (let i = 0; i < PHOTOS; i++) {
+      const id = randomUUID();
+      const at = new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString();
+      insert.run(id, `heavy-${i}.jpg`, `storaged/${id}.jpg`, 'ab'.repeat(32), HEAVY, at, at, at, at);
+    }
+    // Rows written by SQL have no search words yet: the daemon indexes them when it opens the file.
+    db.prepare('INSERT OR IGNORE INTO photo_words_backfill (singleton) VALUES (1)').run();
+  })();
+  db.close();
+}
+
+function peakResident(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+  assert.ok(kib !== null, 'VmHWM in /proc/<pid>/status');
+  return Number(kib[1]) * 1024;
+}
+
+test('64 KiB of processing metadata on 2,000 photos: the largest searches are answered through both doors, in bounded memory', { timeout: 300_000 }, async (t) => {
+  const dir = tempDir(t);
+  fillCatalog(path.join(dir, 'storage.db'));
+  const token = randomBytes(24).toString('base64url');
+  const daemon = await spawnDaemon(t, daemonEnv(dir, null, { STORAGED_TOKENS: `${token} acme` }));
+  const sidecar = new StorageClient({ socketPath: daemon.socketPath, clientId: 'acme', token, cacheConfig: { enabled: false } });
+  t.after(() => sidecar.close());
+  const remote = new RemoteClient({ url: daemon.httpUrl!, token });
+  t.after(() => remote.close());
+
+  // A well-behaved caller: a small photo of its own, read over and over while the large searches run.
+  const own = await sidecar.storePhoto(pngBytes(2000), { originalName: 'small.png', clientId: 'acme' });
+  let served = 0;
+  let searching = true;
+  const wellBehaved = (async () => {
+    while (searching) {
+      assert.equal((await sidecar.getPhoto(own.id)).id, own.id);
+      served++;
+    }
+  })();
+
+  try {
+    await searchBothDoors(sidecar, remote);
+  } finally {
+    searching = false;
+    await wellBehaved;
+  }
+  assert.ok(served > 0, 'the well-behaved caller was served during the searches');
+
+  const peak = peakResident(daemon.proc.pid!);
+  assert.ok(peak < PEAK_LIMIT_BYTES, `the daemon's peak resident memory ${(peak / 2 ** 20).toFixed(0)} MiB is under ${PEAK_LIMIT_BYTES / 2 ** 20} MiB`);
+  t.diagnostic(`daemon peak resident ${(peak / 2 ** 20).toFixed(0)} MiB; the small photo was read ${served} times meanwhile`);
+});
+
+async function searchBothDoors(sidecar: StorageClient, remote: RemoteClient): Promise<void> {
+  const doors: Array<[string, (query: object) => Promise<SearchResult>]> = [
+    ['socket', (query) => sidecar.searchPhotos(query)],
+    ['gateway', (query) => remote.searchPhotos(query)],
+  ];
+  for (const [door, search] of doors) {
+    for (const query of [{}, { query: 'heavy' }, { query: 'heavy', limit: 1000 }, { limit: 1000, sort: { field: 'size', order: 'asc' } }]) {
+      const page = await search(query);
+      assert.ok(page.photos.length >= 1, `${door} ${JSON.stringify(query)}`);
+      assert.ok(page.photos.length < 50, `${door} ${JSON.stringify(query)}: a page of ${page.photos.length} is cut by bytes`);
+      assert.equal(page.page.limit, page.photos.length);
+      assert.equal(page.page.hasMore, true);
+      assert.ok(page.total >= PHOTOS);
+      assert.ok(page.photos.some((p) => Array.isArray(p.processing_metadata) && p.processing_metadata.length === 21_845), 'metadata whole');
+    }
+    // Walking on by cursor: every page answered, no photo twice.
+    const seen = new Set<string>();
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 20; pages++) {
+      const page: SearchResult = await search({ query: 'heavy', limit: 1000, ...(cursor === null ? {} : { cursor }) });
+      for (const photo of page.photos) {
+        assert.ok(!seen.has(photo.id), `${door}: ${photo.id} twice`);
+        seen.add(photo.id);
+      }
+      cursor = page.page.nextCursor;
+      assert.ok(cursor !== null);
+    }
+  }
+}
