@@ -194,12 +194,15 @@ export class MinioBlobStore implements BlobStore {
     return this.#presigner.presignGet(bucket, key, expirySeconds, new Date(), responseOverrides(served));
   }
 
-  async read(bucket: string, key: string, range?: ByteRange): Promise<Readable> {
-    // A small range is one request either way; the event loop can stream it. A
-    // whole object's size is unknown here, so it goes through the parts, whose
-    // first answer tells it.
+  async read(bucket: string, key: string, range?: ByteRange, size?: number): Promise<Readable> {
+    // A span of at most one part (a range, or a whole object whose size the
+    // catalog knows) is one request either way: the event loop streams it
+    // through a socket's own small buffers, with no part slot and no trip
+    // through the pool (issue 13: a 200 KB photo went through both). A whole
+    // object of unknown size goes through the parts, whose first answer tells it.
     const t = this.#transfers;
-    if (t !== null && (range === undefined || range.end - range.start + 1 > t.partBytes)) {
+    const span = range === undefined ? size : range.end - range.start + 1;
+    if (t !== null && (span === undefined || span > t.partBytes)) {
       return readInParts(t, range === undefined ? { bucket, key } : { bucket, key, range });
     }
     return this.#run(`read ${bucket}/${key}`, async () => {

@@ -80,7 +80,7 @@ export class StorageCoordinator implements Coordinator {
     const photo = await this.#committedPhoto(ctx, rawId);
     const range = resolveRange(rawRange, photo.size);
     const whole = range.start === 0 && range.end === photo.size - 1;
-    const body = await this.blobs.read(photo.bucket, photo.s3_key, whole ? undefined : range);
+    const body = await this.blobs.read(photo.bucket, photo.s3_key, whole ? undefined : range, photo.size);
     return {
       info: contentInfo(photo, range),
       body,
