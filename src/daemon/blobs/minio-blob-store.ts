@@ -12,6 +12,7 @@ import * as Minio from 'minio';
 import type { Piscina } from 'piscina';
 import { NotFoundError, UnavailableError } from '../../protocol/errors';
 import type { Logger } from '../logger';
+import type { MemoryBudget } from '../memory/memory-budget';
 import { isOlderThan, type BlobInfo, type BlobSource, type BlobStore, type ByteRange, type GrowingPuts, type IncompleteUpload, type ListedBlob } from './blob-store';
 import { isNotFound, mapMinioError } from '../../s3/minio-errors';
 import { idleTimeoutTransport } from '../../s3/idle-timeout-transport';
@@ -39,6 +40,8 @@ export interface PooledTransfers {
   partBytes: number;
   concurrency: number;
   retry?: RetryPolicy;
+  budget?: MemoryBudget;
+  readAhead?: number;
 }
 
 /** Long enough for a busy MinIO to answer a large PUT's last byte, short enough that a hung one is noticed. */
@@ -91,6 +94,8 @@ export class MinioBlobStore implements BlobStore {
             concurrency: pooled.concurrency,
             retry: pooled.retry ?? DEFAULT_RETRY,
             logger,
+            ...(pooled.budget && { budget: pooled.budget }),
+            ...(pooled.readAhead !== undefined && { readAhead: pooled.readAhead }),
           };
     const transfers = this.#transfers;
     // Past one part a body is multipart anyway, so its parts can go up while the rest arrives.

@@ -14,6 +14,7 @@ import { Env, readBoolean, readChoice, readInteger, readList, readString } from 
 import { DEFAULT_WORKER_NICE } from '../workers/worker-pool';
 import { DEFAULT_NAMESPACE, NAMESPACE } from '../db/object-key';
 import { BUCKET_PREFIX } from '../blobs/prefixed-buckets';
+import { DEFAULT_MEMORY_BUDGET_MB, MIN_MEMORY_BUDGET_MB } from '../memory/memory-budget';
 
 export interface MinioSettings extends S3Settings {
   /** MINIO_PATH_STYLE: false for virtual-hosted-style addressing (AWS S3 and others; MinIO with MINIO_DOMAIN). */
@@ -53,6 +54,11 @@ export interface DaemonConfig {
   allowedTypes: string[];
   /** Bodies larger than this are spooled to a file while they arrive instead of held in memory. */
   spoolThresholdBytes: number;
+  /**
+   * STORAGED_MEMORY_BUDGET_MB: the bytes transfers may hold in memory at
+   * once (memory/memory-budget.ts); past it new transfers wait.
+   */
+  memoryBudgetBytes: number;
   logLevel: string;
   /** Threads of the worker pool (hashing, multipart transfers, WAL checkpoints). */
   workerThreads: number;
@@ -292,6 +298,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     bodyLimits: readBodyLimits(env, maxBodyBytes, allowedTypes),
     allowedTypes,
     spoolThresholdBytes: readInteger(env, 'STORAGED_SPOOL_THRESHOLD_BYTES', DEFAULT_SPOOL_THRESHOLD_BYTES, 0, MAX_CONFIGURABLE_BODY),
+    memoryBudgetBytes: readMemoryBudget(env),
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     // One core is left to the event loop: the pool's hashing and part transfers
     // then never take the core a small call's answer waits for. On this 2-core
@@ -319,6 +326,27 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     idempotencyWindowMs: readInteger(env, 'STORAGED_IDEMPOTENCY_WINDOW_S', DAY_SECONDS, 1, 30 * DAY_SECONDS) * 1000,
   };
+}
+
+/** The largest budget accepted: 1 TiB in MiB, far past any host this runs on, and safe in bytes. */
+const MAX_MEMORY_BUDGET_MB = 1024 * 1024;
+
+function readMemoryBudget(env: Env): number {
+  const raw = env['STORAGED_MEMORY_BUDGET_MB']?.trim();
+  if (raw !== undefined && raw !== '' && !/^\d+$/.test(raw)) {
+    throw new ConfigError(
+      'STORAGED_MEMORY_BUDGET_MB',
+      `expected a whole number of MiB (the memory transfers may hold at once, default ${DEFAULT_MEMORY_BUDGET_MB}), got '${raw}'`,
+    );
+  }
+  const mb = readInteger(env, 'STORAGED_MEMORY_BUDGET_MB', DEFAULT_MEMORY_BUDGET_MB, 1, MAX_MEMORY_BUDGET_MB);
+  if (mb < MIN_MEMORY_BUDGET_MB) {
+    throw new ConfigError(
+      'STORAGED_MEMORY_BUDGET_MB',
+      `${mb} MiB is below the ${MIN_MEMORY_BUDGET_MB} MiB the daemon needs for one transfer of each kind; give at least ${MIN_MEMORY_BUDGET_MB}`,
+    );
+  }
+  return mb * MIB;
 }
 
 function readBucketPrefix(env: Env): string {

@@ -19,6 +19,7 @@ import type { CallContext, Coordinator, PhotoContent } from './coordinator';
 import { currentSecond, PhotoAnswers } from './photo-answers';
 import { parsePhotoId } from './photo-id';
 import { PhotoStore } from './photo-store';
+import type { MemoryBudget } from '../memory/memory-budget';
 import { StoreMetrics } from './store-metrics';
 import { parseUrlExpiry } from './url-expiry';
 
@@ -33,6 +34,8 @@ export interface CoordinatorSettings {
   hashSpool?: (path: string) => SpoolHash;
   /** First segment of every object key (STORAGED_NAMESPACE); `storaged` when absent. */
   namespace?: string;
+  /** Each store takes its in-memory share from it first, waiting past it; none: unbounded. */
+  memoryBudget?: MemoryBudget;
 }
 
 export class StorageCoordinator implements Coordinator {

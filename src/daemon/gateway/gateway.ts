@@ -13,6 +13,7 @@ import type { Coordinator } from '../coordinator/coordinator';
 import type { RouteHandler } from '../http/http-server';
 import type { Logger } from '../logger';
 import type { MetricRegistry } from '../metrics/metric-registry';
+import type { MemoryBudget } from '../memory/memory-budget';
 import { errorBody, sendError, sendJson } from './error-response';
 import { HttpMetrics } from './http-metrics';
 import type { ReadinessChecks, ReadinessDetails } from './readiness';
@@ -46,6 +47,8 @@ export interface GatewayOptions {
   registries: MetricRegistry[];
   logger: Logger;
   maxJsonUploadBytes?: number;
+  /** JSON uploads take their share of it before they are read. */
+  memoryBudget?: MemoryBudget;
 }
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
@@ -154,6 +157,7 @@ export class Gateway {
           openapi: this.#openapi,
           logger: this.#options.logger,
           maxJsonBytes: this.#options.maxJsonUploadBytes ?? DEFAULT_MAX_JSON_UPLOAD_BYTES,
+          ...(this.#options.memoryBudget && { memoryBudget: this.#options.memoryBudget }),
         },
         {
           req,
