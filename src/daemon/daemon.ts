@@ -190,6 +190,7 @@ export class Daemon {
           registries: [coordinator.metrics.registry, runtime, stats, backups],
           logger,
           memoryBudget,
+          bodyIdleTimeoutMs: config.http.bodyIdleTimeoutMs,
         });
         handlers.push(gateway.handle);
       }

@@ -14,6 +14,7 @@ import { Env, readBoolean, readChoice, readInteger, readList, readString } from 
 import { DEFAULT_WORKER_NICE } from '../workers/worker-pool';
 import { DEFAULT_NAMESPACE, NAMESPACE } from '../db/object-key';
 import { BUCKET_PREFIX } from '../blobs/prefixed-buckets';
+import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from '../gateway/request-body';
 import { DEFAULT_MEMORY_BUDGET_MB, MIN_MEMORY_BUDGET_MB } from '../memory/memory-budget';
 
 export interface MinioSettings extends S3Settings {
@@ -43,7 +44,8 @@ export interface DaemonConfig {
   spoolDir: string;
   /** null: blobs go to `blobDir` on local disk (the embedded default). */
   minio: MinioSettings | null;
-  http: { enabled: boolean; host: string; port: number; publicUrl: string | null };
+  /** bodyIdleTimeoutMs: STORAGED_BODY_IDLE_TIMEOUT_S, how long a gateway request body may go without a byte. */
+  http: { enabled: boolean; host: string; port: number; publicUrl: string | null; bodyIdleTimeoutMs: number };
   /** Client tokens: the gateway's bearer tokens, and the socket's hello tokens (empty: every gateway route but /health answers 401). */
   gatewayTokens: GatewayTokens;
   /** STORAGED_SOCKET_AUTH: `token` (hello must carry a valid token) or `trusted` (client id taken as sent). */
@@ -291,6 +293,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       host,
       port: readInteger(env, 'PORT', 3001, 0, 65535),
       publicUrl,
+      bodyIdleTimeoutMs: readInteger(env, 'STORAGED_BODY_IDLE_TIMEOUT_S', DEFAULT_BODY_IDLE_TIMEOUT_MS / 1000, 1, 3600) * 1000,
     },
     gatewayTokens,
     socketAuth: readSocketAuth(env, gatewayTokens),

@@ -97,7 +97,6 @@ export class MemoryBudget {
         this.#refused++;
         waiter.fail(this.#refusal(`no memory came free within ${this.options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS} ms`));
       }, this.options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
-      timer.unref();
       const cleanup = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
