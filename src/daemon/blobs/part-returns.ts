@@ -9,7 +9,7 @@
 // gateway downloads of 200 KB peaked at ~700 MiB that way).
 
 import type { Readable } from 'node:stream';
-import { givePartBack } from './read-in-parts';
+import { endsItsPart, givePartBack } from './read-in-parts';
 
 /** The memory behind consecutive pieces of a body, and its writes not yet done. */
 interface PieceMemory {
@@ -17,10 +17,14 @@ interface PieceMemory {
   unwritten: number;
   /** No later piece comes from this memory. */
   done: boolean;
+  /** Given back already: the slot may be lent to another part by now, so never twice. */
+  returned: boolean;
 }
 
 function release(memory: PieceMemory): void {
-  if (memory.done && memory.unwritten === 0) givePartBack(memory.view);
+  if (!memory.done || memory.unwritten !== 0 || memory.returned) return;
+  memory.returned = true;
+  givePartBack(memory.view);
 }
 
 /**
@@ -31,14 +35,22 @@ function release(memory: PieceMemory): void {
 export class PartReturns {
   #memory: PieceMemory | null = null;
 
-  /** A write of (part of) `piece` begins; call the returned function once it is written (or has failed). */
-  writing(piece: Uint8Array): () => void {
-    if (this.#memory === null || this.#memory.view.buffer !== piece.buffer) {
+  /**
+   * A write of (part of) `piece` begins; call the returned function once it
+   * is written (or has failed). `finishesPiece`: no later write takes bytes
+   * of `piece`, so if it ends its part, the part goes back once its writes
+   * are done, without waiting for the next part (which may be waiting for
+   * this one's memory).
+   */
+  writing(piece: Uint8Array, finishesPiece = true): () => void {
+    // A part that ended may be followed by one in the same slot (given back, then taken again): new memory all the same.
+    if (this.#memory === null || this.#memory.done || this.#memory.view.buffer !== piece.buffer) {
       this.#close();
-      this.#memory = { view: piece, unwritten: 0, done: false };
+      this.#memory = { view: piece, unwritten: 0, done: false, returned: false };
     }
     const memory = this.#memory;
     memory.unwritten += 1;
+    if (finishesPiece && endsItsPart(piece)) memory.done = true;
     let called = false;
     return () => {
       if (called) return;
@@ -68,15 +80,17 @@ export class PartReturns {
  */
 export async function* returningParts(body: Readable): AsyncGenerator<Buffer> {
   const returns = new PartReturns();
-  let done: (() => void) | null = null;
   try {
     for await (const piece of body as AsyncIterable<Buffer>) {
-      done?.();
-      done = returns.writing(piece);
-      yield piece;
+      const done = returns.writing(piece);
+      try {
+        yield piece;
+      } finally {
+        // The reader asked for more (or stopped): it is done with this piece, before the next part is pulled.
+        done();
+      }
     }
   } finally {
-    done?.();
     returns.end();
   }
 }

@@ -66,6 +66,18 @@ export function sparePartSlots(): number {
   return slots.spareCount;
 }
 
+/**
+ * The last slice of each part handed out. A reader that gives parts back
+ * must know when a part is over without waiting for the next one: under the
+ * memory budget the next part may wait for this one's memory.
+ */
+const lastSlices = new WeakSet<Uint8Array>();
+
+/** Whether `piece` is the last slice of its part (no later piece views the same memory). */
+export function endsItsPart(piece: Uint8Array): boolean {
+  return lastSlices.has(piece);
+}
+
 /** Chunks handed to the reader: a socket or HTTP response writes these comfortably. */
 const SLICE_BYTES = 1024 * 1024;
 
@@ -193,7 +205,11 @@ class PartReader extends Readable {
           slots.give(bytes);
           return;
         }
-        for (let at = 0; at < bytes.length; at += SLICE_BYTES) this.push(bytes.subarray(at, at + SLICE_BYTES));
+        for (let at = 0; at < bytes.length; at += SLICE_BYTES) {
+          const slice = bytes.subarray(at, at + SLICE_BYTES);
+          if (at + SLICE_BYTES >= bytes.length) lastSlices.add(slice);
+          this.push(slice);
+        }
         this.#busy = false;
         if (this.queue.length === 0 && this.#next > this.end) this.push(null);
       },

@@ -40,7 +40,7 @@ export class DownloadSender {
       for await (const piece of body as AsyncIterable<Buffer>) {
         for (let offset = 0; offset < piece.length; offset += CHUNK_BYTES) {
           await this.#gate.take();
-          sendChunk(piece.subarray(offset, offset + CHUNK_BYTES), returns.writing(piece));
+          sendChunk(piece.subarray(offset, offset + CHUNK_BYTES), returns.writing(piece, offset + CHUNK_BYTES >= piece.length));
         }
       }
     } catch (err) {
