@@ -9,6 +9,8 @@ export const BENCH_CLIENT_ID = 'bench';
 
 export interface GatewayBenchEnv extends BenchEnv {
   remote: RemoteClient;
+  /** The gateway token; the socket asks for it in the hello too once tokens are configured. */
+  token: string;
 }
 
 export async function startGatewayBenchEnv(connections: number, extraEnv: Record<string, string> = {}): Promise<GatewayBenchEnv> {
@@ -22,6 +24,7 @@ export async function startGatewayBenchEnv(connections: number, extraEnv: Record
   return {
     ...env,
     remote,
+    token,
     async close() {
       await remote.close();
       await env.close();

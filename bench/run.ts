@@ -7,6 +7,8 @@ import { benchBackup100k, benchRebuild100k } from './catalog-recovery.bench';
 import { benchCatalogPg } from './catalog-pg.bench';
 import { benchClientCachedGet, benchClientDirectUrl } from './client-cache.bench';
 import { benchGatewayGet } from './gateway-get.bench';
+import { benchGatewayDownload200k } from './download-memory.bench';
+import { benchMemoryMixed } from './memory-mixed.bench';
 import { benchRangeRead } from './range-read.bench';
 import { benchHash } from './hash.bench';
 import { benchGetUnderLoad } from './get-under-load.bench';
@@ -25,6 +27,8 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['store.200k.c16'], run: benchStore200k },
   { names: ['gateway.getPhoto'], run: benchGatewayGet },
   { names: ['gateway.store.200k.c16'], run: benchGatewayStore200k },
+  { names: ['gateway.download.200k.c16'], run: benchGatewayDownload200k },
+  { names: ['memory.mixed'], run: benchMemoryMixed },
   { names: ['gateway.store.64m'], run: benchGatewayStore64m },
   { names: ['hash.worker1', 'hash.worker2'], run: benchHash },
   { names: ['store.256m'], run: benchStore256m },

@@ -23,6 +23,9 @@ import { createWorkerPool } from './workers/worker-pool';
 import { GrowingFileHash } from './workers/hash-task';
 import { RuntimeMetrics } from './metrics/runtime-metrics';
 import { DaemonStatsSource } from './metrics/daemon-stats';
+import { budgetedSizes, MemoryBudget } from './memory/memory-budget';
+import { keepSpareParts } from './blobs/read-in-parts';
+import { keepSpareFrames } from './memory/upload-frames';
 import { walCheckpointIn } from './workers/checkpoint-task';
 import { largestBodyLimit } from './validation/body-limits';
 import { BACKUP_BUCKET } from './backup/catalog-backups';
@@ -91,7 +94,19 @@ export class Daemon {
         httpUrl = `http://${host}:${address.port}`;
       }
 
-      const store = configuredBlobStore(config, logger, config.http.publicUrl ?? httpUrl!, pool);
+      // One budget for every transfer through either door; the sizes of the pools and windows follow from it.
+      const memoryBudget = new MemoryBudget(config.memoryBudgetBytes);
+      const sizes = budgetedSizes(config.memoryBudgetBytes, {
+        spoolThresholdBytes: config.spoolThresholdBytes,
+        partConcurrency: config.multipart.concurrency,
+      });
+      keepSpareParts(sizes.spareBytes / 2);
+      keepSpareFrames(sizes.spareBytes / 2);
+      const store = configuredBlobStore(config, logger, config.http.publicUrl ?? httpUrl!, pool, {
+        budget: memoryBudget,
+        readAhead: sizes.readAhead,
+        partConcurrency: sizes.partConcurrency,
+      });
       if (store.kind === 'fs') handlers.push(createSignedBlobHandler(store.fsStore, store.signer, logger));
       const blobs = store.blobs;
       await blobs.ensureBuckets([...BUCKETS, BACKUP_BUCKET]);
@@ -118,7 +133,8 @@ export class Daemon {
           bodyLimits: config.bodyLimits,
           allowedTypes: config.allowedTypes,
           spoolDir: config.spoolDir,
-          spoolThresholdBytes: config.spoolThresholdBytes,
+          spoolThresholdBytes: sizes.spoolThresholdBytes,
+          memoryBudget,
           hashSpool: (file) => new GrowingFileHash(pool, file),
           namespace: config.namespace,
         },
@@ -152,7 +168,7 @@ export class Daemon {
       await socket.listen();
 
       // One set of figures for /metrics and the socket's daemonStats call (storagectl stats).
-      const runtime = new RuntimeMetrics(pool);
+      const runtime = new RuntimeMetrics(pool, memoryBudget);
       cleanups.push(() => runtime.stop());
       const stats = new DaemonStatsSource({
         version: STORAGED_VERSION,
@@ -173,6 +189,8 @@ export class Daemon {
           readinessDetails: () => ({ backup: backups.status() }),
           registries: [coordinator.metrics.registry, runtime, stats, backups],
           logger,
+          memoryBudget,
+          bodyIdleTimeoutMs: config.http.bodyIdleTimeoutMs,
         });
         handlers.push(gateway.handle);
       }
@@ -187,6 +205,7 @@ export class Daemon {
           http: httpUrl,
           blobs: blobs.kind,
           catalog: config.postgres === null ? { sqlite: config.sqlitePath } : { postgres: true, node: config.nodeId },
+          memoryBudgetMb: config.memoryBudgetBytes / (1024 * 1024),
           version: STORAGED_VERSION,
         },
         'storaged ready',

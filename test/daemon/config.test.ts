@@ -13,7 +13,8 @@ test('defaults put everything under the data directory and use the local blob st
   assert.equal(c.minio, null);
   assert.equal(c.maxBodyBytes, 50 * 1024 * 1024);
   assert.deepEqual(c.bodyLimits, { image: 50 * 1024 * 1024, video: 50 * 1024 * 1024, file: 50 * 1024 * 1024 });
-  assert.deepEqual(c.http, { enabled: true, host: '127.0.0.1', port: 3001, publicUrl: null });
+  assert.deepEqual(c.http, { enabled: true, host: '127.0.0.1', port: 3001, publicUrl: null, bodyIdleTimeoutMs: 60_000 });
+  assert.equal(c.memoryBudgetBytes, 256 * 1024 * 1024);
 });
 
 test('the seed names configure SQLite, MinIO and the listener', () => {
@@ -157,4 +158,25 @@ test('bad catalog settings are refused without echoing the password', () => {
   refused({ STORAGED_CATALOG_URL: 'postgres://u:hunter2@db/c', STORAGED_CATALOG_POOL: '0' }, 'STORAGED_CATALOG_POOL', /between 1 and 1000/);
   refused({ STORAGED_CATALOG_POOL: '5' }, 'STORAGED_CATALOG_POOL', /STORAGED_CATALOG_URL is not/);
   refused({ STORAGED_NODE_ID: 'a b' }, 'STORAGED_NODE_ID', /expected 1 to 128/);
+});
+
+test('STORAGED_MEMORY_BUDGET_MB sets the memory budget, and a value it cannot use says what it expected', () => {
+  assert.equal(loadConfig({ STORAGED_MEMORY_BUDGET_MB: '512' }, '/').memoryBudgetBytes, 512 * 1024 * 1024);
+  assert.equal(loadConfig({ STORAGED_MEMORY_BUDGET_MB: ' 64 ' }, '/').memoryBudgetBytes, 64 * 1024 * 1024);
+  const refused: Array<[string, RegExp]> = [
+    ['256MB', /^STORAGED_MEMORY_BUDGET_MB: expected a whole number of MiB .*default 256.*got '256MB'$/],
+    ['-1', /^STORAGED_MEMORY_BUDGET_MB: expected a whole number of MiB/],
+    ['1.5', /^STORAGED_MEMORY_BUDGET_MB: expected a whole number of MiB/],
+    ['16', /^STORAGED_MEMORY_BUDGET_MB: 16 MiB is below the 32 MiB .* give at least 32$/],
+    ['0', /^STORAGED_MEMORY_BUDGET_MB: expected an integer between 1 and 1048576, got 0$/],
+    ['99999999', /^STORAGED_MEMORY_BUDGET_MB: expected an integer between 1 and 1048576/],
+  ];
+  for (const [value, message] of refused) {
+    assert.throws(() => loadConfig({ STORAGED_MEMORY_BUDGET_MB: value }, '/'), (err: unknown) => err instanceof ConfigError && message.test(err.message), value);
+  }
+});
+
+test('STORAGED_BODY_IDLE_TIMEOUT_S sets how long a gateway body may be silent', () => {
+  assert.equal(loadConfig({ STORAGED_BODY_IDLE_TIMEOUT_S: '5' }, '/').http.bodyIdleTimeoutMs, 5000);
+  assert.throws(() => loadConfig({ STORAGED_BODY_IDLE_TIMEOUT_S: '0' }, '/'), /STORAGED_BODY_IDLE_TIMEOUT_S: expected an integer between 1 and 3600/);
 });

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { InternalError, NotFoundError, ValidationError } from '../../protocol/errors';
+import { returningParts } from '../blobs/part-returns';
 import type { BlobStore } from '../blobs/blob-store';
 
 export const BACKUP_BUCKET = 'backups';
@@ -88,10 +89,11 @@ export async function takeBackup(
 async function readManifest(blobs: BlobStore, key: string): Promise<BackupManifest | null> {
   const chunks: Buffer[] = [];
   let bytes = 0;
-  for await (const chunk of await blobs.read(BACKUP_BUCKET, key)) {
-    bytes += (chunk as Buffer).length;
+  // Copied, so that each part's memory goes back for the next read (returningParts).
+  for await (const chunk of returningParts(await blobs.read(BACKUP_BUCKET, key))) {
+    bytes += chunk.length;
     if (bytes > MANIFEST_BYTES) return null;
-    chunks.push(chunk as Buffer);
+    chunks.push(Buffer.from(chunk));
   }
   try {
     const m = JSON.parse(Buffer.concat(chunks).toString('utf8')) as BackupManifest;

@@ -99,8 +99,12 @@ export interface BlobStore {
    * `served`, a type a browser could run is answered as a download (safe-serving.ts).
    */
   presignedGetUrl(bucket: string, key: string, expirySeconds: number, served?: ServedAs): Promise<string>;
-  /** The bytes (or a range of them) as a stream. */
-  read(bucket: string, key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The bytes (or a range of them) as a stream. `size` is the whole object's
+   * size when the caller knows it (the catalog row): a small object can then
+   * be read in one request.
+   */
+  read(bucket: string, key: string, range?: ByteRange, size?: number): Promise<Readable>;
   /** Every object of a bucket, or those whose key starts with `prefix` (for the orphan sweep and the check). */
   list(bucket: string, prefix?: string): AsyncIterable<ListedBlob>;
   /**

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { Piscina } from 'piscina';
 import type { DaemonConfig } from '../config/daemon-config';
 import type { Logger } from '../logger';
+import type { MemoryBudget } from '../memory/memory-budget';
 import type { BlobStore } from './blob-store';
 import { FsBlobStore } from './fs-blob-store';
 import { BlobUrlSigner, loadOrCreateSigningKey } from './fs-url-signer';
@@ -15,11 +16,31 @@ export type ConfiguredBlobStore =
   | { kind: 'minio'; blobs: BlobStore }
   | { kind: 'fs'; blobs: BlobStore; fsStore: FsBlobStore; signer: BlobUrlSigner };
 
+/** What the memory budget gives MinIO transfers: download parts are taken from it, and the sizes it allows. */
+export interface BudgetedTransfers {
+  budget: MemoryBudget;
+  readAhead: number;
+  partConcurrency: number;
+}
+
 /** `pool` moves large MinIO bodies in parts; the local directory needs no workers. */
-export function configuredBlobStore(config: DaemonConfig, logger: Logger, baseUrl: string, pool?: Piscina): ConfiguredBlobStore {
+export function configuredBlobStore(
+  config: DaemonConfig,
+  logger: Logger,
+  baseUrl: string,
+  pool?: Piscina,
+  budgeted?: BudgetedTransfers,
+): ConfiguredBlobStore {
   const prefixed = (blobs: BlobStore) => (config.bucketPrefix === '' ? blobs : new PrefixedBuckets(blobs, config.bucketPrefix));
   if (config.minio !== null) {
-    const pooled = pool === undefined ? undefined : { pool, ...config.multipart };
+    const pooled =
+      pool === undefined
+        ? undefined
+        : {
+            pool,
+            ...config.multipart,
+            ...(budgeted && { budget: budgeted.budget, readAhead: budgeted.readAhead, concurrency: budgeted.partConcurrency }),
+          };
     return { kind: 'minio', blobs: prefixed(new MinioBlobStore(config.minio, logger, pooled)) };
   }
   const signer = new BlobUrlSigner(loadOrCreateSigningKey(path.join(config.dataDir, 'blob-url.key')), baseUrl);

@@ -12,6 +12,7 @@ import * as Minio from 'minio';
 import type { Piscina } from 'piscina';
 import { NotFoundError, UnavailableError } from '../../protocol/errors';
 import type { Logger } from '../logger';
+import type { MemoryBudget } from '../memory/memory-budget';
 import { isOlderThan, type BlobInfo, type BlobSource, type BlobStore, type ByteRange, type GrowingPuts, type IncompleteUpload, type ListedBlob } from './blob-store';
 import { isNotFound, mapMinioError } from '../../s3/minio-errors';
 import { idleTimeoutTransport } from '../../s3/idle-timeout-transport';
@@ -39,6 +40,8 @@ export interface PooledTransfers {
   partBytes: number;
   concurrency: number;
   retry?: RetryPolicy;
+  budget?: MemoryBudget;
+  readAhead?: number;
 }
 
 /** Long enough for a busy MinIO to answer a large PUT's last byte, short enough that a hung one is noticed. */
@@ -91,6 +94,8 @@ export class MinioBlobStore implements BlobStore {
             concurrency: pooled.concurrency,
             retry: pooled.retry ?? DEFAULT_RETRY,
             logger,
+            ...(pooled.budget && { budget: pooled.budget }),
+            ...(pooled.readAhead !== undefined && { readAhead: pooled.readAhead }),
           };
     const transfers = this.#transfers;
     // Past one part a body is multipart anyway, so its parts can go up while the rest arrives.
@@ -194,12 +199,15 @@ export class MinioBlobStore implements BlobStore {
     return this.#presigner.presignGet(bucket, key, expirySeconds, new Date(), responseOverrides(served));
   }
 
-  async read(bucket: string, key: string, range?: ByteRange): Promise<Readable> {
-    // A small range is one request either way; the event loop can stream it. A
-    // whole object's size is unknown here, so it goes through the parts, whose
-    // first answer tells it.
+  async read(bucket: string, key: string, range?: ByteRange, size?: number): Promise<Readable> {
+    // A span of at most one part (a range, or a whole object whose size the
+    // catalog knows) is one request either way: the event loop streams it
+    // through a socket's own small buffers, with no part slot and no trip
+    // through the pool (issue 13: a 200 KB photo went through both). A whole
+    // object of unknown size goes through the parts, whose first answer tells it.
     const t = this.#transfers;
-    if (t !== null && (range === undefined || range.end - range.start + 1 > t.partBytes)) {
+    const span = range === undefined ? size : range.end - range.start + 1;
+    if (t !== null && (span === undefined || span > t.partBytes)) {
       return readInParts(t, range === undefined ? { bucket, key } : { bucket, key, range });
     }
     return this.#run(`read ${bucket}/${key}`, async () => {

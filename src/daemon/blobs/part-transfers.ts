@@ -8,6 +8,7 @@ import type { Piscina } from 'piscina';
 import { asTaskFailure } from '../../workers/failures';
 import type { WorkerMinioSettings } from '../../workers/task-types';
 import type { Logger } from '../logger';
+import type { MemoryBudget } from '../memory/memory-budget';
 import { fromTaskFailure } from '../workers/task-failure';
 import type { RetryPolicy } from './transfer-retry';
 
@@ -23,6 +24,10 @@ export interface PartTransfers {
   concurrency: number;
   retry: RetryPolicy;
   logger: Logger;
+  /** Download parts are taken from it (waiting past it); none: unbounded. */
+  budget?: MemoryBudget;
+  /** Download parts asked for ahead of the reader (read-in-parts.ts's default when absent). */
+  readAhead?: number;
 }
 
 /** A main-thread MinIO call, its failure classified as a worker's would be. */

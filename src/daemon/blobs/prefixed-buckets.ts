@@ -57,8 +57,8 @@ export class PrefixedBuckets implements BlobStore {
     return this.inner.presignedGetUrl(this.#name(bucket), key, expirySeconds, served);
   }
 
-  read(bucket: string, key: string, range?: ByteRange): Promise<Readable> {
-    return this.inner.read(this.#name(bucket), key, range);
+  read(bucket: string, key: string, range?: ByteRange, size?: number): Promise<Readable> {
+    return this.inner.read(this.#name(bucket), key, range, size);
   }
 
   list(bucket: string, prefix?: string): AsyncIterable<ListedBlob> {

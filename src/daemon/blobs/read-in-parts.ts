@@ -12,7 +12,7 @@
 // any other reader simply drops them and they are collected as garbage.
 
 import { Readable } from 'node:stream';
-import { RangeNotSatisfiableError, StorageError, ValidationError } from '../../protocol/errors';
+import { ClosedError, RangeNotSatisfiableError, StorageError, ValidationError } from '../../protocol/errors';
 import { newCancelFlag, raiseCancelFlag } from '../workers/cancel-flag';
 import { downloadPartIn } from '../workers/part-tasks';
 import { metricsOf, type PoolMetrics } from '../workers/pool-metrics';
@@ -37,10 +37,20 @@ export const DEFAULT_READ_AHEAD = 2;
  */
 export const DOWNLOAD_PART_BYTES = 2 * 1024 * 1024;
 
-/** Kept between reads: the read-ahead of a few concurrent downloads, 16 MiB. */
+/** Kept between reads: the read-ahead of a few concurrent downloads, 16 MiB (keepSpareParts sizes it from the budget). */
 const SPARE_SLOTS = 8;
 
 const slots = new SlotPool(DOWNLOAD_PART_BYTES, SPARE_SLOTS);
+
+/** Sizes the spare part slots from the memory budget's spare bytes (at least one slot). */
+export function keepSpareParts(bytes: number): void {
+  slots.keepAtMost(Math.max(1, Math.floor(bytes / DOWNLOAD_PART_BYTES)));
+}
+
+/** Part slots lent to downloads now. */
+export function lentPartSlots(): number {
+  return slots.lentCount;
+}
 
 /**
  * Returns the memory of a part this module's streams handed out, once
@@ -54,6 +64,18 @@ export function givePartBack(bytes: Uint8Array): void {
 /** Slots kept for reuse now (tests check that reads give theirs back). */
 export function sparePartSlots(): number {
   return slots.spareCount;
+}
+
+/**
+ * The last slice of each part handed out. A reader that gives parts back
+ * must know when a part is over without waiting for the next one: under the
+ * memory budget the next part may wait for this one's memory.
+ */
+const lastSlices = new WeakSet<Uint8Array>();
+
+/** Whether `piece` is the last slice of its part (no later piece views the same memory). */
+export function endsItsPart(piece: Uint8Array): boolean {
+  return lastSlices.has(piece);
 }
 
 /** Chunks handed to the reader: a socket or HTTP response writes these comfortably. */
@@ -79,7 +101,7 @@ interface Pending {
  * stream error later.
  */
 export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Promise<Readable> {
-  const readAhead = Math.max(1, req.readAhead ?? DEFAULT_READ_AHEAD);
+  const readAhead = Math.max(1, req.readAhead ?? t.readAhead ?? DEFAULT_READ_AHEAD);
   const partBytes = DOWNLOAD_PART_BYTES;
   const r = req.range;
   if (r !== undefined && !(Number.isSafeInteger(r.start) && Number.isSafeInteger(r.end) && r.start >= 0 && r.end >= r.start)) {
@@ -87,10 +109,14 @@ export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Pr
   }
   const start = req.range?.start ?? 0;
   const cancel = newCancelFlag();
+  // Ends the waits for the budget of parts not yet fetched when the reader is destroyed.
+  const stopped = new AbortController();
   const metrics = metricsOf(t.pool);
   const fetchPart = async (from: number, to: number) => {
     metrics.addReadAhead(to - from + 1);
-    const into = slots.take();
+    // Past the budget a part waits for memory to come free: the download slows down instead of the daemon growing.
+    const share = t.budget === undefined ? null : await t.budget.acquire(DOWNLOAD_PART_BYTES, stopped.signal);
+    const into = slots.take(share);
     const task = { settings: t.settings, bucket: req.bucket, key: req.key, start: from, end: to, into, cancel };
     try {
       const { length, objectSize } = await withRetries(t.retry, undefined, () => downloadPartIn(t.pool, task), () => metrics.partRetries++);
@@ -124,7 +150,7 @@ export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Pr
   // The first part's count covered the part size; what arrived may be less (a short object).
   metrics.addReadAhead(first.bytes.length - (firstEnd - start + 1));
   const head: Pending = { bytes: first.bytes.length, part: Promise.resolve(first.bytes) };
-  return new PartReader(metrics, cancel, [head], firstEnd + 1, end, partBytes, readAhead, (from, to) =>
+  return new PartReader(metrics, cancel, stopped, [head], firstEnd + 1, end, partBytes, readAhead, (from, to) =>
     fetchPart(from, to).then((r) => r.bytes),
   );
 }
@@ -136,6 +162,7 @@ class PartReader extends Readable {
   constructor(
     readonly metrics: PoolMetrics,
     readonly cancel: Int32Array,
+    readonly stopped: AbortController,
     readonly queue: Pending[],
     next: number,
     readonly end: number,
@@ -178,7 +205,11 @@ class PartReader extends Readable {
           slots.give(bytes);
           return;
         }
-        for (let at = 0; at < bytes.length; at += SLICE_BYTES) this.push(bytes.subarray(at, at + SLICE_BYTES));
+        for (let at = 0; at < bytes.length; at += SLICE_BYTES) {
+          const slice = bytes.subarray(at, at + SLICE_BYTES);
+          if (at + SLICE_BYTES >= bytes.length) lastSlices.add(slice);
+          this.push(slice);
+        }
         this.#busy = false;
         if (this.queue.length === 0 && this.#next > this.end) this.push(null);
       },
@@ -191,6 +222,7 @@ class PartReader extends Readable {
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     raiseCancelFlag(this.cancel);
+    this.stopped.abort(new ClosedError('the download was stopped'));
     for (const pending of this.queue.splice(0)) {
       pending.part.then(
         (bytes) => {

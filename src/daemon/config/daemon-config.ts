@@ -14,6 +14,8 @@ import { Env, readBoolean, readChoice, readInteger, readList, readString } from 
 import { DEFAULT_WORKER_NICE } from '../workers/worker-pool';
 import { DEFAULT_NAMESPACE, NAMESPACE } from '../db/object-key';
 import { BUCKET_PREFIX } from '../blobs/prefixed-buckets';
+import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from '../gateway/request-body';
+import { DEFAULT_MEMORY_BUDGET_MB, MIN_MEMORY_BUDGET_MB } from '../memory/memory-budget';
 
 export interface MinioSettings extends S3Settings {
   /** MINIO_PATH_STYLE: false for virtual-hosted-style addressing (AWS S3 and others; MinIO with MINIO_DOMAIN). */
@@ -42,7 +44,8 @@ export interface DaemonConfig {
   spoolDir: string;
   /** null: blobs go to `blobDir` on local disk (the embedded default). */
   minio: MinioSettings | null;
-  http: { enabled: boolean; host: string; port: number; publicUrl: string | null };
+  /** bodyIdleTimeoutMs: STORAGED_BODY_IDLE_TIMEOUT_S, how long a gateway request body may go without a byte. */
+  http: { enabled: boolean; host: string; port: number; publicUrl: string | null; bodyIdleTimeoutMs: number };
   /** Client tokens: the gateway's bearer tokens, and the socket's hello tokens (empty: every gateway route but /health answers 401). */
   gatewayTokens: GatewayTokens;
   /** STORAGED_SOCKET_AUTH: `token` (hello must carry a valid token) or `trusted` (client id taken as sent). */
@@ -53,6 +56,11 @@ export interface DaemonConfig {
   allowedTypes: string[];
   /** Bodies larger than this are spooled to a file while they arrive instead of held in memory. */
   spoolThresholdBytes: number;
+  /**
+   * STORAGED_MEMORY_BUDGET_MB: the bytes transfers may hold in memory at
+   * once (memory/memory-budget.ts); past it new transfers wait.
+   */
+  memoryBudgetBytes: number;
   logLevel: string;
   /** Threads of the worker pool (hashing, multipart transfers, WAL checkpoints). */
   workerThreads: number;
@@ -285,6 +293,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       host,
       port: readInteger(env, 'PORT', 3001, 0, 65535),
       publicUrl,
+      bodyIdleTimeoutMs: readInteger(env, 'STORAGED_BODY_IDLE_TIMEOUT_S', DEFAULT_BODY_IDLE_TIMEOUT_MS / 1000, 1, 3600) * 1000,
     },
     gatewayTokens,
     socketAuth: readSocketAuth(env, gatewayTokens),
@@ -292,6 +301,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     bodyLimits: readBodyLimits(env, maxBodyBytes, allowedTypes),
     allowedTypes,
     spoolThresholdBytes: readInteger(env, 'STORAGED_SPOOL_THRESHOLD_BYTES', DEFAULT_SPOOL_THRESHOLD_BYTES, 0, MAX_CONFIGURABLE_BODY),
+    memoryBudgetBytes: readMemoryBudget(env),
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     // One core is left to the event loop: the pool's hashing and part transfers
     // then never take the core a small call's answer waits for. On this 2-core
@@ -319,6 +329,27 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     idempotencyWindowMs: readInteger(env, 'STORAGED_IDEMPOTENCY_WINDOW_S', DAY_SECONDS, 1, 30 * DAY_SECONDS) * 1000,
   };
+}
+
+/** The largest budget accepted: 1 TiB in MiB, far past any host this runs on, and safe in bytes. */
+const MAX_MEMORY_BUDGET_MB = 1024 * 1024;
+
+function readMemoryBudget(env: Env): number {
+  const raw = env['STORAGED_MEMORY_BUDGET_MB']?.trim();
+  if (raw !== undefined && raw !== '' && !/^\d+$/.test(raw)) {
+    throw new ConfigError(
+      'STORAGED_MEMORY_BUDGET_MB',
+      `expected a whole number of MiB (the memory transfers may hold at once, default ${DEFAULT_MEMORY_BUDGET_MB}), got '${raw}'`,
+    );
+  }
+  const mb = readInteger(env, 'STORAGED_MEMORY_BUDGET_MB', DEFAULT_MEMORY_BUDGET_MB, 1, MAX_MEMORY_BUDGET_MB);
+  if (mb < MIN_MEMORY_BUDGET_MB) {
+    throw new ConfigError(
+      'STORAGED_MEMORY_BUDGET_MB',
+      `${mb} MiB is below the ${MIN_MEMORY_BUDGET_MB} MiB the daemon needs for one transfer of each kind; give at least ${MIN_MEMORY_BUDGET_MB}`,
+    );
+  }
+  return mb * MIB;
 }
 
 function readBucketPrefix(env: Env): string {

@@ -14,6 +14,7 @@ import type { PhotoCatalog } from '../db/photo-catalog';
 import { objectKey } from '../db/object-key';
 import { receiveBody, type ReceivedBody } from '../intake/receive-body';
 import type { Logger } from '../logger';
+import type { MemoryShare } from '../memory/memory-budget';
 import { BodyBudget, uniformBodyLimits } from '../validation/body-limits';
 import { chooseBucket } from '../validation/bucket-choice';
 import { checkContent } from '../validation/content-check';
@@ -26,6 +27,19 @@ import { KeyQueue, repeatAnswer, requestFacts } from './repeated-stores';
 import { KeyTakenError, type KeyRecord } from '../db/idempotency-keys';
 import type { CoordinatorSettings } from './storage-coordinator';
 import type { StoreMetrics } from './store-metrics';
+
+/**
+ * Resident memory a body held in memory costs, per byte of it: its frames or
+ * request chunks, the joined buffer, the copies until collected (measured,
+ * daemon-config.ts's spool threshold). Bodies past the spool threshold cost a
+ * threshold's worth at most before they go to the file.
+ */
+const IN_MEMORY_COST = 4.5;
+
+/** A store's share of the memory budget: what its body may cost while in memory. */
+export function intakeBytes(declaredSize: number | undefined, spoolThresholdBytes: number): number {
+  return Math.ceil(IN_MEMORY_COST * Math.min(declaredSize ?? spoolThresholdBytes, spoolThresholdBytes));
+}
 
 export class PhotoStore {
   /** Ids of stores between their pending insert and their answer. */
@@ -54,10 +68,18 @@ export class PhotoStore {
     } catch (err) {
       throw this.#failed(err);
     }
+    let share: MemoryShare | null = null;
+    try {
+      share = (await this.settings.memoryBudget?.acquire(intakeBytes(options.size, this.settings.spoolThresholdBytes), ctx.signal)) ?? null;
+    } catch (err) {
+      leave();
+      throw this.#failed(err);
+    }
     try {
       const prior = options.idempotencyKey === undefined ? null : await this.catalog.storedUnderKey(ctx.clientId, options.idempotencyKey);
       return await this.#storeOnce(ctx, options, body, started, prior);
     } finally {
+      share?.release();
       leave();
     }
   }

@@ -19,6 +19,7 @@ import type { CallContext, Coordinator, PhotoContent } from './coordinator';
 import { currentSecond, PhotoAnswers } from './photo-answers';
 import { parsePhotoId } from './photo-id';
 import { PhotoStore } from './photo-store';
+import type { MemoryBudget } from '../memory/memory-budget';
 import { StoreMetrics } from './store-metrics';
 import { parseUrlExpiry } from './url-expiry';
 
@@ -33,6 +34,8 @@ export interface CoordinatorSettings {
   hashSpool?: (path: string) => SpoolHash;
   /** First segment of every object key (STORAGED_NAMESPACE); `storaged` when absent. */
   namespace?: string;
+  /** Each store takes its in-memory share from it first, waiting past it; none: unbounded. */
+  memoryBudget?: MemoryBudget;
 }
 
 export class StorageCoordinator implements Coordinator {
@@ -80,7 +83,7 @@ export class StorageCoordinator implements Coordinator {
     const photo = await this.#committedPhoto(ctx, rawId);
     const range = resolveRange(rawRange, photo.size);
     const whole = range.start === 0 && range.end === photo.size - 1;
-    const body = await this.blobs.read(photo.bucket, photo.s3_key, whole ? undefined : range);
+    const body = await this.blobs.read(photo.bucket, photo.s3_key, whole ? undefined : range, photo.size);
     return {
       info: contentInfo(photo, range),
       body,

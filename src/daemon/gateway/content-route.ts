@@ -4,8 +4,9 @@
 // getPhoto, which reads the catalog and opens nothing in the blob store.
 
 import type * as http from 'node:http';
-import { pipeline } from 'node:stream';
-import { RangeNotSatisfiableError } from '../../protocol/errors';
+import type { Readable } from 'node:stream';
+import { ClosedError, RangeNotSatisfiableError } from '../../protocol/errors';
+import { PartReturns } from '../blobs/part-returns';
 import type { CallContext, Coordinator } from '../coordinator/coordinator';
 import type { Logger } from '../logger';
 import { contentHeaders, etagOf, noneMatchHits, type ContentDescription } from './content-headers';
@@ -75,11 +76,49 @@ export async function serveContent(
     return;
   }
   writeHeadFor(res, info, info, request !== undefined);
-  await new Promise<void>((resolve) => {
-    // pipeline destroys the blob stream when the caller goes away, and cuts the response if the store fails mid-way.
-    pipeline(body, res, (err) => {
-      if (err) logger.debug({ err, requestId, photoId: id }, 'photo download ended early');
+  try {
+    await sendBody(body, res);
+  } catch (err) {
+    logger.debug({ err, requestId, photoId: id }, 'photo download ended early');
+  }
+}
+
+/** Resolves once `res` can take more (or is gone). */
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
       resolve();
-    });
+    };
+    res.on('drain', done);
+    res.on('close', done);
   });
+}
+
+/**
+ * Writes the body with back-pressure and gives each downloaded part's memory
+ * back once its last write is done (PartReturns), as the socket's sender
+ * does: a piped part would be dropped as garbage. The blob stream is
+ * destroyed when the caller goes away; the response is cut when the store
+ * fails mid-way.
+ */
+async function sendBody(body: Readable, res: http.ServerResponse): Promise<void> {
+  const returns = new PartReturns();
+  try {
+    for await (const piece of body as AsyncIterable<Buffer>) {
+      if (res.destroyed) throw new ClosedError('the caller went away');
+      const written = returns.writing(piece);
+      // The callback runs once the socket is done with the bytes, or with an error when it is destroyed first.
+      if (!res.write(piece, () => written())) await drained(res);
+    }
+    if (res.destroyed) throw new ClosedError('the caller went away');
+    res.end();
+  } catch (err) {
+    body.destroy();
+    res.destroy();
+    throw err;
+  } finally {
+    returns.end();
+  }
 }

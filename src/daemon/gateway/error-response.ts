@@ -12,8 +12,8 @@ const PUBLIC_MESSAGES: Partial<Record<StorageError['code'], string>> = {
   UNAVAILABLE: 'storage is unavailable right now; try again later',
 };
 
-/** Which details may travel: limits and sizes a caller can act on, nothing else. */
-const PUBLIC_DETAILS = ['limit', 'size'];
+/** Which details may travel: limits, sizes and when to retry, which a caller can act on; nothing else. */
+const PUBLIC_DETAILS = ['limit', 'size', 'retryAfterMs'];
 
 export function errorBody(error: StorageError, requestId: string): HttpErrorBody {
   const body: HttpErrorBody = {
@@ -39,6 +39,9 @@ export function sendError(res: http.ServerResponse, err: unknown, requestId: str
     res.destroy();
     return error;
   }
-  sendJson(res, HTTP_STATUS_BY_CODE[error.code], errorBody(error, requestId), headers);
+  const retryAfterMs = error.details?.['retryAfterMs'];
+  // A refusal that knows when to come back (the memory budget's) says so the way HTTP clients and proxies read it.
+  const retry = typeof retryAfterMs === 'number' ? { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } : {};
+  sendJson(res, HTTP_STATUS_BY_CODE[error.code], errorBody(error, requestId), { ...retry, ...headers });
   return error;
 }

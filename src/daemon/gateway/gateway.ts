@@ -13,10 +13,12 @@ import type { Coordinator } from '../coordinator/coordinator';
 import type { RouteHandler } from '../http/http-server';
 import type { Logger } from '../logger';
 import type { MetricRegistry } from '../metrics/metric-registry';
+import type { MemoryBudget } from '../memory/memory-budget';
 import { errorBody, sendError, sendJson } from './error-response';
 import { HttpMetrics } from './http-metrics';
 import type { ReadinessChecks, ReadinessDetails } from './readiness';
 import { requestIdOf } from './request-id';
+import { BodyIdleTimeoutError, setBodyIdleTimeout } from './request-body';
 import { runRoute } from './route-handlers';
 import { matchRoute } from './route-match';
 import { CallAbort } from '../socket/call-abort';
@@ -46,6 +48,10 @@ export interface GatewayOptions {
   registries: MetricRegistry[];
   logger: Logger;
   maxJsonUploadBytes?: number;
+  /** JSON uploads take their share of it before they are read. */
+  memoryBudget?: MemoryBudget;
+  /** How long a request body may go without a byte (request-body.ts's default when absent). */
+  bodyIdleTimeoutMs?: number;
 }
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
@@ -104,6 +110,7 @@ export class Gateway {
     let route = 'unmatched';
     let clientId: string | undefined;
     res.setHeader(REQUEST_ID_HEADER, requestId);
+    if (this.#options.bodyIdleTimeoutMs !== undefined) setBodyIdleTimeout(req, this.#options.bodyIdleTimeoutMs);
     res.once('close', () => {
       // 'close' before 'finish': the caller went away; anything still running for it stops and cleans up.
       if (!res.writableFinished) abort.abort(new ClosedError('the caller went away'));
@@ -154,6 +161,7 @@ export class Gateway {
           openapi: this.#openapi,
           logger: this.#options.logger,
           maxJsonBytes: this.#options.maxJsonUploadBytes ?? DEFAULT_MAX_JSON_UPLOAD_BYTES,
+          ...(this.#options.memoryBudget && { memoryBudget: this.#options.memoryBudget }),
         },
         {
           req,
@@ -203,6 +211,12 @@ export class Gateway {
   #fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown, requestId: string): void {
     if (res.destroyed) return;
     this.#drainUnread(req);
+    if (err instanceof BodyIdleTimeoutError) {
+      // 408, not TIMEOUT's 504: the caller is the one who went quiet. The rest of its body will not come.
+      if (!res.headersSent) sendJson(res, 408, errorBody(err, requestId), { connection: 'close' });
+      else res.destroy();
+      return;
+    }
     const headers: http.OutgoingHttpHeaders = {};
     if (err instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer realm="storaged"';
     const error = sendError(res, err, requestId, headers);

@@ -14,6 +14,7 @@ import { sendJson } from './error-response';
 import { readJsonBody } from './json-body';
 import { checkReadiness, type ReadinessChecks, type ReadinessDetails } from './readiness';
 import { readStoreRequest } from './store-request';
+import type { MemoryBudget } from '../memory/memory-budget';
 
 export interface RouteDeps {
   coordinator: Coordinator;
@@ -24,6 +25,7 @@ export interface RouteDeps {
   openapi: Buffer;
   logger: Logger;
   maxJsonBytes: number;
+  memoryBudget?: MemoryBudget;
 }
 
 export interface RouteCall {
@@ -58,8 +60,13 @@ function numeric(value: string | null): unknown {
 
 const handlers: Record<GatewayRoute['op'], Handler> = {
   async storePhoto(d, { req, res, ctx, query }) {
-    const { options, body } = await readStoreRequest(req, query, ctx.clientId, { maxJsonBytes: d.maxJsonBytes });
-    sendJson(res, 201, await d.coordinator.storePhoto(ctx, options, body));
+    const limits = { maxJsonBytes: d.maxJsonBytes, signal: ctx.signal, ...(d.memoryBudget && { memoryBudget: d.memoryBudget }) };
+    const { options, body, release } = await readStoreRequest(req, query, ctx.clientId, limits);
+    try {
+      sendJson(res, 201, await d.coordinator.storePhoto(ctx, options, body));
+    } finally {
+      release?.();
+    }
   },
   async getPhoto(d, { res, ctx, params, query }) {
     onlyQuery(query, []);

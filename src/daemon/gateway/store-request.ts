@@ -7,6 +7,7 @@
 import type * as http from 'node:http';
 import { TooLargeError, ValidationError } from '../../protocol/errors';
 import { IDEMPOTENCY_KEY_HEADER, STORE_HEADERS } from '../../protocol/http-api';
+import type { MemoryBudget } from '../memory/memory-budget';
 import { readJsonBody } from './json-body';
 import { MultipartReader, multipartBoundary } from './multipart-reader';
 import { requestBody } from './request-body';
@@ -14,12 +15,25 @@ import { requestBody } from './request-body';
 export interface StoreRequest {
   options: Record<string, unknown>;
   body: AsyncIterable<Uint8Array>;
+  /** Gives back the memory the request holds (a JSON upload's share of the budget) once the store is over. */
+  release?: () => void;
 }
 
 export interface StoreRequestLimits {
   /** Largest JSON `{ data, options }` body (base64 inside). */
   maxJsonBytes: number;
+  /** A JSON upload is read, parsed and decoded whole: it takes its share of this first, waiting past it. */
+  memoryBudget?: MemoryBudget;
+  /** The caller's call: a wait for memory ends when it goes away. */
+  signal?: AbortSignal;
 }
+
+/**
+ * Resident bytes per byte of a JSON upload: the request's pieces, their
+ * concatenation, the parsed string (one byte per base64 character) and the
+ * decoded file (3/4 of it), which the store holds until it is over.
+ */
+const JSON_UPLOAD_COST = 3.75;
 
 const MULTIPART_LIMITS = { maxHeaderBytes: 8 * 1024, maxParts: 16, maxPreambleBytes: 16 * 1024 };
 const MAX_FIELD_BYTES = 64 * 1024;
@@ -75,6 +89,18 @@ function rawStore(req: http.IncomingMessage, query: URLSearchParams, clientId: s
 }
 
 async function jsonStore(req: http.IncomingMessage, clientId: string, limits: StoreRequestLimits): Promise<StoreRequest> {
+  // Without a length (chunked), the largest body allowed is what it may cost.
+  const declared = req.headers['content-length'] === undefined ? limits.maxJsonBytes : Number(req.headers['content-length']);
+  const share = (await limits.memoryBudget?.acquire(Math.ceil(JSON_UPLOAD_COST * declared), limits.signal)) ?? null;
+  try {
+    return { ...(await decodeJsonStore(req, clientId, limits)), ...(share && { release: () => share.release() }) };
+  } catch (err) {
+    share?.release();
+    throw err;
+  }
+}
+
+async function decodeJsonStore(req: http.IncomingMessage, clientId: string, limits: StoreRequestLimits): Promise<StoreRequest> {
   const parsed = await readJsonBody(req, limits.maxJsonBytes);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ValidationError('the JSON body must be an object { "data": "<base64>", "options": { ... } }');
@@ -143,14 +169,19 @@ export async function readStoreRequest(
   limits: StoreRequestLimits,
 ): Promise<StoreRequest> {
   const request = await readStoreForm(req, query, clientId, limits);
-  const key = req.headers[IDEMPOTENCY_KEY_HEADER];
-  if (Array.isArray(key)) throw new ValidationError(`header ${IDEMPOTENCY_KEY_HEADER} is given more than once`);
-  if (key !== undefined) {
-    const given = request.options.idempotencyKey;
-    if (given !== undefined && given !== key) {
-      throw new ValidationError(`the ${IDEMPOTENCY_KEY_HEADER} header and options.idempotencyKey differ; send the key once`);
+  try {
+    const key = req.headers[IDEMPOTENCY_KEY_HEADER];
+    if (Array.isArray(key)) throw new ValidationError(`header ${IDEMPOTENCY_KEY_HEADER} is given more than once`);
+    if (key !== undefined) {
+      const given = request.options.idempotencyKey;
+      if (given !== undefined && given !== key) {
+        throw new ValidationError(`the ${IDEMPOTENCY_KEY_HEADER} header and options.idempotencyKey differ; send the key once`);
+      }
+      request.options.idempotencyKey = key;
     }
-    request.options.idempotencyKey = key;
+  } catch (err) {
+    request.release?.();
+    throw err;
   }
   return request;
 }

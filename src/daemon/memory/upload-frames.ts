@@ -32,6 +32,16 @@ export function giveFrameBack(bytes: Uint8Array): void {
   slots.give(bytes);
 }
 
+/** Sizes the spare frame slots from the memory budget's spare bytes (at least one slot). */
+export function keepSpareFrames(bytes: number): void {
+  slots.keepAtMost(Math.max(1, Math.floor(bytes / SLOT_BYTES)));
+}
+
+/** Frame slots lent to uploads now. */
+export function lentFrameSlots(): number {
+  return slots.lentCount;
+}
+
 /** Slots kept for reuse now (tests check that stores give theirs back). */
 export function spareFrameSlots(): number {
   return slots.spareCount;

@@ -1,10 +1,16 @@
 // Gauges read at scrape time: the event loop's delay and the worker pool's
-// state, so an operator sees whether big transfers crowd out small calls.
+// state, so an operator sees whether big transfers crowd out small calls;
+// and the daemon's own memory (process.memoryUsage covers the worker
+// threads' isolates in rss only), its slot pools and its memory budget, so
+// an operator sees what the budget holds against what the process holds.
 
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Piscina } from 'piscina';
 import { metricsOf, type PoolMetricsSnapshot } from '../workers/pool-metrics';
 import { MetricRegistry } from './metric-registry';
+import { lentPartSlots, sparePartSlots } from '../blobs/read-in-parts';
+import { lentFrameSlots, spareFrameSlots } from '../memory/upload-frames';
+import type { MemoryBudget } from '../memory/memory-budget';
 
 export function gauge(name: string, help: string, value: number, type: 'gauge' | 'counter' = 'gauge'): string {
   return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${Number.isFinite(value) ? value : 0}\n`;
@@ -18,7 +24,10 @@ export interface RuntimeSnapshot {
 export class RuntimeMetrics extends MetricRegistry {
   readonly #loop: IntervalHistogram;
 
-  constructor(private readonly pool: Piscina) {
+  constructor(
+    private readonly pool: Piscina,
+    private readonly budget?: MemoryBudget,
+  ) {
     super();
     // Samples include the sampling interval itself, so keep it small: 1 ms.
     this.#loop = monitorEventLoopDelay({ resolution: 1 });
@@ -48,9 +57,37 @@ export class RuntimeMetrics extends MetricRegistry {
       gauge('storaged_bytes_uploaded_total', 'Bytes sent to MinIO in multipart parts', pool.bytesUploaded, 'counter'),
       gauge('storaged_bytes_downloaded_total', 'Bytes read from MinIO in parts', pool.bytesDownloaded, 'counter'),
       gauge('storaged_part_retries_total', 'Multipart parts retried after a transient failure', pool.partRetries, 'counter'),
+      ...this.#memory(),
     ].join('');
     this.#loop.reset();
     return text;
+  }
+
+  #memory(): string[] {
+    const m = process.memoryUsage();
+    const lines = [
+      gauge('storaged_memory_rss_bytes', 'Resident memory of the daemon process, worker threads included', m.rss),
+      gauge('storaged_memory_heap_used_bytes', 'V8 heap in use on the main thread', m.heapUsed),
+      gauge('storaged_memory_heap_total_bytes', 'V8 heap reserved on the main thread', m.heapTotal),
+      gauge('storaged_memory_external_bytes', 'Memory of C++ objects bound to JavaScript ones (buffers included)', m.external),
+      gauge('storaged_memory_array_buffers_bytes', 'Memory of ArrayBuffers and SharedArrayBuffers (part and frame slots included)', m.arrayBuffers),
+      gauge('storaged_part_slots_lent', 'Download part slots (2 MiB) lent to downloads', lentPartSlots()),
+      gauge('storaged_part_slots_spare', 'Download part slots kept for reuse', sparePartSlots()),
+      gauge('storaged_frame_slots_lent', 'Upload frame slots lent to socket stores', lentFrameSlots()),
+      gauge('storaged_frame_slots_spare', 'Upload frame slots kept for reuse', spareFrameSlots()),
+    ];
+    if (this.budget !== undefined) {
+      const b = this.budget.figures();
+      lines.push(
+        gauge('storaged_memory_budget_bytes', 'The memory budget (STORAGED_MEMORY_BUDGET_MB)', b.limitBytes),
+        gauge('storaged_memory_budget_in_use_bytes', 'Bytes of the budget held by transfers now', b.inUseBytes),
+        gauge('storaged_memory_budget_peak_bytes', 'Most bytes of the budget held at once since start', b.peakInUseBytes),
+        gauge('storaged_memory_budget_waiting', 'Transfers waiting for memory now', b.waiting),
+        gauge('storaged_memory_budget_waited_total', 'Transfers that had to wait for memory', b.waitedTotal, 'counter'),
+        gauge('storaged_memory_budget_refused_total', 'Transfers refused with UNAVAILABLE for want of memory', b.refusedTotal, 'counter'),
+      );
+    }
+    return lines;
   }
 
   stop(): void {

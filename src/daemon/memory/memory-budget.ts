@@ -1,0 +1,204 @@
+// The daemon's memory budget (STORAGED_MEMORY_BUDGET_MB): the bytes that
+// transfers may hold in memory at once, across every caller and both doors.
+// A transfer takes its share before it holds the bytes: downloaded parts
+// (read-ahead), a store's in-memory body and frames, a gateway JSON upload.
+// Past the budget a new share WAITS, in arrival order, until earlier ones
+// are given back; the wait ends early when the caller goes away (its signal)
+// and, past maxWaitMs or with too many already waiting, fails with a
+// retryable UNAVAILABLE that says when to come back. So load past the budget
+// becomes latency or a retry, never an out-of-memory crash.
+//
+// The budget counts what the daemon decided to hold, not what V8 has yet to
+// collect: bodies go back to bounded pools (slot-pool.ts) rather than to the
+// garbage collector, so that the two stay close.
+
+import { UnavailableError } from '../../protocol/errors';
+
+export const DEFAULT_MEMORY_BUDGET_MB = 256;
+/** Below this the daemon's fixed costs (SQLite, V8, the pool's threads) leave transfers nothing. */
+export const MIN_MEMORY_BUDGET_MB = 32;
+
+/** How long a share may wait before the caller is told to come back later. */
+const DEFAULT_MAX_WAIT_MS = 30_000;
+/** Waiters past this are refused at once: each holds a call (and its caller) open. */
+const DEFAULT_MAX_WAITERS = 1024;
+/** What the refusal suggests: long enough for a few transfers to finish. */
+const RETRY_AFTER_MS = 1000;
+
+interface Waiter {
+  bytes: number;
+  grant: () => void;
+  fail: (err: unknown) => void;
+}
+
+/** Shares of one budget given back; each release() counts once. */
+export interface MemoryShare {
+  readonly bytes: number;
+  release(): void;
+}
+
+export interface BudgetFigures {
+  limitBytes: number;
+  inUseBytes: number;
+  peakInUseBytes: number;
+  waiting: number;
+  /** Shares that waited, and those refused with UNAVAILABLE, since start. */
+  waitedTotal: number;
+  refusedTotal: number;
+}
+
+export class MemoryBudget {
+  readonly #waiters: Waiter[] = [];
+  #inUse = 0;
+  #peak = 0;
+  #waited = 0;
+  #refused = 0;
+
+  constructor(
+    readonly limitBytes: number,
+    readonly options: { maxWaitMs?: number; maxWaiters?: number } = {},
+  ) {
+    if (!Number.isSafeInteger(limitBytes) || limitBytes <= 0) throw new RangeError(`a memory budget needs a positive byte count, got ${limitBytes}`);
+  }
+
+  /**
+   * Takes `bytes` of the budget, waiting while it is spent. A share larger
+   * than the whole budget is taken once nothing else is held. Rejects with
+   * the signal's reason when it fires first, and with UnavailableError when
+   * the wait is too long or too many wait already.
+   */
+  async acquire(bytes: number, signal?: AbortSignal): Promise<MemoryShare> {
+    const want = this.#clamp(bytes);
+    signal?.throwIfAborted();
+    if (this.#waiters.length === 0 && this.#fits(want)) return this.#grant(want);
+    if (this.#waiters.length >= (this.options.maxWaiters ?? DEFAULT_MAX_WAITERS)) {
+      this.#refused++;
+      throw this.#refusal(`${this.#waiters.length} transfers are already waiting for memory`);
+    }
+    this.#waited++;
+    await new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        bytes: want,
+        grant: () => {
+          cleanup();
+          resolve();
+        },
+        fail: (err) => {
+          cleanup();
+          const at = this.#waiters.indexOf(waiter);
+          if (at !== -1) this.#waiters.splice(at, 1);
+          // The one that left may have been what held back those behind it.
+          this.#wake();
+          reject(err);
+        },
+      };
+      const onAbort = () => waiter.fail(signal!.reason);
+      const timer = setTimeout(() => {
+        this.#refused++;
+        waiter.fail(this.#refusal(`no memory came free within ${this.options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS} ms`));
+      }, this.options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+    return this.#share(want);
+  }
+
+  /** Takes `bytes` now if they fit and nobody waits; null otherwise. */
+  tryAcquire(bytes: number): MemoryShare | null {
+    const want = this.#clamp(bytes);
+    return this.#waiters.length === 0 && this.#fits(want) ? this.#grant(want) : null;
+  }
+
+  figures(): BudgetFigures {
+    return {
+      limitBytes: this.limitBytes,
+      inUseBytes: this.#inUse,
+      peakInUseBytes: this.#peak,
+      waiting: this.#waiters.length,
+      waitedTotal: this.#waited,
+      refusedTotal: this.#refused,
+    };
+  }
+
+  #clamp(bytes: number): number {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`a memory share needs a byte count ≥ 0, got ${bytes}`);
+    return Math.min(bytes, this.limitBytes);
+  }
+
+  #fits(bytes: number): boolean {
+    return this.#inUse + bytes <= this.limitBytes;
+  }
+
+  #grant(bytes: number): MemoryShare {
+    this.#inUse += bytes;
+    this.#peak = Math.max(this.#peak, this.#inUse);
+    return this.#share(bytes);
+  }
+
+  /** A share whose bytes are already counted (granted directly, or by #wake). */
+  #share(bytes: number): MemoryShare {
+    let held = true;
+    return {
+      bytes,
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.#inUse -= bytes;
+        this.#wake();
+      },
+    };
+  }
+
+  /** Grants waiting shares in arrival order while the first one fits. */
+  #wake(): void {
+    while (this.#waiters.length > 0 && this.#fits(this.#waiters[0]!.bytes)) {
+      const next = this.#waiters.shift()!;
+      this.#inUse += next.bytes;
+      this.#peak = Math.max(this.#peak, this.#inUse);
+      next.grant();
+    }
+  }
+
+  #refusal(why: string): UnavailableError {
+    const mib = Math.round(this.limitBytes / (1024 * 1024));
+    return new UnavailableError(
+      `the daemon's memory budget (${mib} MiB, STORAGED_MEMORY_BUDGET_MB) is taken by transfers in progress: ${why}; retry in about ${RETRY_AFTER_MS / 1000} s`,
+      { details: { retryAfterMs: RETRY_AFTER_MS } },
+    );
+  }
+}
+
+const MIB = 1024 * 1024;
+
+/** What the budget sizes (the operator's own settings cap them). */
+export interface BudgetedSizes {
+  /** Bodies past this are spooled to a file: an in-memory body costs ~4.5x its size (daemon-config.ts). */
+  spoolThresholdBytes: number;
+  /** Download parts asked for ahead of the reader. */
+  readAhead: number;
+  /** Multipart parts in flight per upload. */
+  partConcurrency: number;
+  /** Part slots and upload-frame slots kept between transfers. */
+  spareBytes: number;
+}
+
+/**
+ * Sizes from a budget. At the default 256 MiB they are the settings measured
+ * before the budget existed (4 MiB spool threshold, 2 parts of read-ahead, 4
+ * parts in flight, 16 MiB of spare download slots and 8 MiB of frame slots);
+ * a smaller budget shrinks them so that one transfer never takes more than a
+ * small share of it.
+ */
+export function budgetedSizes(limitBytes: number, configured: { spoolThresholdBytes: number; partConcurrency: number }): BudgetedSizes {
+  return {
+    // 4.5x a body at the threshold is ~7% of the budget.
+    spoolThresholdBytes: Math.min(configured.spoolThresholdBytes, Math.floor(limitBytes / 64)),
+    readAhead: limitBytes >= 128 * MIB ? 2 : 1,
+    partConcurrency: Math.max(1, Math.min(configured.partConcurrency, Math.floor(limitBytes / (64 * MIB)))),
+    spareBytes: Math.floor(limitBytes / 10),
+  };
+}

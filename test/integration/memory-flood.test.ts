@@ -1,0 +1,129 @@
+// A flood of large downloads and stores past the memory budget (issue 13):
+// the daemon stays within its budget (as counted; its resident memory is
+// printed, not yet bounded by it), nothing crashes, every flooding call either completes or gets the
+// retryable UNAVAILABLE, and a well-behaved caller of small photos is served
+// throughout.
+
+import * as assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { test } from 'node:test';
+import { StorageClient } from '../../src/sidecar-client/storage-client';
+import { StorageError } from '../../src/protocol/errors';
+import { daemonEnv } from '../support/daemon-env';
+import { spawnDaemon } from '../support/daemon-process';
+import { pngBytes, sha256 } from '../support/image-bytes';
+import { startMinio } from '../support/minio-server';
+import { tempDir } from '../support/temp-dir';
+
+const MIB = 1024 * 1024;
+const BUDGET_MB = 48;
+const TOKEN = randomBytes(24).toString('base64url');
+const ADMIN = randomBytes(24).toString('base64url');
+
+function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`))!;
+  return Number(/(\d+)/.exec(line)![1]) * 1024;
+}
+
+function metric(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  assert.ok(line !== undefined, `/metrics has ${name}`);
+  return Number(line.split(' ')[1]);
+}
+
+async function drain(body: AsyncIterable<Uint8Array>): Promise<string> {
+  const hash = (await import('node:crypto')).createHash('sha256');
+  for await (const chunk of body) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+type Outcome = 'done' | 'unavailable';
+
+/** A flooding call's outcome: done, or refused for now with the retryable UNAVAILABLE; anything else fails the test. */
+async function outcome(call: () => Promise<unknown>): Promise<Outcome> {
+  try {
+    await call();
+    return 'done';
+  } catch (err) {
+    if (err instanceof StorageError && err.code === 'UNAVAILABLE' && err.retryable) return 'unavailable';
+    throw err;
+  }
+}
+
+test('a flood of large downloads and stores past the budget: budget kept, no crash, a small caller served throughout', { timeout: 240_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const daemon = await spawnDaemon(
+    t,
+    daemonEnv(tempDir(t), minio, {
+      STORAGED_TOKENS: `${TOKEN} acme; ${ADMIN} ops admin`,
+      STORAGED_MEMORY_BUDGET_MB: String(BUDGET_MB),
+      STORAGED_MAX_BODY_BYTES: String(64 * MIB),
+    }),
+  );
+  const pid = daemon.proc.pid!;
+  const client = () => new StorageClient({ socketPath: daemon.socketPath, clientId: 'acme', token: TOKEN, cacheConfig: { enabled: false }, retry: false });
+  const flooder = client();
+  const polite = client();
+  const remote = new StorageClient({ url: daemon.httpUrl!, token: TOKEN, clientId: 'acme', cacheConfig: { enabled: false }, retry: false, connections: 16 });
+  t.after(() => Promise.all([flooder.close(), polite.close(), remote.close()]));
+
+  // Past one 16 MiB part: read in 2 MiB parts, each taken from the budget.
+  const large = pngBytes(24 * MIB);
+  const largeId = (await flooder.storePhoto(large, { originalName: 'large.png', clientId: 'acme' })).id;
+  const small = pngBytes(200 * 1024);
+  const smallId = (await polite.storePhoto(small, { originalName: 'small.png', clientId: 'acme' })).id;
+  const storeBody = pngBytes(8 * MIB);
+
+  fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  const idle = status(pid, 'VmRSS');
+
+  let flooding = true;
+  const politeCalls = { done: 0, failed: [] as unknown[] };
+  const politeLoop = (async () => {
+    while (flooding) {
+      try {
+        assert.equal((await polite.getPhoto(smallId)).size, small.length);
+        assert.equal(await drain((await polite.readPhoto(smallId)).body), sha256(small));
+        politeCalls.done++;
+      } catch (err) {
+        // One failure fails the test; stopping here keeps a fast-failing call from spinning.
+        politeCalls.failed.push(err);
+        return;
+      }
+    }
+  })();
+
+  const largeSha = sha256(large);
+  const downloads = Array.from({ length: 24 }, (_, i) =>
+    outcome(async () => {
+      const door = i % 2 === 0 ? flooder : remote;
+      assert.equal(await drain((await door.readPhoto(largeId)).body), largeSha);
+    }),
+  );
+  const stores = Array.from({ length: 12 }, (_, i) =>
+    outcome(() => (i % 2 === 0 ? flooder : remote).storePhoto(storeBody, { originalName: `flood-${i}.png`, clientId: 'acme', userId: 'flood' })),
+  );
+  const outcomes = await Promise.all([...downloads, ...stores]);
+  flooding = false;
+  await politeLoop;
+
+  const peak = status(pid, 'VmHWM');
+  assert.equal(daemon.proc.exitCode, null, 'the daemon is still running');
+  assert.deepEqual(politeCalls.failed, [], 'the small caller was never refused');
+  assert.ok(politeCalls.done >= 5, `the small caller was served throughout (${politeCalls.done} rounds)`);
+  t.diagnostic(`flood: ${outcomes.filter((o) => o === 'done').length} done, ${outcomes.filter((o) => o === 'unavailable').length} UNAVAILABLE; small caller ${politeCalls.done} rounds`);
+
+  const metrics = await (await fetch(`${daemon.httpUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+  const budget = metric(metrics, 'storaged_memory_budget_bytes');
+  assert.equal(budget, BUDGET_MB * MIB);
+  assert.ok(metric(metrics, 'storaged_memory_budget_peak_bytes') <= budget, 'the budget was never overdrawn');
+  assert.ok(metric(metrics, 'storaged_memory_budget_waited_total') > 0, 'the flood went past the budget, so some transfers waited');
+  assert.equal(metric(metrics, 'storaged_memory_budget_in_use_bytes'), 0, 'every share came back');
+  // Not asserted yet, and said so: the budget counts what transfers hold, but at 48 MiB the process still grew
+  // by ~160 MiB (2026-12-04: idle 120, peak 282 MiB), so resident memory is not yet bounded by the budget alone.
+  t.diagnostic(`daemon RSS: idle ${(idle / MIB).toFixed(1)} MiB, peak ${(peak / MIB).toFixed(1)} MiB, budget ${BUDGET_MB} MiB`);
+
+  // And it still works afterwards.
+  assert.equal((await polite.storePhoto(small, { originalName: 'after.png', clientId: 'acme' })).size, small.length);
+});
