@@ -17,6 +17,7 @@ import { clearStaleSpool } from './intake/receive-body';
 import type { Logger } from './logger';
 import { recover, type RecoveryReport } from './recovery/recovery';
 import { SocketServer } from './socket/socket-server';
+import { CallAdmission } from './admission/call-admission';
 import { BUCKETS } from '../protocol/types';
 import type { Piscina } from 'piscina';
 import { createWorkerPool } from './workers/worker-pool';
@@ -82,7 +83,7 @@ export class Daemon {
       let httpUrl: string | null = null;
       // The local backend needs the HTTP listener to serve its signed URLs, so it runs even with the gateway off.
       if (config.http.enabled || config.minio === null) {
-        http = new HttpServer(handlers, logger);
+        http = new HttpServer(handlers, logger, config.admission.httpConnections);
         const address = await http.listen(config.http.host, config.http.port);
         cleanups.push(() => http!.close());
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -132,7 +133,11 @@ export class Daemon {
           : { pendingTimeoutMs: config.recovery.pendingTimeoutMs, ownPendingTimeoutMs: 0 };
       await recover(catalog, blobs, { ...startTiming, orphanGraceMs: config.recovery.orphanGraceMs, namespace: config.namespace, sweep: 'none' }, logger);
 
+      // One set of slots for both doors: the limit is the daemon's, whichever way calls come in.
+      const admission = new CallAdmission(config.admission.calls);
       const socket = new SocketServer({
+        maxConnections: config.admission.socketConnections,
+        admission,
         path: config.socketPath,
         coordinator,
         logger,
@@ -158,6 +163,8 @@ export class Daemon {
           readinessDetails: () => ({ backup: backups.status() }),
           registries: [coordinator.metrics.registry, new RuntimeMetrics(pool), backups],
           logger,
+          admission,
+          rate: config.admission.gatewayRate,
         });
         handlers.push(gateway.handle);
       }
