@@ -71,6 +71,8 @@ interface Lane {
   key: string;
   running: number;
   waiting: Waiter[];
+  /** The turn at which this client last got a slot: between equals, the one served longest ago goes next. */
+  servedAt: number;
 }
 
 export class CallAdmission {
@@ -83,6 +85,7 @@ export class CallAdmission {
   #waiting = 0;
   #waitingBytes = 0;
   #refused = 0;
+  #turn = 0;
   #sweep: NodeJS.Timeout | null = null;
 
   constructor(limits: CallLimits) {
@@ -119,12 +122,13 @@ export class CallAdmission {
    */
   wait(key: string, bytes: number, ticket: AdmissionTicket): void {
     const { maxWaiting, waitMs } = this.#limits;
-    if (this.#waiting >= maxWaiting || this.#waitingBytes + bytes > MAX_WAITING_BYTES || waitMs === 0) {
+    const lane = this.#lane(key);
+    if (waitMs === 0 || bytes > MAX_WAITING_BYTES || !this.#makeRoom(lane, bytes)) {
+      this.#drop(lane);
       this.#refused += 1;
-      ticket.refuse(this.#refusal('no room to wait'));
+      ticket.refuse(this.#refusal(maxWaiting === 0 || waitMs === 0 ? 'calls may not wait' : 'no room to wait'));
       return;
     }
-    const lane = this.#lane(key);
     lane.waiting.push({ ticket, bytes, deadline: performance.now() + waitMs });
     this.#waiting += 1;
     this.#waitingBytes += bytes;
@@ -132,6 +136,26 @@ export class CallAdmission {
     this.#sweep ??= setInterval(() => this.#expire(), SWEEP_MS).unref();
     // A slot may have freed between tryEnter() and now (the ticket's owner may have done other work).
     this.#admitWaiters();
+  }
+
+  /**
+   * Room in the queue for one more call of `lane`. A full queue makes room
+   * by refusing the newest waiter of the client with the most waiting, if
+   * that client has more waiting than `lane` would: a flood fills the queue,
+   * but cannot keep a quieter client out of it.
+   */
+  #makeRoom(lane: Lane, bytes: number): boolean {
+    const full = () => this.#waiting + 1 > this.#limits.maxWaiting || this.#waitingBytes + bytes > MAX_WAITING_BYTES;
+    while (full()) {
+      let biggest: Lane | null = null;
+      for (const other of this.#queued) if (biggest === null || other.waiting.length > biggest.waiting.length) biggest = other;
+      if (biggest === null || biggest.waiting.length <= lane.waiting.length + 1) return false;
+      const pushedOut = this.#unqueue(biggest, biggest.waiting.length - 1);
+      this.#refused += 1;
+      pushedOut.ticket.refuse(this.#refusal('no room to wait'));
+      this.#drop(biggest);
+    }
+    return true;
   }
 
   /** A call that started is answered: its slot goes to the next waiter. */
@@ -157,7 +181,7 @@ export class CallAdmission {
   #lane(key: string): Lane {
     let lane = this.#lanes.get(key);
     if (lane === undefined) {
-      lane = { key, running: 0, waiting: [] };
+      lane = { key, running: 0, waiting: [], servedAt: 0 };
       this.#lanes.set(key, lane);
     }
     return lane;
@@ -168,6 +192,7 @@ export class CallAdmission {
   }
 
   #begin(lane: Lane): void {
+    lane.servedAt = ++this.#turn;
     lane.running += 1;
     this.#running += 1;
   }
@@ -189,12 +214,16 @@ export class CallAdmission {
     return waiter!;
   }
 
-  /** Hands free slots to waiters: each time to the waiting client with the fewest calls running. */
+  /** Hands free slots to waiters: each time to the waiting client with the fewest calls running (a scan, but only of clients that wait). */
   #admitWaiters(): void {
     while (this.#running < this.#limits.maxCalls && this.#queued.size > 0) {
       let next: Lane | null = null;
       for (const lane of this.#queued) {
-        if (lane.running < this.#laneMax && (next === null || lane.running < next.running)) next = lane;
+        if (lane.running >= this.#laneMax) continue;
+        // Fewest running first; between equals, whoever was served longest ago (round robin).
+        if (next === null || lane.running < next.running || (lane.running === next.running && lane.servedAt < next.servedAt)) {
+          next = lane;
+        }
       }
       if (next === null) return;
       const waiter = this.#unqueue(next, 0);
