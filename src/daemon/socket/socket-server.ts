@@ -33,6 +33,16 @@ export interface SocketServerOptions {
   admission?: CallAdmission;
 }
 
+/**
+ * Connections the kernel queues before the daemon accepts them (clamped to
+ * net.core.somaxconn). A Unix socket's connect fails at once with EAGAIN when
+ * this queue is full, rather than retrying as TCP does, so Node's 511 turned
+ * a burst of connections (an application's pool starting) into errors.
+ */
+const LISTEN_BACKLOG = 4096;
+/** Refused connections kept open at once until their client has read why (each is a file descriptor). */
+const MAX_LINGERING = 4096;
+
 /** Each connection costs little (~10 KiB idle), but every one is a file descriptor and may hold 256 calls. */
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 
@@ -53,6 +63,7 @@ export class SocketServer {
   #identity: { dev: number; ino: number } | null = null;
   #closing: Promise<void> | null = null;
   #refused = 0;
+  #lingering = 0;
 
   constructor(opts: SocketServerOptions) {
     if (typeof opts.path !== 'string' || opts.path === '') throw new TypeError('path must be a non-empty string');
@@ -86,7 +97,7 @@ export class SocketServer {
     const server = net.createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(tempPath, () => {
+      server.listen({ path: tempPath, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });
@@ -171,7 +182,20 @@ export class SocketServer {
       1,
     );
     socket.on('error', () => undefined);
-    socket.end(encodeFrame({ t: 'fatal', error: error.toWire() }), () => socket.destroy());
+    socket.end(encodeFrame({ t: 'fatal', error: error.toWire() }));
+    // The hello is read and dropped until the client hangs up: closing first would fail the client's
+    // write of its hello with EPIPE, which it may see before it reads why. A client busy opening
+    // thousands of connections may take seconds to get there, so refused sockets linger up to the
+    // hello timeout, but only so many at once: past that they close at once (still a retryable error).
+    if (this.#lingering >= MAX_LINGERING) return void socket.destroy();
+    this.#lingering += 1;
+    const timer = setTimeout(() => socket.destroy(), this.#opts.helloTimeoutMs).unref();
+    socket.once('close', () => {
+      this.#lingering -= 1;
+      clearTimeout(timer);
+    });
+    socket.once('end', () => socket.destroy());
+    socket.resume();
   }
 }
 
