@@ -18,6 +18,7 @@ import type { Logger } from './logger';
 import { recover, type RecoveryReport } from './recovery/recovery';
 import { SocketServer } from './socket/socket-server';
 import { CallAdmission } from './admission/call-admission';
+import { AdmissionMetrics } from './admission/admission-metrics';
 import { BUCKETS } from '../protocol/types';
 import type { Piscina } from 'piscina';
 import { createWorkerPool } from './workers/worker-pool';
@@ -161,7 +162,12 @@ export class Daemon {
           tokens: config.gatewayTokens,
           readiness: { [catalog.engine]: () => catalog.ping(), blobs: () => blobs.ping() },
           readinessDetails: () => ({ backup: backups.status() }),
-          registries: [coordinator.metrics.registry, new RuntimeMetrics(pool), backups],
+          registries: [
+            coordinator.metrics.registry,
+            new RuntimeMetrics(pool),
+            backups,
+            new AdmissionMetrics(admission, { socket: () => socket.stats(), http: http ? () => http!.connectionStats() : null }),
+          ],
           logger,
           admission,
           rate: config.admission.gatewayRate,

@@ -30,6 +30,14 @@ test('a token past its rate gets 429 with Retry-After while another token is sti
   // /health takes no token and so no allowance.
   assert.equal((await gw.json('GET', '/health', { as: null })).status, 200);
 
+  // The admin token's allowance is its own too; /metrics shows the admission figures.
+  const metrics = await gw.call('GET', '/metrics', { as: 'admin' });
+  assert.equal(metrics.statusCode, 200);
+  const text = await metrics.body.text();
+  for (const name of ['storaged_calls_running', 'storaged_calls_waiting', 'storaged_calls_refused_total', 'storaged_http_connections', 'storaged_socket_connections_refused_total']) {
+    assert.match(text, new RegExp(`^${name} \\d+$`, 'm'), name);
+  }
+
   const remote = new StorageClient({ url: gw.url, token: TOKENS.acme, retry: false, cacheConfig: { enabled: false } });
   t.after(() => remote.close());
   await assert.rejects(remote.getUserPhotos('u'), (err: unknown) => {
