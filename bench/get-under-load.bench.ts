@@ -34,7 +34,11 @@ async function scrapeLoopP99(httpUrl: string): Promise<number> {
 }
 
 function loadInChild(socketPath: string, file: string): Promise<LargeStores> {
-  const child: ChildProcess = fork(path.join(__dirname, 'store-loader.js'), [socketPath, file, String(LARGE_STORES)], { stdio: 'inherit' });
+  // The daemon has tokens (for /metrics), so its socket wants one in every hello: the loader's comes in its environment.
+  const child: ChildProcess = fork(path.join(__dirname, 'store-loader.js'), [socketPath, file, String(LARGE_STORES)], {
+    stdio: 'inherit',
+    env: { ...process.env, STORAGED_TOKEN: ADMIN_TOKEN },
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stored = -1;
   child.on('message', (m: { stored?: number }) => {
@@ -57,8 +61,11 @@ function loadInChild(socketPath: string, file: string): Promise<LargeStores> {
 
 async function measure(name: string, sameProcess: boolean, file: string): Promise<void> {
   const env = await startBenchEnv({ STORAGED_MAX_BODY_BYTES: String(128 * MIB), STORAGED_TOKENS: `${ADMIN_TOKEN} bench admin` });
-  const readers = new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench', cacheConfig: NO_CACHE });
-  const loaders = sameProcess ? new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench', callTimeoutMs: 600_000, cacheConfig: NO_CACHE }) : null;
+  // Tokens configured means socket auth by token (STORAGED_SOCKET_AUTH): every client says who it is with one.
+  const readers = new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench', token: ADMIN_TOKEN, cacheConfig: NO_CACHE });
+  const loaders = sameProcess
+    ? new StorageClient({ socketPath: env.daemon.socketPath, clientId: 'bench', token: ADMIN_TOKEN, callTimeoutMs: 600_000, cacheConfig: NO_CACHE })
+    : null;
   try {
     const ids: string[] = [];
     for (let i = 0; i < 64; i++) ids.push((await readers.storePhoto(jpegBytes(20_000), { originalName: `s${i}.jpg`, clientId: 'bench' })).id);

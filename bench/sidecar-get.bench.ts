@@ -9,6 +9,7 @@ import { concurrentRound } from './concurrent-round';
 import { LatencyRecorder } from './latency-recorder';
 import { note, percentile, report } from './report';
 import { measureRounds } from './throughput';
+import { loadAverage, watchCpuWait } from './cpu-wait';
 
 // The first is the headline figure; the shallower one shows the latency floor.
 const IN_FLIGHT = [32, 4];
@@ -27,6 +28,8 @@ export async function benchSidecarGet(): Promise<void> {
       const name = inFlight === IN_FLIGHT[0] ? 'sidecar.getPhoto' : `sidecar.getPhoto.c${inFlight}`;
       note(`${name}: ${inFlight} in flight, ${CALLS_PER_ROUND} calls a round`);
       const latencies = new LatencyRecorder();
+      const daemonWait = watchCpuWait(env.daemon.proc.pid!);
+      const clientWait = watchCpuWait(process.pid);
       const { opsPerSec } = await measureRounds(name, CALLS_PER_ROUND, () =>
         concurrentRound(CALLS_PER_ROUND, inFlight, (i) => client.getPhoto(ids[i % ids.length]!), latencies),
         { onPhase: latencies.phase },
@@ -38,6 +41,10 @@ export async function benchSidecarGet(): Promise<void> {
         p99_ms: percentile(latencies.values, 99),
         p50_ms: Number(percentile(latencies.values, 50).toFixed(3)),
         in_flight: inFlight,
+        // What the tail waits for on a shared machine: a core, for the daemon's main thread and for this client.
+        daemon_main: daemonWait.stop(),
+        client_main: clientWait.stop(),
+        loadavg_1m: loadAverage(),
         baseline: 'none',
         baseline_value: null,
       });

@@ -17,6 +17,8 @@ import { clearStaleSpool } from './intake/receive-body';
 import type { Logger } from './logger';
 import { recover, type RecoveryReport } from './recovery/recovery';
 import { SocketServer } from './socket/socket-server';
+import { CallAdmission } from './admission/call-admission';
+import { AdmissionMetrics } from './admission/admission-metrics';
 import { BUCKETS } from '../protocol/types';
 import type { Piscina } from 'piscina';
 import { createWorkerPool } from './workers/worker-pool';
@@ -87,7 +89,7 @@ export class Daemon {
       let httpUrl: string | null = null;
       // The local backend needs the HTTP listener to serve its signed URLs, so it runs even with the gateway off.
       if (config.http.enabled || config.minio === null) {
-        http = new HttpServer(handlers, logger);
+        http = new HttpServer(handlers, logger, config.admission.httpConnections);
         const address = await http.listen(config.http.host, config.http.port);
         cleanups.push(() => http!.close());
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -150,7 +152,11 @@ export class Daemon {
           : { pendingTimeoutMs: config.recovery.pendingTimeoutMs, ownPendingTimeoutMs: 0 };
       await recover(catalog, blobs, { ...startTiming, orphanGraceMs: config.recovery.orphanGraceMs, namespace: config.namespace, sweep: 'none' }, logger);
 
+      // One set of slots for both doors: the limit is the daemon's, whichever way calls come in.
+      const admission = new CallAdmission(config.admission.calls);
       const socket = new SocketServer({
+        maxConnections: config.admission.socketConnections,
+        admission,
         path: config.socketPath,
         coordinator,
         logger,
@@ -187,10 +193,18 @@ export class Daemon {
           tokens: config.gatewayTokens,
           readiness: { [catalog.engine]: () => catalog.ping(), blobs: () => blobs.ping() },
           readinessDetails: () => ({ backup: backups.status() }),
-          registries: [coordinator.metrics.registry, runtime, stats, backups],
+          registries: [
+            coordinator.metrics.registry,
+            runtime,
+            stats,
+            backups,
+            new AdmissionMetrics(admission, { socket: () => socket.stats(), http: http ? () => http!.connectionStats() : null }),
+          ],
           logger,
           memoryBudget,
           bodyIdleTimeoutMs: config.http.bodyIdleTimeoutMs,
+          admission,
+          rate: config.admission.gatewayRate,
         });
         handlers.push(gateway.handle);
       }

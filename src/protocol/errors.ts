@@ -15,6 +15,7 @@ export const ErrorCodes = {
   UNAVAILABLE: 'UNAVAILABLE',
   TIMEOUT: 'TIMEOUT',
   TOO_MANY_IN_FLIGHT: 'TOO_MANY_IN_FLIGHT',
+  RATE_LIMITED: 'RATE_LIMITED',
   PROTOCOL: 'PROTOCOL',
   CLOSED: 'CLOSED',
   INTERNAL: 'INTERNAL',
@@ -142,6 +143,14 @@ export class TooManyInFlightError extends StorageError {
   }
 }
 
+/** A caller past its request rate (the gateway's STORAGED_GATEWAY_RATE); details.retryAfterSeconds says when to come back. */
+export class RateLimitedError extends StorageError {
+  constructor(message: string, opts: Opts = {}) {
+    super(ErrorCodes.RATE_LIMITED, message, { ...opts, retryable: true });
+    this.name = 'RateLimitedError';
+  }
+}
+
 export class ProtocolError extends StorageError {
   constructor(message: string, opts: Opts = {}) {
     super(ErrorCodes.PROTOCOL, message, opts);
@@ -176,6 +185,7 @@ const byCode: Record<ErrorCode, new (message: string, opts?: Opts) => StorageErr
   UNAVAILABLE: UnavailableError,
   TIMEOUT: TimeoutError,
   TOO_MANY_IN_FLIGHT: TooManyInFlightError,
+  RATE_LIMITED: RateLimitedError,
   PROTOCOL: ProtocolError,
   CLOSED: ClosedError,
   INTERNAL: InternalError,

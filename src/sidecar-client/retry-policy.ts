@@ -1,5 +1,5 @@
 // Retries of calls that are safe to repeat, for errors the daemon or the
-// transport marks `retryable` (UNAVAILABLE, TIMEOUT, TOO_MANY_IN_FLIGHT,
+// transport marks `retryable` (UNAVAILABLE, TIMEOUT, TOO_MANY_IN_FLIGHT, RATE_LIMITED,
 // CLOSED): exponential back-off with full jitter (a random wait between 0 and
 // min(maxDelayMs, minDelayMs × 2^n), so clients that failed together do not
 // come back together), at most `retries` more tries, and none begun once

@@ -180,3 +180,49 @@ test('STORAGED_BODY_IDLE_TIMEOUT_S sets how long a gateway body may be silent', 
   assert.equal(loadConfig({ STORAGED_BODY_IDLE_TIMEOUT_S: '5' }, '/').http.bodyIdleTimeoutMs, 5000);
   assert.throws(() => loadConfig({ STORAGED_BODY_IDLE_TIMEOUT_S: '0' }, '/'), /STORAGED_BODY_IDLE_TIMEOUT_S: expected an integer between 1 and 3600/);
 });
+
+test('admission: connections, calls and the gateway rate have defaults, and take validated values', () => {
+  assert.deepEqual(loadConfig({}, '/').admission, {
+    socketConnections: 1024,
+    httpConnections: 1024,
+    calls: { maxCalls: 1024, maxWaiting: 4096, waitMs: 5000 },
+    gatewayRate: null,
+  });
+  const c = loadConfig(
+    {
+      STORAGED_MAX_CONNECTIONS: '200',
+      STORAGED_GATEWAY_MAX_CONNECTIONS: '300',
+      STORAGED_MAX_CALLS: '64',
+      STORAGED_MAX_WAITING_CALLS: '0',
+      STORAGED_CALL_WAIT_MS: '250',
+      STORAGED_GATEWAY_RATE: '600/min,burst=20',
+    },
+    '/',
+  );
+  assert.deepEqual(c.admission, {
+    socketConnections: 200,
+    httpConnections: 300,
+    calls: { maxCalls: 64, maxWaiting: 0, waitMs: 250 },
+    gatewayRate: { perSecond: 10, burst: 20 },
+  });
+  const refused: Array<[string, string, RegExp]> = [
+    ['STORAGED_MAX_CONNECTIONS', '0', /between 1 and/],
+    ['STORAGED_GATEWAY_MAX_CONNECTIONS', 'many', /between 1 and/],
+    ['STORAGED_MAX_CALLS', '0', /between 1 and/],
+    ['STORAGED_MAX_WAITING_CALLS', '-1', /between 0 and/],
+    ['STORAGED_CALL_WAIT_MS', '600001', /between 0 and 600000/],
+    ['STORAGED_GATEWAY_RATE', '100', /expected off or a rate like 50\/s, 600\/min or 50\/s,burst=200, got '100'/],
+    ['STORAGED_GATEWAY_RATE', '0/s', /above 0/],
+  ];
+  for (const [name, value, message] of refused) {
+    assert.throws(
+      () => loadConfig({ [name]: value }, '/'),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError, `${name}=${value}`);
+        assert.ok(err.message.includes(name), `the message names ${name}: ${err.message}`);
+        assert.match(err.message, message);
+        return true;
+      },
+    );
+  }
+});

@@ -20,8 +20,8 @@ test('a token file maps tokens to client ids; comments and blank lines are skipp
   const file = writeTokenFile(tempDir(t), `# gateway tokens\n\n${ALICE} acme\n${ADMIN}   ops admin  # the operator\n`);
   const tokens = readGatewayTokens({ STORAGED_TOKENS_FILE: file }, '/');
   assert.equal(tokens.size, 2);
-  assert.deepEqual(tokens.identify(ALICE), { clientId: 'acme', admin: false });
-  assert.deepEqual(tokens.identify(ADMIN), { clientId: 'ops', admin: true });
+  assert.deepEqual(tokens.identify(ALICE), { clientId: 'acme', admin: false, tokenNumber: 0 });
+  assert.deepEqual(tokens.identify(ADMIN), { clientId: 'ops', admin: true, tokenNumber: 1 });
   assert.equal(tokens.identify('alice-token-012345678'), null, 'a prefix of a token is not the token');
   assert.equal(tokens.identify(''), null);
 });

@@ -74,7 +74,7 @@ test('a wait too long, or too many waiting, is a retryable UNAVAILABLE that says
   assert.equal(refused.code, 'UNAVAILABLE');
   assert.equal(refused.retryable, true);
   assert.match(refused.message, /memory budget .* 1 transfers are already waiting/);
-  assert.deepEqual(refused.details, { retryAfterMs: 1000 });
+  assert.deepEqual(refused.details, { retryAfterSeconds: 1 });
   const timedOut = await waiting.catch((err: unknown) => err);
   assert.ok(timedOut instanceof UnavailableError);
   assert.match(timedOut.message, /no memory came free within 30 ms; retry in about 1 s/);

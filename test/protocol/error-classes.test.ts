@@ -18,6 +18,7 @@ const table: Array<[new (m: string) => errors.StorageError, string, string, bool
   [errors.UnavailableError, 'UnavailableError', 'UNAVAILABLE', true],
   [errors.TimeoutError, 'TimeoutError', 'TIMEOUT', true],
   [errors.TooManyInFlightError, 'TooManyInFlightError', 'TOO_MANY_IN_FLIGHT', true],
+  [errors.RateLimitedError, 'RateLimitedError', 'RATE_LIMITED', true],
   [errors.ProtocolError, 'ProtocolError', 'PROTOCOL', false],
   [errors.ClosedError, 'ClosedError', 'CLOSED', true],
   [errors.InternalError, 'InternalError', 'INTERNAL', false],

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_BODY_BYTES } from '../../protocol/limits';
 import { DEFAULT_ALLOWED_TYPES } from '../validation/allowed-types';
 import { bodyKindOf, type BodyKind, type BodyLimits } from '../validation/body-limits';
 import { ConfigError } from './config-error';
+import { readAdmissionSettings, type AdmissionSettings } from './admission-settings';
 import type { S3Settings } from '../../s3/s3-settings';
 import { readGatewayTokens, type GatewayTokens } from './gateway-tokens';
 import { Env, readBoolean, readChoice, readInteger, readList, readString } from './env-readers';
@@ -77,6 +78,8 @@ export interface DaemonConfig {
   backup: { intervalMs: number; keep: number };
   /** STORAGED_IDEMPOTENCY_WINDOW_S: how long stores' idempotency keys are remembered (default 24 h). */
   idempotencyWindowMs: number;
+  /** Connections, calls and request rates callers may use at once (admission-settings.ts). */
+  admission: AdmissionSettings;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -328,6 +331,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       keep: readInteger(env, 'STORAGED_BACKUP_KEEP', 24, 1, 10_000),
     },
     idempotencyWindowMs: readInteger(env, 'STORAGED_IDEMPOTENCY_WINDOW_S', DAY_SECONDS, 1, 30 * DAY_SECONDS) * 1000,
+    admission: readAdmissionSettings(env),
   };
 }
 

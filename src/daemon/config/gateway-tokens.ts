@@ -17,6 +17,8 @@ const TOKEN_PATTERN = /^[A-Za-z0-9\-._~+/]+=*$/;
 export interface GatewayIdentity {
   clientId: string;
   admin: boolean;
+  /** Which configured token this is (0, 1, …): a key for per-token state (request rates) that is not the token. */
+  tokenNumber: number;
 }
 
 interface Entry extends GatewayIdentity {
@@ -47,7 +49,7 @@ export class GatewayTokens {
     for (const entry of this.#entries) {
       if (timingSafeEqual(entry.digest, digest) && found === null) found = entry;
     }
-    return found === null ? null : { clientId: found.clientId, admin: found.admin };
+    return found === null ? null : { clientId: found.clientId, admin: found.admin, tokenNumber: found.tokenNumber };
   }
 }
 
@@ -76,7 +78,7 @@ export function parseTokenLines(lines: readonly string[], variable: string, wher
     const key = digest.toString('hex');
     if (seen.has(key)) throw new ConfigError(variable, `${at}: this token is already given on an earlier line`);
     seen.add(key);
-    entries.push({ digest, clientId: clientId!, admin: flag === 'admin' });
+    entries.push({ digest, clientId: clientId!, admin: flag === 'admin', tokenNumber: entries.length });
   });
   return new GatewayTokens(entries);
 }

@@ -6,18 +6,20 @@
 import type * as http from 'node:http';
 import { toStorageError, type StorageError } from '../../protocol/errors';
 import { HTTP_STATUS_BY_CODE, type HttpErrorBody } from '../../protocol/http-api';
+import { AdmissionRefusal } from '../admission/admission-refusal';
 
 const PUBLIC_MESSAGES: Partial<Record<StorageError['code'], string>> = {
   INTERNAL: 'internal error',
   UNAVAILABLE: 'storage is unavailable right now; try again later',
 };
 
-/** Which details may travel: limits, sizes and when to retry, which a caller can act on; nothing else. */
-const PUBLIC_DETAILS = ['limit', 'size', 'retryAfterMs'];
+/** Which details may travel: limits, sizes and waits a caller can act on, nothing else. */
+const PUBLIC_DETAILS = ['limit', 'size', 'retryAfterSeconds'];
 
 export function errorBody(error: StorageError, requestId: string): HttpErrorBody {
   const body: HttpErrorBody = {
-    error: { code: error.code, message: PUBLIC_MESSAGES[error.code] ?? error.message, requestId },
+    // A refusal for want of room names the setting to raise and nothing inside: it may travel as it is.
+    error: { code: error.code, message: (error instanceof AdmissionRefusal ? undefined : PUBLIC_MESSAGES[error.code]) ?? error.message, requestId },
   };
   if (error.details !== undefined) {
     const details = Object.fromEntries(Object.entries(error.details).filter(([key]) => PUBLIC_DETAILS.includes(key)));
@@ -39,9 +41,9 @@ export function sendError(res: http.ServerResponse, err: unknown, requestId: str
     res.destroy();
     return error;
   }
-  const retryAfterMs = error.details?.['retryAfterMs'];
-  // A refusal that knows when to come back (the memory budget's) says so the way HTTP clients and proxies read it.
-  const retry = typeof retryAfterMs === 'number' ? { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } : {};
-  sendJson(res, HTTP_STATUS_BY_CODE[error.code], errorBody(error, requestId), { ...retry, ...headers });
+  const retryAfter = error.details?.retryAfterSeconds;
+  // RFC 9110 Retry-After, for 429 and 503: the same figure as details.retryAfterSeconds.
+  const withRetry = typeof retryAfter === 'number' ? { ...headers, 'retry-after': String(retryAfter) } : headers;
+  sendJson(res, HTTP_STATUS_BY_CODE[error.code], errorBody(error, requestId), withRetry);
   return error;
 }

@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import type * as http from 'node:http';
 import * as path from 'node:path';
-import { NotFoundError, ValidationError, ForbiddenError, UnauthorizedError, ClosedError } from '../../protocol/errors';
+import { NotFoundError, ValidationError, ForbiddenError, UnauthorizedError, ClosedError, RateLimitedError } from '../../protocol/errors';
+import { CallAdmission, DEFAULT_CALL_LIMITS, type AdmissionTicket } from '../admission/call-admission';
+import { RequestBuckets, type RequestRate } from '../admission/request-rate';
 import { REQUEST_ID_HEADER } from '../../protocol/http-api';
 import type { GatewayIdentity, GatewayTokens } from '../config/gateway-tokens';
 import type { Coordinator } from '../coordinator/coordinator';
@@ -52,7 +54,14 @@ export interface GatewayOptions {
   memoryBudget?: MemoryBudget;
   /** How long a request body may go without a byte (request-body.ts's default when absent). */
   bodyIdleTimeoutMs?: number;
+  /** The daemon's slots for calls, shared with the socket; the gateway's own, with the default limits, when absent. */
+  admission?: CallAdmission;
+  /** STORAGED_GATEWAY_RATE: requests per token; null or absent for no limit. */
+  rate?: RequestRate | null;
 }
+
+/** Routes that are not storage calls: they take no slot (an operator's /ready must answer when the daemon is full). */
+const UNMETERED_OPS: ReadonlySet<string> = new Set(['health', 'ready', 'metrics', 'openapi']);
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
@@ -85,11 +94,15 @@ export class Gateway {
   readonly metrics = new HttpMetrics();
   readonly #options: GatewayOptions;
   readonly #openapi: Buffer;
+  readonly #admission: CallAdmission;
+  readonly #buckets: RequestBuckets | null;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
     // Read once at start: a package shipped without it fails loudly here, not on the first request.
     this.#openapi = fs.readFileSync(OPENAPI_PATH);
+    this.#admission = options.admission ?? new CallAdmission(DEFAULT_CALL_LIMITS);
+    this.#buckets = options.rate ? new RequestBuckets(options.rate) : null;
     if (options.tokens.size === 0) {
       options.logger.warn('the HTTP gateway has no tokens (STORAGED_TOKENS_FILE or STORAGED_TOKENS): every route but /health answers 401');
     }
@@ -145,41 +158,84 @@ export class Gateway {
         const identity = authenticate(req, this.#options.tokens);
         clientId = identity.clientId;
         if (match.route.auth === 'admin' && !identity.admin) throw new ForbiddenError(`${route} needs an admin token`);
+        this.#checkRate(identity.tokenNumber);
       }
-      await runRoute(
-        match.route.op,
-        {
-          coordinator: this.#options.coordinator,
-          readiness: this.#options.readiness,
-          ...(this.#options.readinessDetails && { readinessDetails: this.#options.readinessDetails }),
-          // A registry whose figures are read asynchronously (the catalog's counts) refreshes them first.
-          renderMetrics: async () => {
-            const registries = [...this.#options.registries, this.metrics.registry];
-            await Promise.all(registries.map((r) => (r as { refresh?: () => Promise<void> }).refresh?.()));
-            return registries.map((r) => r.render()).join('');
-          },
-          openapi: this.#openapi,
-          logger: this.#options.logger,
-          maxJsonBytes: this.#options.maxJsonUploadBytes ?? DEFAULT_MAX_JSON_UPLOAD_BYTES,
-          ...(this.#options.memoryBudget && { memoryBudget: this.#options.memoryBudget }),
-        },
-        {
-          req,
-          res,
-          ctx: {
-            clientId: clientId ?? '',
-            get signal() {
-              return abort.signal;
+      const metered = clientId !== undefined && !UNMETERED_OPS.has(match.route.op);
+      if (metered && !this.#admission.tryEnter(clientId!)) await this.#waitForSlot(clientId!, req, res);
+      try {
+        await runRoute(
+          match.route.op,
+          {
+            coordinator: this.#options.coordinator,
+            readiness: this.#options.readiness,
+            ...(this.#options.readinessDetails && { readinessDetails: this.#options.readinessDetails }),
+            // A registry whose figures are read asynchronously (the catalog's counts) refreshes them first.
+            renderMetrics: async () => {
+              const registries = [...this.#options.registries, this.metrics.registry];
+              await Promise.all(registries.map((r) => (r as { refresh?: () => Promise<void> }).refresh?.()));
+              return registries.map((r) => r.render()).join('');
             },
+            openapi: this.#openapi,
+            logger: this.#options.logger,
+            maxJsonBytes: this.#options.maxJsonUploadBytes ?? DEFAULT_MAX_JSON_UPLOAD_BYTES,
+            ...(this.#options.memoryBudget && { memoryBudget: this.#options.memoryBudget }),
           },
-          params: decodeParams(match.params),
-          query,
-          requestId,
-        },
-      );
+          {
+            req,
+            res,
+            ctx: {
+              clientId: clientId ?? '',
+              get signal() {
+                return abort.signal;
+              },
+            },
+            params: decodeParams(match.params),
+            query,
+            requestId,
+          },
+        );
+      } finally {
+        if (metered) this.#admission.release(clientId!);
+      }
     } catch (err) {
       this.#fail(req, res, err, requestId);
     }
+  }
+
+  /** Throws RATE_LIMITED (429 with Retry-After) when this token has spent its allowance. */
+  #checkRate(tokenNumber: number): void {
+    const rate = this.#options.rate;
+    const waitSeconds = this.#buckets?.take(tokenNumber) ?? 0;
+    if (waitSeconds === 0) return;
+    throw new RateLimitedError(
+      `this token is past its rate of ${rate!.perSecond}/s with bursts of ${rate!.burst} (STORAGED_GATEWAY_RATE); retry in ${waitSeconds} s`,
+      { details: { retryAfterSeconds: waitSeconds } },
+    );
+  }
+
+  /** Resolves once a slot for this request is its own; rejects with the refusal, or when the caller goes away first. */
+  #waitForSlot(clientId: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const admission = this.#admission;
+    return new Promise((resolve, reject) => {
+      const gone = () => {
+        admission.withdraw(clientId, ticket);
+        reject(new ClosedError('the caller went away'));
+      };
+      const ticket: AdmissionTicket = {
+        start: () => {
+          res.off('close', gone);
+          resolve();
+        },
+        refuse: (error) => {
+          res.off('close', gone);
+          reject(error);
+        },
+      };
+      res.once('close', gone);
+      let headerBytes = req.url?.length ?? 0;
+      for (const field of req.rawHeaders) headerBytes += field.length;
+      admission.wait(clientId, headerBytes, ticket);
+    });
   }
 
   /**

@@ -3,6 +3,7 @@
 // URLs do not. With the gateway off, only /health and the blob URLs remain.
 
 import * as http from 'node:http';
+import type * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger';
 
@@ -29,21 +30,38 @@ function rawError(status: number, reason: string, code: string, message: string)
   return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
+/** Connections open at once unless STORAGED_GATEWAY_MAX_CONNECTIONS says otherwise. */
+export const DEFAULT_MAX_HTTP_CONNECTIONS = 1024;
+/** How long a refused connection is read (and discarded) after its answer, so a client still sending is not reset before it reads it. */
+const REFUSED_LINGER_MS = 2000;
+
 export class HttpServer {
   readonly #server: http.Server;
+  readonly #maxConnections: number;
   #open = 0;
+  #refused = 0;
 
   constructor(
     private readonly handlers: RouteHandler[],
     private readonly logger: Logger,
+    maxConnections: number = DEFAULT_MAX_HTTP_CONNECTIONS,
   ) {
+    if (!Number.isSafeInteger(maxConnections) || maxConnections < 1) throw new RangeError(`maxConnections must be a positive integer, got ${maxConnections}`);
+    this.#maxConnections = maxConnections;
     this.#server = http.createServer(
       { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0 },
       (req, res) => this.#route(req, res),
     );
-    this.#server.on('connection', (socket) => {
-      this.#open++;
-      socket.once('close', () => this.#open--);
+    // node:http's own 'connection' listener attaches its parser; a connection
+    // past the limit must never reach it, so it runs behind the count. (The
+    // server's maxConnections would close such a socket without a word.)
+    const parse = this.#server.listeners('connection') as Array<(socket: net.Socket) => void>;
+    this.#server.removeAllListeners('connection');
+    this.#server.on('connection', (socket: net.Socket) => {
+      if (this.#open >= this.#maxConnections) return this.#refuse(socket);
+      this.#open += 1;
+      socket.once('close', () => (this.#open -= 1));
+      for (const listener of parse) listener.call(this.#server, socket);
     });
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       this.logger.debug({ err: { code: err.code, message: err.message } }, 'bad HTTP request');
@@ -61,6 +79,33 @@ export class HttpServer {
   /** Connections open now, idle keep-alive ones included (storagectl stats, /metrics). */
   get openConnections(): number {
     return this.#open;
+  }
+
+  /** Connections open now, and refused because the limit was reached. */
+  connectionStats(): { open: number; refused: number } {
+    return { open: this.#open, refused: this.#refused };
+  }
+
+  /** A 503 in the gateway's error shape before any request is read, then the connection ends. */
+  #refuse(socket: net.Socket): void {
+    this.#refused += 1;
+    this.logger.debug({ maxConnections: this.#maxConnections }, 'refused an HTTP connection past the limit');
+    const body = JSON.stringify({
+      error: {
+        code: 'UNAVAILABLE',
+        message: `storaged has its limit of ${this.#maxConnections} HTTP connections open (STORAGED_GATEWAY_MAX_CONNECTIONS); retry later`,
+        requestId: '',
+        details: { retryAfterSeconds: 1 },
+      },
+    });
+    socket.on('error', () => undefined);
+    socket.end(
+      `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `retry-after: 1\r\nconnection: close\r\n\r\n${body}`,
+    );
+    // Closing with the request unread would reset the connection, and a reset may reach the client before the answer.
+    socket.resume();
+    setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
   }
 
   #route(req: http.IncomingMessage, res: http.ServerResponse): void {

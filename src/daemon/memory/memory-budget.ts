@@ -23,7 +23,7 @@ const DEFAULT_MAX_WAIT_MS = 30_000;
 /** Waiters past this are refused at once: each holds a call (and its caller) open. */
 const DEFAULT_MAX_WAITERS = 1024;
 /** What the refusal suggests: long enough for a few transfers to finish. */
-const RETRY_AFTER_MS = 1000;
+const RETRY_AFTER_SECONDS = 1;
 
 interface Waiter {
   bytes: number;
@@ -166,8 +166,8 @@ export class MemoryBudget {
   #refusal(why: string): UnavailableError {
     const mib = Math.round(this.limitBytes / (1024 * 1024));
     return new UnavailableError(
-      `the daemon's memory budget (${mib} MiB, STORAGED_MEMORY_BUDGET_MB) is taken by transfers in progress: ${why}; retry in about ${RETRY_AFTER_MS / 1000} s`,
-      { details: { retryAfterMs: RETRY_AFTER_MS } },
+      `the daemon's memory budget (${mib} MiB, STORAGED_MEMORY_BUDGET_MB) is taken by transfers in progress: ${why}; retry in about ${RETRY_AFTER_SECONDS} s`,
+      { details: { retryAfterSeconds: RETRY_AFTER_SECONDS } },
     );
   }
 }

@@ -13,8 +13,10 @@ import type { Coordinator } from '../coordinator/coordinator';
 import type { Logger } from '../logger';
 import { AnswerWriter } from './answer-writer';
 import { joinFrameInto } from '../memory/upload-frames';
+import { takesBody } from './call-dispatch';
 import { acceptHello, type SocketAuth } from './hello-check';
 import { type ActiveCall, OpenCalls } from './open-calls';
+import type { CallAdmission } from '../admission/call-admission';
 
 /** Counters shared by every connection of one server (see SocketServer.stats). */
 export interface ServerCounters {
@@ -31,6 +33,8 @@ export interface ConnectionOptions {
   counters: ServerCounters;
   helloTimeoutMs: number;
   auth: SocketAuth;
+  /** The daemon's slots for calls, shared with the gateway. */
+  admission: CallAdmission;
 }
 
 type State = 'hello' | 'open' | 'closed';
@@ -140,6 +144,7 @@ export class Connection {
         const call = this.#calls.get(message.id);
         if (call === undefined) return;
         const reason = new ClosedError('the client aborted the call');
+        if (this.#calls.withdraw(call, reason)) return;
         call.body?.fail(reason);
         call.download?.stop(reason);
         call.controller.abort(reason);
@@ -171,6 +176,8 @@ export class Connection {
     const call = this.#calls.get(id);
     // Already answered (e.g. refused before its body was read): the client stops once it reads the answer.
     if (call === undefined) return null;
+    // A store waiting for a slot has been granted no credit yet, so no body frame may come.
+    if (call.waiting !== null) throw new ProtocolError(`${what} for call ${id} before any credit was granted`);
     if (call.body === null) throw new ProtocolError(`${what} for call ${id}, but ${call.op} takes no body`);
     return call;
   }
@@ -199,6 +206,8 @@ export class Connection {
     // An upload still open can never be completed: same as a dropped connection for that call.
     const reason = new ClosedError('the client closed its side of the connection mid-upload');
     for (const call of this.#calls.values()) {
+      // A store still waiting for a slot would wait for a body that cannot come.
+      if (takesBody(call.op) && this.#calls.withdraw(call, reason)) continue;
       if (call.body === null) continue;
       if (call.body.open) {
         call.body.fail(reason);

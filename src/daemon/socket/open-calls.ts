@@ -23,6 +23,7 @@ import { dispatchCall, madeAnswer, NOT_MADE, streamsAnswer, takesBody } from './
 import type { ConnectionOptions } from './connection';
 import { DownloadSender } from './download-sender';
 import { UploadBody } from './upload-body';
+import type { AdmissionTicket } from '../admission/call-admission';
 
 export interface ActiveCall {
   id: number;
@@ -30,6 +31,8 @@ export interface ActiveCall {
   controller: CallAbort;
   body: UploadBody | null;
   download: DownloadSender | null;
+  /** Set while the call waits for a slot (call-admission.ts); it has not reached the coordinator. */
+  waiting: AdmissionTicket | null;
 }
 
 export class OpenCalls {
@@ -124,15 +127,51 @@ export class OpenCalls {
       controller: new CallAbort(),
       body: null,
       download: streamsAnswer(op) ? new DownloadSender() : null,
+      waiting: null,
     };
+    this.#calls.set(id, call);
+    const admission = this.#opts.admission;
+    if (admission.tryEnter(this.#clientId)) {
+      this.#run(call, message.args);
+      return;
+    }
+    // Past the daemon's limit of calls: the call waits, its body (if any) unasked for until it runs.
+    const ticket: AdmissionTicket = {
+      start: () => {
+        call.waiting = null;
+        if (this.#calls.get(id) === call) this.#run(call, message.args);
+        else admission.release(this.#clientId);
+      },
+      refuse: (error) => {
+        call.waiting = null;
+        this.answerError(call, error);
+      },
+    };
+    call.waiting = ticket;
+    admission.wait(this.#clientId, bytes, ticket);
+  }
+
+  /**
+   * Takes a waiting call out of the queue, answered with `reason`; false when
+   * the call is not waiting (it runs, and learns through its signal).
+   */
+  withdraw(call: ActiveCall, reason: StorageError): boolean {
+    if (call.waiting === null) return false;
+    this.#opts.admission.withdraw(this.#clientId, call.waiting);
+    call.waiting = null;
+    this.answerError(call, reason);
+    return true;
+  }
+
+  /** Runs a call that holds one of the daemon's slots, and gives the slot back once the coordinator is done. */
+  #run(call: ActiveCall, args: Record<string, unknown>): void {
+    const { id, op } = call;
     if (takesBody(op)) {
       call.body = new UploadBody(this.#opts.maxBodyBytes, () => {
         if (this.#calls.get(id) === call) this.#out.send({ t: 'credit', id, chunks: 1 });
       });
+      this.#out.send({ t: 'credit', id, chunks: UPLOAD_WINDOW_CHUNKS });
     }
-    this.#calls.set(id, call);
-    if (call.body) this.#out.send({ t: 'credit', id, chunks: UPLOAD_WINDOW_CHUNKS });
-
     const counters = this.#opts.counters;
     counters.callsInFlight += 1;
     const abort = call.controller;
@@ -143,7 +182,7 @@ export class OpenCalls {
       },
     };
     this.#running += 1;
-    void dispatchCall(this.#opts.coordinator, ctx, op, message.args, call.body)
+    void dispatchCall(this.#opts.coordinator, ctx, op, args, call.body)
       .then(
         (value) =>
           call.download === null ? this.#answer(call, { t: 'result', id, value }) : this.#stream(call, value as PhotoContent),
@@ -152,6 +191,7 @@ export class OpenCalls {
       .catch((err) => this.#logger.error({ err, op }, 'answering a call failed'))
       .finally(() => {
         counters.callsInFlight -= 1;
+        this.#opts.admission.release(this.#clientId);
         this.#running -= 1;
         if (this.#running === 0) for (const resolve of this.#settledWaiters.splice(0)) resolve();
         // The coordinator is done with the body; chunks still on their way are dropped.
@@ -208,6 +248,10 @@ export class OpenCalls {
   /** The coordinator learns through the body and the signal; its answers will have nowhere to go. */
   failAll(reason: ClosedError): void {
     for (const call of this.#calls.values()) {
+      if (call.waiting !== null) {
+        this.#opts.admission.withdraw(this.#clientId, call.waiting);
+        call.waiting = null;
+      }
       call.body?.fail(reason);
       call.download?.stop(reason);
       call.controller.abort(reason);

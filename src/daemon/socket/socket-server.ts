@@ -6,6 +6,9 @@ import * as net from 'node:net';
 import type { Coordinator } from '../coordinator/coordinator';
 import type { Logger } from '../logger';
 import { Connection, type ServerCounters } from './connection';
+import { encodeFrame } from '../../protocol/frame-codec';
+import { AdmissionRefusal } from '../admission/admission-refusal';
+import { CallAdmission, DEFAULT_CALL_LIMITS } from '../admission/call-admission';
 import type { SocketAuth } from './hello-check';
 import { claimSocketPath, publishSocket, releaseSocketPath, socketIdentity, temporarySocketPath } from './socket-path';
 
@@ -24,10 +27,33 @@ export interface SocketServerOptions {
   helloTimeoutMs?: number;
   /** Who callers must prove they are (hello-check.ts); trusted when absent. */
   auth?: SocketAuth;
+  /** Connections open at once (STORAGED_MAX_CONNECTIONS); one more is told UNAVAILABLE and closed. */
+  maxConnections?: number;
+  /** The daemon's slots for calls (shared with the gateway); its own, with the default limits, when absent. */
+  admission?: CallAdmission;
 }
+
+/**
+ * Connections the kernel queues before the daemon accepts them (clamped to
+ * net.core.somaxconn). A Unix socket's connect fails at once with EAGAIN when
+ * this queue is full, rather than retrying as TCP does, so Node's 511 turned
+ * a burst of connections (an application's pool starting) into errors.
+ */
+const LISTEN_BACKLOG = 4096;
+/** Refused connections kept open at once until their client has read why (each is a file descriptor). */
+const MAX_LINGERING = 4096;
+
+/**
+ * Each connection is a file descriptor and may hold 256 calls; 1024 of them
+ * open (with 9,000 more refused around them) raised the daemon's peak RSS
+ * from 84 to 148 MiB in test/admission/connection-flood.test.ts.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 1024;
 
 export interface SocketServerStats {
   connections: number;
+  /** Connections refused because maxConnections were open. */
+  connectionsRefused: number;
   callsInFlight: number;
   callsTotal: number;
   protocolErrors: number;
@@ -40,13 +66,26 @@ export class SocketServer {
   #server: net.Server | null = null;
   #identity: { dev: number; ino: number } | null = null;
   #closing: Promise<void> | null = null;
+  #refused = 0;
+  #lingering = 0;
 
   constructor(opts: SocketServerOptions) {
     if (typeof opts.path !== 'string' || opts.path === '') throw new TypeError('path must be a non-empty string');
     if (!Number.isSafeInteger(opts.maxBodyBytes) || opts.maxBodyBytes < 0) {
       throw new RangeError(`maxBodyBytes must be a non-negative integer, got ${opts.maxBodyBytes}`);
     }
-    this.#opts = { mode: 0o660, closeTimeoutMs: 10_000, helloTimeoutMs: 10_000, auth: { mode: 'trusted' }, ...opts };
+    if (opts.maxConnections !== undefined && (!Number.isSafeInteger(opts.maxConnections) || opts.maxConnections < 1)) {
+      throw new RangeError(`maxConnections must be a positive integer, got ${opts.maxConnections}`);
+    }
+    this.#opts = {
+      mode: 0o660,
+      closeTimeoutMs: 10_000,
+      helloTimeoutMs: 10_000,
+      auth: { mode: 'trusted' },
+      ...opts,
+      maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      admission: opts.admission ?? new CallAdmission(DEFAULT_CALL_LIMITS),
+    };
   }
 
   get path(): string {
@@ -62,7 +101,7 @@ export class SocketServer {
     const server = net.createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(tempPath, () => {
+      server.listen({ path: tempPath, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });
@@ -106,7 +145,7 @@ export class SocketServer {
   }
 
   stats(): SocketServerStats {
-    return { connections: this.#connections.size, ...this.#counters };
+    return { connections: this.#connections.size, connectionsRefused: this.#refused, ...this.#counters };
   }
 
   #accept(socket: net.Socket): void {
@@ -114,7 +153,11 @@ export class SocketServer {
       socket.destroy();
       return;
     }
-    const { coordinator, logger, maxBodyBytes, version, helloTimeoutMs, auth } = this.#opts;
+    const { coordinator, logger, maxBodyBytes, version, helloTimeoutMs, auth, maxConnections, admission } = this.#opts;
+    if (this.#connections.size >= maxConnections) {
+      this.#refuse(socket, maxConnections);
+      return;
+    }
     const connection = new Connection(socket, {
       coordinator,
       logger,
@@ -123,9 +166,40 @@ export class SocketServer {
       counters: this.#counters,
       helloTimeoutMs,
       auth,
+      admission,
     });
     this.#connections.add(connection);
     void connection.closed.then(() => this.#connections.delete(connection));
+  }
+
+  /**
+   * Tells a connection past the limit why, in the frame a client reads as its
+   * handshake's failure (a retryable UNAVAILABLE), and closes it. Its hello is
+   * never read: whatever it sent is discarded with the socket.
+   */
+  #refuse(socket: net.Socket, maxConnections: number): void {
+    this.#refused += 1;
+    // One line per burst would be enough; a debug line per refusal keeps a flood from flooding the log.
+    this.#opts.logger.debug({ maxConnections }, 'refused a socket connection past the limit');
+    const error = new AdmissionRefusal(
+      `storaged has its limit of ${maxConnections} socket connections open (STORAGED_MAX_CONNECTIONS); retry later, or share connections`,
+      1,
+    );
+    socket.on('error', () => undefined);
+    socket.end(encodeFrame({ t: 'fatal', error: error.toWire() }));
+    // The hello is read and dropped until the client hangs up: closing first would fail the client's
+    // write of its hello with EPIPE, which it may see before it reads why. A client busy opening
+    // thousands of connections may take seconds to get there, so refused sockets linger up to the
+    // hello timeout, but only so many at once: past that they close at once (still a retryable error).
+    if (this.#lingering >= MAX_LINGERING) return void socket.destroy();
+    this.#lingering += 1;
+    const timer = setTimeout(() => socket.destroy(), this.#opts.helloTimeoutMs).unref();
+    socket.once('close', () => {
+      this.#lingering -= 1;
+      clearTimeout(timer);
+    });
+    socket.once('end', () => socket.destroy());
+    socket.resume();
   }
 }
 
