@@ -33,6 +33,7 @@ import { PHOTO_CHANNEL, SharedPhotoCache } from './shared-photo-cache';
 import { applyPgMigrations } from './migrations';
 import { photoSearchWords } from './search-words';
 import { runPgSearch } from './photo-search';
+import { searchResult } from '../db/photo-search';
 
 export interface PostgresCatalogOptions {
   /** postgres://user:password@host:port/db?sslmode=… (STORAGED_CATALOG_URL); never logged. */
@@ -415,13 +416,7 @@ export class PostgresCatalog implements PhotoCatalog {
     this.#assertOpen();
     const started = performance.now();
     const plan = parseSearchQuery(query);
-    const page = await this.#search(clientId, plan);
-    return {
-      photos: page.photos,
-      total: page.total,
-      page: { limit: page.limit, offset: page.offset, hasMore: page.hasMore, nextCursor: page.nextCursor },
-      searchTime: Math.round((performance.now() - started) * 100) / 100,
-    };
+    return searchResult(await this.#search(clientId, plan), started);
   }
 
   async userPhotos(clientId: string, userId: unknown, options: unknown): Promise<PhotoPage> {

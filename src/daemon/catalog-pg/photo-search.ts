@@ -9,21 +9,13 @@
 // round trip: two scalar subqueries, each planned on its own (the count
 // from the partial indexes, the page walking the sort order with LIMIT).
 
-import type { SortField } from '../../protocol/types';
 import { decodeCursor, encodeCursor, queryFingerprint } from '../db/cursor';
 import { toPhoto, type PhotoRecord } from '../db/photo-row';
-import type { SearchPage } from '../db/photo-search';
+import { SORT_COLUMNS, type SearchPage } from '../db/photo-search';
 import type { SearchPlan } from '../db/search-query';
 import type { Queryable } from './migrations';
 import { searchTsquery } from './search-words';
 
-const SORT_COLUMNS: Record<SortField, string> = {
-  uploaded_at: 'p.uploaded_at',
-  created_at: 'p.created_at',
-  updated_at: 'p.updated_at',
-  size: 'p.size',
-  original_filename: 'p.original_filename',
-};
 
 /**
  * What a Photo is built from. bigint columns as float8, exact for every safe

@@ -15,7 +15,7 @@ import { parseMetadataPatch, patchUpdateSql, PATCH_FIELDS } from './metadata-pat
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from './migrations';
 import { openReader, openWriter, type Db } from './open-database';
 import { PHOTO_COLUMNS, PHOTO_RETURNING, toPhoto, type NewPhotoRow, type PhotoRecord } from './photo-row';
-import { runSearch } from './photo-search';
+import { runSearch, searchResult } from './photo-search';
 import { assertTransition, isFinished } from './processing-transitions';
 import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery } from './search-query';
 import { CatalogQueries } from './catalog-queries';
@@ -345,13 +345,7 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
   async search(clientId: string, query: unknown): Promise<SearchResult> {
     this.assertOpen();
     const started = performance.now();
-    const page = runSearch(this.#reader, this.#searchStatements, clientId, parseSearchQuery(query));
-    return {
-      photos: page.photos,
-      total: page.total,
-      page: { limit: page.limit, offset: page.offset, hasMore: page.hasMore, nextCursor: page.nextCursor },
-      searchTime: Math.round((performance.now() - started) * 100) / 100,
-    };
+    return searchResult(runSearch(this.#reader, this.#searchStatements, clientId, parseSearchQuery(query)), started);
   }
 
   /** A user's committed photos, newest first. */

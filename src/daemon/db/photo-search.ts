@@ -13,7 +13,7 @@
 // size (tenant_photos) decides.
 
 import type { Statement } from 'better-sqlite3';
-import type { Photo, SortField } from '../../protocol/types';
+import type { Photo, SearchResult, SortField } from '../../protocol/types';
 import { decodeCursor, encodeCursor, queryFingerprint } from './cursor';
 import type { Db } from './open-database';
 import { PHOTO_COLUMNS, toPhoto, type PhotoRecord } from './photo-row';
@@ -22,7 +22,8 @@ import type { SearchPlan } from './search-query';
 import { prefixRange } from './search-words';
 import type { StatementCache } from './statement-cache';
 
-const SORT_COLUMNS: Record<SortField, string> = {
+/** The sort whitelist, for both engines: a caller's field picks a column, never names one. */
+export const SORT_COLUMNS: Record<SortField, string> = {
   uploaded_at: 'p.uploaded_at',
   created_at: 'p.created_at',
   updated_at: 'p.updated_at',
@@ -48,6 +49,16 @@ export interface SearchPage {
   offset: number;
   hasMore: boolean;
   nextCursor: string | null;
+}
+
+/** The API's answer for a page either engine found, timed from `started` (performance.now()). */
+export function searchResult(page: SearchPage, started: number): SearchResult {
+  return {
+    photos: page.photos,
+    total: page.total,
+    page: { limit: page.limit, offset: page.offset, hasMore: page.hasMore, nextCursor: page.nextCursor },
+    searchTime: Math.round((performance.now() - started) * 100) / 100,
+  };
 }
 
 const TENANT_ROWS = 'SELECT committed FROM tenant_photos WHERE client_id = ?';
