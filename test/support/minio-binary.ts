@@ -20,7 +20,8 @@ export function minioCacheDir(): string {
   return path.join(base, 'storaged', 'minio', `bin-${MINIO_COMMIT}`);
 }
 
-function isExecutable(file: string): boolean {
+/** An executable regular file (the test servers' binaries, MinIO's and PostgreSQL's). */
+export function isExecutable(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.X_OK);
     return fs.statSync(file).isFile();

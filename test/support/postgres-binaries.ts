@@ -12,6 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isExecutable } from './minio-binary';
 
 /** The oldest PostgreSQL the catalog supports (issue 15). */
 export const MIN_POSTGRES_MAJOR = 14;
@@ -29,15 +30,6 @@ export interface ServerUser {
   uid?: number;
   gid?: number;
   name: string;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 function inDir(binDir: string, source: PostgresBinaries['source']): PostgresBinaries | null {
