@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { ValidationError } from '../../src/protocol/errors';
+import { MAX_PAGE_BYTES } from '../../src/daemon/db/photo-bytes';
 import type { PhotoCatalog } from '../../src/daemon/db/photo-catalog';
 import { addCommitted, testOnBothEngines } from './catalog-fixture';
 
@@ -103,4 +104,49 @@ testOnBothEngines('userPhotos pages a user’s photos newest first', async (_t, 
   await assert.rejects(async () => await catalog.userPhotos('client-a', 42, {}), ValidationError);
   await assert.rejects(async () => await catalog.userPhotos('client-a', 'u1', { sort: 'size' }), /options has an unknown field "sort"/);
   await assert.rejects(async () => await catalog.userPhotos('client-a', 'u1', { limit: 0 }), { message: 'limit must be an integer between 1 and 1000' });
+});
+
+testOnBothEngines('a page of photos with large processing metadata is cut by bytes and continues by cursor or offset', async (_t, { catalog }) => {
+  const heavy = Array.from({ length: 21_845 }, () => ({})); // 64 KiB of JSON, ~1.3 MiB once parsed
+  const ids = new Set<string>();
+  for (let i = 0; i < 20; i++) {
+    const photo = await addCommitted(catalog, { original_filename: `heavy-${i}.jpg` });
+    await catalog.updateMetadata('client-a', photo.id, { processing_metadata: heavy });
+    ids.add(photo.id);
+  }
+  const first = (await catalog.search('client-a', { query: 'heavy', limit: 1000 }));
+  assert.equal(first.total, 20);
+  assert.ok(first.photos.length >= 1 && first.photos.length < 20, `a page of ${first.photos.length}`);
+  assert.equal(first.page.limit, first.photos.length, 'page.limit says how many the cut page holds');
+  assert.equal(first.page.hasMore, true);
+  assert.ok(first.photos.length * 64 * 1024 * 2.25 <= MAX_PAGE_BYTES + 64 * 1024 * 2.25);
+
+  const seen: string[] = first.photos.map((p) => p.id);
+  for (let cursor = first.page.nextCursor; cursor !== null; ) {
+    const page = (await catalog.search('client-a', { query: 'heavy', limit: 1000, cursor }));
+    seen.push(...page.photos.map((p) => p.id));
+    cursor = page.page.nextCursor;
+  }
+  assert.deepEqual([...seen].sort(), [...ids].sort(), 'every photo once, by cursor');
+
+  const byOffset: string[] = [];
+  for (let offset = 0; ; ) {
+    const page = (await catalog.search('client-a', { query: 'heavy', limit: 1000, offset }));
+    byOffset.push(...page.photos.map((p) => p.id));
+    if (!page.page.hasMore) break;
+    offset += page.page.limit;
+  }
+  assert.deepEqual(byOffset, seen, 'offset + page.limit walks the same pages');
+  // A page that fits is not cut, and keeps the limit asked for.
+  const small = (await catalog.search('client-a', { query: 'heavy', limit: 2 }));
+  assert.equal(small.page.limit, 2);
+  assert.equal(small.photos.length, 2);
+  // A user's listing is a search too: cut alike, and continued alike.
+  const listed = await catalog.userPhotos('client-a', 'user-1', { limit: 1000 });
+  assert.deepEqual(
+    { count: listed.photos.length, limit: listed.pagination.limit, hasMore: listed.pagination.hasMore, total: listed.pagination.total },
+    { count: first.photos.length, limit: first.photos.length, hasMore: true, total: 20 },
+  );
+  const listedNext = await catalog.userPhotos('client-a', 'user-1', { limit: 1000, cursor: listed.pagination.nextCursor! });
+  assert.ok(listedNext.photos.length >= 1 && !listedNext.photos.some((p) => listed.photos.some((q) => q.id === p.id)));
 });

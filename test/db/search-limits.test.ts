@@ -1,7 +1,8 @@
 // Issue 13, items 4 and 5: what one search may cost. Words are deduped and
 // capped, a search reads only the caller's own slice of the word index
 // (checked on SQLite's own query plans, not on timings), a page is cut by
-// bytes, and catalogs from before the word index are indexed when opened.
+// bytes (catalog-pagination.test.ts, on both engines), and catalogs from
+// before the word index are indexed when opened.
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -11,7 +12,6 @@ import Database from 'better-sqlite3';
 import { Catalog } from '../../src/daemon/db/catalog';
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../../src/daemon/db/migrations';
 import { runSearch } from '../../src/daemon/db/photo-search';
-import { MAX_PAGE_BYTES } from '../../src/daemon/db/photo-bytes';
 import { parseSearchQuery } from '../../src/daemon/db/search-query';
 import { compileTextMatch, MAX_QUERY_WORDS } from '../../src/daemon/db/search-words';
 import { StatementCache } from '../../src/daemon/db/statement-cache';
@@ -115,44 +115,6 @@ test('the worst text a caller can send reads only its own words and rows, by ind
     (await catalog.search('client-big', { query: 'a', limit: 20, cursor })).photos.map((p) => p.id),
     (await catalog.search('client-big', { limit: 20, cursor: plainCursor })).photos.map((p) => p.id),
   );
-});
-
-test('a page of photos with large processing metadata is cut by bytes and continues by cursor or offset', async (t) => {
-  const { catalog } = openTestCatalog(t);
-  const heavy = Array.from({ length: 21_845 }, () => ({})); // 64 KiB of JSON, ~1.3 MiB once parsed
-  const ids = new Set<string>();
-  for (let i = 0; i < 20; i++) {
-    const photo = await addCommitted(catalog, { original_filename: `heavy-${i}.jpg` });
-    await catalog.updateMetadata('client-a', photo.id, { processing_metadata: heavy });
-    ids.add(photo.id);
-  }
-  const first = (await catalog.search('client-a', { query: 'heavy', limit: 1000 }));
-  assert.equal(first.total, 20);
-  assert.ok(first.photos.length >= 1 && first.photos.length < 20, `a page of ${first.photos.length}`);
-  assert.equal(first.page.limit, first.photos.length, 'page.limit says how many the cut page holds');
-  assert.equal(first.page.hasMore, true);
-  assert.ok(first.photos.length * 64 * 1024 * 2.25 <= MAX_PAGE_BYTES + 64 * 1024 * 2.25);
-
-  const seen: string[] = first.photos.map((p) => p.id);
-  for (let cursor = first.page.nextCursor; cursor !== null; ) {
-    const page = (await catalog.search('client-a', { query: 'heavy', limit: 1000, cursor }));
-    seen.push(...page.photos.map((p) => p.id));
-    cursor = page.page.nextCursor;
-  }
-  assert.deepEqual([...seen].sort(), [...ids].sort(), 'every photo once, by cursor');
-
-  const byOffset: string[] = [];
-  for (let offset = 0; ; ) {
-    const page = (await catalog.search('client-a', { query: 'heavy', limit: 1000, offset }));
-    byOffset.push(...page.photos.map((p) => p.id));
-    if (!page.page.hasMore) break;
-    offset += page.page.limit;
-  }
-  assert.deepEqual(byOffset, seen, 'offset + page.limit walks the same pages');
-  // A page that fits is not cut, and keeps the limit asked for.
-  const small = (await catalog.search('client-a', { query: 'heavy', limit: 2 }));
-  assert.equal(small.page.limit, 2);
-  assert.equal(small.photos.length, 2);
 });
 
 test('a catalog written before the word index is indexed when the daemon opens it', async (t) => {

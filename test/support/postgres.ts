@@ -35,6 +35,15 @@ export interface PostgresHandle {
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
   restart(): Promise<void>;
+  /**
+   * Freezes the server as a hung host would: SIGSTOP to the postmaster and
+   * every process it started (backends and helpers). Connections stay open
+   * and the kernel still accepts new ones, but nothing answers. Returns the
+   * pids stopped.
+   */
+  freeze(): number[];
+  /** SIGCONT to the postmaster and its children; harmless when not frozen. */
+  thaw(): void;
   /** Stops the server and removes its directory (done for you when startPostgres was given a TestContext). */
   dispose(): Promise<void>;
 }
@@ -87,6 +96,34 @@ function killGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
     process.kill(-proc.pid, signal);
   } catch {
     // already gone
+  }
+}
+
+/** The processes whose parent is `pid` (PostgreSQL's backends and helpers), from /proc. */
+export function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === pid) children.push(Number(entry));
+  }
+  return children;
+}
+
+/** The state letter of a process in /proc (T: stopped by a signal), or null once it is gone. */
+export function processState(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+  } catch {
+    return null;
   }
 }
 
@@ -184,11 +221,40 @@ export async function startPostgres(t?: TestContext, options: PostgresOptions = 
     proc = null;
     if (child === null || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    // A frozen server (freeze()) would never see the shutdown.
+    if (child.pid !== undefined) signalAll(child.pid, 'SIGCONT');
     // SIGINT is PostgreSQL's fast shutdown: sessions are ended, the data is left consistent.
     child.kill('SIGINT');
     const timer = setTimeout(() => killGroup(child, 'SIGKILL'), STOP_TIMEOUT_MS);
     await exited;
     clearTimeout(timer);
+  };
+
+  const postmasterPid = (): number => {
+    // The first line of postmaster.pid; the same as proc.pid, read from where PostgreSQL itself records it.
+    const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || proc === null || pid !== proc.pid) throw new Error('postgres is not running');
+    return pid;
+  };
+
+  const signalAll = (pid: number, signal: NodeJS.Signals): number[] => {
+    // Backends lead sessions of their own (PostgreSQL's children call setsid), so the postmaster's group is the postmaster alone: each gets its own signal.
+    const pids = [pid, ...childrenOf(pid)];
+    for (const each of pids) {
+      try {
+        process.kill(each, signal);
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return pids;
+  };
+
+  // The postmaster first: stopped, it forks no new backend while its children are stopped one by one.
+  const freeze = () => signalAll(postmasterPid(), 'SIGSTOP');
+
+  const thaw = () => {
+    if (proc?.pid !== undefined && proc.exitCode === null && proc.signalCode === null) signalAll(proc.pid, 'SIGCONT');
   };
 
   const dispose = async () => {
@@ -245,6 +311,8 @@ export async function startPostgres(t?: TestContext, options: PostgresOptions = 
       await stop();
       await launch();
     },
+    freeze,
+    thaw,
     dispose,
   };
 }

@@ -33,7 +33,7 @@ import { PHOTO_CHANNEL, SharedPhotoCache } from './shared-photo-cache';
 import { applyPgMigrations } from './migrations';
 import { photoSearchWords } from './search-words';
 import { runPgSearch } from './photo-search';
-import { searchResult } from '../db/photo-search';
+import { searchResult } from '../db/search-page';
 
 export interface PostgresCatalogOptions {
   /** postgres://user:password@host:port/db?sslmode=… (STORAGED_CATALOG_URL); never logged. */

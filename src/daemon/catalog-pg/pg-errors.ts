@@ -30,6 +30,18 @@ export function isCatalogOutage(err: unknown): boolean {
   return typeof message === 'string' && PG_OUTAGE_MESSAGES.some((re) => re.test(message));
 }
 
+/**
+ * The connection itself failed (lost, reset, or no answer within the read
+ * timeout), not a statement: nothing more can be said on it, and
+ * PostgreSQL rolls back its open transaction once it is closed.
+ */
+export function isConnectionBroken(err: unknown): boolean {
+  if (!isCatalogOutage(err)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code);
+}
+
 /** `err` as the caller should see it: UNAVAILABLE for an outage, else unchanged (the door maps the rest to INTERNAL). */
 export function catalogError(err: unknown): unknown {
   if (err instanceof StorageError) return err;

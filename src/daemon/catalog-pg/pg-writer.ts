@@ -15,7 +15,7 @@ import type { Pool, PoolClient } from 'pg';
 import { ClosedError } from '../../protocol/errors';
 import type { Logger } from '../logger';
 import type { CatalogStats } from '../db/photo-catalog';
-import { catalogError } from './pg-errors';
+import { catalogError, isConnectionBroken } from './pg-errors';
 
 export type PgOp<T> = (client: PoolClient) => Promise<T>;
 
@@ -109,6 +109,8 @@ export class PgWriter {
           if (!alone) await client.query('RELEASE SAVEPOINT op');
           outcomes.push({ ok: true, value });
         } catch (error) {
+          // The connection failed under the op: the whole transaction went with it, so every op of the batch fails.
+          if (isConnectionBroken(error)) throw error;
           if (!alone) await client.query('ROLLBACK TO SAVEPOINT op');
           outcomes.push({ ok: false, error });
         }
@@ -116,7 +118,9 @@ export class PgWriter {
       await client.query(batch.length === 1 && !outcomes[0]!.ok ? 'ROLLBACK' : 'COMMIT');
     } catch (err) {
       broken = err;
-      await client.query('ROLLBACK').catch(() => undefined);
+      // On a broken connection a ROLLBACK would only wait out the read timeout a second time (a hung server
+      // never answers); the connection is destroyed below, and PostgreSQL rolls back what it leaves open.
+      if (!isConnectionBroken(err)) await client.query('ROLLBACK').catch(() => undefined);
     } finally {
       // A connection that failed mid-batch is not given back to others.
       client.release(broken instanceof Error && isConnectionLoss(broken) ? broken : undefined);

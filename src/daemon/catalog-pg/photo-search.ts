@@ -1,25 +1,32 @@
 // Runs a validated SearchPlan (../db/search-query.ts) on PostgreSQL, with the
 // answers of the SQLite engine (../db/photo-search.ts): the same rows, order,
 // totals and page cursors (the fingerprint is computed alike, so a cursor
-// from one engine pages on the other).
+// from one engine pages on the other), and the same page cut by bytes
+// (../db/search-page.ts).
 //
 // The WHERE clause is assembled from fixed fragments with numbered
 // parameters; sort columns come from a whitelist, never from the caller.
-// `total` and the page come from one statement, hence one snapshot, in one
-// round trip: two scalar subqueries, each planned on its own (the count
-// from the partial indexes, the page walking the sort order with LIMIT).
+// `total` and the page come from one statement, hence one snapshot: the
+// count is an uncorrelated scalar subquery (computed once, planned on its
+// own from the partial indexes) carried on every row, and the page walks
+// the sort order with LIMIT. The rows are read through a cursor a batch at
+// a time and offered to the page until it is full, so a page of photos with
+// 64 KiB of processing metadata reads a few of them, not `limit + 1`. Only
+// an empty page needs a second statement for its total.
 
-import { decodeCursor, encodeCursor, queryFingerprint } from '../db/cursor';
-import { toPhoto, type PhotoRecord } from '../db/photo-row';
-import { SORT_COLUMNS, type SearchPage } from '../db/photo-search';
+import type { Pool } from 'pg';
+import Cursor from 'pg-cursor';
+import { decodeCursor, queryFingerprint } from '../db/cursor';
+import type { PhotoRecord } from '../db/photo-row';
+import { SORT_COLUMNS } from '../db/photo-search';
+import { PageRows, type SearchPage } from '../db/search-page';
 import type { SearchPlan } from '../db/search-query';
-import type { Queryable } from './migrations';
 import { searchTsquery } from './search-words';
-
 
 /**
  * What a Photo is built from. bigint columns as float8, exact for every safe
- * integer the API accepts, so they arrive as numbers inside the JSON.
+ * integer the API accepts, so they arrive as numbers whatever int8 parser
+ * the pool was given.
  */
 const PAGE_COLUMNS = `p.id, p.client_id, p.user_id, p.session_id, p.original_filename, p.mime_type, p.bucket, p.s3_key,
   p.size::float8 AS size, p.checksum, p.width::float8 AS width, p.height::float8 AS height, p.duration::float8 AS duration,
@@ -55,11 +62,36 @@ function whereClause(clientId: string, plan: SearchPlan, params: Params): string
   return conditions.join(' AND ');
 }
 
-export async function runPgSearch(db: Queryable, clientId: string, plan: SearchPlan): Promise<SearchPage> {
+/**
+ * Rows a cursor read asks for beyond a page that fits in one: enough for
+ * the default page (50) in one round trip, few enough that a batch of
+ * 64 KiB rows (4 MiB) costs little when a page keeps three of them.
+ */
+const FETCH_ROWS = 64;
+
+type PageRecord = PhotoRecord & { total: number };
+
+/**
+ * pg arms its query_timeout for every query it is given and disarms it when
+ * the query calls back, as its own Query does at ReadyForQuery; pg-cursor
+ * never calls back, so each timer would keep its cursor's last batch of
+ * rows (up to 4 MiB here) alive for the whole timeout: 1 GiB at fifty
+ * heavy pages a second. Calling back at ReadyForQuery (end, close or error)
+ * disarms it; a server that stops answering still meets it.
+ */
+class PageCursor extends Cursor<PageRecord> {
+  handleReadyForQuery(): void {
+    (Cursor.prototype as unknown as { handleReadyForQuery(): void }).handleReadyForQuery.call(this);
+    (this as { callback?: (err: Error | null) => void }).callback?.(null);
+  }
+}
+
+export async function runPgSearch(pool: Pool, clientId: string, plan: SearchPlan): Promise<SearchPage> {
   const { sort, limit, offset } = plan;
   const fingerprint = queryFingerprint([clientId, plan.textMatch, plan.filters, sort]);
   const params = new Params();
   const where = whereClause(clientId, plan, params);
+  const whereParams = params.values.length;
   const column = SORT_COLUMNS[sort.field];
   const direction = sort.order === 'desc' ? 'DESC' : 'ASC';
 
@@ -69,19 +101,34 @@ export async function runPgSearch(db: Queryable, clientId: string, plan: SearchP
     // Ties on the sort value are broken by id, so (value, id) is a total order and no row is skipped or repeated.
     keyset = ` AND (${column}, p.id) ${sort.order === 'desc' ? '<' : '>'} (${params.add(after.value)}, ${params.add(after.id)})`;
   }
-  const order = `${column} ${direction}, p.id ${direction}`;
+  const count = `SELECT count(*) FROM photos p WHERE ${where}`;
   // One extra row tells whether another page exists, for offset and cursor pages alike.
-  const page = `SELECT ${PAGE_COLUMNS} FROM photos p WHERE ${where}${keyset} ORDER BY ${order} LIMIT ${params.add(limit + 1)} OFFSET ${params.add(offset)}`;
-  // json_agg keeps the page's order only when told: ORDER BY again, on at most limit + 1 rows.
-  const sql = `SELECT (SELECT count(*) FROM photos p WHERE ${where})::float8 AS total,
-    (SELECT coalesce(json_agg(page ORDER BY ${order.replace(/p\./g, 'page.')}), '[]') FROM (${page}) page) AS records`;
+  const sql = `SELECT (${count})::float8 AS total, ${PAGE_COLUMNS} FROM photos p WHERE ${where}${keyset}
+    ORDER BY ${column} ${direction}, p.id ${direction} LIMIT ${params.add(limit + 1)} OFFSET ${params.add(offset)}`;
 
-  const result = await db.query<{ total: number; records: PhotoRecord[] }>(sql, params.values);
-  const { total, records } = result.rows[0]!;
-  const hasMore = records.length > limit;
-  const photos = records.slice(0, limit).map(toPhoto);
-  const last = photos[photos.length - 1];
-  const nextCursor =
-    hasMore && last !== undefined ? encodeCursor(sort, { value: last[sort.field], id: last.id }, fingerprint) : null;
-  return { photos, total, limit, offset, hasMore, nextCursor };
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    // The pool's query_timeout bounds the cursor too (pg arms it for every query it is given).
+    const cursor = client.query(new PageCursor(sql, params.values));
+    const page = new PageRows(limit);
+    const batch = Math.min(limit + 1, FETCH_ROWS);
+    let total: number | undefined;
+    for (let full = false; !full; ) {
+      const rows = await cursor.read(batch);
+      total ??= rows[0]?.total;
+      const taken = rows.every((row) => page.offer(row));
+      full = !taken || rows.length < batch;
+    }
+    await cursor.close();
+    // An empty page carries no count: ask for it (a later snapshot, but nothing on the page to disagree with).
+    total ??= (await client.query<{ total: number }>(`SELECT (${count})::float8 AS total`, params.values.slice(0, whereParams))).rows[0]!.total;
+    return page.toPage(total, offset, sort, fingerprint);
+  } catch (err) {
+    // A connection that failed or timed out mid-read is not given back to others.
+    broken = err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    client.release(broken);
+  }
 }

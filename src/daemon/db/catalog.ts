@@ -15,7 +15,8 @@ import { parseMetadataPatch, patchUpdateSql, PATCH_FIELDS } from './metadata-pat
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from './migrations';
 import { openReader, openWriter, type Db } from './open-database';
 import { PHOTO_COLUMNS, PHOTO_RETURNING, toPhoto, type NewPhotoRow, type PhotoRecord } from './photo-row';
-import { runSearch, searchResult } from './photo-search';
+import { runSearch } from './photo-search';
+import { searchResult } from './search-page';
 import { assertTransition, isFinished } from './processing-transitions';
 import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery } from './search-query';
 import { CatalogQueries } from './catalog-queries';

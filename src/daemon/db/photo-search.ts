@@ -13,11 +13,11 @@
 // size (tenant_photos) decides.
 
 import type { Statement } from 'better-sqlite3';
-import type { Photo, SearchResult, SortField } from '../../protocol/types';
-import { decodeCursor, encodeCursor, queryFingerprint } from './cursor';
+import type { SortField } from '../../protocol/types';
+import { decodeCursor, queryFingerprint } from './cursor';
 import type { Db } from './open-database';
-import { PHOTO_COLUMNS, toPhoto, type PhotoRecord } from './photo-row';
-import { answerBytes, MAX_PAGE_BYTES } from './photo-bytes';
+import { PHOTO_COLUMNS, type PhotoRecord } from './photo-row';
+import { PageRows, type SearchPage } from './search-page';
 import type { SearchPlan } from './search-query';
 import { prefixRange } from './search-words';
 import type { StatementCache } from './statement-cache';
@@ -41,55 +41,18 @@ function walkIsCheaper(matches: number, wanted: number, tenantRows: number): boo
   return matches * matches > wanted * tenantRows;
 }
 
-export interface SearchPage {
-  photos: Photo[];
-  total: number;
-  /** The page size asked for, or how many photos the page holds when MAX_PAGE_BYTES cut it short. */
-  limit: number;
-  offset: number;
-  hasMore: boolean;
-  nextCursor: string | null;
-}
-
-/** The API's answer for a page either engine found, timed from `started` (performance.now()). */
-export function searchResult(page: SearchPage, started: number): SearchResult {
-  return {
-    photos: page.photos,
-    total: page.total,
-    page: { limit: page.limit, offset: page.offset, hasMore: page.hasMore, nextCursor: page.nextCursor },
-    searchTime: Math.round((performance.now() - started) * 100) / 100,
-  };
-}
-
 const TENANT_ROWS = 'SELECT committed FROM tenant_photos WHERE client_id = ?';
 const ONE_WORD_RANGE =
   'SELECT (SELECT word FROM photo_words WHERE client_id = ? AND word >= ? AND word < ? ORDER BY word LIMIT 1) = ' +
   '(SELECT word FROM photo_words WHERE client_id = ? AND word >= ? AND word < ? ORDER BY word DESC LIMIT 1)';
 
-interface PageRows {
-  records: PhotoRecord[];
-  /** Another row follows the page. */
-  more: boolean;
-  /** The page ended at MAX_PAGE_BYTES before `limit`. */
-  cut: boolean;
-}
-
-/**
- * Reads a page row by row, up to `limit` photos or MAX_PAGE_BYTES of answer,
- * whichever comes first (never empty while rows remain). Stepping rather
- * than reading all `limit + 1` rows keeps a page of large rows from holding
- * a thousand of them in memory only to send a few.
- */
+/** Steps the statement until the page is full (search-page.ts), so rows past it are never read. */
 function readPage(statement: Statement, params: unknown[], limit: number): PageRows {
-  const records: PhotoRecord[] = [];
-  let bytes = 0;
+  const page = new PageRows(limit);
   for (const record of statement.iterate(...params) as IterableIterator<PhotoRecord>) {
-    if (records.length === limit) return { records, more: true, cut: false };
-    bytes += answerBytes(record);
-    if (records.length > 0 && bytes > MAX_PAGE_BYTES) return { records, more: true, cut: true };
-    records.push(record);
+    if (!page.offer(record)) break;
   }
-  return { records, more: false, cut: false };
+  return page;
 }
 
 interface Sql {
@@ -178,7 +141,7 @@ export function runSearch(reader: Db, statements: StatementCache, clientId: stri
       ? `SELECT count(*) FROM (${matches.sql}) m CROSS JOIN photos p ON p.seq = m.seq WHERE ${filter.sql}`
       : `SELECT count(*) FROM (${matches.sql})`;
     const total = statements.get(count).pluck().get(...matches.params, ...(filter.filtered ? filter.params : [])) as number;
-    if (total === 0 || offset >= total) return { total, page: { records: [], more: false, cut: false } };
+    if (total === 0 || offset >= total) return { total, page: new PageRows(limit) };
     const tenantRows = (statements.get(TENANT_ROWS).pluck().get(clientId) as number | undefined) ?? 0;
     if (sort.field === 'uploaded_at' && walkIsCheaper(total, offset + limit + 1, tenantRows)) {
       const words = hasWords('p.seq', textMatch.words);
@@ -190,9 +153,5 @@ export function runSearch(reader: Db, statements: StatementCache, clientId: stri
     return { total, page: readPage(statements.get(page), [...matches.params, ...filter.params, ...keysetParams, ...window], limit) };
   })();
 
-  const { records, more, cut } = page;
-  const photos = records.map(toPhoto);
-  const last = photos[photos.length - 1];
-  const nextCursor = more && last !== undefined ? encodeCursor(sort, { value: last[sort.field], id: last.id }, fingerprint) : null;
-  return { photos, total, limit: cut ? photos.length : limit, offset, hasMore: more, nextCursor };
+  return page.toPage(total, offset, sort, fingerprint);
 }
