@@ -169,6 +169,13 @@ export class PostgresCatalog implements PhotoCatalog {
     const cache = new SharedPhotoCache(options.photoCacheSize ?? DEFAULT_PHOTO_CACHE_SIZE, config, options.logger);
     // An idle connection that breaks (the server restarted) is dropped by the pool; without a listener it would crash the process.
     pool.on('error', (err) => options.logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'an idle catalog connection failed; the pool replaces it'));
+    // pg-pool listens for errors only on idle connections. One checked out and between queries (a sweep's
+    // lock held while it lists MinIO, a write batch between statements) that the server ends (57P01 on a
+    // restart) emitted 'error' to no one, and the uncaught error took the daemon down. Its holder's next
+    // query fails as an outage instead, and releasing it with that error drops it from the pool.
+    pool.on('connect', (client) => {
+      client.on('error', (err) => options.logger.debug({ err: { message: err.message, code: (err as { code?: string }).code } }, 'a catalog connection in use was lost'));
+    });
     try {
       const { applied, version } = await applyPgMigrations(pool, ...(options.migrationsDir === undefined ? [] : [options.migrationsDir]));
       if (applied.length > 0) options.logger.info({ applied, version }, 'catalog schema migrated (PostgreSQL)');

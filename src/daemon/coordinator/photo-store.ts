@@ -190,8 +190,9 @@ export class PhotoStore {
     } catch (err) {
       throw this.#failed(err);
     } finally {
-      if (inFlightId !== null) this.#storesInFlight.delete(inFlightId);
+      // The spool file goes first: a store is over (isInFlight false) only once nothing of it is left here.
       await received?.discard();
+      if (inFlightId !== null) this.#storesInFlight.delete(inFlightId);
     }
   }
 
