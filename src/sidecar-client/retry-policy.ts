@@ -3,8 +3,13 @@
 // CLOSED): exponential back-off with full jitter (a random wait between 0 and
 // min(maxDelayMs, minDelayMs × 2^n), so clients that failed together do not
 // come back together), at most `retries` more tries, and none begun once
-// `deadlineMs` has passed since the first. Which calls are safe is
-// StorageClient's decision (storage-client.ts); this only repeats.
+// `deadlineMs` has passed since the first. When the daemon says when to come
+// back (`details.retryAfterSeconds`, the gateway's Retry-After: a rate limit,
+// a full memory budget or call queue), the wait is at least that long, since
+// an earlier try would only be refused again and spend the caller's tries and
+// the daemon's work; if that hint runs past the deadline, the error is
+// returned at once instead of after a wait that cannot help. Which calls are
+// safe is StorageClient's decision (storage-client.ts); this only repeats.
 
 import { StorageError } from '../protocol/errors';
 import { abortReason } from '../protocol/call-options';
@@ -58,6 +63,17 @@ export function isRetryable(err: unknown): boolean {
   return err instanceof StorageError && err.retryable;
 }
 
+/** The hint's longest honoured wait: a larger figure is a daemon's mistake, not a reason to sleep for a day. */
+const MAX_HINT_MS = 3_600_000;
+
+/** The daemon's "come back after" hint on a retryable error, in ms, or 0 when it gave none (or gave nonsense). */
+export function retryHintMs(err: unknown): number {
+  if (!(err instanceof StorageError)) return 0;
+  const seconds = err.details?.retryAfterSeconds;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) return 0;
+  return Math.min(MAX_HINT_MS, Math.ceil(seconds * 1000));
+}
+
 export class RetryPolicy {
   readonly #config: ResolvedRetry;
 
@@ -105,7 +121,7 @@ export class RetryPolicy {
     let err = first;
     for (let n = 1; ; n++) {
       if (n > this.#config.retries || !isRetryable(err) || !mayRetry() || signal?.aborted) throw err;
-      const wait = this.backoffMs(n);
+      const wait = Math.max(this.backoffMs(n), retryHintMs(err));
       if (performance.now() - started + wait > this.#config.deadlineMs) throw err;
       await sleep(wait, signal);
       try {

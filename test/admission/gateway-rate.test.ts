@@ -53,3 +53,20 @@ test('without STORAGED_GATEWAY_RATE no token is limited', async (t) => {
   const statuses = await Promise.all(Array.from({ length: 50 }, () => gw.json('GET', '/users/u/photos', { as: 'acme' }).then((r) => r.status)));
   assert.deepEqual(new Set(statuses), new Set([200]));
 });
+
+test('a remote client that retries comes back after Retry-After and is served, where quick retries would all be refused', async (t) => {
+  // One request at once, then one a second: a retry within the second is refused again.
+  const gw = await startGateway(t, null, { STORAGED_GATEWAY_RATE: '1/s,burst=1' });
+  const remote = new StorageClient({
+    url: gw.url,
+    token: TOKENS.acme,
+    retry: { retries: 3, minDelayMs: 1, maxDelayMs: 1, deadlineMs: 30_000 },
+    cacheConfig: { enabled: false },
+  });
+  t.after(() => remote.close());
+  await remote.getUserPhotos('u');
+  const started = performance.now();
+  // Refused at first (429, Retry-After: 1); three retries 1 ms apart would be refused too.
+  assert.deepEqual((await remote.getUserPhotos('u')).photos, []);
+  t.diagnostic(`served after ${(performance.now() - started).toFixed(0)} ms`);
+});

@@ -3,8 +3,8 @@
 
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ClosedError, NotFoundError, TimeoutError, UnavailableError } from '../../src/protocol/errors';
-import { RetryPolicy, resolveRetry } from '../../src/sidecar-client/retry-policy';
+import { ClosedError, NotFoundError, RateLimitedError, TimeoutError, UnavailableError } from '../../src/protocol/errors';
+import { RetryPolicy, resolveRetry, retryHintMs } from '../../src/sidecar-client/retry-policy';
 
 function failing(errors: Error[], value = 'ok') {
   let calls = 0;
@@ -79,6 +79,46 @@ test('the caller\'s signal ends the wait between tries with its reason', async (
   await assert.rejects(running, /the caller gave up/);
   assert.equal(f.calls(), 1);
 });
+
+test('a daemon\'s retryAfterSeconds holds the next try back that long, however short the back-off', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const policy = new RetryPolicy({ retries: 3, minDelayMs: 1, maxDelayMs: 1, deadlineMs: 60_000 });
+  const f = failing([new RateLimitedError('slow down', { details: { retryAfterSeconds: 2 } })]);
+  const running = policy.run(f.attempt, undefined);
+  await settle();
+  assert.equal(f.calls(), 1);
+  t.mock.timers.tick(1999);
+  await settle();
+  assert.equal(f.calls(), 1, 'no second try before the daemon\'s 2 s');
+  t.mock.timers.tick(1);
+  assert.equal(await running, 'ok');
+  assert.equal(f.calls(), 2);
+});
+
+test('a hint past the deadline returns the error at once instead of waiting in vain', async () => {
+  const policy = new RetryPolicy({ retries: 3, minDelayMs: 1, maxDelayMs: 1, deadlineMs: 5_000 });
+  const refusal = new UnavailableError('memory budget full', { details: { retryAfterSeconds: 30 } });
+  const f = failing([refusal]);
+  const started = performance.now();
+  await assert.rejects(policy.run(f.attempt, undefined), (err) => err === refusal);
+  assert.equal(f.calls(), 1);
+  assert.ok(performance.now() - started < 1_000, 'it did not sleep');
+});
+
+test('hints that are missing or nonsense leave the back-off alone', () => {
+  assert.equal(retryHintMs(new RateLimitedError('x', { details: { retryAfterSeconds: 1.5 } })), 1500);
+  for (const bad of [undefined, -1, 0, Number.NaN, Number.POSITIVE_INFINITY, '5', null]) {
+    assert.equal(retryHintMs(new UnavailableError('x', { details: { retryAfterSeconds: bad } })), 0, String(bad));
+  }
+  assert.equal(retryHintMs(new UnavailableError('x')), 0);
+  assert.equal(retryHintMs(new Error('not ours')), 0);
+  assert.equal(retryHintMs(new RateLimitedError('x', { details: { retryAfterSeconds: 1e9 } })), 3_600_000, 'a day-long hint is capped at an hour');
+});
+
+/** Lets the policy's promise chain reach its next timer. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
 
 test('bad settings are refused with what was expected; false turns retries off', () => {
   assert.equal(resolveRetry(false).retries, 0);
