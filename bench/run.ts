@@ -19,6 +19,7 @@ import { benchSpoolThreshold, SPOOL_SIZES_MIB } from './spool-threshold.bench';
 import { benchSearchScale, benchSearchWorst } from './search.bench';
 import { benchStore200k } from './store.bench';
 import { benchWriterInsert } from './writer-insert.bench';
+import { benchMetricsScrape } from './metrics-scrape.bench';
 
 const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['writer.insert'], run: benchWriterInsert },
@@ -41,6 +42,7 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['catalog.pg.store.200k.c16', 'catalog.pg.getPhoto'], run: benchCatalogPg },
   { names: ['search.scale', 'search.scale.everyRow'], run: benchSearchScale },
   { names: ['search.worst'], run: benchSearchWorst },
+  { names: ['metrics.bucketTotals.1m'], run: benchMetricsScrape },
   { names: SPOOL_SIZES_MIB.map((mib) => `spool.threshold.${mib}m`), run: benchSpoolThreshold },
 ];
 

@@ -1,0 +1,115 @@
+// The per-bucket totals that /metrics and `storagectl stats` read come from
+// counters kept by triggers (migration 005), not from grouping the photos
+// table at each scrape. Held here to the GROUP BY they replace, through every
+// way a row enters, changes state or size, and leaves, and on a file upgraded
+// from before the counters existed.
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { Catalog } from '../../src/daemon/db/catalog';
+import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../../src/daemon/db/migrations';
+import { newRow, openTestCatalog, silentLogger, TempDir } from './catalog-fixture';
+
+type Totals = Array<{ bucket: string; photos: number; bytes: number }>;
+
+function groupedTotals(raw: Database.Database): Totals {
+  return raw
+    .prepare("SELECT bucket, count(*) AS photos, coalesce(sum(size), 0) AS bytes FROM photos WHERE state = 'committed' GROUP BY bucket ORDER BY bucket")
+    .all() as Totals;
+}
+
+/** A small deterministic generator: the same sequence of operations on every run. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+test('the totals follow inserts, commits with a final size, deletes, discards, adoption and forgetting', async (t) => {
+  const { catalog, raw } = openTestCatalog(t);
+  const random = lcg(20261204);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const buckets = ['images', 'images-large', 'videos', 'files'];
+  const pending: string[] = [];
+  const committed: Array<{ id: string; client: string }> = [];
+  const deleting: string[] = [];
+  let checks = 0;
+  for (let step = 0; step < 400; step++) {
+    const op = random();
+    if (op < 0.3 || committed.length + pending.length === 0) {
+      const row = newRow({ bucket: pick(buckets), size: Math.floor(random() * 10_000), client_id: pick(['client-a', 'client-b']) });
+      await catalog.insertPending(row);
+      pending.push(row.id);
+    } else if (op < 0.5 && pending.length > 0) {
+      const id = pending.splice(Math.floor(random() * pending.length), 1)[0]!;
+      // A streamed store learns its size at the end: the committed size is not the pending one.
+      const final = random() < 0.5 ? { size: Math.floor(random() * 50_000), checksum: 'a'.repeat(64) } : undefined;
+      const photo = await catalog.commitPending(id, final);
+      committed.push({ id, client: photo.client_id });
+    } else if (op < 0.6 && pending.length > 0) {
+      await catalog.discardPending(pending.splice(Math.floor(random() * pending.length), 1)[0]!);
+    } else if (op < 0.75 && committed.length > 0) {
+      const { id, client } = committed.splice(Math.floor(random() * committed.length), 1)[0]!;
+      await catalog.markDeleting(client, id);
+      deleting.push(id);
+    } else if (op < 0.85 && deleting.length > 0) {
+      await catalog.deleteRow(deleting.splice(Math.floor(random() * deleting.length), 1)[0]!);
+    } else if (op < 0.93) {
+      // Adoption (restore, rebuild) inserts rows already committed.
+      const row = newRow({ bucket: pick(buckets), size: Math.floor(random() * 10_000) });
+      const { metadata: _metadata, ...adopted } = row;
+      assert.equal(await catalog.adoptRows([{ ...adopted, uploaded_at: new Date().toISOString() }]), 1);
+      committed.push({ id: row.id, client: row.client_id });
+    } else if (committed.length > 0) {
+      // Forgetting drops a row whatever its state.
+      await catalog.forgetRows([committed.splice(Math.floor(random() * committed.length), 1)[0]!.id]);
+    }
+    if (step % 20 === 19) {
+      assert.deepEqual(await catalog.bucketTotals(), groupedTotals(raw()), `after step ${step}`);
+      checks++;
+    }
+  }
+  // A bucket emptied out is not reported as zero photos.
+  assert.ok(checks >= 20);
+  assert.ok((await catalog.bucketTotals()).every((b) => b.photos > 0));
+});
+
+test('a catalog from before the counters is counted once, on the upgrade', async (t) => {
+  const dir = new TempDir(t);
+  const before = path.join(dir.path, 'migrations-004');
+  fs.mkdirSync(before);
+  for (const name of fs.readdirSync(DEFAULT_MIGRATIONS_DIR).filter((n) => /^00[1-4]_.*\.sql$/.test(n))) {
+    fs.copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, name), path.join(before, name));
+  }
+  const file = path.join(dir.path, 'old.sqlite');
+  const old = new Database(file);
+  applyMigrations(old, before);
+  const insert = old.prepare(`INSERT INTO photos (id, client_id, user_id, session_id, original_filename, mime_type, bucket, s3_key, size,
+      checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at)
+    VALUES (@id, @client_id, @user_id, @session_id, @original_filename, @mime_type, @bucket, @s3_key, @size,
+      @checksum, '{}', @state, @now, @now, @now, @now)`);
+  const now = new Date().toISOString();
+  insert.run({ ...newRow({ bucket: 'images', size: 10 }), state: 'committed', now });
+  insert.run({ ...newRow({ bucket: 'images', size: 32 }), state: 'committed', now });
+  insert.run({ ...newRow({ bucket: 'videos', size: 5 }), state: 'committed', now });
+  insert.run({ ...newRow({ bucket: 'videos', size: 1000 }), state: 'pending', now });
+  insert.run({ ...newRow({ bucket: 'files', size: 7 }), state: 'deleting', now });
+  old.close();
+
+  const catalog = Catalog.open({ path: file, logger: silentLogger });
+  dir.closeLater(() => catalog.close());
+  assert.deepEqual(await catalog.bucketTotals(), [
+    { bucket: 'images', photos: 2, bytes: 42 },
+    { bucket: 'videos', photos: 1, bytes: 5 },
+  ]);
+});
+
+test('the counters refuse to go negative, so a trigger that missed a change cannot hide it', (t) => {
+  const { raw } = openTestCatalog(t);
+  assert.throws(() => raw().prepare("INSERT INTO bucket_totals (bucket, photos, bytes) VALUES ('images', -1, 0)").run(), /CHECK constraint failed/);
+});
