@@ -55,7 +55,8 @@ async function waitLive(port: number, proc: ChildProcess, output: () => string):
       throw new Error(`minio exited (${proc.signalCode ?? proc.exitCode}) before it was live:\n${output().slice(-OUTPUT_TAIL_CHARS)}`);
     }
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/minio/health/live`, { signal: AbortSignal.timeout(1000) });
+      // Ready, not only live: a live MinIO may still answer 503 to bucket calls while it initialises (seen under load).
+      const res = await fetch(`http://127.0.0.1:${port}/minio/health/ready`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
       if (res.ok) return;
     } catch {
