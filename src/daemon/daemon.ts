@@ -69,7 +69,14 @@ export class Daemon {
     try {
       catalog =
         config.postgres === null
-          ? Catalog.open({ path: config.sqlitePath, logger, checkpoint: walCheckpointIn(pool), idempotencyWindowMs: config.idempotencyWindowMs })
+          ? Catalog.open({
+              path: config.sqlitePath,
+              logger,
+              checkpoint: walCheckpointIn(pool),
+              idempotencyWindowMs: config.idempotencyWindowMs,
+              // Each waiting search holds one of the daemon's call slots, so no more can wait than run.
+              searchThreads: { ...config.search, maxWaiting: config.admission.calls.maxCalls, nice: config.workerNice },
+            })
           : await PostgresCatalog.open({
               url: config.postgres.url,
               poolSize: config.postgres.poolSize,
