@@ -25,7 +25,7 @@ import { heapBytes } from './photo-bytes';
 import { PhotoWords } from './photo-words';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, CheckpointScheduler, type CheckpointRunner } from './checkpoint-scheduler';
 import { StatementCache } from './statement-cache';
-import { SearchThreads, type SearchThreadStats } from '../search-threads/search-threads';
+import { SearchThreads } from '../search-threads/search-threads';
 import { WriterActor, type WriterStats } from './writer-actor';
 import { IdempotencyKeys, KeyTakenError, type KeyRecord } from './idempotency-keys';
 import type { AdoptedRow, PhotoCatalog, RecoveredCommit } from './photo-catalog';
@@ -118,7 +118,8 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
   readonly #words: PhotoWords;
   readonly #checkpoints: CheckpointScheduler | null = null;
   readonly #keys: IdempotencyKeys;
-  readonly #searchThreads: SearchThreads | null;
+  /** Where searches run when the catalog was opened with `searchThreads`; null: on the calling thread. */
+  readonly searchThreads: SearchThreads | null;
   /** started_at of this run's catalog_sessions row. */
   readonly #session: string;
   #closing: Promise<void> | null = null;
@@ -139,7 +140,7 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
     this.#searchStatements = new StatementCache(reader);
     this.#keys = new IdempotencyKeys(writerDb, reader, options.idempotencyWindowMs);
     const threads = options.searchThreads;
-    this.#searchThreads = threads === undefined ? null : new SearchThreads({ path: options.path, logger: options.logger, ...threads });
+    this.searchThreads = threads === undefined ? null : new SearchThreads({ path: options.path, logger: options.logger, ...threads });
     if (options.checkpoint !== undefined) {
       writerDb.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
       const writer = this.#writer;
@@ -358,14 +359,10 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
   }
 
   #runSearch(clientId: string, plan: SearchPlan): SearchPage | Promise<SearchPage> {
-    if (this.#searchThreads !== null) return this.#searchThreads.run(clientId, plan);
+    if (this.searchThreads !== null) return this.searchThreads.run(clientId, plan);
     return runSearch(this.#reader, this.#searchStatements, clientId, plan);
   }
 
-  /** The search threads' figures, or null when searches run on the calling thread. */
-  searchThreadStats(): SearchThreadStats | null {
-    return this.#searchThreads?.stats() ?? null;
-  }
 
   /** A user's committed photos, newest first. */
   async userPhotos(clientId: string, userId: unknown, options: unknown): Promise<PhotoPage> {
@@ -406,7 +403,7 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
     // The reader closes first: the last connection out checkpoints the WAL into
     // the database and removes it, which a read-only connection cannot do.
     this.#closing ??= (this.#checkpoints?.stop() ?? Promise.resolve())
-      .finally(() => this.#searchThreads?.close())
+      .finally(() => this.searchThreads?.close())
       .finally(() => this.#reader.close()) // reads are refused from here on anyway
       .then(() => this.#writer.close());
     return this.#closing;
