@@ -36,6 +36,12 @@ import { CLOSE, type SearchTask, type SearchThreadSettings, type ThreadFailure, 
 const THREAD_FILE = path.resolve(__dirname, 'search-thread.js');
 
 export const DEFAULT_SEARCH_THREADS = 2;
+/**
+ * How long a search may run on the main thread before it is handed to a
+ * thread (the catalog's choice, db/catalog.ts): the loop is never held
+ * longer than this and one deadline check's interval (~1,024 rows).
+ */
+export const INLINE_SEARCH_MS = 1;
 export const DEFAULT_SEARCH_TIMEOUT_MS = 5000;
 /** Searches waiting for a thread before more are refused (the daemon passes STORAGED_MAX_CALLS: each holds a call slot). */
 export const DEFAULT_MAX_WAITING_SEARCHES = 1024;
@@ -84,6 +90,8 @@ interface Thread {
 }
 
 export interface SearchThreadStats {
+  /** Searches handed to the threads since start. */
+  searches: number;
   running: number;
   waiting: number;
   /** Searches stopped at their deadline, by the check or the backstop. */
@@ -114,7 +122,7 @@ export class SearchThreads {
   #nextId = 1;
   #closed = false;
   #restartTimer: NodeJS.Timeout | null = null;
-  readonly #stats = { timedOut: 0, threadsLost: 0 };
+  readonly #stats = { searches: 0, timedOut: 0, threadsLost: 0 };
 
   constructor(options: SearchThreadsOptions) {
     this.#settings = { path: options.path, nice: options.nice ?? 10 };
@@ -136,6 +144,7 @@ export class SearchThreads {
         ),
       );
     }
+    this.#stats.searches++;
     return new Promise<SearchPage>((resolve, reject) => {
       this.#waiting.push({ id: this.#nextId++, clientId, plan, queuedAt: performance.now(), resolve, reject });
       this.#dispatch();
