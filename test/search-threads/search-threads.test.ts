@@ -193,3 +193,29 @@ test('a search thread that stops mid-search fails that search with UNAVAILABLE; 
   assert.ok(after.every((worker) => !before.includes(worker)), 'every thread was replaced');
   assert.ok(setup.threads.stats().threadsLost >= before.length);
 });
+
+test('searches wait their turn for a thread: past the waiting bound, or waiting longer than the time bound, they are refused UNAVAILABLE', { timeout: 300_000 }, async (t) => {
+  const file = path.join(tempDir(t), 'storage.db');
+  fillCatalog(file);
+  const catalog = Catalog.open({ path: file, logger: createLogger('silent'), searchThreads: { threads: 1, timeoutMs: 200, maxWaiting: 2 } });
+  t.after(() => catalog.close());
+
+  // Once the thread has started (its first search stops at the bound too)...
+  assert.equal((await codeOf(catalog.search('big', BROAD))).code, 'VALIDATION');
+  // ...one runs (until its bound), two wait, the fourth finds no room.
+  const [first, second, third, fourth] = await Promise.all([0, 1, 2, 3].map(() => codeOf(catalog.search('big', BROAD))));
+  assert.equal(first!.code, 'VALIDATION', first!.message);
+  assert.equal(fourth!.code, 'UNAVAILABLE', fourth!.message);
+  assert.equal(fourth!.retryable, true);
+  assert.match(fourth!.message, /2 searches waiting for its 1 search threads \(STORAGED_SEARCH_THREADS\); retry shortly/);
+  // The two that waited: whichever did not run waited a whole bound or more (the daemon is busy: retryable);
+  // one that ran stopped at its own bound. Both cannot have run: the third would have waited two bounds.
+  const waited = [second!, third!].filter((err) => err.code === 'UNAVAILABLE');
+  assert.ok(waited.length >= 1, `${second!.message} / ${third!.message}`);
+  for (const err of waited) {
+    assert.equal(err.retryable, true);
+    assert.match(err.message, /waited \d+ ms for one of storaged's 1 search threads/);
+  }
+  for (const err of [second!, third!]) assert.ok(['VALIDATION', 'UNAVAILABLE'].includes(err.code), err.message);
+  assert.equal((await catalog.search('big', { query: 'n123456' })).total, 1);
+});
