@@ -183,6 +183,7 @@ export class Daemon {
       // One set of figures for /metrics and the socket's daemonStats call (storagectl stats).
       const runtime = new RuntimeMetrics(pool, memoryBudget);
       cleanups.push(() => runtime.stop());
+      const searchThreads = catalog instanceof Catalog ? catalog.searchThreads : null;
       const stats = new DaemonStatsSource({
         version: STORAGED_VERSION,
         catalog,
@@ -190,6 +191,7 @@ export class Daemon {
         socketConnections: () => socket.stats().connections,
         httpConnections: () => http?.openConnections ?? 0,
         startedAt,
+        ...(searchThreads !== null && { searchThreads: () => searchThreads.stats() }),
       });
       coordinator.statsSource = () => stats.snapshot();
 

@@ -25,8 +25,7 @@ import { heapBytes } from './photo-bytes';
 import { PhotoWords } from './photo-words';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, CheckpointScheduler, type CheckpointRunner } from './checkpoint-scheduler';
 import { StatementCache } from './statement-cache';
-import { INLINE_SEARCH_MS, SearchThreads } from '../search-threads/search-threads';
-import { DeadlinePassed, SearchDeadline } from './search-deadline';
+import { SearchThreads } from '../search-threads/search-threads';
 import { WriterActor, type WriterStats } from './writer-actor';
 import { IdempotencyKeys, KeyTakenError, type KeyRecord } from './idempotency-keys';
 import type { AdoptedRow, PhotoCatalog, RecoveredCommit } from './photo-catalog';
@@ -121,8 +120,6 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
   readonly #keys: IdempotencyKeys;
   /** Where searches run when the catalog was opened with `searchThreads`; null: on the calling thread. */
   readonly searchThreads: SearchThreads | null;
-  /** The reader's deadline, for the first INLINE_SEARCH_MS of a search (with searchThreads only). */
-  readonly #inlineDeadline: SearchDeadline | null;
   /** started_at of this run's catalog_sessions row. */
   readonly #session: string;
   #closing: Promise<void> | null = null;
@@ -144,7 +141,6 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
     this.#keys = new IdempotencyKeys(writerDb, reader, options.idempotencyWindowMs);
     const threads = options.searchThreads;
     this.searchThreads = threads === undefined ? null : new SearchThreads({ path: options.path, logger: options.logger, ...threads });
-    this.#inlineDeadline = threads === undefined ? null : new SearchDeadline(reader);
     if (options.checkpoint !== undefined) {
       writerDb.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
       const writer = this.#writer;
@@ -362,19 +358,9 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
     return searchResult(await this.#runSearch(clientId, parseSearchQuery(query)), started);
   }
 
-  /**
-   * With search threads, a search first runs here for up to INLINE_SEARCH_MS
-   * (most searches take 0.2-0.8 ms, and a thread hop on a busy host costs
-   * them a wake-up), then, if unfinished, starts over on a thread.
-   */
   #runSearch(clientId: string, plan: SearchPlan): SearchPage | Promise<SearchPage> {
-    if (this.searchThreads === null || this.#inlineDeadline === null) return runSearch(this.#reader, this.#searchStatements, clientId, plan);
-    try {
-      return this.#inlineDeadline.within(INLINE_SEARCH_MS, () => runSearch(this.#reader, this.#searchStatements, clientId, plan, true));
-    } catch (err) {
-      if (!(err instanceof DeadlinePassed)) throw err;
-    }
-    return this.searchThreads.run(clientId, plan);
+    if (this.searchThreads !== null) return this.searchThreads.run(clientId, plan);
+    return runSearch(this.#reader, this.#searchStatements, clientId, plan);
   }
 
 

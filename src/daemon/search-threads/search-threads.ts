@@ -36,12 +36,6 @@ import { CLOSE, type SearchTask, type SearchThreadSettings, type ThreadFailure, 
 const THREAD_FILE = path.resolve(__dirname, 'search-thread.js');
 
 export const DEFAULT_SEARCH_THREADS = 2;
-/**
- * How long a search may run on the main thread before it is handed to a
- * thread (the catalog's choice, db/catalog.ts): the loop is never held
- * longer than this and one deadline check's interval (~1,024 rows).
- */
-export const INLINE_SEARCH_MS = 1;
 export const DEFAULT_SEARCH_TIMEOUT_MS = 5000;
 /** Searches waiting for a thread before more are refused (the daemon passes STORAGED_MAX_CALLS: each holds a call slot). */
 export const DEFAULT_MAX_WAITING_SEARCHES = 1024;
@@ -90,7 +84,7 @@ interface Thread {
 }
 
 export interface SearchThreadStats {
-  /** Searches handed to the threads since start. */
+  /** Searches run on the threads since start. */
   searches: number;
   running: number;
   waiting: number;
