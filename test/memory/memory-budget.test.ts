@@ -93,7 +93,7 @@ test('bad sizes are refused with RangeError', () => {
 
 test('the sizes follow the budget: the measured defaults at 256 MiB, smaller below', () => {
   const configured = { spoolThresholdBytes: 4 * MIB, partConcurrency: 4 };
-  assert.deepEqual(budgetedSizes(256 * MIB, configured), { spoolThresholdBytes: 4 * MIB, readAhead: 2, partConcurrency: 4, spareBytes: Math.floor(25.6 * MIB) });
-  assert.deepEqual(budgetedSizes(32 * MIB, configured), { spoolThresholdBytes: 512 * 1024, readAhead: 1, partConcurrency: 1, spareBytes: Math.floor(3.2 * MIB) });
+  assert.deepEqual(budgetedSizes(256 * MIB, configured), { spoolThresholdBytes: 4 * MIB, readAhead: 2, partConcurrency: 4, sparePartBytes: 256 * MIB, spareFrameBytes: Math.floor(12.8 * MIB) });
+  assert.deepEqual(budgetedSizes(32 * MIB, configured), { spoolThresholdBytes: 512 * 1024, readAhead: 1, partConcurrency: 1, sparePartBytes: 32 * MIB, spareFrameBytes: Math.floor(1.6 * MIB) });
   assert.equal(budgetedSizes(4096 * MIB, configured).partConcurrency, 4, "the operator's own setting caps what a large budget allows");
 });
