@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_HEAD_BYTES, ResponseReader, type ResponseHead, NOT_LENGTH_FRAMED } from '../../src/workers/s3/response-reader';
+import { MAX_HEAD_BYTES, ResponseReader, type ResponseHead, NOT_LENGTH_FRAMED } from '../../src/s3/response-reader';
 
 const BODY = Buffer.from('0123456789abcdefghij');
 const PARTIAL = Buffer.concat([

@@ -7,7 +7,7 @@
 // transfer codings, a header block over its bound, bytes past the body) is an
 // error, after which the connection must not be used again.
 
-import { badResponse } from '../../s3/s3-error';
+import { badResponse } from './s3-error';
 import { ChunkedDecoder } from './chunked-decoder';
 
 export interface ResponseHead {

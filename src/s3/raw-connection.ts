@@ -8,9 +8,8 @@
 // callback consumes each read before the next one can land.
 
 import * as net from 'node:net';
-import { InternalError } from '../../protocol/errors';
-import { cancelledError, isCancelled } from '../failures';
-import type { CancelFlag } from '../task-types';
+import { InternalError } from '../protocol/errors';
+import { cancelledError, isCancelled, type CancelFlag } from './transfer-cancel';
 import { ResponseReader, type ResponseHead } from './response-reader';
 
 const READ_BUFFER_BYTES = 256 * 1024;
