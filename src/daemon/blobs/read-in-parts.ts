@@ -158,15 +158,18 @@ export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Pr
     throw new ValidationError(`a byte range needs integers 0 ≤ start ≤ end, got ${String(r.start)}-${String(r.end)}`);
   }
   const start = req.range?.start ?? 0;
-  const cancel = newCancelFlag();
-  // Ends the waits for the budget of parts not yet fetched when the reader is destroyed.
-  const stopped = new AbortController();
+  // Only this thread reads it when the parts are fetched here: no shared memory to make.
+  const cancel = req.onThisThread === true ? new Int32Array(1) : newCancelFlag();
+  // Ends the waits for the budget of parts not yet fetched when the reader is
+  // destroyed. Made with the second part: nothing can stop the first one's
+  // wait (there is no reader yet), and most reads are one part.
+  let stopped: AbortController | null = null;
   const metrics = metricsOf(t.pool);
-  const fetchPart = async (from: number, to: number) => {
+  const fetchPart = async (from: number, to: number, stop?: AbortSignal) => {
     metrics.addReadAhead(to - from + 1);
     const slotPool = to - from + 1 <= SMALL_PART_BYTES ? smallSlots : slots;
     // Past the budget a part waits for memory to come free: the download slows down instead of the daemon growing.
-    const share = t.budget === undefined ? null : await t.budget.acquire(slotPool.slotBytes, stopped.signal);
+    const share = t.budget === undefined ? null : await t.budget.acquire(slotPool.slotBytes, stop);
     const into = slotPool.take(share);
     const task = { settings: t.settings, bucket: req.bucket, key: req.key, start: from, end: to, into, cancel };
     const download = req.onThisThread === true ? () => downloadPartHere(t.pool, t.endpoint, task) : () => downloadPartIn(t.pool, task);
@@ -207,8 +210,9 @@ export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Pr
   // The first part's count covered the part size; what arrived may be less (a short object).
   metrics.addReadAhead(first.bytes.length - (firstEnd - start + 1));
   const head: Pending = { bytes: first.bytes.length, part: Promise.resolve(first.bytes) };
-  return new PartReader(metrics, cancel, stopped, [head], firstEnd + 1, end, partBytes, readAhead, (from, to) =>
-    fetchPart(from, to).then((r) => r.bytes),
+  const stop = (reason: Error) => (stopped ??= new AbortController()).abort(reason);
+  return new PartReader(metrics, cancel, stop, [head], firstEnd + 1, end, partBytes, readAhead, (from, to) =>
+    fetchPart(from, to, (stopped ??= new AbortController()).signal).then((r) => r.bytes),
   );
 }
 
@@ -219,7 +223,7 @@ class PartReader extends Readable {
   constructor(
     readonly metrics: PoolMetrics,
     readonly cancel: Int32Array,
-    readonly stopped: AbortController,
+    readonly stop: (reason: Error) => void,
     readonly queue: Pending[],
     next: number,
     readonly end: number,
@@ -286,7 +290,7 @@ class PartReader extends Readable {
       return;
     }
     raiseCancelFlag(this.cancel);
-    this.stopped.abort(new ClosedError('the download was stopped'));
+    this.stop(new ClosedError('the download was stopped'));
     for (const pending of this.queue.splice(0)) {
       pending.part.then(
         (bytes) => {
