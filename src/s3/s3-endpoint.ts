@@ -9,7 +9,7 @@ import * as https from 'node:https';
 import { idleTimeoutTransport, type Transport } from './idle-timeout-transport';
 import { amzDate, hostOf, objectAddress } from './sigv4-encoding';
 import type { S3Settings } from './s3-settings';
-import { ConnectionPool } from './connection-pool';
+import { ConnectionPool, DEFAULT_MAX_IDLE } from './connection-pool';
 import { SigV4HeaderSigner } from './sigv4-header-signer';
 
 /** Where a thread reaches MinIO. The secret stays in memory; it is never logged. */
@@ -55,7 +55,8 @@ export class S3Endpoint {
   readonly #pathStyle: boolean;
 
   /** `tls` adds to the TLS options (a test's own CA); the system's trust store is the default. */
-  constructor(settings: S3EndpointSettings, tls: https.AgentOptions = {}) {
+  /** `maxIdleConnections`: raw connections kept between reads (a worker's few, or the main thread's many). */
+  constructor(settings: S3EndpointSettings, tls: https.AgentOptions = {}, maxIdleConnections = DEFAULT_MAX_IDLE) {
     this.endPoint = settings.endPoint;
     this.port = settings.port;
     this.useSSL = settings.useSSL;
@@ -65,7 +66,7 @@ export class S3Endpoint {
     const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS };
     this.agent = settings.useSSL ? new https.Agent({ ...tls, ...agentOptions }) : new http.Agent(agentOptions);
     this.transport = idleTimeoutTransport(settings.useSSL, settings.idleTimeoutMs);
-    this.connections = settings.useSSL ? null : new ConnectionPool(settings.endPoint, settings.port);
+    this.connections = settings.useSSL ? null : new ConnectionPool(settings.endPoint, settings.port, maxIdleConnections);
     this.#signer = new SigV4HeaderSigner(settings.accessKey, settings.secretKey, settings.region);
     this.#pathStyle = settings.pathStyle ?? true;
   }

@@ -92,7 +92,9 @@ export class MinioBlobStore implements BlobStore {
         : {
             pool: pooled.pool,
             settings: endpointSettings,
-            endpoint: new S3Endpoint(endpointSettings),
+            // As many kept connections as the agent's sockets: with only a worker's 16, the 17th
+            // small read in flight closed its connection after use, and the next paid a handshake.
+            endpoint: new S3Endpoint(endpointSettings, {}, agentOptions.maxSockets),
             client: this.#client,
             writer: this.#writer,
             partBytes: pooled.partBytes,
