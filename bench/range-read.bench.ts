@@ -8,8 +8,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { S3Endpoint } from '../src/workers/s3/s3-endpoint';
-import { getObjectRange } from '../src/workers/s3/get-object-range';
+import { S3Endpoint } from '../src/s3/s3-endpoint';
+import { getObjectRange } from '../src/s3/get-object-range';
 import { startMinio } from '../test/support/minio-server';
 import { interleaved } from './interleaved';
 import { report } from './report';

@@ -109,8 +109,8 @@ export class Daemon {
         spoolThresholdBytes: config.spoolThresholdBytes,
         partConcurrency: config.multipart.concurrency,
       });
-      keepSpareParts(sizes.spareBytes / 2);
-      keepSpareFrames(sizes.spareBytes / 2);
+      keepSpareParts(sizes.sparePartBytes);
+      keepSpareFrames(sizes.spareFrameBytes);
       const store = configuredBlobStore(config, logger, config.http.publicUrl ?? httpUrl!, pool, {
         budget: memoryBudget,
         readAhead: sizes.readAhead,

@@ -4,7 +4,8 @@
 //
 // A call:          client → {t:'call', id, op, args}
 // Body of a store: client → {t:'chunk', id, data} … {t:'end', id}   (or {t:'abort', id})
-// Flow control:    server → {t:'credit', id, chunks}   (chunks the client may send more)
+// Flow control:    server → {t:'credit', id, chunks}   (chunks the client may send more; the
+//                  first once the daemon starts reading the body, which may be much later)
 // The answer:      server → {t:'result', id, value} | {t:'error', id, error}
 // A download (readPhoto):
 //                  server → {t:'stream', id, value: PhotoContentInfo}, then

@@ -3,8 +3,8 @@
 // thread boundary. The main thread never parses the HTTP response of a download.
 
 import { asTaskFailure, failure } from './failures';
-import { getObjectRange } from './s3/get-object-range';
-import { endpointFor, whereOf } from './s3/s3-endpoint';
+import { getObjectRange } from '../s3/get-object-range';
+import { endpointFor, whereOf } from '../s3/s3-endpoint';
 import type { DownloadPartResult, DownloadPartTask } from './task-types';
 
 /** One part in memory; the orchestrator's part size is at most 512 MiB. */

@@ -3,23 +3,17 @@
 
 import { isNotFound, isUnreachable } from '../s3/minio-errors';
 import { isRetryableStatus } from '../s3/s3-error';
-import type { CancelFlag, TaskFailure, TaskFailureKind } from './task-types';
+import { isCancelled, type CancelFlag } from '../s3/transfer-cancel';
+import type { TaskFailure, TaskFailureKind } from './task-types';
+
+export { cancelledError, isCancelled } from '../s3/transfer-cancel';
 
 export function failure(kind: TaskFailureKind, message: string, code?: string): TaskFailure {
   return code === undefined ? { taskFailure: true, kind, message } : { taskFailure: true, kind, message, code };
 }
 
-export function isCancelled(cancel: CancelFlag | undefined): boolean {
-  return cancel !== undefined && Atomics.load(cancel, 0) !== 0;
-}
-
 export function throwIfCancelled(cancel: CancelFlag | undefined): void {
   if (isCancelled(cancel)) throw failure('cancelled', 'the transfer was cancelled');
-}
-
-/** What a stream or socket is destroyed with when the cancel flag is seen mid-transfer. */
-export function cancelledError(): Error {
-  return Object.assign(new Error('the transfer was cancelled'), { cancelled: true });
 }
 
 /** S3 error codes that say the request itself was wrong for this object. */

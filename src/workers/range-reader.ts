@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
-import { cancelledError, isCancelled } from './failures';
+import { cancelledError, isCancelled } from '../s3/transfer-cancel';
 import type { OpenRange } from './file-range';
 import { CHUNK_BYTES, returnChunks, takeChunk } from './spare-chunks';
 import type { CancelFlag } from './task-types';

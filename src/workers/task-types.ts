@@ -2,20 +2,13 @@
 // a thread boundary by structured clone, so it is plain data: file paths,
 // offsets, settings, and a shared cancel flag — never a body.
 
-import type { S3Settings } from '../s3/s3-settings';
+import type { S3EndpointSettings } from '../s3/s3-endpoint';
+import type { CancelFlag } from '../s3/transfer-cancel';
+
+export type { CancelFlag } from '../s3/transfer-cancel';
 
 /** Where a worker thread reaches MinIO. The secret stays in memory; it is never logged. */
-export interface WorkerMinioSettings extends S3Settings {
-  /** A request whose connection is silent this long fails as transient. */
-  idleTimeoutMs: number;
-}
-
-/**
- * An Int32Array over a SharedArrayBuffer: the main thread stores 1 to cancel.
- * Aborting a running Piscina task terminates its whole thread (and every other
- * task on it), so transfers check this flag between chunks instead.
- */
-export type CancelFlag = Int32Array;
+export type WorkerMinioSettings = S3EndpointSettings;
 
 export interface HashFileTask {
   path: string;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { asTaskFailure, failure, throwIfCancelled } from './failures';
 import { hashRange, openRange } from './file-range';
 import { RangeReader } from './range-reader';
-import { endpointFor, whereOf } from './s3/s3-endpoint';
+import { endpointFor, whereOf } from '../s3/s3-endpoint';
 import { putPart } from './s3/put-part';
 import type { UploadPartResult, UploadPartTask } from './task-types';
 

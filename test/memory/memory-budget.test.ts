@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { budgetedSizes, MemoryBudget } from '../../src/daemon/memory/memory-budget';
+import { intakeBytes, SPOOLING_BODY_BYTES } from '../../src/daemon/coordinator/photo-store';
+import { CHUNK_BYTES } from '../../src/protocol/limits';
 import { UnavailableError } from '../../src/protocol/errors';
 
 const MIB = 1024 * 1024;
@@ -93,7 +95,17 @@ test('bad sizes are refused with RangeError', () => {
 
 test('the sizes follow the budget: the measured defaults at 256 MiB, smaller below', () => {
   const configured = { spoolThresholdBytes: 4 * MIB, partConcurrency: 4 };
-  assert.deepEqual(budgetedSizes(256 * MIB, configured), { spoolThresholdBytes: 4 * MIB, readAhead: 2, partConcurrency: 4, spareBytes: Math.floor(25.6 * MIB) });
-  assert.deepEqual(budgetedSizes(32 * MIB, configured), { spoolThresholdBytes: 512 * 1024, readAhead: 1, partConcurrency: 1, spareBytes: Math.floor(3.2 * MIB) });
+  assert.deepEqual(budgetedSizes(256 * MIB, configured), { spoolThresholdBytes: 4 * MIB, readAhead: 2, partConcurrency: 4, sparePartBytes: 256 * MIB, spareFrameBytes: Math.floor(12.8 * MIB) });
+  assert.deepEqual(budgetedSizes(32 * MIB, configured), { spoolThresholdBytes: 512 * 1024, readAhead: 1, partConcurrency: 1, sparePartBytes: 32 * MIB, spareFrameBytes: Math.floor(1.6 * MIB) });
   assert.equal(budgetedSizes(4096 * MIB, configured).partConcurrency, 4, "the operator's own setting caps what a large budget allows");
+});
+
+test('#13 - a spooled store takes the share of the frames it may hold, not only 4.5x a small threshold', () => {
+  const threshold = 768 * 1024; // a 48 MiB budget's
+  // Window, spool queue and the write in flight: 18 frame slots of a chunk and its envelope.
+  assert.equal(SPOOLING_BODY_BYTES, 18 * (CHUNK_BYTES + 256));
+  assert.equal(intakeBytes(8 * MIB, threshold), SPOOLING_BODY_BYTES);
+  assert.equal(intakeBytes(undefined, threshold), SPOOLING_BODY_BYTES, 'a body of unknown size may be spooled');
+  assert.equal(intakeBytes(100_000, threshold), 450_000, 'a body kept in memory costs 4.5x its size');
+  assert.equal(intakeBytes(undefined, 4 * MIB), 18 * MIB, "at the default threshold 4.5x it is more than the frames'");
 });

@@ -66,6 +66,38 @@ test('an upload is granted a window of credit, and one more per chunk consumed',
   assert.equal(sha(coordinator.received), sha(chunks));
 });
 
+test('#13 - a store is granted no credit until its body is read, so one waiting for memory holds no frames', async (t) => {
+  // A coordinator that reads the body only once let in, as a store waiting for its share of the memory budget does.
+  let letIn!: () => void;
+  const admitted = new Promise<void>((resolve) => (letIn = resolve));
+  const coordinator = new MemoryCoordinator();
+  coordinator.storePhoto = (async (_ctx: CallContext, _options: unknown, body: AsyncIterable<Uint8Array>) => {
+    await admitted;
+    let size = 0;
+    for await (const chunk of body) size += chunk.length;
+    return { id: 'done', size };
+  }) as never;
+  const h = await startServer(t, { coordinator });
+  const c = await rawConnection(t, h.socketPath, { clientId: 'acme' });
+  c.send({ t: 'call', id: 1, op: 'storePhoto', args: { options: { originalName: 'a.png', clientId: 'acme' } } });
+  c.send({ t: 'call', id: 2, op: 'searchPhotos', args: { query: {} } });
+  await c.waitFor((f) => f.id === 2);
+  assert.equal(credits(c.frames, 1), 0, 'no credit while the store has not started reading');
+  letIn();
+  await c.waitFor((f) => f.t === 'credit' && f.id === 1);
+  assert.equal(credits(c.frames, 1), UPLOAD_WINDOW_CHUNKS);
+  c.send({ t: 'chunk', id: 1, data: Buffer.alloc(1000, 1) });
+  c.send({ t: 'end', id: 1 });
+  assert.deepEqual((await c.waitFor((f) => f.t === 'result' && f.id === 1)).value, { id: 'done', size: 1000 });
+
+  // A client that sends before it was granted anything breaks the protocol, as one past its credit does.
+  const d = await rawConnection(t, h.socketPath, { clientId: 'acme' });
+  coordinator.storePhoto = (() => new Promise(() => undefined)) as never;
+  d.send({ t: 'call', id: 1, op: 'storePhoto', args: { options: {} } });
+  d.send({ t: 'chunk', id: 1, data: Buffer.alloc(10) });
+  assert.match(((await d.waitFor((f) => f.t === 'fatal')).error as { message: string }).message, /beyond the credit/);
+});
+
 test('a client that sends beyond its credit is cut off', async (t) => {
   const coordinator = new SteppedCoordinator();
   const h = await startServer(t, { coordinator });

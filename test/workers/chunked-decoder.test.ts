@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ChunkedDecoder, MAX_CHUNK_EXTENSION_BYTES, MAX_TRAILER_BYTES } from '../../src/workers/s3/chunked-decoder';
+import { ChunkedDecoder, MAX_CHUNK_EXTENSION_BYTES, MAX_TRAILER_BYTES } from '../../src/s3/chunked-decoder';
 
 const DATA = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz');
 

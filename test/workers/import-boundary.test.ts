@@ -1,5 +1,6 @@
-// The S3 wire has one home (src/s3/) that the daemon and the workers share,
-// and neither side reaches into the other: the workers never import the
+// The S3 wire has one home (src/s3/) that the daemon and the workers share
+// (signing, errors, and the raw ranged reads with their connections), and
+// neither side reaches into the other: the workers never import the
 // daemon, and the daemon imports from src/workers/ only the task contract
 // (task types, the failure shape tasks throw), the snapshot task its
 // `storaged backup` command runs in-process, and the thread-priority setter

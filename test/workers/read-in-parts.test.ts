@@ -2,9 +2,19 @@ import * as assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Piscina } from 'piscina';
-import { DOWNLOAD_PART_BYTES, givePartBack, readInParts, sparePartSlots } from '../../src/daemon/blobs/read-in-parts';
+import {
+  DOWNLOAD_PART_BYTES,
+  givePartBack,
+  lentSmallPartSlots,
+  readInParts,
+  SMALL_PART_BYTES,
+  sparePartSlots,
+  spareSmallPartSlots,
+} from '../../src/daemon/blobs/read-in-parts';
+import { S3Endpoint } from '../../src/s3/s3-endpoint';
 import { metricsOf } from '../../src/daemon/workers/pool-metrics';
 import { rejectsWithCode } from '../support/expect-code';
+import { freePort } from '../support/free-port';
 import { startMinio, type MinioHandle } from '../support/minio-server';
 import { MIB, sha256OfStream, testPool, transfersFor, until } from './transfer-fixture';
 
@@ -137,5 +147,75 @@ describe('readInParts through the worker pool', () => {
     // Reads that do give back their parts, in between.
     for await (const piece of await readInParts(t(), { bucket: BUCKET, key: 'small.bin' })) givePartBack(piece as Buffer);
     assert.equal(sha(Buffer.concat(kept)), sha(big));
+  });
+});
+
+// Issue 13 (gateway.download.200k.c16): a read of one part, such as a photo
+// whose size the catalog knows, is one request from the calling thread.
+describe('readInParts of one part on the calling thread', () => {
+  let minio: MinioHandle;
+  let pool: Piscina;
+  const photo = randomBytes(200 * 1024);
+  /** One download part, but more than a small slot holds. */
+  const larger = randomBytes(PART - 1000);
+  before(async () => {
+    minio = await startMinio();
+    await minio.client.makeBucket(BUCKET);
+    await minio.client.putObject(BUCKET, 'photo.bin', photo, photo.length);
+    await minio.client.putObject(BUCKET, 'larger.bin', larger, larger.length);
+  });
+  after(() => minio.dispose());
+  pool = testPool({ after });
+  const t = () => transfersFor(minio, pool);
+  const one = (key: string, start: number, end: number, objectSize?: number) =>
+    readInParts(t(), { bucket: BUCKET, key, range: { start, end }, onThisThread: true, ...(objectSize !== undefined && { objectSize }) });
+
+  it('returns exact bytes of whole objects and of ranges, each in one request, and runs nothing on the pool', async () => {
+    const tasksBefore = pool.completed;
+    const downloadedBefore = metricsOf(pool).bytesDownloaded;
+    let expected = 0;
+    const reads: Array<[string, Buffer, number, number, number?]> = [
+      ['photo.bin', photo, 0, photo.length - 1, photo.length],
+      ['photo.bin', photo, 0, 0],
+      ['photo.bin', photo, 1000, 2000],
+      ['photo.bin', photo, photo.length - 1, photo.length - 1],
+      ['larger.bin', larger, 0, larger.length - 1, larger.length],
+    ];
+    for (const [key, bytes, start, end, objectSize] of reads) {
+      const got = await sha256OfStream(await one(key, start, end, objectSize));
+      assert.deepEqual(got, { sha256: sha(bytes.subarray(start, end + 1)), size: end - start + 1 }, `${key} ${start}-${end}`);
+      expected += end - start + 1;
+    }
+    assert.equal(pool.completed, tasksBefore, 'no task went to the pool');
+    assert.equal(metricsOf(pool).bytesDownloaded - downloadedBefore, expected, 'the bytes are counted as the pool\'s would be');
+  });
+
+  it('hands a small part on as one piece of a small slot, a larger one in a part slot, and the small slot comes back', async () => {
+    const lentBefore = lentSmallPartSlots();
+    const pieces: Buffer[] = [];
+    for await (const piece of await one('photo.bin', 0, photo.length - 1, photo.length)) pieces.push(piece as Buffer);
+    assert.equal(pieces.length, 1, 'one write for the whole photo');
+    assert.equal(pieces[0]!.buffer.byteLength, SMALL_PART_BYTES);
+    assert.equal(lentSmallPartSlots(), lentBefore + 1);
+    givePartBack(pieces[0]!);
+    assert.equal(lentSmallPartSlots(), lentBefore);
+    assert.ok(spareSmallPartSlots() > 0, 'kept for the next small read');
+    for await (const piece of await one('larger.bin', 0, larger.length - 1, larger.length)) {
+      assert.equal((piece as Buffer).buffer.byteLength, DOWNLOAD_PART_BYTES);
+      givePartBack(piece as Buffer);
+    }
+  });
+
+  it('an object of another size than the caller was told is INTERNAL; missing NOT_FOUND, past its end RANGE_NOT_SATISFIABLE, MinIO gone UNAVAILABLE', async () => {
+    const lentBefore = lentSmallPartSlots();
+    await rejectsWithCode(one('photo.bin', 0, photo.length, photo.length + 1), 'INTERNAL', new RegExp(`holds ${photo.length} bytes where the catalog says ${photo.length + 1}`));
+    await rejectsWithCode(one('photo.bin', 0, photo.length - 2, photo.length - 1), 'INTERNAL', /where the catalog says/);
+    await rejectsWithCode(one('absent.bin', 0, 99, 100), 'NOT_FOUND', /NoSuchKey/);
+    await rejectsWithCode(one('photo.bin', photo.length, photo.length + 5), 'RANGE_NOT_SATISFIABLE');
+    const settings = { ...t().settings, port: await freePort() };
+    const gone = { ...t(), settings, endpoint: new S3Endpoint(settings), retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 10 } };
+    await rejectsWithCode(readInParts(gone, { bucket: BUCKET, key: 'photo.bin', range: { start: 0, end: 99 }, onThisThread: true }), 'UNAVAILABLE', /ECONNREFUSED/);
+    assert.equal(lentSmallPartSlots(), lentBefore, 'failed reads give their slots back');
+    assert.equal(metricsOf(pool).readAheadBytes, 0, 'and leave nothing counted ahead');
   });
 });

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_HEAD_BYTES, ResponseReader, type ResponseHead, NOT_LENGTH_FRAMED } from '../../src/workers/s3/response-reader';
+import { MAX_HEAD_BYTES, ResponseReader, type ResponseHead, NOT_LENGTH_FRAMED } from '../../src/s3/response-reader';
 
 const BODY = Buffer.from('0123456789abcdefghij');
 const PARTIAL = Buffer.concat([
@@ -195,5 +195,43 @@ describe('ResponseReader', () => {
       throw new Error('not that range');
     });
     assert.throws(() => reader.push(PARTIAL, 0, PARTIAL.length), /not that range/);
+  });
+  it('offers the rest of a kept Content-Length body as the next read\'s room, exactly as long as what is still to come', () => {
+    const reader = new ResponseReader();
+    const body = Buffer.alloc(BODY.length);
+    reader.reset(() => body);
+    assert.equal(reader.directRoom(), null, 'no room before the head');
+    const headEnd = PARTIAL.length - BODY.length;
+    // The head and 5 body bytes come through push(), as a first read does.
+    assert.equal(reader.push(PARTIAL, 0, headEnd + 5), false);
+    let room = reader.directRoom()!;
+    assert.equal(room.length, BODY.length - 5);
+    assert.equal(room.buffer, body.buffer);
+    // A socket read lands 10 bytes in it.
+    BODY.copy(room, 0, 5, 15);
+    assert.equal(reader.landed(10), false);
+    room = reader.directRoom()!;
+    assert.equal(room.length, BODY.length - 15);
+    BODY.copy(room, 0, 15);
+    assert.equal(reader.landed(room.length), true);
+    assert.ok(body.equals(BODY));
+    assert.equal(reader.bodyRead, BODY.length);
+    assert.equal(reader.directRoom(), null, 'none once the response is complete');
+  });
+
+  it('offers no room for a chunked body or one kept only in part, and refuses bytes that landed past the body', () => {
+    const chunked = new ResponseReader();
+    chunked.reset(() => Buffer.alloc(64));
+    chunked.push(text('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'), 0, 47);
+    assert.ok(chunked.head !== null);
+    assert.equal(chunked.directRoom(), null);
+    const small = new ResponseReader();
+    small.reset(() => Buffer.alloc(4));
+    small.push(PARTIAL, 0, PARTIAL.length - BODY.length);
+    assert.equal(small.directRoom(), null, 'the tail beyond the kept 4 bytes must go through push() to be dropped');
+    const over = new ResponseReader();
+    over.reset(() => Buffer.alloc(BODY.length));
+    over.push(PARTIAL, 0, PARTIAL.length - BODY.length);
+    assert.throws(() => over.landed(BODY.length + 1), /landed where no body had room/);
   });
 });

@@ -4,8 +4,8 @@ import * as net from 'node:net';
 import { describe, it } from 'node:test';
 import { newCancelFlag, raiseCancelFlag } from '../../src/daemon/workers/cancel-flag';
 import { asTaskFailure } from '../../src/workers/failures';
-import { getObjectRange } from '../../src/workers/s3/get-object-range';
-import { endpointFor, S3Endpoint } from '../../src/workers/s3/s3-endpoint';
+import { getObjectRange } from '../../src/s3/get-object-range';
+import { endpointFor, S3Endpoint } from '../../src/s3/s3-endpoint';
 import type { TaskFailureKind } from '../../src/workers/task-types';
 import { errorAnswer, partialAnswer, scriptedServer, TEST_CA, type ScriptedRequest } from './scripted-http-server';
 import { until } from './transfer-fixture';
@@ -216,6 +216,44 @@ for (const tls of [false, true]) {
 }
 
 describe('raw connections (plain HTTP reads)', () => {
+  it('reads a body that arrives in pieces after its head straight into place, and the connection carries the next answer', async (t) => {
+    const server = await scriptedServer(t, (req) => {
+      const [, a, b] = /range: bytes=(\d+)-(\d+)/i.exec(req.head)!;
+      const answer = partialAnswer(OBJECT.subarray(Number(a), Number(b) + 1), Number(a), SIZE);
+      const headEnd = answer.indexOf('\r\n\r\n') + 4;
+      // The head with a few body bytes, then the rest in three writes that arrive apart.
+      const cuts = [headEnd + 7, headEnd + 5000, headEnd + 30_000, answer.length];
+      let at = 0;
+      const next = () => {
+        const to = cuts.shift();
+        if (to === undefined) return;
+        req.socket.write(answer.subarray(at, to));
+        at = to;
+        setTimeout(next, 5);
+      };
+      next();
+    });
+    const ep = endpoint(t, server.port);
+    assert.deepEqual(await read(ep, 0, SIZE - 1), OBJECT);
+    assert.deepEqual(await read(ep, 1000, 40_999), OBJECT.subarray(1000, 41_000));
+    assert.equal(server.connections, 1, 'both answers on one kept connection');
+  });
+
+  it('keeps as many idle connections as it was given (a worker 16, the main thread more)', async (t) => {
+    const server = await scriptedServer(t, (req) => serveObject(req));
+    const settings = { endPoint: '127.0.0.1', port: server.port, useSSL: false, accessKey: 'ak', secretKey: 'sk', region: 'us-east-1', idleTimeoutMs: 30_000 };
+    const many = new S3Endpoint(settings, {}, 24);
+    const few = new S3Endpoint(settings);
+    t.after(() => {
+      many.close();
+      few.close();
+    });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => read(many, i, i + 99)));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => read(few, i, i + 99)));
+    assert.equal(many.connections!.idleCount, 20);
+    assert.equal(few.connections!.idleCount, 16);
+  });
+
   it('reads chunked answers (a proxy in front of the store) on its raw connections, and keeps them', async (t) => {
     const server = await scriptedServer(t, (req) => serveChunked(req));
     const ep = endpoint(t, server.port);

@@ -14,6 +14,7 @@ import type { RetryPolicy } from '../../src/daemon/blobs/transfer-retry';
 import { createWorkerPool } from '../../src/daemon/workers/worker-pool';
 import { idleTimeoutTransport } from '../../src/s3/idle-timeout-transport';
 import { ObjectWriter } from '../../src/s3/put-object';
+import { S3Endpoint } from '../../src/s3/s3-endpoint';
 import { startMinio, type MinioHandle } from '../support/minio-server';
 
 export const MIB = 1024 * 1024;
@@ -34,6 +35,7 @@ export function transfersFor(
   return {
     pool,
     settings,
+    endpoint: new S3Endpoint(settings),
     client: minio.client,
     writer: new ObjectWriter(settings, idleTimeoutTransport(false, 30_000), new http.Agent({ keepAlive: true })),
     partBytes: options.partBytes ?? 5 * MIB,

@@ -1,7 +1,9 @@
 // Blobs in MinIO (or any S3-compatible store) through the minio client, with
 // URLs signed locally by SigV4Presigner. Given the worker pool, a spooled body
 // larger than one part goes up as a multipart upload from the pool's threads,
-// and reads come back in parts through them (multipart-put.ts, read-in-parts.ts).
+// and reads larger than one download part come back in parts through them
+// (multipart-put.ts, read-in-parts.ts); a read of one part is one request
+// from the main thread.
 
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -19,7 +21,8 @@ import { idleTimeoutTransport } from '../../s3/idle-timeout-transport';
 import { incompleteUploadsIn } from './minio-incomplete-uploads';
 import { GrowingMultipartPut, multipartPut } from './multipart-put';
 import type { PartTransfers } from './part-transfers';
-import { readInParts } from './read-in-parts';
+import { DOWNLOAD_PART_BYTES, readInParts } from './read-in-parts';
+import { S3Endpoint } from '../../s3/s3-endpoint';
 import { identityFromMetadata, identityHeaders, type ObjectIdentity } from './object-identity';
 import { responseOverrides, type ServedAs } from '../../s3/safe-serving';
 import { SigV4Presigner } from '../../s3/sigv4-presigner';
@@ -82,12 +85,16 @@ export class MinioBlobStore implements BlobStore {
       transportAgent: agent,
     });
     this.#presigner = new SigV4Presigner(settings);
+    const endpointSettings = { ...settings, idleTimeoutMs: connection.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS };
     this.#transfers =
       pooled === undefined
         ? null
         : {
             pool: pooled.pool,
-            settings: { ...settings, idleTimeoutMs: connection.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS },
+            settings: endpointSettings,
+            // As many kept connections as the agent's sockets: with only a worker's 16, the 17th
+            // small read in flight closed its connection after use, and the next paid a handshake.
+            endpoint: new S3Endpoint(endpointSettings, {}, agentOptions.maxSockets),
             client: this.#client,
             writer: this.#writer,
             partBytes: pooled.partBytes,
@@ -200,16 +207,21 @@ export class MinioBlobStore implements BlobStore {
   }
 
   async read(bucket: string, key: string, range?: ByteRange, size?: number): Promise<Readable> {
-    // A span of at most one part (a range, or a whole object whose size the
-    // catalog knows) is one request either way: the event loop streams it
-    // through a socket's own small buffers, with no part slot and no trip
-    // through the pool (issue 13: a 200 KB photo went through both). A whole
-    // object of unknown size goes through the parts, whose first answer tells it.
+    // A span of at most one download part (a range, or a whole object whose
+    // size the catalog knows) is one request from the main thread, into one
+    // slot, handed on whole: no trip through the pool (issue 13: a 200 KB
+    // photo went through it in 2 MiB parts), and no minio-js request or
+    // node:http parsing, which cost the daemon about half again as much per
+    // 200 KB photo as this does (gateway.download.200k.c16). Anything larger, or
+    // a whole object of unknown size (the first part's answer tells it), or
+    // an empty one (S3 refuses any range of it), goes through the parts.
     const t = this.#transfers;
     const span = range === undefined ? size : range.end - range.start + 1;
-    if (t !== null && (span === undefined || span > t.partBytes)) {
-      return readInParts(t, range === undefined ? { bucket, key } : { bucket, key, range });
+    if (t !== null && span !== undefined && span > 0 && span <= DOWNLOAD_PART_BYTES) {
+      const one = { bucket, key, onThisThread: true };
+      return readInParts(t, range === undefined ? { ...one, range: { start: 0, end: span - 1 }, objectSize: span } : { ...one, range });
     }
+    if (t !== null) return readInParts(t, range === undefined ? { bucket, key } : { bucket, key, range });
     return this.#run(`read ${bucket}/${key}`, async () => {
       try {
         return range === undefined

@@ -4,6 +4,7 @@
 
 import type * as Minio from 'minio';
 import type { ObjectWriter } from '../../s3/put-object';
+import type { S3Endpoint } from '../../s3/s3-endpoint';
 import type { Piscina } from 'piscina';
 import { asTaskFailure } from '../../workers/failures';
 import type { WorkerMinioSettings } from '../../workers/task-types';
@@ -15,6 +16,8 @@ import type { RetryPolicy } from './transfer-retry';
 export interface PartTransfers {
   pool: Piscina;
   settings: WorkerMinioSettings;
+  /** The main thread's own way to the same endpoint, for reads of one part (read-in-parts.ts). */
+  endpoint: S3Endpoint;
   client: Minio.Client;
   /** Initiates multipart uploads (minio-js has that call only as @internal API). */
   writer: ObjectWriter;

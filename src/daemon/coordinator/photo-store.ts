@@ -6,13 +6,14 @@
 
 import { randomUUID } from 'node:crypto';
 import { ChecksumMismatchError, ClosedError, StorageError, UnavailableError, ValidationError, toStorageError } from '../../protocol/errors';
-import { DEFAULT_URL_EXPIRY_SECONDS } from '../../protocol/limits';
+import { CHUNK_BYTES, DEFAULT_URL_EXPIRY_SECONDS, UPLOAD_WINDOW_CHUNKS } from '../../protocol/limits';
 import type { Photo, PhotoResult } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
 import type { ObjectIdentity } from '../blobs/object-identity';
 import type { PhotoCatalog } from '../db/photo-catalog';
 import { objectKey } from '../db/object-key';
 import { receiveBody, type ReceivedBody } from '../intake/receive-body';
+import { MAX_QUEUED_BYTES } from '../intake/spool-file';
 import type { Logger } from '../logger';
 import type { MemoryShare } from '../memory/memory-budget';
 import { BodyBudget, uniformBodyLimits } from '../validation/body-limits';
@@ -36,9 +37,22 @@ import type { StoreMetrics } from './store-metrics';
  */
 const IN_MEMORY_COST = 4.5;
 
-/** A store's share of the memory budget: what its body may cost while in memory. */
+/**
+ * What a body being spooled holds in memory whatever the threshold: the
+ * chunks its credit lets the client send ahead, those queued behind the
+ * spool file's write and those in that write (spool-file.ts), each in a
+ * socket frame slot of a chunk and its envelope. At a small budget's small
+ * threshold this is more than 4.5x the threshold: 24 socket stores of 8 MiB
+ * under a 48 MiB budget held up to 84 frame slots (21 MiB) beside the
+ * download parts that filled the rest of the budget (issue 13).
+ */
+export const SPOOLING_BODY_BYTES = (UPLOAD_WINDOW_CHUNKS + 2 * Math.ceil(MAX_QUEUED_BYTES / CHUNK_BYTES) + 2) * (CHUNK_BYTES + 256);
+
+/** A store's share of the memory budget: what its body may cost while in memory or on its way to the spool file. */
 export function intakeBytes(declaredSize: number | undefined, spoolThresholdBytes: number): number {
-  return Math.ceil(IN_MEMORY_COST * Math.min(declaredSize ?? spoolThresholdBytes, spoolThresholdBytes));
+  const held = Math.ceil(IN_MEMORY_COST * Math.min(declaredSize ?? spoolThresholdBytes, spoolThresholdBytes));
+  const spooled = declaredSize === undefined || declaredSize > spoolThresholdBytes;
+  return spooled ? Math.max(held, SPOOLING_BODY_BYTES) : held;
 }
 
 export class PhotoStore {

@@ -71,7 +71,10 @@ export async function serveContent(
     throw err;
   }
   const { info, body } = content;
-  if (ctx.signal.aborted) {
+  // The caller went away while the bytes were asked for (ctx.signal says the
+  // same, but making it costs an AbortController per download: 2% of the
+  // daemon's main thread at 16 downloads of 200 KB in flight).
+  if (res.destroyed) {
     body.destroy();
     return;
   }

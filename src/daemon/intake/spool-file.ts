@@ -15,7 +15,7 @@ import * as path from 'node:path';
  * receive wait too: a few chunks' worth, so a slow disk holds back the sender
  * (through its credit) instead of filling memory.
  */
-const MAX_QUEUED_BYTES = 1024 * 1024;
+export const MAX_QUEUED_BYTES = 1024 * 1024;
 
 /** Called after each write with the file, the bytes it now holds and the chunks that write took. */
 export type SpoolWritten = (path: string, bytes: number, chunks: readonly Uint8Array[]) => void;

@@ -182,16 +182,30 @@ export interface BudgetedSizes {
   readAhead: number;
   /** Multipart parts in flight per upload. */
   partConcurrency: number;
-  /** Part slots and upload-frame slots kept between transfers. */
-  spareBytes: number;
+  /** Download part slots kept between transfers. */
+  sparePartBytes: number;
+  /** Upload-frame slots kept between transfers. */
+  spareFrameBytes: number;
 }
 
 /**
- * Sizes from a budget. At the default 256 MiB they are the settings measured
- * before the budget existed (4 MiB spool threshold, 2 parts of read-ahead, 4
- * parts in flight, 16 MiB of spare download slots and 8 MiB of frame slots);
- * a smaller budget shrinks them so that one transfer never takes more than a
- * small share of it.
+ * Sizes from a budget. At the default 256 MiB the first three are the
+ * settings measured before the budget existed (4 MiB spool threshold, 2 parts
+ * of read-ahead, 4 parts in flight); a smaller budget shrinks them so that
+ * one transfer never takes more than a small share of it.
+ *
+ * Download part slots given back are all kept, up to what the budget can
+ * lend at once: every lent slot holds a share, so the pool never grows past
+ * the budget, and a flood of downloads reuses its slots instead of making
+ * new ones. With a tenth of the budget kept (as before), each part past it
+ * became garbage that the main thread and the worker that filled it (each
+ * holds a handle) both had to collect before its memory went back: 24
+ * socket downloads of 24 MiB under a 48 MiB budget piled up 150-270 MiB of
+ * array buffers and raised the daemon's RSS by 165-280 MiB; with the whole
+ * budget kept, by 60-65 MiB (issue 13, test/integration/memory-flood.test.ts).
+ * Frame slots never reach a worker: those past a twentieth of the budget are
+ * collected by the main thread's scavenges, and keeping more measured no
+ * lower peak.
  */
 export function budgetedSizes(limitBytes: number, configured: { spoolThresholdBytes: number; partConcurrency: number }): BudgetedSizes {
   return {
@@ -199,6 +213,7 @@ export function budgetedSizes(limitBytes: number, configured: { spoolThresholdBy
     spoolThresholdBytes: Math.min(configured.spoolThresholdBytes, Math.floor(limitBytes / 64)),
     readAhead: limitBytes >= 128 * MIB ? 2 : 1,
     partConcurrency: Math.max(1, Math.min(configured.partConcurrency, Math.floor(limitBytes / (64 * MIB)))),
-    spareBytes: Math.floor(limitBytes / 10),
+    sparePartBytes: limitBytes,
+    spareFrameBytes: Math.floor(limitBytes / 20),
   };
 }

@@ -8,7 +8,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Piscina } from 'piscina';
 import { metricsOf, type PoolMetricsSnapshot } from '../workers/pool-metrics';
 import { MetricRegistry } from './metric-registry';
-import { lentPartSlots, sparePartSlots } from '../blobs/read-in-parts';
+import { lentPartSlots, lentSmallPartSlots, sparePartSlots, spareSmallPartSlots } from '../blobs/read-in-parts';
 import { lentFrameSlots, spareFrameSlots } from '../memory/upload-frames';
 import type { MemoryBudget } from '../memory/memory-budget';
 
@@ -73,6 +73,8 @@ export class RuntimeMetrics extends MetricRegistry {
       gauge('storaged_memory_array_buffers_bytes', 'Memory of ArrayBuffers and SharedArrayBuffers (part and frame slots included)', m.arrayBuffers),
       gauge('storaged_part_slots_lent', 'Download part slots (2 MiB) lent to downloads', lentPartSlots()),
       gauge('storaged_part_slots_spare', 'Download part slots kept for reuse', sparePartSlots()),
+      gauge('storaged_small_part_slots_lent', 'Download part slots (256 KiB, for parts that small) lent to downloads', lentSmallPartSlots()),
+      gauge('storaged_small_part_slots_spare', 'Small download part slots kept for reuse', spareSmallPartSlots()),
       gauge('storaged_frame_slots_lent', 'Upload frame slots lent to socket stores', lentFrameSlots()),
       gauge('storaged_frame_slots_spare', 'Upload frame slots kept for reuse', spareFrameSlots()),
     ];

@@ -14,7 +14,7 @@ import {
   UnavailableError,
   toStorageError,
 } from '../../protocol/errors';
-import { MAX_HEADER_BYTES, MAX_IN_FLIGHT_PER_CONNECTION, UPLOAD_WINDOW_CHUNKS } from '../../protocol/limits';
+import { MAX_HEADER_BYTES, MAX_IN_FLIGHT_PER_CONNECTION } from '../../protocol/limits';
 import type { CallMessage, EndMessage, ErrorMessage, ResultMessage } from '../../protocol/messages';
 import type { CallContext, PhotoContent } from '../coordinator/coordinator';
 import type { Logger } from '../logger';
@@ -167,10 +167,10 @@ export class OpenCalls {
   #run(call: ActiveCall, args: Record<string, unknown>): void {
     const { id, op } = call;
     if (takesBody(op)) {
-      call.body = new UploadBody(this.#opts.maxBodyBytes, () => {
-        if (this.#calls.get(id) === call) this.#out.send({ t: 'credit', id, chunks: 1 });
+      // Credit goes out once the coordinator reads the body, after its memory is granted (upload-body.ts).
+      call.body = new UploadBody(this.#opts.maxBodyBytes, (chunks) => {
+        if (this.#calls.get(id) === call) this.#out.send({ t: 'credit', id, chunks });
       });
-      this.#out.send({ t: 'credit', id, chunks: UPLOAD_WINDOW_CHUNKS });
     }
     const counters = this.#opts.counters;
     counters.callsInFlight += 1;

@@ -3,6 +3,11 @@
 // may only send chunks it was granted credit for, and a credit is granted each
 // time the coordinator takes a chunk, so at most UPLOAD_WINDOW_CHUNKS chunks
 // ever wait here, however fast the client is.
+//
+// The first window is granted only when the coordinator starts reading, after
+// the store took its share of the memory budget: granted with the call, it let
+// every store waiting for memory hold a window of frames the budget never
+// counted (issue 13: 2 MiB per waiting store, up to 1024 waiters).
 
 import { TooLargeError } from '../../protocol/errors';
 import { UPLOAD_WINDOW_CHUNKS } from '../../protocol/limits';
@@ -11,9 +16,10 @@ export type PushOutcome = 'accepted' | 'over-credit' | 'after-end' | 'too-large'
 
 export class UploadBody implements AsyncIterable<Uint8Array> {
   readonly #maxBytes: number;
-  readonly #onConsumed: () => void;
+  readonly #grant: (chunks: number) => void;
   readonly #queue: Uint8Array[] = [];
-  #granted = UPLOAD_WINDOW_CHUNKS;
+  /** Nothing until the reader starts: see the head comment. */
+  #granted = 0;
   #received = 0;
   #bytes = 0;
   #ended = false;
@@ -23,10 +29,13 @@ export class UploadBody implements AsyncIterable<Uint8Array> {
   #iterating = false;
   #waiter: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: Error) => void } | null = null;
 
-  /** `onConsumed` is called each time the reader takes a chunk: the moment to grant one more credit. */
-  constructor(maxBytes: number, onConsumed: () => void) {
+  /**
+   * `grant` sends the client credit for that many more chunks: the window
+   * when the reader starts, then one each time it takes a chunk.
+   */
+  constructor(maxBytes: number, grant: (chunks: number) => void) {
     this.#maxBytes = maxBytes;
-    this.#onConsumed = onConsumed;
+    this.#grant = grant;
   }
 
   /** Why the body failed (TooLargeError, ClosedError…), if it did. */
@@ -58,7 +67,7 @@ export class UploadBody implements AsyncIterable<Uint8Array> {
       const waiter = this.#waiter;
       this.#waiter = null;
       this.#granted += 1;
-      this.#onConsumed();
+      this.#grant(1);
       waiter.resolve({ value: data, done: false });
     } else {
       this.#queue.push(data);
@@ -93,7 +102,7 @@ export class UploadBody implements AsyncIterable<Uint8Array> {
     const data = this.#queue.shift();
     if (data !== undefined) {
       this.#granted += 1;
-      this.#onConsumed();
+      this.#grant(1);
       return Promise.resolve({ value: data, done: false });
     }
     if (this.#ended || this.#readerGone) return Promise.resolve({ value: undefined, done: true });
@@ -107,6 +116,11 @@ export class UploadBody implements AsyncIterable<Uint8Array> {
     // One reader only: a second one would silently split the bytes between them.
     if (this.#iterating) throw new Error('an upload body can be read only once');
     this.#iterating = true;
+    // The reader starts: the body is wanted now, and its memory is the reader's to account for.
+    if (this.open) {
+      this.#granted += UPLOAD_WINDOW_CHUNKS;
+      this.#grant(UPLOAD_WINDOW_CHUNKS);
+    }
     return {
       next: () => this.#next(),
       return: () => {

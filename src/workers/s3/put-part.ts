@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { sendBody } from '../../s3/put-object';
 import { badResponse } from '../../s3/s3-error';
 import { uriEncode } from '../../s3/sigv4-encoding';
-import type { S3Endpoint } from './s3-endpoint';
+import type { S3Endpoint } from '../../s3/s3-endpoint';
 
 export interface PartToPut {
   bucket: string;

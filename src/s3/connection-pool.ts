@@ -5,8 +5,8 @@
 
 import { RawConnection } from './raw-connection';
 
-/** Connections kept idle at most; a thread runs a few transfers at once. */
-const MAX_IDLE = 16;
+/** Connections kept idle at most by default; a worker thread runs a few transfers at once. */
+export const DEFAULT_MAX_IDLE = 16;
 
 /**
  * An idle connection is closed after this long. Servers close idle
@@ -20,8 +20,11 @@ export class ConnectionPool {
   readonly #host: string;
   readonly #port: number;
   readonly #idle: RawConnection[] = [];
+  readonly #maxIdle: number;
 
-  constructor(host: string, port: number) {
+  /** `maxIdle`: connections kept for reuse; one more given back is closed, and the next read past them pays a handshake. */
+  constructor(host: string, port: number, maxIdle = DEFAULT_MAX_IDLE) {
+    this.#maxIdle = maxIdle;
     this.#host = host;
     this.#port = port;
   }
@@ -37,7 +40,7 @@ export class ConnectionPool {
   /** A connection whose last answer was read whole; it is kept if it may carry another request. */
   give(conn: RawConnection): void {
     if (conn.closed) return;
-    if (this.#idle.length >= MAX_IDLE) {
+    if (this.#idle.length >= this.#maxIdle) {
       conn.destroy();
       return;
     }

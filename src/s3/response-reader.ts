@@ -7,7 +7,7 @@
 // transfer codings, a header block over its bound, bytes past the body) is an
 // error, after which the connection must not be used again.
 
-import { badResponse } from '../../s3/s3-error';
+import { badResponse } from './s3-error';
 import { ChunkedDecoder } from './chunked-decoder';
 
 export interface ResponseHead {
@@ -79,6 +79,33 @@ export class ResponseReader {
   }
 
   get complete(): boolean {
+    return this.#complete;
+  }
+
+  /**
+   * Where the next socket read may go directly instead of through push():
+   * the rest of a Content-Length body, when all of it is kept (not an error
+   * body past its bound, whose tail push() drops). Null while the head is
+   * still to come, for a chunked body, and once the response is complete.
+   * It is exactly as long as the bytes still to come, so a read into it
+   * never takes bytes of whatever follows.
+   */
+  directRoom(): Uint8Array | null {
+    const head = this.#head;
+    if (head === null || head.contentLength === null || this.#complete) return null;
+    const end = head.contentLength;
+    if (end > this.#body.length || end <= this.#bodyRead) return null;
+    return this.#body.subarray(this.#bodyRead, end);
+  }
+
+  /** `n` body bytes were read straight into directRoom(); true once the whole response is in. */
+  landed(n: number): boolean {
+    const head = this.#head;
+    if (head === null || head.contentLength === null || this.#bodyRead + n > head.contentLength) {
+      throw badResponse(`${n} bytes landed where no body had room for them`);
+    }
+    this.#bodyRead += n;
+    this.#complete = this.#bodyRead === head.contentLength;
     return this.#complete;
   }
 

@@ -6,7 +6,7 @@
 // fields are read and dropped, within bounds; anything malformed is an error,
 // after which the connection must not be used again.
 
-import { badResponse } from '../../s3/s3-error';
+import { badResponse } from './s3-error';
 
 /** Hex digits of a chunk size at most: 2^52, far past any part. */
 const MAX_SIZE_DIGITS = 13;

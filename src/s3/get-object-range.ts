@@ -12,13 +12,12 @@
 // large-bodies.test.ts holds that bound).
 
 import type { IncomingMessage } from 'node:http';
-import { cancelledError, isCancelled } from '../failures';
-import type { CancelFlag } from '../task-types';
+import { cancelledError, isCancelled, type CancelFlag } from './transfer-cancel';
 import { connectionCutShort, type RawConnection } from './raw-connection';
 import { NOT_LENGTH_FRAMED, type ResponseHead } from './response-reader';
-import { badResponse, MAX_ERROR_BODY_BYTES, s3ErrorOf, s3ErrorOfResponse } from '../../s3/s3-error';
+import { badResponse, MAX_ERROR_BODY_BYTES, s3ErrorOf, s3ErrorOfResponse } from './s3-error';
 import type { S3Endpoint } from './s3-endpoint';
-import { EMPTY_SHA256 } from '../../s3/sigv4-header-signer';
+import { EMPTY_SHA256 } from './sigv4-header-signer';
 
 export interface RangeRead {
   /** Bytes written to the start of `into`: fewer than asked when the object ends first. */

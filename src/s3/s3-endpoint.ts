@@ -1,16 +1,22 @@
-// A worker thread's way to one S3 endpoint (MinIO), made on first use and
-// kept: the signer with its per-day key, a keep-alive agent for uploads and
-// TLS reads, and the raw connections for plain-HTTP reads. This replaces
-// minio-js in the workers: loading it cost each thread ~17 MiB of resident
-// memory for the two requests a worker sends.
+// A thread's way to one S3 endpoint (MinIO), made on first use and kept: the
+// signer with its per-day key, a keep-alive agent for uploads and TLS reads,
+// and the raw connections for plain-HTTP reads. This replaces minio-js in the
+// workers: loading it cost each thread ~17 MiB of resident memory for the two
+// requests a worker sends.
 
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { idleTimeoutTransport, type Transport } from '../../s3/idle-timeout-transport';
-import { amzDate, hostOf, objectAddress } from '../../s3/sigv4-encoding';
-import type { WorkerMinioSettings } from '../task-types';
-import { ConnectionPool } from './connection-pool';
-import { SigV4HeaderSigner } from '../../s3/sigv4-header-signer';
+import { idleTimeoutTransport, type Transport } from './idle-timeout-transport';
+import { amzDate, hostOf, objectAddress } from './sigv4-encoding';
+import type { S3Settings } from './s3-settings';
+import { ConnectionPool, DEFAULT_MAX_IDLE } from './connection-pool';
+import { SigV4HeaderSigner } from './sigv4-header-signer';
+
+/** Where a thread reaches MinIO. The secret stays in memory; it is never logged. */
+export interface S3EndpointSettings extends S3Settings {
+  /** A request whose connection is silent this long fails as transient. */
+  idleTimeoutMs: number;
+}
 
 /** Requests sent at once to one endpoint over the agent, as minio-js's agent allowed. */
 const MAX_SOCKETS = 16;
@@ -49,7 +55,8 @@ export class S3Endpoint {
   readonly #pathStyle: boolean;
 
   /** `tls` adds to the TLS options (a test's own CA); the system's trust store is the default. */
-  constructor(settings: WorkerMinioSettings, tls: https.AgentOptions = {}) {
+  /** `maxIdleConnections`: raw connections kept between reads (a worker's few, or the main thread's many). */
+  constructor(settings: S3EndpointSettings, tls: https.AgentOptions = {}, maxIdleConnections = DEFAULT_MAX_IDLE) {
     this.endPoint = settings.endPoint;
     this.port = settings.port;
     this.useSSL = settings.useSSL;
@@ -59,7 +66,7 @@ export class S3Endpoint {
     const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS };
     this.agent = settings.useSSL ? new https.Agent({ ...tls, ...agentOptions }) : new http.Agent(agentOptions);
     this.transport = idleTimeoutTransport(settings.useSSL, settings.idleTimeoutMs);
-    this.connections = settings.useSSL ? null : new ConnectionPool(settings.endPoint, settings.port);
+    this.connections = settings.useSSL ? null : new ConnectionPool(settings.endPoint, settings.port, maxIdleConnections);
     this.#signer = new SigV4HeaderSigner(settings.accessKey, settings.secretKey, settings.region);
     this.#pathStyle = settings.pathStyle ?? true;
   }
@@ -95,14 +102,14 @@ export class S3Endpoint {
   }
 }
 
-export function whereOf(settings: Pick<WorkerMinioSettings, 'endPoint' | 'port'>): string {
+export function whereOf(settings: Pick<S3EndpointSettings, 'endPoint' | 'port'>): string {
   return `${settings.endPoint}:${settings.port}`;
 }
 
 const endpoints = new Map<string, S3Endpoint>();
 
 /** This thread's endpoint for `settings`; different credentials, timeouts or addressing styles get their own. */
-export function endpointFor(settings: WorkerMinioSettings): S3Endpoint {
+export function endpointFor(settings: S3EndpointSettings): S3Endpoint {
   const id = [settings.endPoint, settings.port, settings.useSSL, settings.accessKey, settings.secretKey, settings.region, settings.idleTimeoutMs, settings.pathStyle ?? true].join('\0');
   let endpoint = endpoints.get(id);
   if (endpoint === undefined) {
