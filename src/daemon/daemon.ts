@@ -69,7 +69,14 @@ export class Daemon {
     try {
       catalog =
         config.postgres === null
-          ? Catalog.open({ path: config.sqlitePath, logger, checkpoint: walCheckpointIn(pool), idempotencyWindowMs: config.idempotencyWindowMs })
+          ? Catalog.open({
+              path: config.sqlitePath,
+              logger,
+              checkpoint: walCheckpointIn(pool),
+              idempotencyWindowMs: config.idempotencyWindowMs,
+              // Each waiting search holds one of the daemon's call slots, so no more can wait than run.
+              searchThreads: { ...config.search, maxWaiting: config.admission.calls.maxCalls, nice: config.workerNice },
+            })
           : await PostgresCatalog.open({
               url: config.postgres.url,
               poolSize: config.postgres.poolSize,
@@ -176,6 +183,7 @@ export class Daemon {
       // One set of figures for /metrics and the socket's daemonStats call (storagectl stats).
       const runtime = new RuntimeMetrics(pool, memoryBudget);
       cleanups.push(() => runtime.stop());
+      const searchThreads = catalog instanceof Catalog ? catalog.searchThreads : null;
       const stats = new DaemonStatsSource({
         version: STORAGED_VERSION,
         catalog,
@@ -183,6 +191,7 @@ export class Daemon {
         socketConnections: () => socket.stats().connections,
         httpConnections: () => http?.openConnections ?? 0,
         startedAt,
+        ...(searchThreads !== null && { searchThreads: () => searchThreads.stats() }),
       });
       coordinator.statsSource = () => stats.snapshot();
 

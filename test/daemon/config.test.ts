@@ -226,3 +226,25 @@ test('admission: connections, calls and the gateway rate have defaults, and take
     );
   }
 });
+
+test('search threads: 2 threads and a 5 s bound on each SQLite search by default, validated values otherwise', () => {
+  assert.deepEqual(loadConfig({}, '/').search, { threads: 2, timeoutMs: 5000 });
+  assert.deepEqual(loadConfig({ STORAGED_SEARCH_THREADS: '4', STORAGED_SEARCH_TIMEOUT_MS: '250' }, '/').search, { threads: 4, timeoutMs: 250 });
+  const refused: Array<[string, string, RegExp]> = [
+    ['STORAGED_SEARCH_THREADS', '0', /between 1 and 64/],
+    ['STORAGED_SEARCH_THREADS', 'two', /between 1 and 64/],
+    ['STORAGED_SEARCH_TIMEOUT_MS', '9', /between 10 and 600000/],
+    ['STORAGED_SEARCH_TIMEOUT_MS', '600001', /between 10 and 600000/],
+  ];
+  for (const [name, value, message] of refused) {
+    assert.throws(
+      () => loadConfig({ [name]: value }, '/'),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError, `${name}=${value}`);
+        assert.ok(err.message.includes(name), `the message names ${name}: ${err.message}`);
+        assert.match(err.message, message);
+        return true;
+      },
+    );
+  }
+});

@@ -1,5 +1,6 @@
-// The pool's threads run at the configured nice value; the main thread, which
-// answers calls, keeps the process's (inherited from this test's process).
+// The pool's threads, and the SQLite catalog's search threads, run at the
+// configured nice value; the main thread, which answers calls, keeps the
+// process's (inherited from this test's process).
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -27,16 +28,19 @@ async function eventually(check: () => boolean, what: string): Promise<void> {
 }
 
 test('worker threads run at STORAGED_WORKER_NICE while the main thread keeps the process\'s', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
-  const daemon = await spawnDaemon(t, daemonEnv(tempDir(t), null, { STORAGED_WORKER_THREADS: '2', STORAGED_WORKER_NICE: '7' }));
+  const daemon = await spawnDaemon(
+    t,
+    daemonEnv(tempDir(t), null, { STORAGED_WORKER_THREADS: '2', STORAGED_SEARCH_THREADS: '1', STORAGED_WORKER_NICE: '7' }),
+  );
   const pid = daemon.proc.pid!;
   const atSeven = () => [...threadNices(pid).values()].filter((n) => n === 7).length;
-  await eventually(() => atSeven() === 2, 'both pool threads at nice 7');
+  await eventually(() => atSeven() === 3, 'both pool threads and the search thread at nice 7');
   assert.equal(threadNices(pid).get(pid), os.getPriority(), 'the main thread is not lowered');
 });
 
-test('with the default, the one pool thread runs at nice 10', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
+test('with the default, the one pool thread and the two search threads run at nice 10', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
   const daemon = await spawnDaemon(t, daemonEnv(tempDir(t), null, { STORAGED_WORKER_THREADS: '1' }));
   const pid = daemon.proc.pid!;
-  await eventually(() => [...threadNices(pid).values()].filter((n) => n === 10).length === 1, 'one pool thread at nice 10');
+  await eventually(() => [...threadNices(pid).values()].filter((n) => n === 10).length === 3, 'one pool thread and two search threads at nice 10');
   assert.equal(threadNices(pid).get(pid), os.getPriority());
 });

@@ -2,8 +2,9 @@
 // (signing, errors, and the raw ranged reads with their connections), and
 // neither side reaches into the other: the workers never import the
 // daemon, and the daemon imports from src/workers/ only the task contract
-// (task types, the failure shape tasks throw) and the snapshot task its
-// `storaged backup` command runs in-process. src/s3/ itself depends on
+// (task types, the failure shape tasks throw), the snapshot task its
+// `storaged backup` command runs in-process, and the thread-priority setter
+// its search threads share with the pool's. src/s3/ itself depends on
 // nothing of storaged but the error vocabulary, and on no package but node's
 // own, so it can ship in the client.
 
@@ -56,7 +57,8 @@ test('src/s3 imports no package but node\'s own (it ships in the client, without
 });
 
 test('src/daemon takes from src/workers only the task contract and the snapshot task', () => {
-  const allowed = new Set(['workers/task-types', 'workers/failures', 'workers/snapshot-database']);
+  // thread-priority: the daemon's search threads take their nice value the way the pool's threads do.
+  const allowed = new Set(['workers/task-types', 'workers/failures', 'workers/snapshot-database', 'workers/thread-priority']);
   for (const file of sources(path.join(SRC, 'daemon'))) {
     for (const target of imports(file)) {
       if (target.startsWith('workers/')) assert.ok(allowed.has(target), `${path.relative(SRC, file)} imports ${target}`);

@@ -13,6 +13,7 @@ import type { S3Settings } from '../../s3/s3-settings';
 import { readGatewayTokens, type GatewayTokens } from './gateway-tokens';
 import { Env, readBoolean, readChoice, readInteger, readList, readString } from './env-readers';
 import { DEFAULT_WORKER_NICE } from '../workers/worker-pool';
+import { DEFAULT_SEARCH_THREADS, DEFAULT_SEARCH_TIMEOUT_MS } from '../search-threads/search-threads';
 import { DEFAULT_NAMESPACE, NAMESPACE } from '../db/object-key';
 import { BUCKET_PREFIX } from '../blobs/prefixed-buckets';
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from '../gateway/request-body';
@@ -80,6 +81,13 @@ export interface DaemonConfig {
   idempotencyWindowMs: number;
   /** Connections, calls and request rates callers may use at once (admission-settings.ts). */
   admission: AdmissionSettings;
+  /**
+   * The SQLite catalog's searches: STORAGED_SEARCH_THREADS threads run them
+   * off the event loop, each search bounded by STORAGED_SEARCH_TIMEOUT_MS
+   * (search-threads/search-threads.ts). PostgreSQL runs its searches in the
+   * server, bounded by STORAGED_CATALOG_TIMEOUT_MS.
+   */
+  search: { threads: number; timeoutMs: number };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -332,6 +340,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     idempotencyWindowMs: readInteger(env, 'STORAGED_IDEMPOTENCY_WINDOW_S', DAY_SECONDS, 1, 30 * DAY_SECONDS) * 1000,
     admission: readAdmissionSettings(env),
+    search: {
+      threads: readInteger(env, 'STORAGED_SEARCH_THREADS', DEFAULT_SEARCH_THREADS, 1, 64),
+      timeoutMs: readInteger(env, 'STORAGED_SEARCH_TIMEOUT_MS', DEFAULT_SEARCH_TIMEOUT_MS, 10, 600_000),
+    },
   };
 }
 

@@ -16,15 +16,16 @@ import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from './migrations';
 import { openReader, openWriter, type Db } from './open-database';
 import { PHOTO_COLUMNS, PHOTO_RETURNING, toPhoto, type NewPhotoRow, type PhotoRecord } from './photo-row';
 import { runSearch } from './photo-search';
-import { searchResult } from './search-page';
+import { searchResult, type SearchPage } from './search-page';
 import { assertTransition, isFinished } from './processing-transitions';
-import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery } from './search-query';
+import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery, type SearchPlan } from './search-query';
 import { CatalogQueries } from './catalog-queries';
 import { PhotoCache } from './photo-cache';
 import { heapBytes } from './photo-bytes';
 import { PhotoWords } from './photo-words';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, CheckpointScheduler, type CheckpointRunner } from './checkpoint-scheduler';
 import { StatementCache } from './statement-cache';
+import { SearchThreads } from '../search-threads/search-threads';
 import { WriterActor, type WriterStats } from './writer-actor';
 import { IdempotencyKeys, KeyTakenError, type KeyRecord } from './idempotency-keys';
 import type { AdoptedRow, PhotoCatalog, RecoveredCommit } from './photo-catalog';
@@ -47,6 +48,12 @@ export interface CatalogOptions {
   checkpoint?: CheckpointRunner;
   /** How long stores' idempotency keys are remembered (STORAGED_IDEMPOTENCY_WINDOW_S); 24 h by default. */
   idempotencyWindowMs?: number;
+  /**
+   * Runs searches and user listings on threads of their own, each bounded in
+   * time (the daemon's STORAGED_SEARCH_THREADS, STORAGED_SEARCH_TIMEOUT_MS).
+   * Without it they run on the calling thread, unbounded (tools, tests).
+   */
+  searchThreads?: { threads: number; timeoutMs: number; maxWaiting?: number; nice?: number };
 }
 
 /** ~10k photos is a few MB and covers the hot set of most deployments. */
@@ -111,6 +118,8 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
   readonly #words: PhotoWords;
   readonly #checkpoints: CheckpointScheduler | null = null;
   readonly #keys: IdempotencyKeys;
+  /** Where searches run when the catalog was opened with `searchThreads`; null: on the calling thread. */
+  readonly searchThreads: SearchThreads | null;
   /** started_at of this run's catalog_sessions row. */
   readonly #session: string;
   #closing: Promise<void> | null = null;
@@ -130,6 +139,8 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
     this.#session = startSession(writerDb);
     this.#searchStatements = new StatementCache(reader);
     this.#keys = new IdempotencyKeys(writerDb, reader, options.idempotencyWindowMs);
+    const threads = options.searchThreads;
+    this.searchThreads = threads === undefined ? null : new SearchThreads({ path: options.path, logger: options.logger, ...threads });
     if (options.checkpoint !== undefined) {
       writerDb.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
       const writer = this.#writer;
@@ -344,21 +355,27 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
   async search(clientId: string, query: unknown): Promise<SearchResult> {
     this.assertOpen();
     const started = performance.now();
-    return searchResult(runSearch(this.#reader, this.#searchStatements, clientId, parseSearchQuery(query)), started);
+    return searchResult(await this.#runSearch(clientId, parseSearchQuery(query)), started);
   }
+
+  #runSearch(clientId: string, plan: SearchPlan): SearchPage | Promise<SearchPage> {
+    if (this.searchThreads !== null) return this.searchThreads.run(clientId, plan);
+    return runSearch(this.#reader, this.#searchStatements, clientId, plan);
+  }
+
 
   /** A user's committed photos, newest first. */
   async userPhotos(clientId: string, userId: unknown, options: unknown): Promise<PhotoPage> {
     this.assertOpen();
     const user = idString(userId, 'userId');
-    const plan = {
+    const plan: SearchPlan = {
       text: '',
       textMatch: compileTextMatch(undefined),
       filters: { user_id: user },
       sort: { ...DEFAULT_SORT },
       ...parsePaginationOptions(options ?? {}),
     };
-    const { photos, total, limit, offset, hasMore, nextCursor } = runSearch(this.#reader, this.#searchStatements, clientId, plan);
+    const { photos, total, limit, offset, hasMore, nextCursor } = await this.#runSearch(clientId, plan);
     return { photos, pagination: { total, limit, offset, hasMore, nextCursor } };
   }
 
@@ -386,6 +403,7 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
     // The reader closes first: the last connection out checkpoints the WAL into
     // the database and removes it, which a read-only connection cannot do.
     this.#closing ??= (this.#checkpoints?.stop() ?? Promise.resolve())
+      .finally(() => this.searchThreads?.close())
       .finally(() => this.#reader.close()) // reads are refused from here on anyway
       .then(() => this.#writer.close());
     return this.#closing;

@@ -18,6 +18,7 @@ import { decodeCursor, queryFingerprint } from './cursor';
 import type { Db } from './open-database';
 import { PHOTO_COLUMNS, type PhotoRecord } from './photo-row';
 import { PageRows, type SearchPage } from './search-page';
+import { deadlineCheck } from './search-deadline';
 import type { SearchPlan } from './search-query';
 import { prefixRange } from './search-words';
 import type { StatementCache } from './statement-cache';
@@ -60,7 +61,7 @@ interface Sql {
   params: unknown[];
 }
 
-function filterClause(clientId: string, plan: SearchPlan): Sql & { filtered: boolean } {
+function filterClause(clientId: string, plan: SearchPlan, bounded: boolean): Sql & { filtered: boolean } {
   const conditions = ['p.client_id = ?', "p.state = 'committed'"];
   const params: unknown[] = [clientId];
   const add = (condition: string, value: unknown) => {
@@ -79,7 +80,9 @@ function filterClause(clientId: string, plan: SearchPlan): Sql & { filtered: boo
   if (filters.uploaded_from !== undefined) add('p.uploaded_at >= ?', filters.uploaded_from);
   if (filters.uploaded_to !== undefined) add('p.uploaded_at <= ?', filters.uploaded_to);
   if (plan.textMatch.kind === 'nothing') conditions.push('0');
-  return { sql: conditions.join(' AND '), params, filtered: conditions.length > 2 };
+  const filtered = conditions.length > 2;
+  if (bounded) conditions.push(deadlineCheck('p.seq'));
+  return { sql: conditions.join(' AND '), params, filtered };
 }
 
 /** `alias`'s photo has a word beginning with each of `words`, checked on the photo's own words. */
@@ -96,18 +99,23 @@ function hasWords(seq: string, words: readonly string[]): Sql {
  * once (the key is client, word, photo) and needs no DISTINCT, which would
  * sort every match in a temporary tree.
  */
-function matchingSeqs(clientId: string, words: readonly string[], oneWordRange: boolean): Sql {
+function matchingSeqs(clientId: string, words: readonly string[], oneWordRange: boolean, bounded: boolean): Sql {
   const others = hasWords('w.seq', words.slice(1));
+  const check = bounded ? ` AND ${deadlineCheck('w.seq')}` : '';
   return {
-    sql: `SELECT ${oneWordRange ? '' : 'DISTINCT '}w.seq FROM photo_words w WHERE w.client_id = ? AND w.word >= ? AND w.word < ?${others.sql}`,
+    sql: `SELECT ${oneWordRange ? '' : 'DISTINCT '}w.seq FROM photo_words w WHERE w.client_id = ? AND w.word >= ? AND w.word < ?${others.sql}${check}`,
     params: [clientId, ...prefixRange(words[0]!), ...others.params],
   };
 }
 
-export function runSearch(reader: Db, statements: StatementCache, clientId: string, plan: SearchPlan): SearchPage {
+/**
+ * `bounded`: the SQL checks the connection's SearchDeadline (search-deadline.ts),
+ * which must be installed on `reader`.
+ */
+export function runSearch(reader: Db, statements: StatementCache, clientId: string, plan: SearchPlan, bounded = false): SearchPage {
   const { sort, limit, offset, textMatch } = plan;
   const fingerprint = queryFingerprint([clientId, textMatch, plan.filters, sort]);
-  const filter = filterClause(clientId, plan);
+  const filter = filterClause(clientId, plan, bounded);
   const column = SORT_COLUMNS[sort.field];
   const direction = sort.order === 'desc' ? 'DESC' : 'ASC';
 
@@ -135,7 +143,7 @@ export function runSearch(reader: Db, statements: StatementCache, clientId: stri
     const range = prefixRange(textMatch.words[0]!);
     // Two index seeks: the first and the last word of the range.
     const oneWordRange = statements.get(ONE_WORD_RANGE).pluck().get(clientId, ...range, clientId, ...range) === 1;
-    const matches = matchingSeqs(clientId, textMatch.words, oneWordRange);
+    const matches = matchingSeqs(clientId, textMatch.words, oneWordRange, bounded);
     // Words exist only for committed photos of their client: without other filters the count needs no photo row.
     const count = filter.filtered
       ? `SELECT count(*) FROM (${matches.sql}) m CROSS JOIN photos p ON p.seq = m.seq WHERE ${filter.sql}`

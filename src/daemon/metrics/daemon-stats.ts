@@ -5,6 +5,7 @@
 
 import type { DaemonStats } from '../../protocol/types';
 import type { PhotoCatalog } from '../db/photo-catalog';
+import type { SearchThreadStats } from '../search-threads/search-threads';
 import { MetricRegistry } from './metric-registry';
 import { gauge, type RuntimeMetrics } from './runtime-metrics';
 
@@ -17,6 +18,8 @@ export interface DaemonStatsSources {
   httpConnections: () => number;
   /** performance.now() when the daemon began starting. */
   startedAt?: number;
+  /** The SQLite catalog's search threads (none on PostgreSQL): read at each scrape. */
+  searchThreads?: () => SearchThreadStats;
 }
 
 function escapeLabel(value: string): string {
@@ -80,6 +83,19 @@ export class DaemonStatsSource extends MetricRegistry {
       gauge('storaged_writer_queue_depth', 'Writes waiting for the next writer batch', s.writer.queueDepth),
       `# HELP storaged_open_connections Connections open now, per door\n# TYPE storaged_open_connections gauge\nstoraged_open_connections{door="socket"} ${s.connections.socket}\nstoraged_open_connections{door="http"} ${s.connections.http}\n`,
       gauge('storaged_uptime_seconds', 'Seconds since the daemon started', s.uptimeSeconds),
+      this.#renderSearchThreads(),
+    ].join('');
+  }
+
+  #renderSearchThreads(): string {
+    const search = this.#sources.searchThreads?.();
+    if (search === undefined) return '';
+    return [
+      gauge('storaged_search_thread_searches_total', 'Searches run on the search threads', search.searches, 'counter'),
+      gauge('storaged_search_thread_running', 'Searches running on the search threads now', search.running),
+      gauge('storaged_search_thread_waiting', 'Searches waiting for a search thread', search.waiting),
+      gauge('storaged_search_timed_out_total', 'Searches stopped at STORAGED_SEARCH_TIMEOUT_MS', search.timedOut, 'counter'),
+      gauge('storaged_search_threads_lost_total', 'Search threads terminated past the bound or lost to a crash', search.threadsLost, 'counter'),
     ].join('');
   }
 }

@@ -1,0 +1,315 @@
+// The SQLite catalog's searches, run off the event loop. A search over a
+// large tenant (a one-letter prefix that matches every one of a million
+// rows, counted for the true total) takes seconds inside better-sqlite3, and
+// on the main thread it would stall every other caller for as long. Here a
+// few threads (STORAGED_SEARCH_THREADS) each hold their own read-only
+// connection to the file and run one search at a time; searches wait their
+// turn in order of arrival.
+//
+// Each search is bounded in time (STORAGED_SEARCH_TIMEOUT_MS), twice over:
+// inside SQLite by the thread's deadline check (db/search-deadline.ts),
+// which stops the statement and leaves the thread serving; and here by a
+// timer a little longer, for work the check cannot see (a sort after the
+// last row is read), which terminates the thread and starts another. A
+// terminated thread stops only when its statement returns to JavaScript, so
+// until it has exited it counts against the threads: at most as many such
+// threads as the configured number run at once, and a replacement waits for
+// one of them to go. A thread that dies (out of memory, a bug) fails its
+// search with the retryable UNAVAILABLE and is replaced; the daemon goes on.
+//
+// Hand-written rather than Piscina (which the daemon's other pool uses):
+// Piscina's per-task cost here was 46-220 µs against 20 µs for a bare
+// message round trip (on searches of 0.2-0.8 ms), and its abort timer starts
+// when a task is queued, counting its wait and a new thread's start-up as
+// the search's own time; it cannot tell "waited too long" (the daemon is
+// busy: retry) from "ran too long" (the query is too broad: narrow it).
+
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ClosedError, errorFromWire, InternalError, UnavailableError, ValidationError, type StorageError } from '../../protocol/errors';
+import { AdmissionRefusal } from '../admission/admission-refusal';
+import type { Logger } from '../logger';
+import type { SearchPage } from '../db/search-page';
+import type { SearchPlan } from '../db/search-query';
+import { CLOSE, type SearchTask, type SearchThreadSettings, type ThreadFailure, type ThreadMessage } from './search-thread';
+
+const THREAD_FILE = path.resolve(__dirname, 'search-thread.js');
+
+export const DEFAULT_SEARCH_THREADS = 2;
+export const DEFAULT_SEARCH_TIMEOUT_MS = 5000;
+/** Searches waiting for a thread before more are refused (the daemon passes STORAGED_MAX_CALLS: each holds a call slot). */
+export const DEFAULT_MAX_WAITING_SEARCHES = 1024;
+
+/**
+ * How much longer than the deadline the main thread waits before it
+ * terminates a thread: the check inside SQLite answers within ~1,024 rows,
+ * so only a search stuck past the check (sorting) reaches this.
+ */
+const BACKSTOP_GRACE_MS = 1000;
+/** After a thread failed to start (the file cannot be opened), the next try waits this long. */
+const RESTART_DELAY_MS = 1000;
+
+/**
+ * A page holds at most 512 KiB of answer, parsed up to ~28x (db/photo-bytes.ts):
+ * far below this. A thread that needs more is broken and dies alone.
+ */
+const THREAD_HEAP_MB = 128;
+const THREAD_YOUNG_GENERATION_MB = 4;
+
+export interface SearchThreadsOptions {
+  /** The catalog's SQLite file. */
+  path: string;
+  threads?: number;
+  timeoutMs?: number;
+  maxWaiting?: number;
+  /** Nice value of the threads (0-19); the worker pool's by default. */
+  nice?: number;
+  logger: Logger;
+}
+
+interface Task {
+  id: number;
+  clientId: string;
+  plan: SearchPlan;
+  queuedAt: number;
+  resolve(page: SearchPage): void;
+  reject(err: StorageError): void;
+}
+
+interface Thread {
+  worker: Worker;
+  ready: boolean;
+  task: Task | null;
+  backstop: NodeJS.Timeout | null;
+}
+
+export interface SearchThreadStats {
+  /** Searches run on the threads since start. */
+  searches: number;
+  running: number;
+  waiting: number;
+  /** Searches stopped at their deadline, by the check or the backstop. */
+  timedOut: number;
+  /** Threads terminated by the backstop or lost to a crash. */
+  threadsLost: number;
+}
+
+/** The caller's error for a search that ran out of time: the query's own cost, so not worth retrying unchanged. */
+export function searchTooLong(timeoutMs: number): ValidationError {
+  return new ValidationError(
+    `this search ran longer than ${timeoutMs} ms, the daemon's bound on one search (STORAGED_SEARCH_TIMEOUT_MS), and was stopped; ` +
+      'narrow it: longer or more words match fewer photos, and a user_id filter without words reads only that user',
+    { details: { limit: timeoutMs } },
+  );
+}
+
+export class SearchThreads {
+  readonly #settings: SearchThreadSettings;
+  readonly #size: number;
+  readonly #timeoutMs: number;
+  readonly #maxWaiting: number;
+  readonly #logger: Logger;
+  readonly #threads = new Set<Thread>();
+  /** Terminated threads still running their last statement. */
+  #exiting = 0;
+  readonly #waiting: Task[] = [];
+  #nextId = 1;
+  #closed = false;
+  #restartTimer: NodeJS.Timeout | null = null;
+  readonly #stats = { searches: 0, timedOut: 0, threadsLost: 0 };
+
+  constructor(options: SearchThreadsOptions) {
+    this.#settings = { path: options.path, nice: options.nice ?? 10 };
+    this.#size = options.threads ?? DEFAULT_SEARCH_THREADS;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS;
+    this.#maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING_SEARCHES;
+    this.#logger = options.logger;
+    for (let i = 0; i < this.#size; i++) this.#start();
+  }
+
+  /** Runs one search on a thread; rejects with a StorageError. */
+  run(clientId: string, plan: SearchPlan): Promise<SearchPage> {
+    if (this.#closed) return Promise.reject(new ClosedError('the catalog is closed'));
+    if (this.#waiting.length >= this.#maxWaiting) {
+      return Promise.reject(
+        new AdmissionRefusal(
+          `storaged has ${this.#waiting.length} searches waiting for its ${this.#size} search threads (STORAGED_SEARCH_THREADS); retry shortly`,
+          1,
+        ),
+      );
+    }
+    this.#stats.searches++;
+    return new Promise<SearchPage>((resolve, reject) => {
+      this.#waiting.push({ id: this.#nextId++, clientId, plan, queuedAt: performance.now(), resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  stats(): SearchThreadStats {
+    let running = 0;
+    for (const thread of this.#threads) if (thread.task !== null) running++;
+    return { running, waiting: this.#waiting.length, ...this.#stats };
+  }
+
+  /** The live threads, for tests that stop one from outside. */
+  workers(): Worker[] {
+    return [...this.#threads].map((thread) => thread.worker);
+  }
+
+  /** Refuses what waits, lets running searches finish (each within its bound), then stops every thread. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#restartTimer !== null) clearTimeout(this.#restartTimer);
+    for (const task of this.#waiting.splice(0)) task.reject(new ClosedError('the catalog is closed'));
+    await Promise.all(
+      [...this.#threads].map(async (thread) => {
+        const exited = new Promise<void>((resolve) => thread.worker.once('exit', () => resolve()));
+        // Messages are taken in order: a running search answers first.
+        thread.worker.postMessage(CLOSE);
+        const timer = setTimeout(() => void thread.worker.terminate(), this.#timeoutMs + BACKSTOP_GRACE_MS);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  #start(): void {
+    const worker = new Worker(THREAD_FILE, {
+      workerData: this.#settings,
+      resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB, maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
+    });
+    // An idle thread must not keep the process alive; one with a search does (#dispatch).
+    worker.unref();
+    const thread: Thread = { worker, ready: false, task: null, backstop: null };
+    this.#threads.add(thread);
+    worker.on('message', (message: ThreadMessage) => this.#onMessage(thread, message));
+    worker.on('error', (err) => this.#onError(thread, err));
+    worker.on('exit', (code) => this.#onExit(thread, code));
+  }
+
+  #dispatch(): void {
+    for (const thread of this.#threads) {
+      if (!thread.ready || thread.task !== null) continue;
+      const task = this.#waiting.shift();
+      if (task === undefined) return;
+      const waited = performance.now() - task.queuedAt;
+      if (waited > this.#timeoutMs) {
+        // The daemon is busy, not the query broad: worth retrying.
+        task.reject(
+          new AdmissionRefusal(
+            `this search waited ${Math.round(waited)} ms for one of storaged's ${this.#size} search threads (STORAGED_SEARCH_THREADS); retry shortly`,
+            1,
+          ),
+        );
+        this.#dispatch();
+        return;
+      }
+      thread.task = task;
+      thread.worker.ref();
+      thread.backstop = setTimeout(() => this.#stopRunaway(thread), this.#timeoutMs + BACKSTOP_GRACE_MS);
+      const message: SearchTask = { id: task.id, clientId: task.clientId, plan: task.plan, timeoutMs: this.#timeoutMs };
+      thread.worker.postMessage(message);
+    }
+  }
+
+  #onMessage(thread: Thread, message: ThreadMessage): void {
+    if ('ready' in message) {
+      thread.ready = true;
+      // A thread's start-up (tens of ms, more on a busy host) is not a wait for a busy one.
+      const now = performance.now();
+      for (const task of this.#waiting) task.queuedAt = now;
+      this.#dispatch();
+      return;
+    }
+    const task = this.#finish(thread);
+    if (task === null || task.id !== message.id) return;
+    if ('page' in message) task.resolve(message.page);
+    else task.reject(this.#failure(task, message.failure));
+    this.#dispatch();
+  }
+
+  #failure(task: Task, failure: ThreadFailure): StorageError {
+    switch (failure.kind) {
+      case 'deadline':
+        this.#stats.timedOut++;
+        this.#logger.warn({ clientId: task.clientId, timeoutMs: this.#timeoutMs }, 'search stopped at its time bound');
+        return searchTooLong(this.#timeoutMs);
+      case 'storage':
+        return errorFromWire(failure.wire);
+      case 'internal': {
+        const err = new InternalError('internal error');
+        this.#logger.error({ err: { message: failure.message, stack: failure.stack }, clientId: task.clientId }, 'search failed');
+        return err;
+      }
+    }
+  }
+
+  /** Takes the thread's task off it, clearing its timer; null when it had none. */
+  #finish(thread: Thread): Task | null {
+    const task = thread.task;
+    thread.task = null;
+    if (thread.backstop !== null) clearTimeout(thread.backstop);
+    thread.backstop = null;
+    thread.worker.unref();
+    return task;
+  }
+
+  /** The search ran past the deadline check and the grace after it: its thread goes, another comes. */
+  #stopRunaway(thread: Thread): void {
+    const task = this.#finish(thread);
+    this.#stats.timedOut++;
+    this.#logger.warn(
+      { clientId: task?.clientId, timeoutMs: this.#timeoutMs, threadId: thread.worker.threadId },
+      'search ran past its time bound and its check; terminating its thread',
+    );
+    task?.reject(searchTooLong(this.#timeoutMs));
+    this.#lose(thread);
+    void thread.worker.terminate();
+  }
+
+  #onError(thread: Thread, err: Error): void {
+    // 'exit' follows; the cause is logged here, once.
+    this.#logger.error({ err, threadId: thread.worker.threadId }, 'search thread failed');
+  }
+
+  #onExit(thread: Thread, code: number): void {
+    if (!this.#threads.has(thread)) {
+      // A terminated runaway, finally out of its statement: its place is free.
+      this.#exiting--;
+      this.#refill();
+      return;
+    }
+    const startedOk = thread.ready;
+    const task = this.#finish(thread);
+    this.#threads.delete(thread);
+    if (this.#closed) return;
+    this.#stats.threadsLost++;
+    this.#logger.error({ code, threadId: thread.worker.threadId }, 'search thread exited; starting another');
+    task?.reject(new UnavailableError('the search thread running this search stopped; retry'));
+    if (startedOk) {
+      this.#refill();
+      return;
+    }
+    // It could not even open the file: try again in a while, and fail what waits rather than leave it hanging.
+    for (const waiting of this.#waiting.splice(0)) waiting.reject(new UnavailableError('searches cannot run right now (the catalog cannot be opened for reading); retry'));
+    this.#restartTimer ??= setTimeout(() => {
+      this.#restartTimer = null;
+      this.#refill();
+    }, RESTART_DELAY_MS).unref();
+  }
+
+  /** Marks a thread as leaving: it no longer takes searches, and counts as exiting until its 'exit'. */
+  #lose(thread: Thread): void {
+    this.#threads.delete(thread);
+    this.#exiting++;
+    this.#stats.threadsLost++;
+    this.#refill();
+  }
+
+  /** Starts threads up to the configured number, counting those still exiting against it twice over at most. */
+  #refill(): void {
+    if (this.#closed) return;
+    while (this.#threads.size < this.#size && this.#threads.size + this.#exiting < 2 * this.#size) this.#start();
+  }
+}
