@@ -16,7 +16,7 @@ import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from './migrations';
 import { openReader, openWriter, type Db } from './open-database';
 import { PHOTO_COLUMNS, PHOTO_RETURNING, toPhoto, type NewPhotoRow, type PhotoRecord } from './photo-row';
 import { runSearch } from './photo-search';
-import { searchResult, type SearchPage } from './search-page';
+import { photosOf, searchResult, type SearchPage } from './search-page';
 import { assertTransition, isFinished } from './processing-transitions';
 import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery, type SearchPlan } from './search-query';
 import { CatalogQueries } from './catalog-queries';
@@ -358,8 +358,8 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
     return searchResult(await this.#runSearch(clientId, parseSearchQuery(query)), started);
   }
 
-  #runSearch(clientId: string, plan: SearchPlan): SearchPage | Promise<SearchPage> {
-    if (this.searchThreads !== null) return this.searchThreads.run(clientId, plan);
+  async #runSearch(clientId: string, plan: SearchPlan): Promise<SearchPage> {
+    if (this.searchThreads !== null) return photosOf(await this.searchThreads.run(clientId, plan));
     return runSearch(this.#reader, this.#searchStatements, clientId, plan);
   }
 

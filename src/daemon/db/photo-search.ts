@@ -17,7 +17,7 @@ import type { SortField } from '../../protocol/types';
 import { decodeCursor, queryFingerprint } from './cursor';
 import type { Db } from './open-database';
 import { PHOTO_COLUMNS, type PhotoRecord } from './photo-row';
-import { PageRows, type SearchPage } from './search-page';
+import { PageRows, photosOf, type RecordPage, type SearchPage } from './search-page';
 import { deadlineCheck } from './search-deadline';
 import type { SearchPlan } from './search-query';
 import { prefixRange } from './search-words';
@@ -113,6 +113,11 @@ function matchingSeqs(clientId: string, words: readonly string[], oneWordRange: 
  * which must be installed on `reader`.
  */
 export function runSearch(reader: Db, statements: StatementCache, clientId: string, plan: SearchPlan, bounded = false): SearchPage {
+  return photosOf(runSearchRecords(reader, statements, clientId, plan, bounded));
+}
+
+/** As runSearch, with the page's rows left unparsed (a search thread's answer: search-page.ts RecordPage). */
+export function runSearchRecords(reader: Db, statements: StatementCache, clientId: string, plan: SearchPlan, bounded = false): RecordPage {
   const { sort, limit, offset, textMatch } = plan;
   const fingerprint = queryFingerprint([clientId, textMatch, plan.filters, sort]);
   const filter = filterClause(clientId, plan, bounded);
@@ -161,5 +166,5 @@ export function runSearch(reader: Db, statements: StatementCache, clientId: stri
     return { total, page: readPage(statements.get(page), [...matches.params, ...filter.params, ...keysetParams, ...window], limit) };
   })();
 
-  return page.toPage(total, offset, sort, fingerprint);
+  return page.toRecordPage(total, offset, sort, fingerprint);
 }

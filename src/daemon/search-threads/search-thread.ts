@@ -7,8 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { StorageError, type WireError } from '../../protocol/errors';
 import { openReader } from '../db/open-database';
-import { runSearch } from '../db/photo-search';
-import type { SearchPage } from '../db/search-page';
+import { runSearchRecords } from '../db/photo-search';
+import type { RecordPage } from '../db/search-page';
 import { DeadlinePassed, SearchDeadline } from '../db/search-deadline';
 import type { SearchPlan } from '../db/search-query';
 import { StatementCache } from '../db/statement-cache';
@@ -37,7 +37,7 @@ export type ThreadFailure =
   /** Anything else: a bug or SQLite's own error, for the log; the caller sees INTERNAL. */
   | { kind: 'internal'; message: string; stack: string | undefined };
 
-export type ThreadMessage = { ready: true } | { id: number; page: SearchPage } | { id: number; failure: ThreadFailure };
+export type ThreadMessage = { ready: true } | { id: number; page: RecordPage } | { id: number; failure: ThreadFailure };
 
 /** The main thread asks a thread to close its connection and exit. */
 export const CLOSE = 'close';
@@ -64,7 +64,7 @@ if (parentPort !== null) {
     }
     let answer: ThreadMessage;
     try {
-      answer = { id: message.id, page: deadline.within(message.timeoutMs, () => runSearch(db, statements, message.clientId, message.plan, true)) };
+      answer = { id: message.id, page: deadline.within(message.timeoutMs, () => runSearchRecords(db, statements, message.clientId, message.plan, true)) };
     } catch (err) {
       answer = { id: message.id, failure: failureOf(err) };
     }

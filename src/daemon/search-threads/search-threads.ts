@@ -29,7 +29,7 @@ import { Worker } from 'node:worker_threads';
 import { ClosedError, errorFromWire, InternalError, UnavailableError, ValidationError, type StorageError } from '../../protocol/errors';
 import { AdmissionRefusal } from '../admission/admission-refusal';
 import type { Logger } from '../logger';
-import type { SearchPage } from '../db/search-page';
+import type { RecordPage } from '../db/search-page';
 import type { SearchPlan } from '../db/search-query';
 import { CLOSE, type SearchTask, type SearchThreadSettings, type ThreadFailure, type ThreadMessage } from './search-thread';
 
@@ -50,8 +50,9 @@ const BACKSTOP_GRACE_MS = 1000;
 const RESTART_DELAY_MS = 1000;
 
 /**
- * A page holds at most 512 KiB of answer, parsed up to ~28x (db/photo-bytes.ts):
- * far below this. A thread that needs more is broken and dies alone.
+ * A page holds at most 512 KiB of answer, which a thread keeps as text (the
+ * main thread parses it: search-page.ts RecordPage): far below this. A
+ * thread that needs more is broken and dies alone.
  */
 const THREAD_HEAP_MB = 128;
 const THREAD_YOUNG_GENERATION_MB = 4;
@@ -72,7 +73,7 @@ interface Task {
   clientId: string;
   plan: SearchPlan;
   queuedAt: number;
-  resolve(page: SearchPage): void;
+  resolve(page: RecordPage): void;
   reject(err: StorageError): void;
 }
 
@@ -128,7 +129,7 @@ export class SearchThreads {
   }
 
   /** Runs one search on a thread; rejects with a StorageError. */
-  run(clientId: string, plan: SearchPlan): Promise<SearchPage> {
+  run(clientId: string, plan: SearchPlan): Promise<RecordPage> {
     if (this.#closed) return Promise.reject(new ClosedError('the catalog is closed'));
     if (this.#waiting.length >= this.#maxWaiting) {
       return Promise.reject(
@@ -139,7 +140,7 @@ export class SearchThreads {
       );
     }
     this.#stats.searches++;
-    return new Promise<SearchPage>((resolve, reject) => {
+    return new Promise<RecordPage>((resolve, reject) => {
       this.#waiting.push({ id: this.#nextId++, clientId, plan, queuedAt: performance.now(), resolve, reject });
       this.#dispatch();
     });
