@@ -203,7 +203,7 @@ test('a search thread that stops mid-search fails that search with UNAVAILABLE; 
 test('searches wait their turn for a thread: past the waiting bound, or waiting longer than the time bound, they are refused UNAVAILABLE', { timeout: 300_000 }, async (t) => {
   const file = path.join(tempDir(t), 'storage.db');
   fillCatalog(file);
-  const catalog = Catalog.open({ path: file, logger: createLogger('silent'), searchThreads: { threads: 1, timeoutMs: 200, maxWaiting: 2 } });
+  const catalog = Catalog.open({ path: file, logger: createLogger('silent'), searchThreads: { threads: 1, timeoutMs: 50, maxWaiting: 2 } });
   t.after(() => catalog.close());
 
   // Once the thread has started (its first search stops at the bound too)...
