@@ -5,13 +5,10 @@
 // from before the counters existed.
 
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { Catalog } from '../../src/daemon/db/catalog';
-import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../../src/daemon/db/migrations';
-import { newRow, openTestCatalog, silentLogger, TempDir } from './catalog-fixture';
+import { catalogAtVersion, newRow, openTestCatalog, silentLogger, TempDir } from './catalog-fixture';
 
 type Totals = Array<{ bucket: string; photos: number; bytes: number }>;
 
@@ -81,27 +78,15 @@ test('the totals follow inserts, commits with a final size, deletes, discards, a
 
 test('a catalog from before the counters is counted once, on the upgrade', async (t) => {
   const dir = new TempDir(t);
-  const before = path.join(dir.path, 'migrations-004');
-  fs.mkdirSync(before);
-  for (const name of fs.readdirSync(DEFAULT_MIGRATIONS_DIR).filter((n) => /^00[1-4]_.*\.sql$/.test(n))) {
-    fs.copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, name), path.join(before, name));
-  }
-  const file = path.join(dir.path, 'old.sqlite');
-  const old = new Database(file);
-  applyMigrations(old, before);
-  const insert = old.prepare(`INSERT INTO photos (id, client_id, user_id, session_id, original_filename, mime_type, bucket, s3_key, size,
-      checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at)
-    VALUES (@id, @client_id, @user_id, @session_id, @original_filename, @mime_type, @bucket, @s3_key, @size,
-      @checksum, '{}', @state, @now, @now, @now, @now)`);
-  const now = new Date().toISOString();
-  insert.run({ ...newRow({ bucket: 'images', size: 10 }), state: 'committed', now });
-  insert.run({ ...newRow({ bucket: 'images', size: 32 }), state: 'committed', now });
-  insert.run({ ...newRow({ bucket: 'videos', size: 5 }), state: 'committed', now });
-  insert.run({ ...newRow({ bucket: 'videos', size: 1000 }), state: 'pending', now });
-  insert.run({ ...newRow({ bucket: 'files', size: 7 }), state: 'deleting', now });
-  old.close();
+  const old = catalogAtVersion(dir, 4);
+  old.insert(newRow({ bucket: 'images', size: 10 }), 'committed');
+  old.insert(newRow({ bucket: 'images', size: 32 }), 'committed');
+  old.insert(newRow({ bucket: 'videos', size: 5 }), 'committed');
+  old.insert(newRow({ bucket: 'videos', size: 1000 }), 'pending');
+  old.insert(newRow({ bucket: 'files', size: 7 }), 'deleting');
+  old.db.close();
 
-  const catalog = Catalog.open({ path: file, logger: silentLogger });
+  const catalog = Catalog.open({ path: old.file, logger: silentLogger });
   dir.closeLater(() => catalog.close());
   assert.deepEqual(await catalog.bucketTotals(), [
     { bucket: 'images', photos: 2, bytes: 42 },

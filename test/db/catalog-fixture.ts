@@ -10,6 +10,7 @@ import pg from 'pg';
 import Database from 'better-sqlite3';
 import type { Photo } from '../../src/protocol/types';
 import { Catalog, type NewPhotoRow } from '../../src/daemon/db/catalog';
+import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../../src/daemon/db/migrations';
 import { createLogger } from '../../src/daemon/logger';
 import { PostgresCatalog } from '../../src/daemon/catalog-pg/pg-catalog';
 import type { PhotoCatalog } from '../../src/daemon/db/photo-catalog';
@@ -78,6 +79,29 @@ export function newRow(overrides: Partial<NewPhotoRow> = {}): NewPhotoRow {
     metadata: {},
     ...overrides,
   };
+}
+
+/**
+ * A catalog file as storaged wrote it at schema `version`: the migrations up
+ * to it, rows inserted by SQL (no trigger or backfill of a later version has
+ * seen them), for tests of what an upgrade does to an existing file. Close
+ * `db` before the daemon opens `file`.
+ */
+export function catalogAtVersion(dir: TempDir, version: number): { file: string; db: Database.Database; insert(row: NewPhotoRow, state: string): void } {
+  const migrations = path.join(dir.path, `migrations-${String(version).padStart(3, '0')}`);
+  fs.mkdirSync(migrations);
+  for (const name of fs.readdirSync(DEFAULT_MIGRATIONS_DIR)) {
+    const at = /^(\d{3})_.*\.sql$/.exec(name);
+    if (at !== null && Number(at[1]) <= version) fs.copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, name), path.join(migrations, name));
+  }
+  const file = path.join(dir.path, 'old.sqlite');
+  const db = new Database(file);
+  applyMigrations(db, migrations);
+  const statement = db.prepare(`INSERT INTO photos (id, client_id, user_id, session_id, original_filename, mime_type, bucket, s3_key, size,
+      checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at)
+    VALUES (@id, @client_id, @user_id, @session_id, @original_filename, @mime_type, @bucket, @s3_key, @size,
+      @checksum, '{}', @state, @now, @now, @now, @now)`);
+  return { file, db, insert: (row, state) => void statement.run({ ...row, state, now: new Date().toISOString() }) };
 }
 
 export async function addCommitted(catalog: PhotoCatalog, overrides: Partial<NewPhotoRow> = {}): Promise<Photo> {

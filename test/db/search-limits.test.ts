@@ -5,18 +5,15 @@
 // before the word index are indexed when opened.
 
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { Catalog } from '../../src/daemon/db/catalog';
-import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../../src/daemon/db/migrations';
 import { runSearch } from '../../src/daemon/db/photo-search';
 import { parseSearchQuery } from '../../src/daemon/db/search-query';
 import { compileTextMatch, MAX_QUERY_WORDS } from '../../src/daemon/db/search-words';
 import { StatementCache } from '../../src/daemon/db/statement-cache';
 import { ValidationError } from '../../src/protocol/errors';
-import { addCommitted, newRow, openTestCatalog, silentLogger, TempDir } from './catalog-fixture';
+import { addCommitted, catalogAtVersion, newRow, openTestCatalog, silentLogger, TempDir } from './catalog-fixture';
 import { assertWordsInStep } from './search-words-check';
 
 test('search words are folded by unicode61, deduped, and a word that begins another adds nothing', () => {
@@ -119,35 +116,24 @@ test('the worst text a caller can send reads only its own words and rows, by ind
 
 test('a catalog written before the word index is indexed when the daemon opens it', async (t) => {
   const dir = new TempDir(t);
-  const before = path.join(dir.path, 'migrations-003');
-  fs.mkdirSync(before);
-  for (const name of fs.readdirSync(DEFAULT_MIGRATIONS_DIR).filter((n) => /^00[1-3]_.*\.sql$/.test(n))) {
-    fs.copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, name), path.join(before, name));
-  }
-  const file = path.join(dir.path, 'old.sqlite');
   // The file as storaged wrote it before 004: its migrations, rows committed by SQL.
-  const old = new Database(file);
-  applyMigrations(old, before);
-  const insert = old.prepare(`INSERT INTO photos (id, client_id, user_id, session_id, original_filename, mime_type, bucket, s3_key, size,
-      checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at)
-    VALUES (@id, @client_id, @user_id, @session_id, @original_filename, @mime_type, @bucket, @s3_key, @size,
-      @checksum, '{}', @state, @now, @now, @now, @now)`);
+  const old = catalogAtVersion(dir, 3);
   const stored = [];
   for (const name of ['beach day.jpg', 'mountain.png', 'beach night.jpg']) {
     const row = newRow({ original_filename: name });
-    insert.run({ ...row, state: 'committed', now: new Date().toISOString() });
+    old.insert(row, 'committed');
     stored.push(row);
   }
   const pending = newRow({ original_filename: 'beach pending.jpg' });
-  insert.run({ ...pending, state: 'pending', now: new Date().toISOString() });
-  old.close();
+  old.insert(pending, 'pending');
+  old.db.close();
 
-  const catalog = Catalog.open({ path: file, logger: silentLogger });
+  const catalog = Catalog.open({ path: old.file, logger: silentLogger });
   dir.closeLater(() => catalog.close());
   assert.deepEqual((await catalog.search('client-a', { query: 'beach' })).photos.map((p) => p.id).sort(), [stored[0]!.id, stored[2]!.id].sort());
   await catalog.commitPending(pending.id);
   assert.equal((await catalog.search('client-a', { query: 'beach' })).total, 3, 'a photo committed after the upgrade is indexed too');
-  const raw = new Database(file);
+  const raw = new Database(old.file);
   dir.closeLater(() => raw.close());
   assertWordsInStep(raw);
   assert.equal(raw.prepare('SELECT count(*) FROM photo_words_backfill').pluck().get(), 0);
