@@ -181,6 +181,21 @@ test('STORAGED_BODY_IDLE_TIMEOUT_S sets how long a gateway body may be silent', 
   assert.throws(() => loadConfig({ STORAGED_BODY_IDLE_TIMEOUT_S: '0' }, '/'), /STORAGED_BODY_IDLE_TIMEOUT_S: expected an integer between 1 and 3600/);
 });
 
+/** Each setting alone is refused with a ConfigError that names it and says what was expected. */
+function assertRefused(refused: Array<[string, string, RegExp]>): void {
+  for (const [name, value, message] of refused) {
+    assert.throws(
+      () => loadConfig({ [name]: value }, '/'),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError, `${name}=${value}`);
+        assert.ok(err.message.includes(name), `the message names ${name}: ${err.message}`);
+        assert.match(err.message, message);
+        return true;
+      },
+    );
+  }
+}
+
 test('admission: connections, calls and the gateway rate have defaults, and take validated values', () => {
   assert.deepEqual(loadConfig({}, '/').admission, {
     socketConnections: 1024,
@@ -214,17 +229,7 @@ test('admission: connections, calls and the gateway rate have defaults, and take
     ['STORAGED_GATEWAY_RATE', '100', /expected off or a rate like 50\/s, 600\/min or 50\/s,burst=200, got '100'/],
     ['STORAGED_GATEWAY_RATE', '0/s', /above 0/],
   ];
-  for (const [name, value, message] of refused) {
-    assert.throws(
-      () => loadConfig({ [name]: value }, '/'),
-      (err: unknown) => {
-        assert.ok(err instanceof ConfigError, `${name}=${value}`);
-        assert.ok(err.message.includes(name), `the message names ${name}: ${err.message}`);
-        assert.match(err.message, message);
-        return true;
-      },
-    );
-  }
+  assertRefused(refused);
 });
 
 test('search threads: 2 threads and a 5 s bound on each SQLite search by default, validated values otherwise', () => {
@@ -236,15 +241,5 @@ test('search threads: 2 threads and a 5 s bound on each SQLite search by default
     ['STORAGED_SEARCH_TIMEOUT_MS', '9', /between 10 and 600000/],
     ['STORAGED_SEARCH_TIMEOUT_MS', '600001', /between 10 and 600000/],
   ];
-  for (const [name, value, message] of refused) {
-    assert.throws(
-      () => loadConfig({ [name]: value }, '/'),
-      (err: unknown) => {
-        assert.ok(err instanceof ConfigError, `${name}=${value}`);
-        assert.ok(err.message.includes(name), `the message names ${name}: ${err.message}`);
-        assert.match(err.message, message);
-        return true;
-      },
-    );
-  }
+  assertRefused(refused);
 });
