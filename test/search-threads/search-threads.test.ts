@@ -225,3 +225,29 @@ test('searches wait their turn for a thread: past the waiting bound, or waiting 
   for (const err of [second!, third!]) assert.ok(['VALIDATION', 'UNAVAILABLE'].includes(err.code), err.message);
   assert.equal((await catalog.search('big', { query: 'n123456' })).total, 1);
 });
+
+test('search threads start when searches come and leave after a quiet spell; the next search starts one again', async (t) => {
+  const file = path.join(tempDir(t), 'storage.db');
+  const catalog = Catalog.open({ path: file, logger: createLogger('silent'), searchThreads: { threads: 2, timeoutMs: 5000, idleMs: 300 } });
+  t.after(() => catalog.close());
+  const threads = catalog.searchThreads!;
+  assert.equal(threads.stats().threads, 0, 'no thread before the first search');
+  assert.equal(threads.workers().length, 0);
+
+  // The second search arrives while the first thread is starting: it gets a thread of its own.
+  const pages = await Promise.all([catalog.search('a', { query: 'sunset' }), catalog.search('b', { query: 'beach' })]);
+  assert.deepEqual(pages.map((page) => page.total), [0, 0]);
+  assert.equal(threads.stats().threads, 2);
+  const first = threads.workers();
+
+  const exited = first.map((worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve())));
+  // Idle threads and their timers keep no process alive: this one waits with a timer of its own.
+  const keepAlive = setInterval(() => {}, 50);
+  await Promise.all(exited).finally(() => clearInterval(keepAlive));
+  assert.equal(threads.stats().threads, 0, 'idle threads left');
+  assert.equal(threads.stats().threadsLost, 0, 'leaving idle is not a lost thread');
+
+  assert.equal((await catalog.search('a', { query: 'sunset' })).total, 0);
+  assert.equal(threads.stats().threads, 1, 'one search started one thread again');
+  assert.ok(threads.workers().every((worker) => !first.includes(worker)));
+});

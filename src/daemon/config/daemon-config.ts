@@ -82,8 +82,9 @@ export interface DaemonConfig {
   /** Connections, calls and request rates callers may use at once (admission-settings.ts). */
   admission: AdmissionSettings;
   /**
-   * The SQLite catalog's searches: STORAGED_SEARCH_THREADS threads run them
-   * off the event loop, each search bounded by STORAGED_SEARCH_TIMEOUT_MS
+   * The SQLite catalog's searches: up to STORAGED_SEARCH_THREADS threads
+   * (started on demand) run them off the event loop, each search bounded by
+   * STORAGED_SEARCH_TIMEOUT_MS
    * (search-threads/search-threads.ts). PostgreSQL runs its searches in the
    * server, bounded by STORAGED_CATALOG_TIMEOUT_MS.
    */

@@ -53,7 +53,7 @@ export interface CatalogOptions {
    * time (the daemon's STORAGED_SEARCH_THREADS, STORAGED_SEARCH_TIMEOUT_MS).
    * Without it they run on the calling thread, unbounded (tools, tests).
    */
-  searchThreads?: { threads: number; timeoutMs: number; maxWaiting?: number; nice?: number };
+  searchThreads?: { threads: number; timeoutMs: number; maxWaiting?: number; nice?: number; idleMs?: number };
 }
 
 /** ~10k photos is a few MB and covers the hot set of most deployments. */

@@ -111,6 +111,8 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
     takeHead(true);
     await spool?.finish();
   } catch (err) {
+    // Held in memory only (a spool write in flight may still read the others).
+    if (spool === null) for (const held of chunks) giveFrameBack(held);
     spoolHash?.abandon();
     await spool?.discard();
     // A caller that went away breaks its body stream with whatever its transport says
@@ -134,17 +136,25 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
     if (finishedSpool === null) for (const held of chunks) hash.update(held);
     sha256 = hash.digest('hex');
   }
+  // A body that arrived as one chunk (up to CHUNK_BYTES) is used as it is: no copy.
+  const inMemory = finishedSpool === null ? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)) : null;
+  if (inMemory !== chunks[0]) for (const held of chunks) giveFrameBack(held);
+  // A second give could hand back a slot that has since been lent to another body.
+  let discarded = false;
   return {
-    // A body that arrived as one chunk (up to CHUNK_BYTES) is used as it is: no copy.
-    source:
-      finishedSpool === null
-        ? { buffer: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) }
-        : { path: finishedSpool.path },
+    source: inMemory !== null ? { buffer: inMemory } : { path: finishedSpool!.path },
     size,
     sha256,
     head: head ?? Buffer.alloc(0),
     discard: async () => {
+      if (discarded) return;
+      discarded = true;
       await finishedSpool?.discard();
+      // The store is over: nothing reads its body any more. A socket frame slot goes back to
+      // the pool instead of waiting for a full collection (a dropped slot outlives the young
+      // generation: memory.mixed saw up to 244 frames, 61 MiB, held by 200 KB stores that
+      // had answered long before).
+      if (inMemory !== null) giveFrameBack(inMemory);
     },
   };
 }

@@ -92,6 +92,7 @@ export class DaemonStatsSource extends MetricRegistry {
     if (search === undefined) return '';
     return [
       gauge('storaged_search_thread_searches_total', 'Searches run on the search threads', search.searches, 'counter'),
+      gauge('storaged_search_threads', 'Search threads running now (started on demand, retired when idle)', search.threads),
       gauge('storaged_search_thread_running', 'Searches running on the search threads now', search.running),
       gauge('storaged_search_thread_waiting', 'Searches waiting for a search thread', search.waiting),
       gauge('storaged_search_timed_out_total', 'Searches stopped at STORAGED_SEARCH_TIMEOUT_MS', search.timedOut, 'counter'),

@@ -6,6 +6,13 @@
 // connection to the file and run one search at a time; searches wait their
 // turn in order of arrival.
 //
+// Threads start when searches need them and leave after IDLE_RETIRE_MS
+// without one: each holds ~11 MiB of resident memory (a V8 isolate and an
+// SQLite connection; 111 against 100 MiB for an idle daemon with two or one,
+// 2026-12-04), which a daemon that only stores and serves photos should not
+// pay. The first search after a quiet spell waits for a thread's start-up
+// (tens of milliseconds), not counted against its time bound.
+//
 // Each search is bounded in time (STORAGED_SEARCH_TIMEOUT_MS), twice over:
 // inside SQLite by the thread's deadline check (db/search-deadline.ts),
 // which stops the statement and leaves the thread serving; and here by a
@@ -48,6 +55,8 @@ export const DEFAULT_MAX_WAITING_SEARCHES = 1024;
 const BACKSTOP_GRACE_MS = 1000;
 /** After a thread failed to start (the file cannot be opened), the next try waits this long. */
 const RESTART_DELAY_MS = 1000;
+/** A thread without a search for this long leaves; the next search starts another. */
+export const IDLE_RETIRE_MS = 60_000;
 
 /**
  * A page holds at most 512 KiB of answer, which a thread keeps as text (the
@@ -63,6 +72,8 @@ export interface SearchThreadsOptions {
   threads?: number;
   timeoutMs?: number;
   maxWaiting?: number;
+  /** How long a thread waits idle before it leaves (IDLE_RETIRE_MS by default). */
+  idleMs?: number;
   /** Nice value of the threads (0-19); the worker pool's by default. */
   nice?: number;
   logger: Logger;
@@ -82,11 +93,15 @@ interface Thread {
   ready: boolean;
   task: Task | null;
   backstop: NodeJS.Timeout | null;
+  /** Set while the thread waits for work: it leaves when this fires. */
+  idleTimer: NodeJS.Timeout | null;
 }
 
 export interface SearchThreadStats {
   /** Searches run on the threads since start. */
   searches: number;
+  /** Threads started and not yet retired (they start on demand). */
+  threads: number;
   running: number;
   waiting: number;
   /** Searches stopped at their deadline, by the check or the backstop. */
@@ -109,10 +124,13 @@ export class SearchThreads {
   readonly #size: number;
   readonly #timeoutMs: number;
   readonly #maxWaiting: number;
+  readonly #idleMs: number;
   readonly #logger: Logger;
   readonly #threads = new Set<Thread>();
   /** Terminated threads still running their last statement. */
   #exiting = 0;
+  /** Idle threads sent away, until their 'exit'. */
+  readonly #retiring = new Set<Worker>();
   readonly #waiting: Task[] = [];
   #nextId = 1;
   #closed = false;
@@ -124,8 +142,8 @@ export class SearchThreads {
     this.#size = options.threads ?? DEFAULT_SEARCH_THREADS;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS;
     this.#maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING_SEARCHES;
+    this.#idleMs = options.idleMs ?? IDLE_RETIRE_MS;
     this.#logger = options.logger;
-    for (let i = 0; i < this.#size; i++) this.#start();
   }
 
   /** Runs one search on a thread; rejects with a StorageError. */
@@ -143,13 +161,14 @@ export class SearchThreads {
     return new Promise<RecordPage>((resolve, reject) => {
       this.#waiting.push({ id: this.#nextId++, clientId, plan, queuedAt: performance.now(), resolve, reject });
       this.#dispatch();
+      this.#refill();
     });
   }
 
   stats(): SearchThreadStats {
     let running = 0;
     for (const thread of this.#threads) if (thread.task !== null) running++;
-    return { running, waiting: this.#waiting.length, ...this.#stats };
+    return { threads: this.#threads.size, running, waiting: this.#waiting.length, ...this.#stats };
   }
 
   /** The live threads, for tests that stop one from outside. */
@@ -163,6 +182,7 @@ export class SearchThreads {
     this.#closed = true;
     if (this.#restartTimer !== null) clearTimeout(this.#restartTimer);
     for (const task of this.#waiting.splice(0)) task.reject(new ClosedError('the catalog is closed'));
+    for (const thread of this.#threads) this.#stopIdleTimer(thread);
     await Promise.all(
       [...this.#threads].map(async (thread) => {
         const exited = new Promise<void>((resolve) => thread.worker.once('exit', () => resolve()));
@@ -182,7 +202,7 @@ export class SearchThreads {
     });
     // An idle thread must not keep the process alive; one with a search does (#dispatch).
     worker.unref();
-    const thread: Thread = { worker, ready: false, task: null, backstop: null };
+    const thread: Thread = { worker, ready: false, task: null, backstop: null, idleTimer: null };
     this.#threads.add(thread);
     worker.on('message', (message: ThreadMessage) => this.#onMessage(thread, message));
     worker.on('error', (err) => this.#onError(thread, err));
@@ -206,6 +226,7 @@ export class SearchThreads {
         this.#dispatch();
         return;
       }
+      this.#stopIdleTimer(thread);
       thread.task = task;
       thread.worker.ref();
       thread.backstop = setTimeout(() => this.#stopRunaway(thread), this.#timeoutMs + BACKSTOP_GRACE_MS);
@@ -221,6 +242,7 @@ export class SearchThreads {
       const now = performance.now();
       for (const task of this.#waiting) task.queuedAt = now;
       this.#dispatch();
+      this.#idleUnlessBusy(thread);
       return;
     }
     const task = this.#finish(thread);
@@ -228,6 +250,28 @@ export class SearchThreads {
     if ('page' in message) task.resolve(message.page);
     else task.reject(this.#failure(task, message.failure));
     this.#dispatch();
+    this.#idleUnlessBusy(thread);
+  }
+
+  /** A ready thread left without work starts its idle countdown. */
+  #idleUnlessBusy(thread: Thread): void {
+    if (thread.task !== null || thread.idleTimer !== null || !this.#threads.has(thread)) return;
+    thread.idleTimer = setTimeout(() => this.#retire(thread), this.#idleMs);
+    thread.idleTimer.unref();
+  }
+
+  #stopIdleTimer(thread: Thread): void {
+    if (thread.idleTimer !== null) clearTimeout(thread.idleTimer);
+    thread.idleTimer = null;
+  }
+
+  /** An idle thread leaves quietly: not lost, and not replaced until a search needs it. */
+  #retire(thread: Thread): void {
+    thread.idleTimer = null;
+    if (thread.task !== null || this.#closed) return;
+    this.#threads.delete(thread);
+    this.#retiring.add(thread.worker);
+    thread.worker.postMessage(CLOSE);
   }
 
   #failure(task: Task, failure: ThreadFailure): StorageError {
@@ -275,6 +319,12 @@ export class SearchThreads {
   }
 
   #onExit(thread: Thread, code: number): void {
+    this.#stopIdleTimer(thread);
+    if (this.#retiring.delete(thread.worker)) {
+      // Left idle, as asked; a search that came meanwhile may want its place.
+      this.#refill();
+      return;
+    }
     if (!this.#threads.has(thread)) {
       // A terminated runaway, finally out of its statement: its place is free.
       this.#exiting--;
@@ -308,9 +358,18 @@ export class SearchThreads {
     this.#refill();
   }
 
-  /** Starts threads up to the configured number, counting those still exiting against it twice over at most. */
+  /**
+   * Starts threads for the searches that wait and find none free, up to the
+   * configured number, counting those still exiting against it twice over at most.
+   */
   #refill(): void {
-    if (this.#closed) return;
-    while (this.#threads.size < this.#size && this.#threads.size + this.#exiting < 2 * this.#size) this.#start();
+    if (this.#closed || this.#restartTimer !== null) return;
+    let free = 0;
+    for (const thread of this.#threads) if (thread.task === null) free++;
+    let wanted = this.#waiting.length - free;
+    while (wanted > 0 && this.#threads.size < this.#size && this.#threads.size + this.#exiting + this.#retiring.size < 2 * this.#size) {
+      this.#start();
+      wanted--;
+    }
   }
 }
