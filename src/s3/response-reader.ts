@@ -24,7 +24,6 @@ export interface ResponseHead {
 export const MAX_HEAD_BYTES = 16 * 1024;
 
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const DIGITS = /^\d{1,15}$/;
 
 /**
@@ -155,22 +154,52 @@ export class ResponseReader {
   }
 }
 
+/** Characters of an HTTP token (RFC 9110, 5.6.2), by code: header names must be made of them. */
+const TOKEN_CHARS = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHARS[c.charCodeAt(0)] = 1;
+
+function isToken(text: string, start: number, end: number): boolean {
+  if (end <= start) return false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHARS[c] === 0) return false;
+  }
+  return true;
+}
+
+const isBlank = (c: number) => c === 32 || c === 9;
+
+/**
+ * Parses a head (without its blank line) by index, not by splitting it into
+ * lines and testing each with regular expressions: that way it took 4% of
+ * the daemon's main thread at 16 gateway downloads of 200 KB in flight, for
+ * MinIO's ~20 header lines per answer.
+ */
 function parseHead(text: string): ResponseHead {
-  const lines = text.split('\r\n');
-  const statusLine = STATUS_LINE.exec(lines[0]!);
-  if (statusLine === null) throw badResponse(`not an HTTP/1.x status line: ${JSON.stringify(lines[0]!.slice(0, 80))}`);
+  let lineEnd = text.indexOf('\r\n');
+  if (lineEnd === -1) lineEnd = text.length;
+  const first = text.slice(0, lineEnd);
+  const statusLine = STATUS_LINE.exec(first);
+  if (statusLine === null) throw badResponse(`not an HTTP/1.x status line: ${JSON.stringify(first.slice(0, 80))}`);
   const status = Number(statusLine[2]);
   if (status < 200) throw badResponse(`an informational ${status} answer was not asked for`);
   const headers = new Map<string, string>();
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    const name = line.slice(0, colon);
-    if (colon <= 0 || !TOKEN.test(name)) throw badResponse(`a malformed header line: ${JSON.stringify(line.slice(0, 80))}`);
-    const key = name.toLowerCase();
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+  for (let at = lineEnd + 2; at < text.length + 2; ) {
+    let end = text.indexOf('\r\n', at);
+    if (end === -1) end = text.length;
+    const colon = text.indexOf(':', at);
+    if (colon === -1 || colon >= end || !isToken(text, at, colon)) {
+      throw badResponse(`a malformed header line: ${JSON.stringify(text.slice(at, Math.min(end, at + 80)))}`);
+    }
+    const key = text.slice(at, colon).toLowerCase();
+    let from = colon + 1;
+    let to = end;
+    while (from < to && isBlank(text.charCodeAt(from))) from++;
+    while (to > from && isBlank(text.charCodeAt(to - 1))) to--;
+    const value = text.slice(from, to);
     const before = headers.get(key);
     headers.set(key, before === undefined ? value : `${before}, ${value}`);
+    at = end + 2;
   }
   const coding = headers.get('transfer-encoding');
   const lengthText = headers.get('content-length');

@@ -3,9 +3,11 @@
 
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { lentSmallPartSlots } from '../../src/daemon/blobs/read-in-parts';
 import { contentDisposition } from '../../src/s3/safe-serving';
 import { BACKENDS, backendFor } from '../support/backends';
 import { pngBytes, sha256 } from '../support/image-bytes';
+import { startMinio } from '../support/minio-server';
 import { eventually, startGateway } from './gateway-fixture';
 
 const SIZE = 100_000;
@@ -90,6 +92,38 @@ test('a download the caller abandons is cut without harming the next requests', 
   // The server sees the connection go only after the client closed it: wait for the log line, not a fixed time.
   const abandoned = await eventually(() => g.logs.find((l) => l.msg === 'http request' && l.route === '/photos/:id/content' && l.status === 499));
   assert.equal(abandoned.method, 'GET');
+});
+
+test('small photos read through the gateway in one write give their slot back, read to the end or abandoned', { timeout: 60_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const g = await startGateway(t, minio);
+  const bytes = pngBytes(200 * 1024);
+  const stored = await g.json('POST', '/photos?filename=small.png', { body: bytes, headers: { 'content-type': 'image/png' } });
+  assert.equal(stored.status, 201);
+  const lentBefore = lentSmallPartSlots();
+  const reads = await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      const res = await g.call('GET', `/photos/${stored.body.id}/content`);
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['content-length'], String(bytes.length));
+      return sha256(Buffer.from(await res.body.arrayBuffer()));
+    }),
+  );
+  assert.deepEqual(new Set(reads), new Set([sha256(bytes)]), 'every download has the exact bytes');
+  await eventually(() => (lentSmallPartSlots() === lentBefore ? true : undefined));
+  // Callers that go away as soon as the head arrives: the slot still comes back.
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      const controller = new AbortController();
+      const res = await g.call('GET', `/photos/${stored.body.id}/content`, { signal: controller.signal });
+      assert.equal(res.statusCode, 200);
+      controller.abort();
+      await res.body.text().catch(() => undefined);
+    }),
+  );
+  await eventually(() => (lentSmallPartSlots() === lentBefore ? true : undefined));
+  const again = await g.call('GET', `/photos/${stored.body.id}/content`);
+  assert.equal(sha256(Buffer.from(await again.body.arrayBuffer())), sha256(bytes), 'the daemon serves on');
 });
 
 test('Content-Disposition keeps an ASCII fallback and the exact name, quoting nothing dangerous', () => {

@@ -10,6 +10,7 @@ import {
   SMALL_PART_BYTES,
   sparePartSlots,
   spareSmallPartSlots,
+  takeOnlyPart,
 } from '../../src/daemon/blobs/read-in-parts';
 import { S3Endpoint } from '../../src/s3/s3-endpoint';
 import { metricsOf } from '../../src/daemon/workers/pool-metrics';
@@ -204,6 +205,40 @@ describe('readInParts of one part on the calling thread', () => {
       assert.equal((piece as Buffer).buffer.byteLength, DOWNLOAD_PART_BYTES);
       givePartBack(piece as Buffer);
     }
+  });
+
+  it('takeOnlyPart hands over a read of one part whole, once, and leaves other streams to be read', async () => {
+    const lentBefore = lentSmallPartSlots();
+    const read = await one('photo.bin', 0, photo.length - 1, photo.length);
+    const only = takeOnlyPart(read);
+    assert.ok(only !== null);
+    assert.equal(sha(only), sha(photo), 'the exact bytes, from the slot');
+    assert.equal(only.buffer.byteLength, SMALL_PART_BYTES);
+    assert.equal(takeOnlyPart(read), null, 'taken once');
+    assert.deepEqual(await read.toArray(), [], 'the stream has nothing more');
+    assert.equal(metricsOf(pool).readAheadBytes, 0, 'nothing counted ahead once taken');
+    assert.equal(lentSmallPartSlots(), lentBefore + 1);
+    givePartBack(only);
+    assert.equal(lentSmallPartSlots(), lentBefore);
+
+    // A part of a larger read, or a stream already being read, is not taken.
+    const ranged = await one('larger.bin', 0, 99);
+    const rangedPart = takeOnlyPart(ranged);
+    assert.ok(rangedPart !== null, 'a range of one part is one part too');
+    givePartBack(rangedPart);
+    const started = await one('photo.bin', 0, photo.length - 1, photo.length);
+    const pieces: Buffer[] = [];
+    for await (const piece of started) {
+      pieces.push(piece as Buffer);
+      assert.equal(takeOnlyPart(started), null, 'a stream already read keeps its bytes to itself');
+    }
+    assert.equal(sha(Buffer.concat(pieces)), sha(photo));
+    for (const piece of pieces) givePartBack(piece);
+    const twoParts = randomBytes(PART + 1000);
+    await minio.client.putObject(BUCKET, 'two-parts.bin', twoParts, twoParts.length);
+    const multi = await readInParts(t(), { bucket: BUCKET, key: 'two-parts.bin' });
+    assert.equal(takeOnlyPart(multi), null, 'a read of several parts streams');
+    assert.deepEqual(await sha256OfStream(multi), { sha256: sha(twoParts), size: twoParts.length });
   });
 
   it('an object of another size than the caller was told is INTERNAL; missing NOT_FOUND, past its end RANGE_NOT_SATISFIABLE, MinIO gone UNAVAILABLE', async () => {

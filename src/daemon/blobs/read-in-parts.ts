@@ -213,14 +213,37 @@ export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Pr
   metrics.addReadAhead(first.bytes.length - (firstEnd - start + 1));
   const head: Pending = { bytes: first.bytes.length, part: Promise.resolve(first.bytes) };
   const stop = (reason: Error) => (stopped ??= new AbortController()).abort(reason);
-  return new PartReader(metrics, cancel, stop, [head], firstEnd + 1, end, partBytes, readAhead, (from, to) =>
+  const reader = new PartReader(metrics, cancel, stop, [head], firstEnd + 1, end, partBytes, readAhead, (from, to) =>
     fetchPart(from, to, (stopped ??= new AbortController()).signal).then((r) => r.bytes),
   );
+  if (firstEnd >= end) reader.only = first.bytes;
+  return reader;
+}
+
+/**
+ * The bytes of a read that came in one part (a photo of at most one part,
+ * fetched before the stream was made), for a reader that writes them in one
+ * go: no stream, async iterator or promise per piece in between, which cost
+ * the gateway ~20 µs of its ~250 µs per 200 KB download. The stream must not
+ * have been read; it is over once this returns bytes (an unread stream holds
+ * nothing else). Give the bytes back (givePartBack) once they are written.
+ * Null for any other stream.
+ */
+export function takeOnlyPart(body: Readable): Buffer | null {
+  if (!(body instanceof PartReader) || body.only === null) return null;
+  const bytes = body.only;
+  body.only = null;
+  body.queue.length = 0;
+  body.metrics.addReadAhead(-bytes.length);
+  lastSlices.add(bytes);
+  return bytes;
 }
 
 class PartReader extends Readable {
   #next: number;
   #busy = false;
+  /** The whole read when it is one part already here, until read or taken (takeOnlyPart). */
+  only: Buffer | null = null;
 
   constructor(
     readonly metrics: PoolMetrics,
@@ -254,6 +277,7 @@ class PartReader extends Readable {
   override _read(): void {
     // Pushing a part's slices can call _read again; the part being handed on finishes first.
     if (this.#busy) return;
+    this.only = null;
     this.#topUp();
     const head = this.queue.shift();
     if (head === undefined) {

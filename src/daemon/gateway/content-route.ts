@@ -7,6 +7,7 @@ import type * as http from 'node:http';
 import type { Readable } from 'node:stream';
 import { ClosedError, RangeNotSatisfiableError } from '../../protocol/errors';
 import { PartReturns } from '../blobs/part-returns';
+import { givePartBack, takeOnlyPart } from '../blobs/read-in-parts';
 import type { CallContext, Coordinator } from '../coordinator/coordinator';
 import type { Logger } from '../logger';
 import { contentHeaders, etagOf, noneMatchHits, type ContentDescription } from './content-headers';
@@ -80,7 +81,8 @@ export async function serveContent(
   }
   writeHeadFor(res, info, info, request !== undefined);
   try {
-    await sendBody(body, res);
+    const only = takeOnlyPart(body);
+    await (only === null ? sendBody(body, res) : sendOnlyPart(only, res));
   } catch (err) {
     logger.debug({ err, requestId, photoId: id }, 'photo download ended early');
   }
@@ -96,6 +98,28 @@ function drained(res: http.ServerResponse): Promise<void> {
     };
     res.on('drain', done);
     res.on('close', done);
+  });
+}
+
+/**
+ * Writes a body that is one part in one write (with the head: one writev),
+ * and gives its memory back once the socket is done with it (the write's
+ * callback also runs, with an error, when the socket is destroyed first).
+ * Resolves then, or when the response closes first: a response queued behind
+ * an earlier one on its connection may never reach the socket.
+ */
+function sendOnlyPart(bytes: Buffer, res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const over = () => {
+      res.off('close', over);
+      resolve();
+    };
+    res.once('close', over);
+    res.write(bytes, () => {
+      givePartBack(bytes);
+      over();
+    });
+    res.end();
   });
 }
 
