@@ -251,3 +251,47 @@ test('search threads start when searches come and leave after a quiet spell; the
   assert.equal(threads.stats().threads, 1, 'one search started one thread again');
   assert.ok(threads.workers().every((worker) => !first.includes(worker)));
 });
+
+test('one tenant\'s flood of broad searches does not hold another tenant\'s search behind it: threads go to the tenant with the fewest running', { timeout: 300_000 }, async (t) => {
+  const file = path.join(tempDir(t), 'storage.db');
+  fillCatalog(file);
+  // With one thread every tenant has none running when it frees: then the tenant served longest ago goes next.
+  for (const threads of [1, 2]) {
+    // Bound far off: every search here runs to its end, so only the order of answers tells.
+    const catalog = Catalog.open({ path: file, logger: createLogger('silent'), searchThreads: { threads, timeoutMs: 600_000 } });
+    try {
+      // A tenant alone gets every thread.
+      let mostRunning = 0;
+      let done = false;
+      const alone = Promise.all([0, 1].map(() => catalog.search('big', BROAD))).finally(() => (done = true));
+      while (!done) {
+        mostRunning = Math.max(mostRunning, catalog.searchThreads!.stats().running);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      assert.deepEqual((await alone).map((page) => page.total), [BIG_ROWS, BIG_ROWS]);
+      assert.equal(mostRunning, threads, `${threads} thread(s): most searches running at once`);
+
+      const answered: string[] = [];
+      const flood = [0, 1, 2, 3, 4, 5].map((i) =>
+        catalog.search('big', BROAD).then(
+          (page) => {
+            answered.push(`big ${i}`);
+            assert.equal(page.total, BIG_ROWS);
+          },
+          // Those still waiting when the catalog closes below.
+          (err: unknown) => assert.ok(err instanceof StorageError && err.code === 'CLOSED', String(err)),
+        ),
+      );
+      const page = await catalog.search('small', { query: 'sunset' });
+      answered.push('small');
+      assert.equal(page.total, 0);
+      // Small's search takes the first thread that frees (on two, big's first two end together: they started
+      // together). In order of arrival, it waited until all six of big's (or five, on two threads) were answered.
+      assert.ok(answered.indexOf('small') <= threads, `${threads} thread(s), answered in this order: ${answered.join(', ')}`);
+      await catalog.close();
+      await Promise.all(flood);
+    } finally {
+      await catalog.close();
+    }
+  }
+});
