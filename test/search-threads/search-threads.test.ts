@@ -295,3 +295,43 @@ test('one tenant\'s flood of broad searches does not hold another tenant\'s sear
     }
   }
 });
+
+test('a full queue of one tenant\'s searches makes room for another tenant\'s: its newest waiting search is refused UNAVAILABLE instead', { timeout: 300_000 }, async (t) => {
+  const file = path.join(tempDir(t), 'storage.db');
+  fillCatalog(file);
+  // Bound far off: no search here stops at it, so only the queue's choices tell.
+  const catalog = Catalog.open({ path: file, logger: createLogger('silent'), searchThreads: { threads: 1, timeoutMs: 600_000, maxWaiting: 2 } });
+  t.after(() => catalog.close());
+  // The thread has started: big's first search runs at once, the next two fill the queue.
+  assert.equal((await catalog.search('small', { query: 'sunset' })).total, 0);
+  const answered: string[] = [];
+  const outcome = (who: string, promise: Promise<{ total: number }>) =>
+    promise.then(
+      (page) => {
+        answered.push(who);
+        return page.total;
+      },
+      (err: unknown) => {
+        assert.ok(err instanceof StorageError, String(err));
+        return err;
+      },
+    );
+  const big = [0, 1, 2].map((i) => outcome(`big ${i}`, catalog.search('big', BROAD)));
+  // A fourth of big's finds the queue full of its own: refused.
+  const bigFourth = await outcome('big 3', catalog.search('big', BROAD));
+  const small = outcome('small', catalog.search('small', { query: 'sunset' }));
+  const [first, second, third] = await Promise.all(big);
+  assert.ok(bigFourth instanceof StorageError && bigFourth.code === 'UNAVAILABLE', String(bigFourth));
+  assert.equal(await small, 0, 'small\'s search was let in and answered');
+  assert.equal(first, BIG_ROWS);
+  assert.equal(second, BIG_ROWS);
+  // big's newest waiting search gave small its place, with the same retryable refusal as a full queue.
+  for (const refused of [third, bigFourth]) {
+    assert.ok(refused instanceof StorageError, String(refused));
+    assert.equal(refused.code, 'UNAVAILABLE');
+    assert.equal(refused.retryable, true);
+    assert.match(refused.message, /2 searches waiting for its 1 search threads \(STORAGED_SEARCH_THREADS\); retry shortly/);
+  }
+  // And went before big's older one: when the thread freed, neither ran a search, and big had just been served.
+  assert.deepEqual(answered, ['big 0', 'small', 'big 1']);
+});

@@ -85,6 +85,20 @@ test('a tenant that comes back is served before one whose older searches wait af
   assert.equal(name(s.start()), 'a2');
 });
 
+test('a full queue makes room by giving up the newest search of the tenant with the most waiting, never the newcomer\'s own', () => {
+  const s = new Searches();
+  s.add('a', 3);
+  s.add('b', 1);
+  assert.equal(name(s.queue.makeRoom('b')), 'a3');
+  assert.equal(s.queue.size, 3);
+  // a has 2 waiting, b 1: b's next would make 2, as many as a: no room made.
+  assert.equal(s.queue.makeRoom('b'), null);
+  assert.equal(s.queue.makeRoom('a'), null, 'a flood does not push out its own');
+  assert.equal(name(s.queue.makeRoom('c')), 'a2');
+  assert.equal(s.queue.makeRoom('c'), null, 'nobody has more than one waiting');
+  assert.deepEqual([...s.queue.waiting()].map(name), ['a1', 'b4']);
+});
+
 test('takeAll empties the queue and forgets idle tenants; a running search still finishes', () => {
   const s = new Searches();
   s.add('a', 2);

@@ -152,7 +152,11 @@ export class SearchThreads {
   run(clientId: string, plan: SearchPlan): Promise<RecordPage> {
     if (this.#closed) return Promise.reject(new ClosedError('the catalog is closed'));
     if (this.#queue.size >= this.#maxWaiting) {
-      return Promise.reject(this.#queueFull());
+      const full = this.#queueFull();
+      // The tenant with the most waiting gives up its newest, unless that is this one.
+      const pushedOut = this.#queue.makeRoom(clientId);
+      if (pushedOut === null) return Promise.reject(full);
+      pushedOut.reject(full);
     }
     this.#stats.searches++;
     return new Promise<RecordPage>((resolve, reject) => {

@@ -10,6 +10,10 @@
 // search of a millisecond waited behind all of it, then was refused for
 // waiting too long.
 //
+// A full queue makes room for a quieter tenant by refusing the newest
+// search of the tenant with the most waiting (makeRoom), as call admission
+// does: no fixed share per tenant, so a tenant alone may still fill it.
+//
 // Choosing scans the tenants that wait, not their searches: the queue may
 // hold STORAGED_MAX_CALLS searches, the tenants are few.
 
@@ -78,6 +82,21 @@ export class TenantQueue<T extends QueuedSearch> {
     if (tenant === undefined || tenant.running === 0) throw new Error(`finished() for client ${JSON.stringify(search.clientId)} that runs no search`);
     tenant.running--;
     this.#drop(tenant);
+  }
+
+  /**
+   * The queue is full and a search of `clientId` wants in: the newest
+   * waiting search of the tenant with the most waiting, taken off the queue
+   * to be refused in its place, if that tenant has more waiting than
+   * `clientId` would. A flood fills the queue, but cannot keep a quieter
+   * tenant out of it. Null: refuse the newcomer.
+   */
+  makeRoom(clientId: string): T | null {
+    let biggest: Tenant<T> | null = null;
+    for (const tenant of this.#queued) if (biggest === null || tenant.waiting.length > biggest.waiting.length) biggest = tenant;
+    const own = this.#tenants.get(clientId)?.waiting.length ?? 0;
+    if (biggest === null || biggest.waiting.length <= own + 1) return null;
+    return this.#unqueue(biggest, biggest.waiting.length - 1);
   }
 
   /** Every waiting search, oldest first per tenant (to restamp their wait). */
