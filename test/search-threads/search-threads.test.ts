@@ -251,3 +251,87 @@ test('search threads start when searches come and leave after a quiet spell; the
   assert.equal(threads.stats().threads, 1, 'one search started one thread again');
   assert.ok(threads.workers().every((worker) => !first.includes(worker)));
 });
+
+test('one tenant\'s flood of broad searches does not hold another tenant\'s search behind it: threads go to the tenant with the fewest running', { timeout: 300_000 }, async (t) => {
+  const file = path.join(tempDir(t), 'storage.db');
+  fillCatalog(file);
+  // With one thread every tenant has none running when it frees: then the tenant served longest ago goes next.
+  for (const threads of [1, 2]) {
+    // Bound far off: every search here runs to its end, so only the order of answers tells.
+    const catalog = Catalog.open({ path: file, logger: createLogger('silent'), searchThreads: { threads, timeoutMs: 600_000 } });
+    try {
+      // A tenant alone gets every thread.
+      let mostRunning = 0;
+      let done = false;
+      const alone = Promise.all([0, 1].map(() => catalog.search('big', BROAD))).finally(() => (done = true));
+      while (!done) {
+        mostRunning = Math.max(mostRunning, catalog.searchThreads!.stats().running);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      assert.deepEqual((await alone).map((page) => page.total), [BIG_ROWS, BIG_ROWS]);
+      assert.equal(mostRunning, threads, `${threads} thread(s): most searches running at once`);
+
+      const answered: string[] = [];
+      const flood = [0, 1, 2, 3, 4, 5].map((i) =>
+        catalog.search('big', BROAD).then(
+          (page) => {
+            answered.push(`big ${i}`);
+            assert.equal(page.total, BIG_ROWS);
+          },
+          // Those still waiting when the catalog closes below.
+          (err: unknown) => assert.ok(err instanceof StorageError && err.code === 'CLOSED', String(err)),
+        ),
+      );
+      const page = await catalog.search('small', { query: 'sunset' });
+      answered.push('small');
+      assert.equal(page.total, 0);
+      // Small's search takes the first thread that frees (on two, big's first two end together: they started
+      // together). In order of arrival, it waited until all six of big's (or five, on two threads) were answered.
+      assert.ok(answered.indexOf('small') <= threads, `${threads} thread(s), answered in this order: ${answered.join(', ')}`);
+      await catalog.close();
+      await Promise.all(flood);
+    } finally {
+      await catalog.close();
+    }
+  }
+});
+
+test('a full queue of one tenant\'s searches makes room for another tenant\'s: its newest waiting search is refused UNAVAILABLE instead', { timeout: 300_000 }, async (t) => {
+  const file = path.join(tempDir(t), 'storage.db');
+  fillCatalog(file);
+  // Bound far off: no search here stops at it, so only the queue's choices tell.
+  const catalog = Catalog.open({ path: file, logger: createLogger('silent'), searchThreads: { threads: 1, timeoutMs: 600_000, maxWaiting: 2 } });
+  t.after(() => catalog.close());
+  // The thread has started: big's first search runs at once, the next two fill the queue.
+  assert.equal((await catalog.search('small', { query: 'sunset' })).total, 0);
+  const answered: string[] = [];
+  const outcome = (who: string, promise: Promise<{ total: number }>) =>
+    promise.then(
+      (page) => {
+        answered.push(who);
+        return page.total;
+      },
+      (err: unknown) => {
+        assert.ok(err instanceof StorageError, String(err));
+        return err;
+      },
+    );
+  const big = [0, 1, 2].map((i) => outcome(`big ${i}`, catalog.search('big', BROAD)));
+  // A fourth of big's finds the queue full of its own: refused.
+  const bigFourth = await outcome('big 3', catalog.search('big', BROAD));
+  const small = outcome('small', catalog.search('small', { query: 'sunset' }));
+  const [first, second, third] = await Promise.all(big);
+  assert.ok(bigFourth instanceof StorageError && bigFourth.code === 'UNAVAILABLE', String(bigFourth));
+  assert.equal(await small, 0, 'small\'s search was let in and answered');
+  assert.equal(first, BIG_ROWS);
+  assert.equal(second, BIG_ROWS);
+  // big's newest waiting search gave small its place, with the same retryable refusal as a full queue.
+  for (const refused of [third, bigFourth]) {
+    assert.ok(refused instanceof StorageError, String(refused));
+    assert.equal(refused.code, 'UNAVAILABLE');
+    assert.equal(refused.retryable, true);
+    assert.match(refused.message, /2 searches waiting for its 1 search threads \(STORAGED_SEARCH_THREADS\); retry shortly/);
+  }
+  // And went before big's older one: when the thread freed, neither ran a search, and big had just been served.
+  assert.deepEqual(answered, ['big 0', 'small', 'big 1']);
+});

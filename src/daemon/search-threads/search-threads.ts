@@ -3,8 +3,9 @@
 // rows, counted for the true total) takes seconds inside better-sqlite3, and
 // on the main thread it would stall every other caller for as long. Here a
 // few threads (STORAGED_SEARCH_THREADS) each hold their own read-only
-// connection to the file and run one search at a time; searches wait their
-// turn in order of arrival.
+// connection to the file and run one search at a time. Searches wait their
+// turn per tenant (tenant-queue.ts), so that one tenant's broad searches do
+// not hold another's behind them.
 //
 // Threads start when searches need them and leave after IDLE_RETIRE_MS
 // without one: each holds ~11 MiB of resident memory (a V8 isolate and an
@@ -39,6 +40,7 @@ import type { Logger } from '../logger';
 import type { RecordPage } from '../db/search-page';
 import type { SearchPlan } from '../db/search-query';
 import { CLOSE, type SearchTask, type SearchThreadSettings, type ThreadFailure, type ThreadMessage } from './search-thread';
+import { TenantQueue } from './tenant-queue';
 
 const THREAD_FILE = path.resolve(__dirname, 'search-thread.js');
 
@@ -131,7 +133,7 @@ export class SearchThreads {
   #exiting = 0;
   /** Idle threads sent away, until their 'exit'. */
   readonly #retiring = new Set<Worker>();
-  readonly #waiting: Task[] = [];
+  readonly #queue = new TenantQueue<Task>();
   #nextId = 1;
   #closed = false;
   #restartTimer: NodeJS.Timeout | null = null;
@@ -149,26 +151,32 @@ export class SearchThreads {
   /** Runs one search on a thread; rejects with a StorageError. */
   run(clientId: string, plan: SearchPlan): Promise<RecordPage> {
     if (this.#closed) return Promise.reject(new ClosedError('the catalog is closed'));
-    if (this.#waiting.length >= this.#maxWaiting) {
-      return Promise.reject(
-        new AdmissionRefusal(
-          `storaged has ${this.#waiting.length} searches waiting for its ${this.#size} search threads (STORAGED_SEARCH_THREADS); retry shortly`,
-          1,
-        ),
-      );
+    if (this.#queue.size >= this.#maxWaiting) {
+      const full = this.#queueFull();
+      // The tenant with the most waiting gives up its newest, unless that is this one.
+      const pushedOut = this.#queue.makeRoom(clientId);
+      if (pushedOut === null) return Promise.reject(full);
+      pushedOut.reject(full);
     }
     this.#stats.searches++;
     return new Promise<RecordPage>((resolve, reject) => {
-      this.#waiting.push({ id: this.#nextId++, clientId, plan, queuedAt: performance.now(), resolve, reject });
+      this.#queue.push({ id: this.#nextId++, clientId, plan, queuedAt: performance.now(), resolve, reject });
       this.#dispatch();
       this.#refill();
     });
   }
 
+  #queueFull(): AdmissionRefusal {
+    return new AdmissionRefusal(
+      `storaged has ${this.#queue.size} searches waiting for its ${this.#size} search threads (STORAGED_SEARCH_THREADS); retry shortly`,
+      1,
+    );
+  }
+
   stats(): SearchThreadStats {
     let running = 0;
     for (const thread of this.#threads) if (thread.task !== null) running++;
-    return { threads: this.#threads.size, running, waiting: this.#waiting.length, ...this.#stats };
+    return { threads: this.#threads.size, running, waiting: this.#queue.size, ...this.#stats };
   }
 
   /** The live threads, for tests that stop one from outside. */
@@ -181,7 +189,7 @@ export class SearchThreads {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#restartTimer !== null) clearTimeout(this.#restartTimer);
-    for (const task of this.#waiting.splice(0)) task.reject(new ClosedError('the catalog is closed'));
+    for (const task of this.#queue.takeAll()) task.reject(new ClosedError('the catalog is closed'));
     for (const thread of this.#threads) this.#stopIdleTimer(thread);
     await Promise.all(
       [...this.#threads].map(async (thread) => {
@@ -212,10 +220,10 @@ export class SearchThreads {
   #dispatch(): void {
     for (const thread of this.#threads) {
       if (!thread.ready || thread.task !== null) continue;
-      const task = this.#waiting.shift();
-      if (task === undefined) return;
-      const waited = performance.now() - task.queuedAt;
-      if (waited > this.#timeoutMs) {
+      let task = this.#queue.next();
+      for (; task !== undefined; task = this.#queue.next()) {
+        const waited = performance.now() - task.queuedAt;
+        if (waited <= this.#timeoutMs) break;
         // The daemon is busy, not the query broad: worth retrying.
         task.reject(
           new AdmissionRefusal(
@@ -223,10 +231,10 @@ export class SearchThreads {
             1,
           ),
         );
-        this.#dispatch();
-        return;
       }
+      if (task === undefined) return;
       this.#stopIdleTimer(thread);
+      this.#queue.started(task);
       thread.task = task;
       thread.worker.ref();
       thread.backstop = setTimeout(() => this.#stopRunaway(thread), this.#timeoutMs + BACKSTOP_GRACE_MS);
@@ -240,7 +248,7 @@ export class SearchThreads {
       thread.ready = true;
       // A thread's start-up (tens of ms, more on a busy host) is not a wait for a busy one.
       const now = performance.now();
-      for (const task of this.#waiting) task.queuedAt = now;
+      for (const task of this.#queue.waiting()) task.queuedAt = now;
       this.#dispatch();
       this.#idleUnlessBusy(thread);
       return;
@@ -294,6 +302,7 @@ export class SearchThreads {
   #finish(thread: Thread): Task | null {
     const task = thread.task;
     thread.task = null;
+    if (task !== null) this.#queue.finished(task);
     if (thread.backstop !== null) clearTimeout(thread.backstop);
     thread.backstop = null;
     thread.worker.unref();
@@ -343,7 +352,7 @@ export class SearchThreads {
       return;
     }
     // It could not even open the file: try again in a while, and fail what waits rather than leave it hanging.
-    for (const waiting of this.#waiting.splice(0)) waiting.reject(new UnavailableError('searches cannot run right now (the catalog cannot be opened for reading); retry'));
+    for (const waiting of this.#queue.takeAll()) waiting.reject(new UnavailableError('searches cannot run right now (the catalog cannot be opened for reading); retry'));
     this.#restartTimer ??= setTimeout(() => {
       this.#restartTimer = null;
       this.#refill();
@@ -366,7 +375,7 @@ export class SearchThreads {
     if (this.#closed || this.#restartTimer !== null) return;
     let free = 0;
     for (const thread of this.#threads) if (thread.task === null) free++;
-    let wanted = this.#waiting.length - free;
+    let wanted = this.#queue.size - free;
     while (wanted > 0 && this.#threads.size < this.#size && this.#threads.size + this.#exiting + this.#retiring.size < 2 * this.#size) {
       this.#start();
       wanted--;
