@@ -83,7 +83,8 @@ export class RuntimeMetrics extends MetricRegistry {
       lines.push(
         gauge('storaged_memory_budget_bytes', 'The memory budget (STORAGED_MEMORY_BUDGET_MB)', b.limitBytes),
         gauge('storaged_memory_budget_in_use_bytes', 'Bytes of the budget held by transfers now', b.inUseBytes),
-        gauge('storaged_memory_budget_peak_bytes', 'Most bytes of the budget held at once since start', b.peakInUseBytes),
+        gauge('storaged_memory_budget_spare_bytes', 'Bytes of the budget held by slots kept spare for reuse (dropped to make room, or when idle)', b.spareBytes),
+        gauge('storaged_memory_budget_peak_bytes', 'Most bytes of the budget held at once since start, by transfers and spare slots', b.peakInUseBytes),
         gauge('storaged_memory_budget_waiting', 'Transfers waiting for memory now', b.waiting),
         gauge('storaged_memory_budget_waited_total', 'Transfers that had to wait for memory', b.waitedTotal, 'counter'),
         gauge('storaged_memory_budget_refused_total', 'Transfers refused with UNAVAILABLE for want of memory', b.refusedTotal, 'counter'),
