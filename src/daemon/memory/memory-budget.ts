@@ -313,9 +313,10 @@ export interface BudgetedSizes {
  * one transfer never takes more than a small share of it.
  *
  * Download part slots given back are all kept, up to what the budget can
- * lend at once: every lent slot holds a share, so the pool never grows past
- * the budget, and a flood of downloads reuses its slots instead of making
- * new ones. With a tenth of the budget kept (as before), each part past it
+ * lend at once: every lent slot holds a share and every spare one counts in
+ * the budget (dropped when a share needs the room), so the pool never grows
+ * past the budget, and a flood of downloads reuses its slots instead of
+ * making new ones. With a tenth of the budget kept (as before), each part past it
  * became garbage that the main thread and the worker that filled it (each
  * holds a handle) both had to collect before its memory went back: 24
  * socket downloads of 24 MiB under a 48 MiB budget piled up 150-270 MiB of
