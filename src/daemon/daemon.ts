@@ -112,7 +112,8 @@ export class Daemon {
         partConcurrency: config.multipart.concurrency,
       });
       // The pools' spare slots count in the budget too, so shares and spares together stay within it.
-      const stopCountingSpares = [countSparePartsIn(memoryBudget, sizes.sparePartBytes), countSpareFramesIn(memoryBudget, sizes.spareFrameBytes)];
+      // Frames first: the budget drops spares in this order, and a frame (256 KiB, never seen by a worker) is the cheapest to lose.
+      const stopCountingSpares = [countSpareFramesIn(memoryBudget, sizes.spareFrameBytes), countSparePartsIn(memoryBudget, sizes.sparePartBytes)];
       cleanups.push(...stopCountingSpares);
       const store = configuredBlobStore(config, logger, config.http.publicUrl ?? httpUrl!, pool, {
         budget: memoryBudget,

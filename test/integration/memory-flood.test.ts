@@ -166,7 +166,8 @@ test('a flood of large downloads and stores past the budget: budget kept, no cra
   t.diagnostic(
     `at most: heap ${mib(metric(idleMetrics, 'storaged_memory_heap_total_bytes'))} -> ${mib(highest.heapTotal)} MiB, ` +
       `array buffers ${mib(metric(idleMetrics, 'storaged_memory_array_buffers_bytes'))} -> ${mib(highest.arrayBuffers)} MiB, ` +
-      `${highest.partSlots} part slots, ${highest.frameSlots} upload frames lent`,
+      `${highest.partSlots} part slots, ${highest.frameSlots} upload frames lent; slots made during the flood: ` +
+      ['part', 'small_part', 'frame'].map((pool) => `${pool} ${metric(after, `storaged_${pool}_slots_made_total`) - metric(idleMetrics, `storaged_${pool}_slots_made_total`)}`).join(', '),
   );
   assert.ok(growth <= (BUDGET_MB + ALLOWANCE_MB) * MIB, `resident memory grew by ${mib(growth)} MiB, past the budget and its allowance`);
 

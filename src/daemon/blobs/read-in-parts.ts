@@ -76,8 +76,11 @@ const smallSlots = new SlotPool(SMALL_PART_BYTES, SPARE_SMALL_SLOTS);
 export function countSparePartsIn(budget: MemoryBudget, bytes: number): () => void {
   slots.keepAtMost(Math.max(1, Math.floor(bytes / DOWNLOAD_PART_BYTES)));
   smallSlots.keepAtMost(Math.max(1, Math.floor(bytes / 20 / SMALL_PART_BYTES)));
-  slots.countIn(budget);
+  // The budget asks its pools to drop spares in the order they joined: small
+  // slots first, so that room for a small share does not cost a 2 MiB slot
+  // that the next part would then have to make again.
   smallSlots.countIn(budget);
+  slots.countIn(budget);
   return () => {
     slots.leave(budget);
     smallSlots.leave(budget);
@@ -92,6 +95,11 @@ export function lentPartSlots(): number {
 /** Small part slots (SMALL_PART_BYTES) lent to downloads now. */
 export function lentSmallPartSlots(): number {
   return smallSlots.lentCount;
+}
+
+/** Part slots made since start, 2 MiB ones and small ones (slots not found spare). */
+export function madePartSlots(): { parts: number; small: number } {
+  return { parts: slots.madeCount, small: smallSlots.madeCount };
 }
 
 /** Small part slots kept for reuse now. */

@@ -142,7 +142,7 @@ export class MemoryBudget {
     return this.#waiters.length === 0 && this.#makeRoom(want, from) ? this.#grant(want) : null;
   }
 
-  /** Counts `holder`'s spare memory from now on (it has none yet). */
+  /** Counts `holder`'s spare memory from now on (it has none yet); holders are asked to drop spares in the order they were added. */
   addSpareHolder(holder: SpareHolder): void {
     this.#holders.add(holder);
   }

@@ -15,6 +15,16 @@
 // share, and a slot given back is kept only while the budget has room. Spare
 // slots that no take has needed for idleMs are dropped, so that the daemon's
 // memory goes back down after a burst instead of staying at its peak.
+//
+// A dropped slot is left to the garbage collector, which may take long to
+// free it (a slot that lived long is in V8's old generation, and a worker
+// that filled it holds a handle of its own). Until it does, a take that
+// finds no spare slot reuses a dropped one rather than making another: in a
+// flood past the budget, slots dropped to make room for other shares were
+// otherwise garbage piling up beside the new ones that replaced them (164
+// more 2 MiB slots made in test/integration/memory-flood.test.ts, and the
+// daemon's RSS grew by 304 MiB instead of 68). The budget does not count a
+// dropped slot; the share of the take that reuses one does.
 
 import type { MemoryBudget, MemoryShare, SpareHolder } from './memory-budget';
 
@@ -29,7 +39,10 @@ export class SlotPool implements SpareHolder {
     this.#lentCount--;
     share?.release();
   });
+  /** Slots dropped and perhaps not yet collected, newest last: reused before a new one is made. */
+  #released: WeakRef<ArrayBufferLike>[] = [];
   #lentCount = 0;
+  #made = 0;
   #maxSpare: number;
   /** The budget that counts the spare slots, if any. */
   #budget: MemoryBudget | null = null;
@@ -81,7 +94,7 @@ export class SlotPool implements SpareHolder {
       if (this.#reserved > 0) this.#reserved--;
       else this.#budget?.forgetSpare(this.slotBytes);
     }
-    const slot = spare ?? Buffer.from(new SharedArrayBuffer(this.slotBytes));
+    const slot = spare ?? this.#reuse() ?? this.#make();
     this.#lent.set(slot.buffer, share);
     this.#lentCount++;
     this.#dropped.register(slot.buffer, share, slot.buffer);
@@ -102,6 +115,7 @@ export class SlotPool implements SpareHolder {
     this.#dropped.unregister(memory);
     if (this.#spare.length >= this.#maxSpare) {
       share?.release();
+      this.#release(memory);
       return;
     }
     if (this.#budget === null) {
@@ -111,7 +125,10 @@ export class SlotPool implements SpareHolder {
     }
     // The budget decides: kept (counted as spare), lent to the first waiting share, or dropped.
     const outcome = this.#budget.keepSpare(this.slotBytes, share, this);
-    if (outcome === 'dropped') return;
+    if (outcome === 'dropped') {
+      this.#release(memory);
+      return;
+    }
     if (outcome === 'lent') this.#reserved++;
     this.#spare.push(Buffer.from(memory));
     this.#armIdleTimer();
@@ -120,7 +137,7 @@ export class SlotPool implements SpareHolder {
   /** SpareHolder: drops spare slots (not those set aside) worth at least `bytes`. */
   dropSpare(bytes: number): number {
     const n = Math.min(this.#spare.length - this.#reserved, Math.ceil(bytes / this.slotBytes));
-    this.#spare.splice(0, n);
+    for (const slot of this.#spare.splice(0, n)) this.#release(slot.buffer);
     return n * this.slotBytes;
   }
 
@@ -141,11 +158,37 @@ export class SlotPool implements SpareHolder {
     return this.#lentCount;
   }
 
+  /** Slots made since start: against the takes, how often a take found no spare slot (churn the garbage collector pays for). */
+  get madeCount(): number {
+    return this.#made;
+  }
+
+  /** A dropped slot the garbage collector has not freed yet, if any. */
+  #reuse(): Buffer | undefined {
+    for (let ref = this.#released.pop(); ref !== undefined; ref = this.#released.pop()) {
+      const memory = ref.deref();
+      if (memory !== undefined) return Buffer.from(memory);
+    }
+    return undefined;
+  }
+
+  /** Leaves a slot to the garbage collector, but remembers it in case a take comes first. */
+  #release(memory: ArrayBufferLike): void {
+    // Bounded like the spares: past that, the oldest are forgotten (they are likely collected anyway).
+    if (this.#released.length >= Math.max(1, this.#maxSpare)) this.#released.shift();
+    this.#released.push(new WeakRef(memory));
+  }
+
+  #make(): Buffer {
+    this.#made++;
+    return Buffer.from(new SharedArrayBuffer(this.slotBytes));
+  }
+
   /** Drops n spare slots, those set aside last, and tells the budget of the counted ones. */
   #drop(n: number): void {
     if (n <= 0) return;
     const counted = Math.min(n, this.#spare.length - this.#reserved);
-    this.#spare.splice(0, n);
+    for (const slot of this.#spare.splice(0, n)) this.#release(slot.buffer);
     this.#reserved -= n - counted;
     if (counted > 0) this.#budget?.forgetSpare(counted * this.slotBytes);
   }

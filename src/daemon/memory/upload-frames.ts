@@ -43,6 +43,11 @@ export function countSpareFramesIn(budget: MemoryBudget, bytes: number): () => v
   return () => slots.leave(budget);
 }
 
+/** Frame slots made since start (not found spare). */
+export function madeFrameSlots(): number {
+  return slots.madeCount;
+}
+
 /** Frame slots lent to uploads now. */
 export function lentFrameSlots(): number {
   return slots.lentCount;
