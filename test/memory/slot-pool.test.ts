@@ -74,6 +74,22 @@ test('#13 - a slot given back is kept only while the budget has room for it, and
   pool.countIn(null);
 });
 
+test('#13 - a slot dropped for want of room is reused by the next take while it is not collected, instead of a new one', () => {
+  const budget = new MemoryBudget(4 * KIB);
+  const pool = new SlotPool(KIB, 100);
+  pool.countIn(budget);
+  const frame = pool.take(null);
+  const full = budget.tryAcquire(4 * KIB)!;
+  pool.give(frame);
+  assert.equal(pool.spareCount, 0, 'dropped, not kept');
+  full.release();
+  const made = pool.madeCount;
+  // `frame` still refers to its memory here, so the garbage collector cannot have freed it.
+  assert.equal(pool.take(null).buffer, frame.buffer, 'the dropped slot came back');
+  assert.equal(pool.madeCount, made, 'no slot made');
+  pool.countIn(null);
+});
+
 test('#13 - spare slots no take has needed for the idle time are dropped; a take keeps them', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const budget = new MemoryBudget(8 * KIB);
