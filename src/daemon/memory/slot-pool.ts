@@ -21,9 +21,9 @@
 // that filled it holds a handle of its own). Until it does, a take that
 // finds no spare slot reuses a dropped one rather than making another: in a
 // flood past the budget, slots dropped to make room for other shares were
-// otherwise garbage piling up beside the new ones that replaced them (164
-// more 2 MiB slots made in test/integration/memory-flood.test.ts, and the
-// daemon's RSS grew by 304 MiB instead of 68). The budget does not count a
+// otherwise garbage piling up beside the new ones that replaced them (163
+// 2 MiB slots made instead of 24 in test/integration/memory-flood.test.ts,
+// and the daemon's RSS grew by 304 MiB instead of 63-74). The budget does not count a
 // dropped slot; the share of the take that reuses one does.
 
 import type { MemoryBudget, MemoryShare, SpareHolder } from './memory-budget';
