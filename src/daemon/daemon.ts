@@ -26,8 +26,8 @@ import { GrowingFileHash } from './workers/hash-task';
 import { RuntimeMetrics } from './metrics/runtime-metrics';
 import { DaemonStatsSource } from './metrics/daemon-stats';
 import { budgetedSizes, MemoryBudget } from './memory/memory-budget';
-import { keepSpareParts } from './blobs/read-in-parts';
-import { keepSpareFrames } from './memory/upload-frames';
+import { countSparePartsIn } from './blobs/read-in-parts';
+import { countSpareFramesIn } from './memory/upload-frames';
 import { walCheckpointIn } from './workers/checkpoint-task';
 import { largestBodyLimit } from './validation/body-limits';
 import { BACKUP_BUCKET } from './backup/catalog-backups';
@@ -43,6 +43,8 @@ export class Daemon {
   /** Stops a pass in progress when the daemon closes, so shutdown never waits for a long listing. */
   readonly #stopping = new AbortController();
   #closed = false;
+  /** Ends the slot pools' counting in this daemon's memory budget (and their idle timers). */
+  #stopCountingSpares: Array<() => void> = [];
 
   private constructor(
     readonly config: DaemonConfig,
@@ -109,8 +111,10 @@ export class Daemon {
         spoolThresholdBytes: config.spoolThresholdBytes,
         partConcurrency: config.multipart.concurrency,
       });
-      keepSpareParts(sizes.sparePartBytes);
-      keepSpareFrames(sizes.spareFrameBytes);
+      // The pools' spare slots count in the budget too, so shares and spares together stay within it.
+      // Frames first: the budget drops spares in this order, and a frame (256 KiB, never seen by a worker) is the cheapest to lose.
+      const stopCountingSpares = [countSpareFramesIn(memoryBudget, sizes.spareFrameBytes), countSparePartsIn(memoryBudget, sizes.sparePartBytes)];
+      cleanups.push(...stopCountingSpares);
       const store = configuredBlobStore(config, logger, config.http.publicUrl ?? httpUrl!, pool, {
         budget: memoryBudget,
         readAhead: sizes.readAhead,
@@ -219,6 +223,7 @@ export class Daemon {
       }
 
       const daemon = new Daemon(config, catalog, blobs, coordinator, http, httpUrl, socket, pool, backups, logger);
+      daemon.#stopCountingSpares = stopCountingSpares;
       backups.start();
       daemon.#runRecovery();
       daemon.#scheduleRecovery();
@@ -291,6 +296,8 @@ export class Daemon {
     await this.catalog.close();
     // Threads exiting close their connections; the last one out checkpoints and removes the WAL.
     await this.pool.close();
+    // The slot pools are the process's: they stop counting in this budget, and their idle timers stop.
+    for (const stop of this.#stopCountingSpares) stop();
     this.logger.info('storaged stopped');
   }
 }

@@ -116,7 +116,7 @@ test('a flood of large downloads and stores past the budget: budget kept, no cra
   })();
 
   // Where the memory is at its highest, to print beside the RSS (a failure should say what grew).
-  const highest = { heapTotal: 0, arrayBuffers: 0, partSlots: 0, frameSlots: 0 };
+  const highest = { heapTotal: 0, arrayBuffers: 0, partSlots: 0, frameSlots: 0, budgetHeld: 0 };
   const sampling = (async () => {
     while (flooding) {
       const text = await metrics(daemon);
@@ -124,6 +124,8 @@ test('a flood of large downloads and stores past the budget: budget kept, no cra
       highest.arrayBuffers = Math.max(highest.arrayBuffers, metric(text, 'storaged_memory_array_buffers_bytes'));
       highest.partSlots = Math.max(highest.partSlots, metric(text, 'storaged_part_slots_lent') + metric(text, 'storaged_part_slots_spare'));
       highest.frameSlots = Math.max(highest.frameSlots, metric(text, 'storaged_frame_slots_lent'));
+      // Shares and the pools' spare slots together: both are held, so both count in the budget.
+      highest.budgetHeld = Math.max(highest.budgetHeld, metric(text, 'storaged_memory_budget_in_use_bytes') + metric(text, 'storaged_memory_budget_spare_bytes'));
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   })();
@@ -157,6 +159,7 @@ test('a flood of large downloads and stores past the budget: budget kept, no cra
   assert.ok(metric(after, 'storaged_memory_budget_waited_total') > 0, 'the flood went past the budget, so some transfers waited');
   assert.equal(metric(after, 'storaged_memory_budget_in_use_bytes'), 0, 'every share came back');
   assert.ok(highest.partSlots * 2 * MIB <= budget, `the part slot pool stays within the budget (${highest.partSlots} slots of 2 MiB)`);
+  assert.ok(highest.budgetHeld <= budget, `shares and spare slots stay within the budget together (at most ${highest.budgetHeld} bytes)`);
 
   const mib = (bytes: number) => (bytes / MIB).toFixed(1);
   const growth = peak - idle;
@@ -166,7 +169,8 @@ test('a flood of large downloads and stores past the budget: budget kept, no cra
   t.diagnostic(
     `at most: heap ${mib(metric(idleMetrics, 'storaged_memory_heap_total_bytes'))} -> ${mib(highest.heapTotal)} MiB, ` +
       `array buffers ${mib(metric(idleMetrics, 'storaged_memory_array_buffers_bytes'))} -> ${mib(highest.arrayBuffers)} MiB, ` +
-      `${highest.partSlots} part slots, ${highest.frameSlots} upload frames lent`,
+      `${highest.partSlots} part slots, ${highest.frameSlots} upload frames lent; slots made during the flood: ` +
+      ['part', 'small_part', 'frame'].map((pool) => `${pool} ${metric(after, `storaged_${pool}_slots_made_total`) - metric(idleMetrics, `storaged_${pool}_slots_made_total`)}`).join(', '),
   );
   assert.ok(growth <= (BUDGET_MB + ALLOWANCE_MB) * MIB, `resident memory grew by ${mib(growth)} MiB, past the budget and its allowance`);
 

@@ -18,7 +18,7 @@ test('shares within the budget are granted at once and counted until released (o
   a.release();
   assert.equal(budget.figures().inUseBytes, 6, 'a second release changes nothing');
   b.release();
-  assert.deepEqual(budget.figures(), { limitBytes: 10, inUseBytes: 0, peakInUseBytes: 10, waiting: 0, waitedTotal: 0, refusedTotal: 0 });
+  assert.deepEqual(budget.figures(), { limitBytes: 10, inUseBytes: 0, spareBytes: 0, peakInUseBytes: 10, waiting: 0, waitedTotal: 0, refusedTotal: 0 });
 });
 
 test('past the budget a share waits, and waiters are served in arrival order as memory comes back', async () => {

@@ -21,6 +21,7 @@ import { newCancelFlag, raiseCancelFlag } from '../workers/cancel-flag';
 import { downloadPartHere, downloadPartIn } from '../workers/part-tasks';
 import { metricsOf, type PoolMetrics } from '../workers/pool-metrics';
 import { SlotPool } from '../memory/slot-pool';
+import type { MemoryBudget } from '../memory/memory-budget';
 import type { ByteRange } from './blob-store';
 import { minioCall, type PartTransfers } from './part-transfers';
 import { withRetries } from './transfer-retry';
@@ -41,7 +42,7 @@ export const DEFAULT_READ_AHEAD = 2;
  */
 export const DOWNLOAD_PART_BYTES = 2 * 1024 * 1024;
 
-/** Kept between reads: the read-ahead of a few concurrent downloads, 16 MiB (keepSpareParts sizes it from the budget). */
+/** Kept between reads: the read-ahead of a few concurrent downloads, 16 MiB (countSparePartsIn sizes it from the budget). */
 const SPARE_SLOTS = 8;
 
 const slots = new SlotPool(DOWNLOAD_PART_BYTES, SPARE_SLOTS);
@@ -56,7 +57,7 @@ const slots = new SlotPool(DOWNLOAD_PART_BYTES, SPARE_SLOTS);
 export const SMALL_PART_BYTES = 256 * 1024;
 
 /**
- * Kept between reads (keepSpareParts sizes it from the budget: 51 at the
+ * Kept between reads (countSparePartsIn sizes it from the budget: 51 at the
  * default). Fewer than the downloads in flight make slots churn: at 16
  * downloads of 200 KB in flight, 12 spare slots left up to 16 MiB of them
  * to the garbage collector at a time, 64 left 5 MiB; memory.mixed runs 32.
@@ -66,14 +67,24 @@ const SPARE_SMALL_SLOTS = 51;
 const smallSlots = new SlotPool(SMALL_PART_BYTES, SPARE_SMALL_SLOTS);
 
 /**
- * Sizes the spare part slots from the memory budget's spare bytes (at least
- * one slot), and the small ones from a twentieth of them (51 at the default
- * 256 MiB): spare slots are memory the budget no longer counts, so the two
- * pools together stay near the budget rather than twice it.
+ * Counts the spare part slots in the memory budget (which may make the
+ * pools drop them to make room for a share, and drops them after a while
+ * unused), and caps them: the 2 MiB ones at `bytes`, the small ones at a
+ * twentieth of it (51 at the default 256 MiB). Returns what stops it (the
+ * daemon's close).
  */
-export function keepSpareParts(bytes: number): void {
+export function countSparePartsIn(budget: MemoryBudget, bytes: number): () => void {
   slots.keepAtMost(Math.max(1, Math.floor(bytes / DOWNLOAD_PART_BYTES)));
   smallSlots.keepAtMost(Math.max(1, Math.floor(bytes / 20 / SMALL_PART_BYTES)));
+  // The budget asks its pools to drop spares in the order they joined: small
+  // slots first, so that room for a small share does not cost a 2 MiB slot
+  // that the next part would then have to make again.
+  smallSlots.countIn(budget);
+  slots.countIn(budget);
+  return () => {
+    slots.leave(budget);
+    smallSlots.leave(budget);
+  };
 }
 
 /** Part slots lent to downloads now. */
@@ -84,6 +95,11 @@ export function lentPartSlots(): number {
 /** Small part slots (SMALL_PART_BYTES) lent to downloads now. */
 export function lentSmallPartSlots(): number {
   return smallSlots.lentCount;
+}
+
+/** Part slots made since start, 2 MiB ones and small ones (slots not found spare). */
+export function madePartSlots(): { parts: number; small: number } {
+  return { parts: slots.madeCount, small: smallSlots.madeCount };
 }
 
 /** Small part slots kept for reuse now. */
@@ -171,7 +187,8 @@ export async function readInParts(t: PartTransfers, req: ReadInPartsRequest): Pr
     metrics.addReadAhead(to - from + 1);
     const slotPool = to - from + 1 <= SMALL_PART_BYTES ? smallSlots : slots;
     // Past the budget a part waits for memory to come free: the download slows down instead of the daemon growing.
-    const share = t.budget === undefined ? null : await t.budget.acquire(slotPool.slotBytes, stop);
+    // Naming the pool lets the share take one of its spare slots rather than have it dropped to make room.
+    const share = t.budget === undefined ? null : await t.budget.acquire(slotPool.slotBytes, stop, slotPool);
     const into = slotPool.take(share);
     const task = { settings: t.settings, bucket: req.bucket, key: req.key, start: from, end: to, into, cancel };
     const download = req.onThisThread === true ? () => downloadPartHere(t.pool, t.endpoint, task) : () => downloadPartIn(t.pool, task);

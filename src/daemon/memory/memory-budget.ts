@@ -10,7 +10,11 @@
 //
 // The budget counts what the daemon decided to hold, not what V8 has yet to
 // collect: bodies go back to bounded pools (slot-pool.ts) rather than to the
-// garbage collector, so that the two stay close.
+// garbage collector, so that the two stay close. What those pools keep spare
+// counts too: a share that does not fit first makes the pools drop spare
+// memory (to the garbage collector), and memory given back is kept spare
+// only while the budget has room for it. Without that, spares worth about
+// the budget again sat beside shares worth the whole budget.
 
 import { UnavailableError } from '../../protocol/errors';
 
@@ -27,6 +31,8 @@ const RETRY_AFTER_SECONDS = 1;
 
 interface Waiter {
   bytes: number;
+  /** The pool whose spare memory the share is for, if any: a spare block of it may be lent instead of dropped. */
+  from: SpareHolder | undefined;
   grant: () => void;
   fail: (err: unknown) => void;
 }
@@ -37,9 +43,27 @@ export interface MemoryShare {
   release(): void;
 }
 
+/**
+ * Memory kept for reuse whose bytes the budget counts (a SlotPool): the
+ * budget asks it to drop some when a share needs the room, or to set a
+ * block aside for a share that will take that block.
+ */
+export interface SpareHolder {
+  /** Drops spare memory worth at least `bytes` (or all it keeps); returns the bytes dropped. */
+  dropSpare(bytes: number): number;
+  /** Sets aside a spare block of exactly `bytes` for the share now granted; false when it keeps none. */
+  reserveSpare(bytes: number): boolean;
+}
+
+/** What keepSpare did with memory given back. */
+export type SpareOutcome = 'kept' | 'lent' | 'dropped';
+
 export interface BudgetFigures {
   limitBytes: number;
+  /** Bytes held by transfers' shares. */
   inUseBytes: number;
+  /** Bytes kept spare by the pools (SpareHolder); the budget counts them beside inUseBytes. */
+  spareBytes: number;
   peakInUseBytes: number;
   waiting: number;
   /** Shares that waited, and those refused with UNAVAILABLE, since start. */
@@ -49,7 +73,9 @@ export interface BudgetFigures {
 
 export class MemoryBudget {
   readonly #waiters: Waiter[] = [];
+  readonly #holders = new Set<SpareHolder>();
   #inUse = 0;
+  #spare = 0;
   #peak = 0;
   #waited = 0;
   #refused = 0;
@@ -65,12 +91,14 @@ export class MemoryBudget {
    * Takes `bytes` of the budget, waiting while it is spent. A share larger
    * than the whole budget is taken once nothing else is held. Rejects with
    * the signal's reason when it fires first, and with UnavailableError when
-   * the wait is too long or too many wait already.
+   * the wait is too long or too many wait already. `from` is the pool the
+   * share's memory will be taken from: a spare block of it is then lent
+   * rather than dropped to make room.
    */
-  async acquire(bytes: number, signal?: AbortSignal): Promise<MemoryShare> {
+  async acquire(bytes: number, signal?: AbortSignal, from?: SpareHolder): Promise<MemoryShare> {
     const want = this.#clamp(bytes);
     signal?.throwIfAborted();
-    if (this.#waiters.length === 0 && this.#fits(want)) return this.#grant(want);
+    if (this.#waiters.length === 0 && this.#makeRoom(want, from)) return this.#grant(want);
     if (this.#waiters.length >= (this.options.maxWaiters ?? DEFAULT_MAX_WAITERS)) {
       this.#refused++;
       throw this.#refusal(`${this.#waiters.length} transfers are already waiting for memory`);
@@ -79,6 +107,7 @@ export class MemoryBudget {
     await new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         bytes: want,
+        from,
         grant: () => {
           cleanup();
           resolve();
@@ -107,16 +136,64 @@ export class MemoryBudget {
     return this.#share(want);
   }
 
-  /** Takes `bytes` now if they fit and nobody waits; null otherwise. */
-  tryAcquire(bytes: number): MemoryShare | null {
+  /** Takes `bytes` now if they fit (spare memory dropped to make room) and nobody waits; null otherwise. */
+  tryAcquire(bytes: number, from?: SpareHolder): MemoryShare | null {
     const want = this.#clamp(bytes);
-    return this.#waiters.length === 0 && this.#fits(want) ? this.#grant(want) : null;
+    return this.#waiters.length === 0 && this.#makeRoom(want, from) ? this.#grant(want) : null;
+  }
+
+  /** Counts `holder`'s spare memory from now on (it has none yet); holders are asked to drop spares in the order they were added. */
+  addSpareHolder(holder: SpareHolder): void {
+    this.#holders.add(holder);
+  }
+
+  /** Stops counting `holder`'s spare memory; it has forgotten (forgetSpare) what it kept. */
+  removeSpareHolder(holder: SpareHolder): void {
+    this.#holders.delete(holder);
+  }
+
+  /**
+   * Memory of `bytes` given back to `holder`, with `returning` (the share it
+   * was lent with, if any) released at the same time. Kept spare ('kept',
+   * counted from now on) only while nobody waits and the budget has room;
+   * lent at once ('lent') to the first waiting share when that one asked
+   * for exactly such a block of this holder, so a flood past the budget
+   * reuses its blocks; otherwise 'dropped', and the holder lets it go.
+   * For 'kept' and 'lent' the holder keeps the block (set aside for 'lent').
+   */
+  keepSpare(bytes: number, returning: MemoryShare | null, holder: SpareHolder): SpareOutcome {
+    if (!this.#holders.has(holder)) {
+      returning?.release();
+      return 'dropped';
+    }
+    // Released without waking anyone yet: the block itself may go to the first waiter.
+    if (returning !== null && !(returning instanceof Share && returning.budget === this && returning.end())) returning.release();
+    const head = this.#waiters[0];
+    if (head !== undefined && head.from === holder && head.bytes === bytes && this.#makeRoom(bytes)) {
+      this.#waiters.shift();
+      this.#count(bytes);
+      head.grant();
+      this.#wake();
+      return 'lent';
+    }
+    this.#wake();
+    if (this.#waiters.length > 0 || !this.#fits(bytes)) return 'dropped';
+    this.#spare += bytes;
+    this.#peak = Math.max(this.#peak, this.#inUse + this.#spare);
+    return 'kept';
+  }
+
+  /** `bytes` a holder kept spare are no longer (dropped, or lent without a share of their own). */
+  forgetSpare(bytes: number): void {
+    this.#spare = Math.max(0, this.#spare - bytes);
+    this.#wake();
   }
 
   figures(): BudgetFigures {
     return {
       limitBytes: this.limitBytes,
       inUseBytes: this.#inUse,
+      spareBytes: this.#spare,
       peakInUseBytes: this.#peak,
       waiting: this.#waiters.length,
       waitedTotal: this.#waited,
@@ -130,35 +207,50 @@ export class MemoryBudget {
   }
 
   #fits(bytes: number): boolean {
-    return this.#inUse + bytes <= this.limitBytes;
+    return this.#inUse + this.#spare + bytes <= this.limitBytes;
+  }
+
+  /**
+   * Whether a share of `bytes` may be counted now: a spare block of `from`
+   * set aside for it (the bytes move from spare to the share), or room made
+   * by asking the holders to drop spare memory.
+   */
+  #makeRoom(bytes: number, from?: SpareHolder): boolean {
+    if (from !== undefined && this.#holders.has(from) && from.reserveSpare(bytes)) {
+      this.#spare -= bytes;
+      return true;
+    }
+    for (const holder of this.#holders) {
+      const short = this.#inUse + this.#spare + bytes - this.limitBytes;
+      if (short <= 0) break;
+      this.#spare = Math.max(0, this.#spare - holder.dropSpare(short));
+    }
+    return this.#fits(bytes);
+  }
+
+  #count(bytes: number): void {
+    this.#inUse += bytes;
+    this.#peak = Math.max(this.#peak, this.#inUse + this.#spare);
   }
 
   #grant(bytes: number): MemoryShare {
-    this.#inUse += bytes;
-    this.#peak = Math.max(this.#peak, this.#inUse);
+    this.#count(bytes);
     return this.#share(bytes);
   }
 
   /** A share whose bytes are already counted (granted directly, or by #wake). */
   #share(bytes: number): MemoryShare {
-    let held = true;
-    return {
-      bytes,
-      release: () => {
-        if (!held) return;
-        held = false;
-        this.#inUse -= bytes;
-        this.#wake();
-      },
-    };
+    return new Share(this, bytes, (wake) => {
+      this.#inUse -= bytes;
+      if (wake) this.#wake();
+    });
   }
 
   /** Grants waiting shares in arrival order while the first one fits. */
   #wake(): void {
-    while (this.#waiters.length > 0 && this.#fits(this.#waiters[0]!.bytes)) {
+    while (this.#waiters.length > 0 && this.#makeRoom(this.#waiters[0]!.bytes, this.#waiters[0]!.from)) {
       const next = this.#waiters.shift()!;
-      this.#inUse += next.bytes;
-      this.#peak = Math.max(this.#peak, this.#inUse);
+      this.#count(next.bytes);
       next.grant();
     }
   }
@@ -169,6 +261,32 @@ export class MemoryBudget {
       `the daemon's memory budget (${mib} MiB, STORAGED_MEMORY_BUDGET_MB) is taken by transfers in progress: ${why}; retry in about ${RETRY_AFTER_SECONDS} s`,
       { details: { retryAfterSeconds: RETRY_AFTER_SECONDS } },
     );
+  }
+}
+
+/** A share of one budget; keepSpare ends it without waking waiters, so its block can go to the first one. */
+class Share implements MemoryShare {
+  #held = true;
+
+  constructor(
+    readonly budget: MemoryBudget,
+    readonly bytes: number,
+    readonly onEnd: (wake: boolean) => void,
+  ) {}
+
+  release(): void {
+    if (this.#held) {
+      this.#held = false;
+      this.onEnd(true);
+    }
+  }
+
+  /** Gives the bytes back without waking waiters; false when given back already. */
+  end(): boolean {
+    if (!this.#held) return false;
+    this.#held = false;
+    this.onEnd(false);
+    return true;
   }
 }
 
@@ -195,9 +313,10 @@ export interface BudgetedSizes {
  * one transfer never takes more than a small share of it.
  *
  * Download part slots given back are all kept, up to what the budget can
- * lend at once: every lent slot holds a share, so the pool never grows past
- * the budget, and a flood of downloads reuses its slots instead of making
- * new ones. With a tenth of the budget kept (as before), each part past it
+ * lend at once: every lent slot holds a share and every spare one counts in
+ * the budget (dropped when a share needs the room), so the pool never grows
+ * past the budget, and a flood of downloads reuses its slots instead of
+ * making new ones. With a tenth of the budget kept (as before), each part past it
  * became garbage that the main thread and the worker that filled it (each
  * holds a handle) both had to collect before its memory went back: 24
  * socket downloads of 24 MiB under a 48 MiB budget piled up 150-270 MiB of

@@ -6,6 +6,7 @@
 
 import { CHUNK_BYTES, MAX_HEADER_BYTES } from '../../protocol/limits';
 import { SlotPool } from './slot-pool';
+import type { MemoryBudget } from './memory-budget';
 
 /** A chunk frame's payload: CHUNK_BYTES of body and the few bytes of its envelope. */
 const SLOT_BYTES = CHUNK_BYTES + 256;
@@ -32,9 +33,19 @@ export function giveFrameBack(bytes: Uint8Array): void {
   slots.give(bytes);
 }
 
-/** Sizes the spare frame slots from the memory budget's spare bytes (at least one slot). */
-export function keepSpareFrames(bytes: number): void {
+/**
+ * Counts the spare frame slots in the memory budget and caps them at
+ * `bytes` (at least one slot). Returns what stops it (the daemon's close).
+ */
+export function countSpareFramesIn(budget: MemoryBudget, bytes: number): () => void {
   slots.keepAtMost(Math.max(1, Math.floor(bytes / SLOT_BYTES)));
+  slots.countIn(budget);
+  return () => slots.leave(budget);
+}
+
+/** Frame slots made since start (not found spare). */
+export function madeFrameSlots(): number {
+  return slots.madeCount;
 }
 
 /** Frame slots lent to uploads now. */

@@ -8,8 +8,8 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Piscina } from 'piscina';
 import { metricsOf, type PoolMetricsSnapshot } from '../workers/pool-metrics';
 import { MetricRegistry } from './metric-registry';
-import { lentPartSlots, lentSmallPartSlots, sparePartSlots, spareSmallPartSlots } from '../blobs/read-in-parts';
-import { lentFrameSlots, spareFrameSlots } from '../memory/upload-frames';
+import { lentPartSlots, lentSmallPartSlots, madePartSlots, sparePartSlots, spareSmallPartSlots } from '../blobs/read-in-parts';
+import { lentFrameSlots, madeFrameSlots, spareFrameSlots } from '../memory/upload-frames';
 import type { MemoryBudget } from '../memory/memory-budget';
 
 export function gauge(name: string, help: string, value: number, type: 'gauge' | 'counter' = 'gauge'): string {
@@ -65,6 +65,7 @@ export class RuntimeMetrics extends MetricRegistry {
 
   #memory(): string[] {
     const m = process.memoryUsage();
+    const made = madePartSlots();
     const lines = [
       gauge('storaged_memory_rss_bytes', 'Resident memory of the daemon process, worker threads included', m.rss),
       gauge('storaged_memory_heap_used_bytes', 'V8 heap in use on the main thread', m.heapUsed),
@@ -77,13 +78,17 @@ export class RuntimeMetrics extends MetricRegistry {
       gauge('storaged_small_part_slots_spare', 'Small download part slots kept for reuse', spareSmallPartSlots()),
       gauge('storaged_frame_slots_lent', 'Upload frame slots lent to socket stores', lentFrameSlots()),
       gauge('storaged_frame_slots_spare', 'Upload frame slots kept for reuse', spareFrameSlots()),
+      gauge('storaged_part_slots_made_total', 'Download part slots (2 MiB) made because none was spare', made.parts, 'counter'),
+      gauge('storaged_small_part_slots_made_total', 'Small download part slots made because none was spare', made.small, 'counter'),
+      gauge('storaged_frame_slots_made_total', 'Upload frame slots made because none was spare', madeFrameSlots(), 'counter'),
     ];
     if (this.budget !== undefined) {
       const b = this.budget.figures();
       lines.push(
         gauge('storaged_memory_budget_bytes', 'The memory budget (STORAGED_MEMORY_BUDGET_MB)', b.limitBytes),
         gauge('storaged_memory_budget_in_use_bytes', 'Bytes of the budget held by transfers now', b.inUseBytes),
-        gauge('storaged_memory_budget_peak_bytes', 'Most bytes of the budget held at once since start', b.peakInUseBytes),
+        gauge('storaged_memory_budget_spare_bytes', 'Bytes of the budget held by slots kept spare for reuse (dropped to make room, or when idle)', b.spareBytes),
+        gauge('storaged_memory_budget_peak_bytes', 'Most bytes of the budget held at once since start, by transfers and spare slots', b.peakInUseBytes),
         gauge('storaged_memory_budget_waiting', 'Transfers waiting for memory now', b.waiting),
         gauge('storaged_memory_budget_waited_total', 'Transfers that had to wait for memory', b.waitedTotal, 'counter'),
         gauge('storaged_memory_budget_refused_total', 'Transfers refused with UNAVAILABLE for want of memory', b.refusedTotal, 'counter'),
