@@ -18,6 +18,7 @@
 // flight.
 
 import { AdmissionRefusal } from './admission-refusal';
+import { TenantQueue } from './tenant-queue';
 
 export interface CallLimits {
   /** Calls running at once across all callers. */
@@ -62,30 +63,24 @@ export const MAX_WAITING_BYTES = 16 * 1024 * 1024;
 const SWEEP_MS = 50;
 
 interface Waiter {
+  /** Increasing in order of arrival. */
+  id: number;
+  clientId: string;
   ticket: AdmissionTicket;
   bytes: number;
   deadline: number;
 }
 
-interface Lane {
-  key: string;
-  running: number;
-  waiting: Waiter[];
-  /** The turn at which this client last got a slot: between equals, the one served longest ago goes next. */
-  servedAt: number;
-}
-
 export class CallAdmission {
   readonly #limits: CallLimits;
   readonly #laneMax: number;
-  readonly #lanes = new Map<string, Lane>();
-  /** Lanes with at least one waiter. */
-  readonly #queued = new Set<Lane>();
+  /** Each client's lane: its calls running and waiting (tenant-queue.ts, which search threads share). */
+  readonly #lanes = new TenantQueue<Waiter>();
+  readonly #mayRun = (running: number) => running < this.#laneMax;
   #running = 0;
-  #waiting = 0;
   #waitingBytes = 0;
   #refused = 0;
-  #turn = 0;
+  #nextId = 1;
   #sweep: NodeJS.Timeout | null = null;
 
   constructor(limits: CallLimits) {
@@ -97,7 +92,7 @@ export class CallAdmission {
   }
 
   stats(): AdmissionStats {
-    return { running: this.#running, waiting: this.#waiting, waitingBytes: this.#waitingBytes, refused: this.#refused };
+    return { running: this.#running, waiting: this.#lanes.size, waitingBytes: this.#waitingBytes, refused: this.#refused };
   }
 
   /**
@@ -106,12 +101,10 @@ export class CallAdmission {
    * wait() so that the common case allocates nothing.
    */
   tryEnter(key: string): boolean {
-    const lane = this.#lane(key);
-    if (lane.waiting.length === 0 && this.#canRun(lane)) {
-      this.#begin(lane);
+    if (this.#lanes.waitingOf(key) === 0 && this.#running < this.#limits.maxCalls && this.#mayRun(this.#lanes.runningOf(key))) {
+      this.#begin(key);
       return true;
     }
-    this.#drop(lane);
     return false;
   }
 
@@ -122,133 +115,91 @@ export class CallAdmission {
    */
   wait(key: string, bytes: number, ticket: AdmissionTicket): void {
     const { maxWaiting, waitMs } = this.#limits;
-    const lane = this.#lane(key);
-    if (waitMs === 0 || bytes > MAX_WAITING_BYTES || !this.#makeRoom(lane, bytes)) {
-      this.#drop(lane);
+    if (waitMs === 0 || bytes > MAX_WAITING_BYTES || !this.#makeRoom(key, bytes)) {
       this.#refused += 1;
       ticket.refuse(this.#refusal(maxWaiting === 0 || waitMs === 0 ? 'calls may not wait' : 'no room to wait'));
       return;
     }
-    lane.waiting.push({ ticket, bytes, deadline: performance.now() + waitMs });
-    this.#waiting += 1;
+    this.#lanes.push({ id: this.#nextId++, clientId: key, ticket, bytes, deadline: performance.now() + waitMs });
     this.#waitingBytes += bytes;
-    this.#queued.add(lane);
     this.#sweep ??= setInterval(() => this.#expire(), SWEEP_MS).unref();
     // A slot may have freed between tryEnter() and now (the ticket's owner may have done other work).
     this.#admitWaiters();
   }
 
   /**
-   * Room in the queue for one more call of `lane`. A full queue makes room
-   * by refusing the newest waiter of the client with the most waiting, if
-   * that client has more waiting than `lane` would: a flood fills the queue,
-   * but cannot keep a quieter client out of it.
+   * Room in the queue for one more call of `key`. A full queue makes room by
+   * refusing the newest waiter of the client with the most waiting, if that
+   * client has more waiting than `key` would: a flood fills the queue, but
+   * cannot keep a quieter client out of it.
    */
-  #makeRoom(lane: Lane, bytes: number): boolean {
-    const full = () => this.#waiting + 1 > this.#limits.maxWaiting || this.#waitingBytes + bytes > MAX_WAITING_BYTES;
+  #makeRoom(key: string, bytes: number): boolean {
+    const full = () => this.#lanes.size + 1 > this.#limits.maxWaiting || this.#waitingBytes + bytes > MAX_WAITING_BYTES;
     while (full()) {
-      let biggest: Lane | null = null;
-      for (const other of this.#queued) if (biggest === null || other.waiting.length > biggest.waiting.length) biggest = other;
-      if (biggest === null || biggest.waiting.length <= lane.waiting.length + 1) return false;
-      const pushedOut = this.#unqueue(biggest, biggest.waiting.length - 1);
+      const pushedOut = this.#lanes.makeRoom(key);
+      if (pushedOut === null) return false;
+      this.#left(pushedOut);
       this.#refused += 1;
       pushedOut.ticket.refuse(this.#refusal('no room to wait'));
-      this.#drop(biggest);
     }
     return true;
   }
 
   /** A call that started is answered: its slot goes to the next waiter. */
   release(key: string): void {
-    const lane = this.#lanes.get(key);
-    if (lane === undefined || lane.running === 0) throw new Error(`release for client ${JSON.stringify(key)} that runs no call`);
-    lane.running -= 1;
+    if (this.#lanes.runningOf(key) === 0) throw new Error(`release for client ${JSON.stringify(key)} that runs no call`);
+    this.#lanes.finished(key);
     this.#running -= 1;
-    this.#drop(lane);
     this.#admitWaiters();
   }
 
   /** A waiting call whose caller went away: it leaves the queue without an answer. */
   withdraw(key: string, ticket: AdmissionTicket): void {
-    const lane = this.#lanes.get(key);
-    if (lane === undefined) return;
-    const at = lane.waiting.findIndex((w) => w.ticket === ticket);
-    if (at === -1) return;
-    this.#unqueue(lane, at);
-    this.#drop(lane);
+    const waiter = this.#lanes.remove(key, (w) => w.ticket === ticket);
+    if (waiter !== null) this.#left(waiter);
   }
 
-  #lane(key: string): Lane {
-    let lane = this.#lanes.get(key);
-    if (lane === undefined) {
-      lane = { key, running: 0, waiting: [], servedAt: 0 };
-      this.#lanes.set(key, lane);
-    }
-    return lane;
-  }
-
-  #canRun(lane: Lane): boolean {
-    return this.#running < this.#limits.maxCalls && lane.running < this.#laneMax;
-  }
-
-  #begin(lane: Lane): void {
-    lane.servedAt = ++this.#turn;
-    lane.running += 1;
+  #begin(key: string): void {
+    this.#lanes.started(key);
     this.#running += 1;
   }
 
-  /** Forgets an idle lane, so the map holds only clients with calls. */
-  #drop(lane: Lane): void {
-    if (lane.running === 0 && lane.waiting.length === 0) this.#lanes.delete(lane.key);
-  }
-
-  #unqueue(lane: Lane, at: number): Waiter {
-    const [waiter] = lane.waiting.splice(at, 1);
-    this.#waiting -= 1;
-    this.#waitingBytes -= waiter!.bytes;
-    if (lane.waiting.length === 0) this.#queued.delete(lane);
-    if (this.#waiting === 0 && this.#sweep !== null) {
+  /** A waiter is off the queue (admitted, refused or withdrawn). */
+  #left(waiter: Waiter): void {
+    this.#waitingBytes -= waiter.bytes;
+    if (this.#lanes.size === 0 && this.#sweep !== null) {
       clearInterval(this.#sweep);
       this.#sweep = null;
     }
-    return waiter!;
   }
 
-  /** Hands free slots to waiters: each time to the waiting client with the fewest calls running (a scan, but only of clients that wait). */
+  /** Hands free slots to waiters: each time to the waiting client with the fewest calls running, no client past its share. */
   #admitWaiters(): void {
-    while (this.#running < this.#limits.maxCalls && this.#queued.size > 0) {
-      let next: Lane | null = null;
-      for (const lane of this.#queued) {
-        if (lane.running >= this.#laneMax) continue;
-        // Fewest running first; between equals, whoever was served longest ago (round robin).
-        if (next === null || lane.running < next.running || (lane.running === next.running && lane.servedAt < next.servedAt)) {
-          next = lane;
-        }
-      }
-      if (next === null) return;
-      const waiter = this.#unqueue(next, 0);
-      this.#begin(next);
+    while (this.#running < this.#limits.maxCalls) {
+      const waiter = this.#lanes.next(this.#mayRun);
+      if (waiter === undefined) return;
+      this.#left(waiter);
+      this.#begin(waiter.clientId);
       waiter.ticket.start();
     }
   }
 
   #expire(): void {
     const now = performance.now();
-    for (const lane of [...this.#queued]) {
-      // Every waiter waits the same time, so each lane's are in deadline order.
-      while (lane.waiting.length > 0 && lane.waiting[0]!.deadline <= now) {
-        const waiter = this.#unqueue(lane, 0);
+    this.#lanes.expire(
+      (waiter) => waiter.deadline <= now,
+      (waiter) => {
+        this.#left(waiter);
         this.#refused += 1;
         waiter.ticket.refuse(this.#refusal(`no slot within ${this.#limits.waitMs} ms`));
-      }
-      this.#drop(lane);
-    }
+      },
+    );
   }
 
   #refusal(why: string): AdmissionRefusal {
     const { maxCalls, maxWaiting } = this.#limits;
     return new AdmissionRefusal(
-      `storaged is running its limit of ${maxCalls} calls (STORAGED_MAX_CALLS) with ${this.#waiting} waiting (STORAGED_MAX_WAITING_CALLS ${maxWaiting}): ${why}; retry later`,
+      `storaged is running its limit of ${maxCalls} calls (STORAGED_MAX_CALLS) with ${this.#lanes.size} waiting (STORAGED_MAX_WAITING_CALLS ${maxWaiting}): ${why}; retry later`,
       1,
     );
   }

@@ -4,7 +4,7 @@
 // on the main thread it would stall every other caller for as long. Here a
 // few threads (STORAGED_SEARCH_THREADS) each hold their own read-only
 // connection to the file and run one search at a time. Searches wait their
-// turn per tenant (tenant-queue.ts), so that one tenant's broad searches do
+// turn per tenant (admission/tenant-queue.ts), so that one tenant's broad searches do
 // not hold another's behind them.
 //
 // Threads start when searches need them and leave after IDLE_RETIRE_MS
@@ -40,7 +40,7 @@ import type { Logger } from '../logger';
 import type { RecordPage } from '../db/search-page';
 import type { SearchPlan } from '../db/search-query';
 import { CLOSE, type SearchTask, type SearchThreadSettings, type ThreadFailure, type ThreadMessage } from './search-thread';
-import { TenantQueue } from './tenant-queue';
+import { TenantQueue } from '../admission/tenant-queue';
 
 const THREAD_FILE = path.resolve(__dirname, 'search-thread.js');
 
@@ -234,7 +234,7 @@ export class SearchThreads {
       }
       if (task === undefined) return;
       this.#stopIdleTimer(thread);
-      this.#queue.started(task);
+      this.#queue.started(task.clientId);
       thread.task = task;
       thread.worker.ref();
       thread.backstop = setTimeout(() => this.#stopRunaway(thread), this.#timeoutMs + BACKSTOP_GRACE_MS);
@@ -302,7 +302,7 @@ export class SearchThreads {
   #finish(thread: Thread): Task | null {
     const task = thread.task;
     thread.task = null;
-    if (task !== null) this.#queue.finished(task);
+    if (task !== null) this.#queue.finished(task.clientId);
     if (thread.backstop !== null) clearTimeout(thread.backstop);
     thread.backstop = null;
     thread.worker.unref();

@@ -1,23 +1,23 @@
-// The searches waiting for a search thread, and who goes next: per tenant
-// (client id), as calls do at admission (admission/call-admission.ts). A free
-// thread takes the oldest waiting search of the tenant with the fewest
-// searches running; between equals, of the one served longest ago (round
-// robin: with one thread, every tenant has none running when it frees), then
-// of the one whose oldest search is oldest. A tenant alone gets every thread.
+// Work waiting for a slot (a call for a call slot, call-admission.ts; a search
+// for a search thread, search-threads.ts), and who goes next: per tenant
+// (client id). A free slot takes the oldest waiting item of the tenant with
+// the fewest running; between equals, of the one served longest ago (round
+// robin: with one slot, every tenant has none running when it frees), then
+// of the one whose oldest item is oldest. A tenant alone gets every slot.
 //
 // In order of arrival across tenants, one tenant's flood of broad searches
 // (each up to STORAGED_SEARCH_TIMEOUT_MS) held every thread, and another's
 // search of a millisecond waited behind all of it, then was refused for
 // waiting too long.
 //
-// A full queue makes room for a quieter tenant by refusing the newest
-// search of the tenant with the most waiting (makeRoom), as call admission
-// does: no fixed share per tenant, so a tenant alone may still fill it.
+// A full queue makes room for a quieter tenant by refusing the newest item
+// of the tenant with the most waiting (makeRoom): no fixed share per tenant,
+// so a tenant alone may still fill it.
 //
-// Choosing scans the tenants that wait, not their searches: the queue may
-// hold STORAGED_MAX_CALLS searches, the tenants are few.
+// Choosing scans the tenants that wait, not their items: the queue may hold
+// thousands, the tenants are few.
 
-/** What the queue needs of a search: its tenant, and its place in arrival order. */
+/** What the queue needs of an item: its tenant, and its place in arrival order. */
 export interface QueuedSearch {
   /** Increasing in order of arrival. */
   id: number;
@@ -53,10 +53,24 @@ export class TenantQueue<T extends QueuedSearch> {
     this.#size++;
   }
 
-  /** Takes the search that goes next off the queue; call started() when a thread runs it. */
-  next(): T | undefined {
+  /** Items of `clientId` running now. */
+  runningOf(clientId: string): number {
+    return this.#tenants.get(clientId)?.running ?? 0;
+  }
+
+  /** Items of `clientId` waiting now. */
+  waitingOf(clientId: string): number {
+    return this.#tenants.get(clientId)?.waiting.length ?? 0;
+  }
+
+  /**
+   * Takes the item that goes next off the queue, among tenants whose running
+   * count `mayRun` accepts (all by default); call started() when it runs.
+   */
+  next(mayRun?: (running: number) => boolean): T | undefined {
     let next: Tenant<T> | null = null;
     for (const tenant of this.#queued) {
+      if (mayRun !== undefined && !mayRun(tenant.running)) continue;
       if (
         next === null ||
         tenant.running < next.running ||
@@ -69,19 +83,37 @@ export class TenantQueue<T extends QueuedSearch> {
     return next === null ? undefined : this.#unqueue(next, 0);
   }
 
-  /** A search taken by next() now runs on a thread. */
-  started(search: T): void {
-    const tenant = this.#tenant(search.clientId);
+  /** An item of `clientId` now runs: one next() took, or one that never had to wait. */
+  started(clientId: string): void {
+    const tenant = this.#tenant(clientId);
     tenant.running++;
     tenant.servedAt = ++this.#turn;
   }
 
-  /** A search that started() is answered (or its thread lost). */
-  finished(search: T): void {
-    const tenant = this.#tenants.get(search.clientId);
-    if (tenant === undefined || tenant.running === 0) throw new Error(`finished() for client ${JSON.stringify(search.clientId)} that runs no search`);
+  /** An item of `clientId` that started() is over. */
+  finished(clientId: string): void {
+    const tenant = this.#tenants.get(clientId);
+    if (tenant === undefined || tenant.running === 0) throw new Error(`finished() for client ${JSON.stringify(clientId)} that runs no search`);
     tenant.running--;
     this.#drop(tenant);
+  }
+
+  /** Takes off the queue the first waiting item of `clientId` that `matches` (its caller went away), if any. */
+  remove(clientId: string, matches: (item: T) => boolean): T | null {
+    const tenant = this.#tenants.get(clientId);
+    const at = tenant?.waiting.findIndex(matches) ?? -1;
+    return at === -1 ? null : this.#unqueue(tenant!, at);
+  }
+
+  /**
+   * Takes off each tenant's oldest items while `expired` says so (items wait
+   * equally long, so a tenant's are in deadline order), handing each to
+   * `gone` as it leaves.
+   */
+  expire(expired: (item: T) => boolean, gone: (item: T) => void): void {
+    for (const tenant of [...this.#queued]) {
+      while (tenant.waiting.length > 0 && expired(tenant.waiting[0]!)) gone(this.#unqueue(tenant, 0));
+    }
   }
 
   /**
