@@ -13,6 +13,16 @@ async function fillSpares(pool: SlotPool, budget: MemoryBudget, n: number): Prom
   for (const slot of lent) pool.give(slot);
 }
 
+/** Gives back a slot lent without a share while shares hold all of `budget`: it is dropped, not kept. Returns it. */
+function dropForWantOfRoom(pool: SlotPool, budget: MemoryBudget): Buffer {
+  const frame = pool.take(null);
+  const full = budget.tryAcquire(budget.limitBytes)!;
+  pool.give(frame);
+  assert.equal(pool.spareCount, 0, 'no room: dropped, not kept');
+  full.release();
+  return frame;
+}
+
 test('#13 - spare slots count in the memory budget, and are dropped to make room before a share waits', async () => {
   const budget = new MemoryBudget(8 * KIB);
   const pool = new SlotPool(KIB, 100);
@@ -48,12 +58,8 @@ test('#13 - a slot given back is kept only while the budget has room for it, and
   pool.countIn(budget);
 
   // A slot lent without a share of its own (an upload frame) while shares hold the whole budget.
-  const frame = pool.take(null);
-  const full = budget.tryAcquire(4 * KIB)!;
-  pool.give(frame);
-  assert.equal(pool.spareCount, 0, 'no room: dropped');
+  dropForWantOfRoom(pool, budget);
   assert.equal(budget.figures().spareBytes, 0);
-  full.release();
 
   // Shares of slots hold the budget and another share waits: the slot given back goes to the garbage collector.
   const lent: Buffer[] = [];
@@ -78,11 +84,7 @@ test('#13 - a slot dropped for want of room is reused by the next take while it 
   const budget = new MemoryBudget(4 * KIB);
   const pool = new SlotPool(KIB, 100);
   pool.countIn(budget);
-  const frame = pool.take(null);
-  const full = budget.tryAcquire(4 * KIB)!;
-  pool.give(frame);
-  assert.equal(pool.spareCount, 0, 'dropped, not kept');
-  full.release();
+  const frame = dropForWantOfRoom(pool, budget);
   const made = pool.madeCount;
   // `frame` still refers to its memory here, so the garbage collector cannot have freed it.
   assert.equal(pool.take(null).buffer, frame.buffer, 'the dropped slot came back');
