@@ -19,6 +19,8 @@ export interface MinioHandle {
   useSSL: false;
   dataDir: string;
   client: Minio.Client;
+  /** The server's process id while it runs (benchmarks meter its CPU), null while stopped. */
+  readonly pid: number | null;
   /** Stops the server; the data directory stays so that restart() finds the same objects. */
   stop(): Promise<void>;
   /** Starts it again on the same port and data directory. */
@@ -137,6 +139,10 @@ export async function startMinio(t?: TestContext, options: { env?: Record<string
     secretKey,
     useSSL: false,
     dataDir,
+    get pid() {
+      const child: ChildProcess | null = proc;
+      return child === null ? null : (child.pid ?? null);
+    },
     client: new Minio.Client({ endPoint: '127.0.0.1', port, useSSL: false, accessKey, secretKey, region: 'us-east-1' }),
     stop,
     restart: async () => {
