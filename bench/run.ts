@@ -64,11 +64,25 @@ async function main(): Promise<void> {
     process.stderr.write(`no benchmark name starts with '${only}'; known: ${BENCHES.flatMap((b) => b.names).join(', ')}\n`);
     process.exit(64);
   }
-  for (const bench of selected) await bench.run();
+  // One broken benchmark must not hide the figures of the others: each failure
+  // is told as it happens, the rest still run, and the exit code says so.
+  const failed: string[] = [];
+  for (const bench of selected) {
+    try {
+      await bench.run();
+    } catch (err) {
+      failed.push(bench.names.join(', '));
+      process.stderr.write(`benchmark failed (${bench.names.join(', ')}): ${err instanceof Error ? err.stack : String(err)}\n`);
+    }
+  }
+  if (failed.length > 0) {
+    process.stderr.write(`${failed.length} of ${selected.length} benchmarks failed: ${failed.join('; ')}\n`);
+    process.exitCode = 1;
+  }
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(),
   (err) => {
     process.stderr.write(`benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`);
     process.exit(1);
