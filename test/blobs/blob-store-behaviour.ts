@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { StorageError } from '../../src/protocol/errors';
 import { BUCKETS } from '../../src/protocol/types';
 import type { BlobStore } from '../../src/daemon/blobs/blob-store';
+import type { ObjectIdentity } from '../../src/daemon/blobs/object-identity';
 
 export interface OpenedStore {
   store: BlobStore;
@@ -66,6 +67,29 @@ export function blobStoreBehaviour(name: string, open: () => Promise<OpenedStore
       assert.ok(info.lastModified instanceof Date);
       assert.ok(Math.abs(info.lastModified.getTime() - Date.now()) < 60_000, 'lastModified is about now');
       assert.equal(sha256(await readAll(await store.read('images', key))), sha256(body));
+    });
+
+    it('head gives size, mtime and identity in one look, identity and stat agree with it, and a missing object is null', async () => {
+      const key = newKey();
+      const body = randomBytes(5_001);
+      const identity: ObjectIdentity = {
+        id: '6f1c3a52-0d4e-4b8a-9c61-2f5e8d7b1a90', catalogId: 'c4a7'.repeat(8), clientId: 'c', userId: 'u', sessionId: null,
+        originalFilename: 'été.jpg', mimeType: 'image/jpeg', size: body.length, sha256: sha256(body), uploadedAt: '2026-11-02T10:00:00.000Z',
+      };
+      await store.put('images', key, { buffer: body }, body.length, 'image/jpeg', undefined, undefined, identity);
+      const head = await store.head('images', key);
+      assert.ok(head);
+      assert.equal(head.size, body.length);
+      assert.equal(head.lastModified.getTime(), (await store.stat('images', key))?.lastModified.getTime());
+      assert.deepEqual(head.identity, identity);
+      assert.deepEqual(await store.identity('images', key), identity);
+
+      const plain = newKey();
+      await store.put('images', plain, { buffer: body }, body.length, 'image/jpeg');
+      assert.equal((await store.head('images', plain))?.identity, null, 'an object stored without identity');
+      assert.equal((await store.head('images', plain))?.size, body.length);
+      assert.equal(await store.head('images', newKey()), null);
+      assert.equal(await store.identity('images', newKey()), null);
     });
 
     it('puts from a file path', async () => {

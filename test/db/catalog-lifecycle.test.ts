@@ -125,14 +125,3 @@ test('after close, writes and reads fail with ClosedError', async (t) => {
   await catalog.close();
 });
 
-test('bucketTotals counts committed photos and their bytes per bucket, every client\'s', async (t) => {
-  const { catalog } = openTestCatalog(t);
-  const rows = [newRow({ size: 1000 }), newRow({ size: 2500, client_id: 'client-b' }), newRow({ bucket: 'videos', size: 7 }), newRow({ size: 99 })];
-  for (const row of rows) await catalog.insertPending(row);
-  for (const row of rows.slice(0, 3)) await catalog.commitPending(row.id);
-  // The fourth stays pending: not counted.
-  assert.deepEqual(await catalog.bucketTotals(), [
-    { bucket: 'images', photos: 2, bytes: 3500 },
-    { bucket: 'videos', photos: 1, bytes: 7 },
-  ]);
-});

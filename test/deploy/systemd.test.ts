@@ -1,7 +1,8 @@
 // systemd/storaged.service as an operator meets it: systemd accepts the unit,
-// the install steps its header gives work on a host that has only what they
-// install, and the daemon started exactly as ExecStart= says, as user
-// storaged, serves an application user of the storaged group over its socket.
+// install.sh builds a fresh checkout and installs it on a host that has only
+// what it installs, and the daemon started from that install exactly as
+// ExecStart= says, as user storaged, serves an application user of the
+// storaged group over its socket.
 
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -14,6 +15,8 @@ import { tempDir } from '../support/temp-dir';
 const ROOT = path.resolve(__dirname, '../../..');
 const UNIT = path.join(ROOT, 'systemd', 'storaged.service');
 const INSTALL = path.join(ROOT, 'systemd', 'install.sh');
+/** What a fresh clone of the repository does not have (.gitignore, and git's own directory). */
+const NOT_IN_A_CLONE = new Set(['.git', 'node_modules', 'dist', 'data', '.env']);
 const isRoot = process.getuid?.() === 0;
 
 function systemdAnalyze(file: string) {
@@ -46,6 +49,25 @@ test('the unit runs the daemon as storaged, drains on SIGTERM, and does not rest
   assert.equal(env.STORAGED_SOCKET, '/run/storaged/storaged.sock');
   assert.equal(env.STORAGED_DATA_DIR, '/var/lib/storaged');
   assert.equal(single(unit, 'Install', 'WantedBy'), 'multi-user.target');
+});
+
+test('install.sh refuses bad arguments, and --no-build on a checkout with nothing built, before it installs anything', (t) => {
+  const checkout = tempDir(t);
+  fs.mkdirSync(path.join(checkout, 'systemd'));
+  fs.copyFileSync(INSTALL, path.join(checkout, 'systemd', 'install.sh'));
+  const prefix = path.join(checkout, 'prefix');
+  const run = (...args: string[]) => spawnSync('bash', [path.join(checkout, 'systemd', 'install.sh'), ...args], { encoding: 'utf8', timeout: 30_000 });
+
+  const unknown = run('--prefix', prefix, '--no-biuld');
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown argument '--no-biuld'\nusage: systemd\/install\.sh \[--prefix DIR\] \[--no-build\] \[--no-system\]/);
+  const relative = run('--prefix', 'opt/storaged');
+  assert.equal(relative.status, 2);
+  assert.match(relative.stderr, /--prefix must be an absolute path/);
+  const unbuilt = run('--prefix', prefix, '--no-build', '--no-system');
+  assert.equal(unbuilt.status, 1);
+  assert.match(unbuilt.stderr, /dist\/ is not built \(run without --no-build\)/);
+  assert.ok(!fs.existsSync(prefix), 'nothing installed');
 });
 
 function idOf(kind: 'passwd' | 'group', name: string): number | null {
@@ -93,12 +115,23 @@ test(
     fs.chmodSync(base, 0o755); // /opt and /var are traversable by everyone; mkdtemp's 0700 is not
     const prefix = path.join(base, 'opt-storaged');
 
-    // The install steps, on the dist/ `npm test` just built (the build step itself is .ci/run's `npm ci && npm test`).
-    const install = spawnSync('bash', [INSTALL, '--prefix', prefix, '--no-build', '--no-system'], { encoding: 'utf8', timeout: 480_000 });
+    // install.sh as the operator runs it, build included (npm ci && npm run build in the checkout), on a
+    // checkout as a clone gives it: nothing built, no node_modules. A copy, because the build's npm ci
+    // replaces the checkout's node_modules, which the tests running beside this one are using.
+    // --no-system leaves out what would change this host (the user, /etc, the unit, /usr/local/bin);
+    // those are made below as systemd would make them.
+    const checkout = path.join(base, 'checkout');
+    fs.cpSync(ROOT, checkout, { recursive: true, filter: (src) => !NOT_IN_A_CLONE.has(path.relative(ROOT, src)) });
+    assert.ok(!fs.existsSync(path.join(checkout, 'dist')) && !fs.existsSync(path.join(checkout, 'node_modules')));
+    const install = spawnSync('bash', [path.join(checkout, 'systemd', 'install.sh'), '--prefix', prefix, '--no-system'], { encoding: 'utf8', timeout: 480_000 });
     assert.equal(install.status, 0, `${install.stdout}\n${install.stderr}`);
-    assert.ok(fs.existsSync(path.join(prefix, 'dist/src/daemon/bin.js')));
+    assert.match(install.stdout, /> tsc -p tsconfig\.json/, 'the script built the checkout');
+    for (const file of ['dist/src/daemon/bin.js', 'dist/src/storagectl/bin.js', 'dist/src/index.js']) {
+      assert.deepEqual(fs.readFileSync(path.join(prefix, file)), fs.readFileSync(path.join(checkout, file)), `${file}: installed as that build made it`);
+    }
     assert.ok(fs.existsSync(path.join(prefix, 'node_modules/better-sqlite3')));
     assert.ok(!fs.existsSync(path.join(prefix, 'node_modules/typescript')), 'runtime dependencies only');
+    assert.ok(!fs.existsSync(path.join(prefix, 'dist/test')), 'the package holds dist/src only');
 
     const { uid, gid } = storagedAccount(t);
     // What systemd makes of StateDirectory= (0700) and RuntimeDirectory= (0750), owned by User=/Group=.

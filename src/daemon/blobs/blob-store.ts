@@ -13,6 +13,11 @@ export interface BlobInfo {
   lastModified: Date;
 }
 
+/** What one look at an object tells: its size and mtime, and the identity it carries. */
+export interface BlobHead extends BlobInfo {
+  identity: ObjectIdentity | null;
+}
+
 export interface ListedBlob extends BlobInfo {
   key: string;
 }
@@ -92,6 +97,13 @@ export interface BlobStore {
   identity(bucket: string, key: string): Promise<ObjectIdentity | null>;
   /** Size and mtime, or null when the object does not exist. */
   stat(bucket: string, key: string): Promise<BlobInfo | null>;
+  /**
+   * stat and identity in one look (MinIO: one HEAD, where asking for them
+   * apart costs two), for a caller that wants both; null when the object does
+   * not exist. stat stays for the callers that need only the size: the local
+   * backend's identity is a second file to read.
+   */
+  head(bucket: string, key: string): Promise<BlobHead | null>;
   /** Removes the object; an object already gone is not an error. */
   remove(bucket: string, key: string): Promise<void>;
   /**

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { InternalError, NotFoundError, UnavailableError, ValidationError } from '../../protocol/errors';
-import { isOlderThan, type BlobInfo, type BlobSource, type BlobStore, type ByteRange, type IncompleteUpload, type ListedBlob } from './blob-store';
+import { isOlderThan, type BlobHead, type BlobInfo, type BlobSource, type BlobStore, type ByteRange, type IncompleteUpload, type ListedBlob } from './blob-store';
 import type { BlobUrlSigner } from './fs-url-signer';
 import { identityFromMetadata, identityMetadata, type ObjectIdentity } from './object-identity';
 import { diskFullAs } from '../disk-full';
@@ -133,8 +133,16 @@ export class FsBlobStore implements BlobStore {
   }
 
   async identity(bucket: string, key: string): Promise<ObjectIdentity | null> {
-    const file = this.pathOf(bucket, key);
-    if ((await this.stat(bucket, key)) === null) return null;
+    return (await this.head(bucket, key))?.identity ?? null;
+  }
+
+  async head(bucket: string, key: string): Promise<BlobHead | null> {
+    const info = await this.stat(bucket, key);
+    // A record whose blob is gone (a removal cut short) says nothing.
+    return info === null ? null : { ...info, identity: await this.#identityRecord(this.pathOf(bucket, key)) };
+  }
+
+  async #identityRecord(file: string): Promise<ObjectIdentity | null> {
     let text: string;
     try {
       text = await fs.promises.readFile(`${file}${IDENTITY_SUFFIX}`, 'utf8');

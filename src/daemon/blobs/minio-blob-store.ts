@@ -15,7 +15,7 @@ import type { Piscina } from 'piscina';
 import { NotFoundError, UnavailableError } from '../../protocol/errors';
 import type { Logger } from '../logger';
 import type { MemoryBudget } from '../memory/memory-budget';
-import { isOlderThan, type BlobInfo, type BlobSource, type BlobStore, type ByteRange, type GrowingPuts, type IncompleteUpload, type ListedBlob } from './blob-store';
+import { isOlderThan, type BlobHead, type BlobInfo, type BlobSource, type BlobStore, type ByteRange, type GrowingPuts, type IncompleteUpload, type ListedBlob } from './blob-store';
 import { isNotFound, mapMinioError } from '../../s3/minio-errors';
 import { idleTimeoutTransport } from '../../s3/idle-timeout-transport';
 import { incompleteUploadsIn } from './minio-incomplete-uploads';
@@ -186,15 +186,20 @@ export class MinioBlobStore implements BlobStore {
     });
   }
 
-  async identity(bucket: string, key: string): Promise<ObjectIdentity | null> {
+  async head(bucket: string, key: string): Promise<BlobHead | null> {
     return this.#run(`stat ${bucket}/${key}`, async () => {
       try {
-        return identityFromMetadata((await this.#client.statObject(bucket, key)).metaData);
+        const info = await this.#client.statObject(bucket, key);
+        return { size: info.size, lastModified: info.lastModified, identity: identityFromMetadata(info.metaData) };
       } catch (err) {
         if (isNotFound(err)) return null;
         throw err;
       }
     });
+  }
+
+  async identity(bucket: string, key: string): Promise<ObjectIdentity | null> {
+    return (await this.head(bucket, key))?.identity ?? null;
   }
 
   async remove(bucket: string, key: string): Promise<void> {

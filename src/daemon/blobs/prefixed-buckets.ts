@@ -6,7 +6,7 @@
 // moving the buckets, not of rewriting the catalog.
 
 import type { Readable } from 'node:stream';
-import type { BlobInfo, BlobSource, BlobStore, ByteRange, GrowingPuts, IncompleteUpload, ListedBlob } from './blob-store';
+import type { BlobHead, BlobInfo, BlobSource, BlobStore, ByteRange, GrowingPuts, IncompleteUpload, ListedBlob } from './blob-store';
 import type { ObjectIdentity } from './object-identity';
 import type { ServedAs } from '../../s3/safe-serving';
 
@@ -47,6 +47,10 @@ export class PrefixedBuckets implements BlobStore {
 
   stat(bucket: string, key: string): Promise<BlobInfo | null> {
     return this.inner.stat(this.#name(bucket), key);
+  }
+
+  head(bucket: string, key: string): Promise<BlobHead | null> {
+    return this.inner.head(this.#name(bucket), key);
   }
 
   remove(bucket: string, key: string): Promise<void> {
