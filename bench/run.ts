@@ -40,7 +40,7 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['catalog.backup.100k', 'catalog.backup.100k.getPhoto'], run: benchBackup100k },
   { names: ['catalog.rebuild.100k'], run: benchRebuild100k },
   { names: ['catalog.pg.store.200k.c16', 'catalog.pg.getPhoto'], run: benchCatalogPg },
-  { names: ['search.scale', 'search.scale.everyRow'], run: benchSearchScale },
+  { names: ['search.scale', 'search.scale.pageOfOne', 'search.scale.everyRow'], run: benchSearchScale },
   { names: ['search.worst', 'search.oneWord.thread'], run: benchSearchWorst },
   { names: ['metrics.bucketTotals.1m'], run: benchMetricsScrape },
   { names: SPOOL_SIZES_MIB.map((mib) => `spool.threshold.${mib}m`), run: benchSpoolThreshold },
