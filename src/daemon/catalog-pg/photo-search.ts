@@ -13,14 +13,22 @@
 // a time and offered to the page until it is full, so a page of photos with
 // 64 KiB of processing metadata reads a few of them, not `limit + 1`. Only
 // an empty page needs a second statement for its total.
+//
+// Each search is bounded by the daemon's search bound
+// (STORAGED_SEARCH_TIMEOUT_MS), as on SQLite, not by the catalog's general
+// statement timeout: its statements run in a read-only transaction that sets
+// its own statement_timeout (SET LOCAL ends with the transaction, so the
+// connection goes back to the pool with the general one). The caller tells a
+// statement timeout in here (pg-errors.ts isStatementTimeout) from an outage.
 
-import type { Pool } from 'pg';
+import type { Pool, QueryConfig } from 'pg';
 import Cursor from 'pg-cursor';
 import { decodeCursor, queryFingerprint } from '../db/cursor';
 import type { PhotoRecord } from '../db/photo-row';
 import { SORT_COLUMNS } from '../db/photo-search';
 import { PageRows, type SearchPage } from '../db/search-page';
 import type { SearchPlan } from '../db/search-query';
+import { DEFAULT_SEARCH_TIMEOUT_MS } from '../search-threads/search-threads';
 import { searchTsquery } from './search-words';
 
 /**
@@ -86,7 +94,21 @@ class PageCursor extends Cursor<PageRecord> {
   }
 }
 
-export async function runPgSearch(pool: Pool, clientId: string, plan: SearchPlan): Promise<SearchPage> {
+/**
+ * The transaction of one search and its bound, as one simple query (one
+ * round trip). SET takes no bind parameters; `timeoutMs` is the daemon's own
+ * setting, checked to be a whole number here, never caller input.
+ */
+function beginBounded(timeoutMs: number): string {
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new RangeError(`the search bound must be a whole number of ms of at least 1, got ${timeoutMs}`);
+  return `BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}`;
+}
+
+/** Bounds the search's statements by `timeoutMs` (server side; the client stops waiting for an answer 1 s later). */
+export async function runPgSearch(pool: Pool, clientId: string, plan: SearchPlan, timeoutMs = DEFAULT_SEARCH_TIMEOUT_MS): Promise<SearchPage> {
+  const begin = beginBounded(timeoutMs);
+  // pg's client-side read timeout, per query: past the pool's (the catalog's bound + 1 s), a search allowed longer would be cut as an outage.
+  const readTimeout = timeoutMs + 1000;
   const { sort, limit, offset } = plan;
   const fingerprint = queryFingerprint([clientId, plan.textMatch, plan.filters, sort]);
   const params = new Params();
@@ -109,8 +131,9 @@ export async function runPgSearch(pool: Pool, clientId: string, plan: SearchPlan
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    // The pool's query_timeout bounds the cursor too (pg arms it for every query it is given).
-    const cursor = client.query(new PageCursor(sql, params.values));
+    await client.query(begin);
+    // pg arms a query's own query_timeout, when it has one, for a cursor too (it reads it from the submittable).
+    const cursor = client.query(Object.assign(new PageCursor(sql, params.values), { query_timeout: readTimeout }));
     const page = new PageRows(limit);
     const batch = Math.min(limit + 1, FETCH_ROWS);
     let total: number | undefined;
@@ -122,10 +145,15 @@ export async function runPgSearch(pool: Pool, clientId: string, plan: SearchPlan
     }
     await cursor.close();
     // An empty page carries no count: ask for it (a later snapshot, but nothing on the page to disagree with).
-    total ??= (await client.query<{ total: number }>(`SELECT (${count})::float8 AS total`, params.values.slice(0, whereParams))).rows[0]!.total;
+    if (total === undefined) {
+      // pg reads query_timeout from the config it is given; @types/pg leaves it out of QueryConfig.
+      const counting: QueryConfig & { query_timeout: number } = { text: `SELECT (${count})::float8 AS total`, values: params.values.slice(0, whereParams), query_timeout: readTimeout };
+      total = (await client.query<{ total: number }>(counting)).rows[0]!.total;
+    }
+    await client.query('COMMIT');
     return page.toPage(total, offset, sort, fingerprint);
   } catch (err) {
-    // A connection that failed or timed out mid-read is not given back to others.
+    // A connection that failed or timed out mid-read (or mid-transaction) is not given back to others.
     broken = err instanceof Error ? err : new Error(String(err));
     throw err;
   } finally {
