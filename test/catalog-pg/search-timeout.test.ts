@@ -30,6 +30,8 @@ const BATCH_ROWS = 20_000;
 const BROAD = { query: 'i', limit: 1000, sort: { field: 'size', order: 'desc' } } as const;
 /** The smallest STORAGED_SEARCH_TIMEOUT_MS the daemon accepts. */
 const TINY_MS = 10;
+/** Both of a catalog's bounds, where they are equal: room to reach the server, far less than the broad search. */
+const EQUAL_MS = 50;
 
 /** BIG_ROWS committed photos of `clientId`, written straight into the (migrated) database at `url`. */
 async function fillCatalog(url: string, clientId: string): Promise<void> {
@@ -97,10 +99,18 @@ test('PostgreSQL catalog: a search past its own time bound is VALIDATION with th
   assert.equal(await catalog.isEmpty(), false);
   assert.equal((await catalog.countByState()).committed, BIG_ROWS);
 
+  // The two bounds equal (as by default): the pool's statement_timeout is the search's, with no transaction of its own;
+  // the answer is the same. (Its connections are made by open(), so the tiny bound on connecting is not met again.)
+  const equal = await PostgresCatalog.open({ url, logger: createLogger('silent'), nodeId: 'node-c', timeoutMs: EQUAL_MS, searchTimeoutMs: EQUAL_MS });
+  t.after(() => equal.close());
+  assertTooLong(await failure(equal.search('big', BROAD)), EQUAL_MS, 'search, bounds equal');
+
   // The same search under a bound it fits in is answered, with its true total.
   const roomy = await PostgresCatalog.open({ url, logger: createLogger('silent'), nodeId: 'node-b', searchTimeoutMs: 120_000 });
   t.after(() => roomy.close());
+  const started = performance.now();
   const page = await roomy.search('big', BROAD);
+  t.diagnostic(`the broad search took ${Math.round(performance.now() - started)} ms`);
   assert.equal(page.total, BIG_ROWS);
   assert.ok(page.photos.length > 0 && page.page.hasMore);
 });

@@ -158,6 +158,8 @@ export class PostgresCatalog implements PhotoCatalog {
   readonly #cache: SharedPhotoCache;
   readonly #logger: Logger;
   readonly #searchTimeoutMs: number;
+  /** The search bound, when the pool's statement_timeout is another (photo-search.ts); undefined when it is the same. */
+  readonly #searchOwnBound: number | undefined;
   #lastPrune = 0;
   #closing: Promise<void> | null = null;
 
@@ -171,6 +173,8 @@ export class PostgresCatalog implements PhotoCatalog {
     this.#writer = new PgWriter(pool, options.logger);
     this.#logger = options.logger;
     this.#searchTimeoutMs = options.searchTimeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS;
+    const poolBound = options.timeoutMs ?? DEFAULT_CATALOG_TIMEOUT_MS;
+    this.#searchOwnBound = this.#searchTimeoutMs === poolBound ? undefined : this.#searchTimeoutMs;
   }
 
   /** Connects, migrates (once across daemons, under an advisory lock) and records this run. */
@@ -453,9 +457,9 @@ export class PostgresCatalog implements PhotoCatalog {
 
   async #search(clientId: string, plan: Parameters<typeof runPgSearch>[2]) {
     try {
-      return await runPgSearch(this.#pool, clientId, plan, this.#searchTimeoutMs);
+      return await runPgSearch(this.#pool, clientId, plan, this.#searchOwnBound);
     } catch (err) {
-      // Only the search's own bound is in force on its statements: the query's cost, not an outage.
+      // Only the search bound is in force on its statements (its own, or the pool's when they are equal): the query's cost, not an outage.
       if (isStatementTimeout(err)) {
         this.#logger.warn({ clientId, timeoutMs: this.#searchTimeoutMs }, 'search stopped at its time bound');
         throw searchTooLong(this.#searchTimeoutMs);
