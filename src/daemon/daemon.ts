@@ -83,6 +83,7 @@ export class Daemon {
               url: config.postgres.url,
               poolSize: config.postgres.poolSize,
               timeoutMs: config.postgres.timeoutMs,
+              searchTimeoutMs: config.search.timeoutMs,
               nodeId: config.nodeId,
               idempotencyWindowMs: config.idempotencyWindowMs,
               logger,

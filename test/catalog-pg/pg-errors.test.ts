@@ -4,7 +4,7 @@
 
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { catalogError, isCatalogOutage, isConnectionBroken } from '../../src/daemon/catalog-pg/pg-errors';
+import { catalogError, isCatalogOutage, isConnectionBroken, isStatementTimeout } from '../../src/daemon/catalog-pg/pg-errors';
 import { NotFoundError, UnavailableError } from '../../src/protocol/errors';
 
 function pgError(code: string, message = 'from the server'): Error {
@@ -39,5 +39,22 @@ for (const [name, err, expected] of CASES) {
     } else {
       assert.equal(seen, err, 'passed through unchanged');
     }
+  });
+}
+
+// Which 57014 is a statement timeout: on a search's statements only the search's own bound is in force, so
+// that one is the search's cost (VALIDATION); a cancel request and every other failure stay what catalogError says.
+const TIMEOUTS: Array<[string, unknown, boolean]> = [
+  ['statement_timeout', pgError('57014', 'canceling statement due to statement timeout'), true],
+  ['a cancel request (pg_cancel_backend)', pgError('57014', 'canceling statement due to user request'), false],
+  ['lock_timeout (55P03)', pgError('55P03', 'canceling statement due to lock timeout'), false],
+  ['no answer within the read timeout (a hung server)', new Error('Query read timeout'), false],
+  ['administrator shutdown (57P01)', pgError('57P01', 'terminating connection due to administrator command'), false],
+  ['not an error object', 'statement timeout', false],
+];
+
+for (const [name, err, expected] of TIMEOUTS) {
+  test(`pg-errors: is a statement timeout? ${name}`, () => {
+    assert.equal(isStatementTimeout(err), expected);
   });
 }

@@ -27,7 +27,8 @@ import { assertTransition, isFinished } from '../db/processing-transitions';
 import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery } from '../db/search-query';
 import { DEFAULT_PHOTO_CACHE_SIZE } from '../db/catalog';
 import { photoIdOfKey } from '../db/object-key';
-import { catalogError } from './pg-errors';
+import { catalogError, isStatementTimeout } from './pg-errors';
+import { DEFAULT_SEARCH_TIMEOUT_MS, searchTooLong } from '../search-threads/search-threads';
 import { PgWriter } from './pg-writer';
 import { PHOTO_CHANNEL, SharedPhotoCache } from './shared-photo-cache';
 import { applyPgMigrations } from './migrations';
@@ -48,6 +49,12 @@ export interface PostgresCatalogOptions {
   photoCacheSize?: number;
   /** Bound on every statement and on waiting for a connection: an outage is UNAVAILABLE within this, never a hang. */
   timeoutMs?: number;
+  /**
+   * STORAGED_SEARCH_TIMEOUT_MS: bound on each statement of a search or user
+   * listing, in place of `timeoutMs`; past it the search is answered
+   * VALIDATION ("narrow it"), as on SQLite, not UNAVAILABLE.
+   */
+  searchTimeoutMs?: number;
   migrationsDir?: string;
 }
 
@@ -149,6 +156,10 @@ export class PostgresCatalog implements PhotoCatalog {
   readonly #windowMs: number;
   readonly #session: string;
   readonly #cache: SharedPhotoCache;
+  readonly #logger: Logger;
+  readonly #searchTimeoutMs: number;
+  /** The search bound, when the pool's statement_timeout is another (photo-search.ts); undefined when it is the same. */
+  readonly #searchOwnBound: number | undefined;
   #lastPrune = 0;
   #closing: Promise<void> | null = null;
 
@@ -160,6 +171,10 @@ export class PostgresCatalog implements PhotoCatalog {
     this.nodeId = options.nodeId ?? hostname();
     this.#windowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
     this.#writer = new PgWriter(pool, options.logger);
+    this.#logger = options.logger;
+    this.#searchTimeoutMs = options.searchTimeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS;
+    const poolBound = options.timeoutMs ?? DEFAULT_CATALOG_TIMEOUT_MS;
+    this.#searchOwnBound = this.#searchTimeoutMs === poolBound ? undefined : this.#searchTimeoutMs;
   }
 
   /** Connects, migrates (once across daemons, under an advisory lock) and records this run. */
@@ -442,8 +457,13 @@ export class PostgresCatalog implements PhotoCatalog {
 
   async #search(clientId: string, plan: Parameters<typeof runPgSearch>[2]) {
     try {
-      return await runPgSearch(this.#pool, clientId, plan);
+      return await runPgSearch(this.#pool, clientId, plan, this.#searchOwnBound);
     } catch (err) {
+      // Only the search bound is in force on its statements (its own, or the pool's when they are equal): the query's cost, not an outage.
+      if (isStatementTimeout(err)) {
+        this.#logger.warn({ clientId, timeoutMs: this.#searchTimeoutMs }, 'search stopped at its time bound');
+        throw searchTooLong(this.#searchTimeoutMs);
+      }
       throw catalogError(err);
     }
   }

@@ -31,6 +31,20 @@ export function isCatalogOutage(err: unknown): boolean {
 }
 
 /**
+ * PostgreSQL stopped the statement at its statement_timeout. 57014 alone
+ * also means a cancel request (pg_cancel_backend, an operator's Ctrl-C),
+ * which says nothing about the statement's cost; only the message tells
+ * them apart ("canceling statement due to statement timeout" against "due
+ * to user request"). A server whose lc_messages is not English is not
+ * recognised, and its timeouts stay the outage they were.
+ */
+export function isStatementTimeout(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  return code === '57014' && typeof message === 'string' && /statement timeout/.test(message);
+}
+
+/**
  * The connection itself failed (lost, reset, or no answer within the read
  * timeout), not a statement: nothing more can be said on it, and
  * PostgreSQL rolls back its open transaction once it is closed.

@@ -86,7 +86,8 @@ export interface DaemonConfig {
    * (started on demand) run them off the event loop, each search bounded by
    * STORAGED_SEARCH_TIMEOUT_MS
    * (search-threads/search-threads.ts). PostgreSQL runs its searches in the
-   * server, bounded by STORAGED_CATALOG_TIMEOUT_MS.
+   * server, each statement bounded by STORAGED_SEARCH_TIMEOUT_MS as well
+   * (catalog-pg/photo-search.ts); `threads` is SQLite's alone.
    */
   search: { threads: number; timeoutMs: number };
 }

@@ -129,11 +129,10 @@ export class Connection {
         const outcome = call.body!.push(message.data);
         if (outcome === 'over-credit') throw new ProtocolError(`chunk for call ${message.id} beyond the credit granted`);
         if (outcome === 'after-end') throw new ProtocolError(`chunk for call ${message.id} after its end`);
-        if (outcome === 'too-large') {
-          const err = call.body!.failure!;
-          call.controller.abort(err);
-          this.#calls.answerError(call, err);
-        }
+        // 'too-large' failed the body: the store's reader gets the TooLargeError at its next read, removes its spool
+        // file and undoes what it began, and only then is the call answered (with that error), so a caller acting on
+        // TOO_LARGE finds nothing of the store left. No more credit is granted meanwhile, so the client sends no more.
+        // Neither answered nor aborted here: an abort could reach the reader first and turn the answer into CLOSED.
         return;
       }
       case 'end':
