@@ -1,12 +1,15 @@
 // gateway.download.200k.c16: whole 200 KB photos through GET
 // /photos/:id/content, 16 in flight, against minio-js getObject of the same
 // bytes from the same MinIO in the same run (alternated), with the daemon's
-// peak resident memory over the gateway rounds (target ratio ≥ 0.8).
+// peak resident memory over the gateway rounds (target ratio ≥ 0.8), and
+// the CPU each download costs MinIO, the daemon and this client on both
+// sides (cpu-per-call.ts): on two cores the ratio follows their sums.
 
 import type { Readable } from 'node:stream';
 import { StorageClient } from '../src/sidecar-client/storage-client';
 import { pngBytes } from '../test/support/image-bytes';
 import { concurrentRound } from './concurrent-round';
+import { CpuPerCall } from './cpu-per-call';
 import { BENCH_CLIENT_ID, startGatewayBenchEnv } from './gateway-bench-env';
 import { interleaved } from './interleaved';
 import { LatencyRecorder } from './latency-recorder';
@@ -42,6 +45,9 @@ export async function benchGatewayDownload200k(): Promise<void> {
     }
     note(`gateway.download.200k.c16: GET /photos/:id/content vs minio getObject, ${IN_FLIGHT} in flight, ${PAIRS} alternating pairs`);
     const pid = env.daemon.proc.pid!;
+    const processes = { minio: env.minio.pid!, daemon: pid, client: 'self' as const };
+    const baselineCpu = new CpuPerCall(processes);
+    const gatewayCpu = new CpuPerCall(processes);
     const window = openPeakWindow(pid);
     const latencies = new LatencyRecorder();
     const result = await interleaved(
@@ -49,12 +55,18 @@ export async function benchGatewayDownload200k(): Promise<void> {
       {
         name: 'minio.getObject',
         callsPerRound: PER_ROUND,
-        round: () => concurrentRound(PER_ROUND, IN_FLIGHT, async (i) => drain(await env.minio.client.getObject(bucket, `d/${i % OBJECTS}.png`))),
+        round: baselineCpu.wrap(
+          () => concurrentRound(PER_ROUND, IN_FLIGHT, async (i) => drain(await env.minio.client.getObject(bucket, `d/${i % OBJECTS}.png`))),
+          PER_ROUND,
+        ),
       },
       {
         name: 'gateway.download.200k.c16',
         callsPerRound: PER_ROUND,
-        round: () => concurrentRound(PER_ROUND, IN_FLIGHT, async (i) => drain((await env.remote.readPhoto(ids[i % OBJECTS]!)).body), latencies),
+        round: gatewayCpu.wrap(
+          () => concurrentRound(PER_ROUND, IN_FLIGHT, async (i) => drain((await env.remote.readPhoto(ids[i % OBJECTS]!)).body), latencies),
+          PER_ROUND,
+        ),
         onPhase: latencies.phase,
       },
       { timeMs: 3000, warmupMs: 300, iterations: 2 },
@@ -72,6 +84,8 @@ export async function benchGatewayDownload200k(): Promise<void> {
       baseline: 'minio.getObject',
       baseline_value: result.baseline * perMb,
       baseline_runs: result.baselineRuns.map((r) => Math.round(r * perMb)),
+      cpu_us_per_download: gatewayCpu.perCall(),
+      baseline_cpu_us_per_download: baselineCpu.perCall(),
     });
   } finally {
     await sidecar.close();

@@ -18,7 +18,7 @@ const PAIRS = 3;
 export async function benchGatewayGet(): Promise<void> {
   // One connection per call in flight: HTTP/1.1 carries one request at a time on each.
   const env = await startGatewayBenchEnv(IN_FLIGHT);
-  const sidecar = new StorageClient({ socketPath: env.daemon.socketPath, clientId: BENCH_CLIENT_ID, cacheConfig: NO_CACHE });
+  const sidecar = new StorageClient({ socketPath: env.daemon.socketPath, clientId: BENCH_CLIENT_ID, token: env.token, cacheConfig: NO_CACHE });
   try {
     const ids: string[] = [];
     for (let i = 0; i < 1000; i++) {

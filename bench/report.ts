@@ -12,11 +12,14 @@ export interface Figure {
 
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));
 
+/** One decimal for large figures, four significant digits for small ones: a 0.043 ms search must not print as 0. */
+const figureOf = (n: number) => (Math.abs(n) >= 100 ? round(n, 1) : Number(n.toPrecision(4)));
+
 export function report(figure: Figure): void {
   const ratio = figure.baseline_value ? round(figure.value / figure.baseline_value) : null;
-  const line: Record<string, unknown> = { ...figure, value: round(figure.value, 1) };
+  const line: Record<string, unknown> = { ...figure, value: figureOf(figure.value) };
   if (typeof figure.p99_ms === 'number') line.p99_ms = round(figure.p99_ms);
-  if (figure.baseline_value !== null) line.baseline_value = round(figure.baseline_value, 1);
+  if (figure.baseline_value !== null) line.baseline_value = figureOf(figure.baseline_value);
   line.ratio = ratio;
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }

@@ -40,7 +40,7 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['catalog.backup.100k', 'catalog.backup.100k.getPhoto'], run: benchBackup100k },
   { names: ['catalog.rebuild.100k'], run: benchRebuild100k },
   { names: ['catalog.pg.store.200k.c16', 'catalog.pg.getPhoto'], run: benchCatalogPg },
-  { names: ['search.scale', 'search.scale.everyRow'], run: benchSearchScale },
+  { names: ['search.scale', 'search.scale.pageOfOne', 'search.scale.everyRow'], run: benchSearchScale },
   { names: ['search.worst', 'search.oneWord.thread'], run: benchSearchWorst },
   { names: ['metrics.bucketTotals.1m'], run: benchMetricsScrape },
   { names: SPOOL_SIZES_MIB.map((mib) => `spool.threshold.${mib}m`), run: benchSpoolThreshold },
@@ -64,11 +64,25 @@ async function main(): Promise<void> {
     process.stderr.write(`no benchmark name starts with '${only}'; known: ${BENCHES.flatMap((b) => b.names).join(', ')}\n`);
     process.exit(64);
   }
-  for (const bench of selected) await bench.run();
+  // One broken benchmark must not hide the figures of the others: each failure
+  // is told as it happens, the rest still run, and the exit code says so.
+  const failed: string[] = [];
+  for (const bench of selected) {
+    try {
+      await bench.run();
+    } catch (err) {
+      failed.push(bench.names.join(', '));
+      process.stderr.write(`benchmark failed (${bench.names.join(', ')}): ${err instanceof Error ? err.stack : String(err)}\n`);
+    }
+  }
+  if (failed.length > 0) {
+    process.stderr.write(`${failed.length} of ${selected.length} benchmarks failed: ${failed.join('; ')}\n`);
+    process.exitCode = 1;
+  }
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(),
   (err) => {
     process.stderr.write(`benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`);
     process.exit(1);

@@ -74,7 +74,15 @@ export async function benchSearchScale(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storaged-bench-search-'));
   try {
     const sizes = [10_000, 1_000_000];
-    const figures: Array<{ rows: number; word: { mean: number; p99: number }; every: { mean: number; p99: number }; bulk: number; inserts: number; total: number }> = [];
+    const figures: Array<{
+      rows: number;
+      word: { mean: number; p99: number };
+      one: { mean: number; p99: number };
+      every: { mean: number; p99: number };
+      bulk: number;
+      inserts: number;
+      total: number;
+    }> = [];
     for (const rows of sizes) {
       note(`search.scale: building ${rows} rows`);
       const { file, insertSeconds } = buildSearchCatalog(dir, `scale-${rows}`, rows);
@@ -82,9 +90,10 @@ export async function benchSearchScale(): Promise<void> {
       try {
         const total = (await catalog.search(TENANT, { query: 'sunset' })).total;
         const word = await searchLatency(`search.word.${rows}`, () => catalog.search(TENANT, { query: 'sunset' }));
+        const one = await searchLatency(`search.one.${rows}`, () => catalog.search(TENANT, { query: 'sunset', limit: 1 }));
         const every = await searchLatency(`search.every.${rows}`, () => catalog.search(TENANT, { query: 'jpg' }));
         const inserts = await insertRate(catalog);
-        figures.push({ rows, word, every, bulk: rows / insertSeconds, inserts, total });
+        figures.push({ rows, word, one, every, bulk: rows / insertSeconds, inserts, total });
       } finally {
         await catalog.close();
         fs.rmSync(file, { force: true });
@@ -106,6 +115,16 @@ export async function benchSearchScale(): Promise<void> {
       baseline_inserts_per_s: Math.round(small.inserts),
       fixture_rows_per_s: Math.round(big.bulk),
       baseline_fixture_rows_per_s: Math.round(small.bulk),
+    });
+    // The default page holds 50 photos at 1,000,000 rows and the one match at
+    // 10,000: a page of one on both sides shows what the catalog's size alone adds.
+    report({
+      bench: 'search.scale.pageOfOne',
+      value: big.one.mean,
+      unit: 'ms',
+      p99_ms: big.one.p99,
+      baseline: `search at ${small.rows} rows, limit 1`,
+      baseline_value: small.one.mean,
     });
     report({
       bench: 'search.scale.everyRow',

@@ -8,8 +8,11 @@
 # 2. packs the built package (npm pack: dist/src, migrations, openapi,
 #    systemd, README.md, package.json) and unpacks it into PREFIX
 #    (default /opt/storaged), with the checkout's package-lock.json;
-# 3. installs the runtime dependencies only, at the locked versions:
-#    npm ci --omit=dev in PREFIX (no compiler, no test tools);
+# 3. installs the runtime dependencies only, at the locked versions: after
+#    a build, the checkout's node_modules (just installed from the lock)
+#    copied and pruned of devDependencies, so native addons are not compiled
+#    a second time; with --no-build, npm ci --omit=dev in PREFIX (no
+#    compiler, no test tools);
 # 4. creates the system user and group `storaged`, /etc/storaged (0750) with
 #    an empty storaged.env (0600), installs the unit and reloads systemd, and
 #    puts `storagectl` in /usr/local/bin (a two-line wrapper running the
@@ -56,7 +59,13 @@ mkdir -p "$prefix"
 rm -rf "$prefix/dist" "$prefix/node_modules"
 tar -xzf "$work/$tarball" -C "$prefix" --strip-components=1 --no-same-owner
 cp package-lock.json "$prefix/package-lock.json"
-(cd "$prefix" && npm ci --omit=dev --no-audit --no-fund)
+if [ "$build" = 1 ]; then
+  cp -a node_modules "$prefix/node_modules"
+  (cd "$prefix" && npm prune --omit=dev --no-audit --no-fund)
+else
+  # The checkout's node_modules may not match the lock: install afresh.
+  (cd "$prefix" && npm ci --omit=dev --no-audit --no-fund)
+fi
 
 if [ "$system" = 0 ]; then
   echo "installed storaged into $prefix (files only)"

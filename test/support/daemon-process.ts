@@ -7,6 +7,9 @@ import type { TestContext } from 'node:test';
 
 export const DAEMON_BIN = path.resolve(__dirname, '../../src/daemon/bin.js');
 
+/** The daemon's output kept for stdout()/stderr(): far more than any test prints, bounded for benchmarks. */
+const KEPT_OUTPUT_CHARS = 1 << 20;
+
 export interface DaemonProcess {
   proc: ChildProcess;
   socketPath: string;
@@ -27,8 +30,11 @@ export async function spawnDaemon(t: TestContext | null, env: Record<string, str
   });
   let out = '';
   let err = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (err += d));
+  // A benchmark's daemon logs a line per gateway request (tens of MB in a
+  // run): keep a bounded tail, as minio-server.ts does, trimmed now and then.
+  const tail = (text: string) => (text.length > 2 * KEPT_OUTPUT_CHARS ? text.slice(-KEPT_OUTPUT_CHARS) : text);
+  proc.stdout!.on('data', (d) => (out = tail(out + d)));
+  proc.stderr!.on('data', (d) => (err = tail(err + d)));
   const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
   t?.after(() => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');

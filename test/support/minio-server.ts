@@ -19,6 +19,8 @@ export interface MinioHandle {
   useSSL: false;
   dataDir: string;
   client: Minio.Client;
+  /** The server's process id while it runs (benchmarks meter its CPU), null while stopped. */
+  readonly pid: number | null;
   /** Stops the server; the data directory stays so that restart() finds the same objects. */
   stop(): Promise<void>;
   /** Starts it again on the same port and data directory. */
@@ -67,6 +69,28 @@ async function waitLive(port: number, proc: ChildProcess, output: () => string):
   throw new Error(`minio did not become live on 127.0.0.1:${port} within ${LIVE_TIMEOUT_MS / 1000} s:\n${output().slice(-OUTPUT_TAIL_CHARS)}`);
 }
 
+/**
+ * Resolves once MinIO serves S3 calls. /minio/health/ready can answer 200 a
+ * moment before its object layer is up: the first store after a restart then
+ * failed with XMinioServerNotInitialized (minio-outage.test, 2026-12-04,
+ * under load). A bucket listing goes through the object layer.
+ */
+async function waitServing(client: Minio.Client, proc: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + LIVE_TIMEOUT_MS;
+  for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      throw new Error(`minio exited (${proc.signalCode ?? proc.exitCode}) before it served requests:\n${output().slice(-OUTPUT_TAIL_CHARS)}`);
+    }
+    try {
+      await client.listBuckets();
+      return;
+    } catch (err) {
+      if (Date.now() >= deadline) throw new Error(`minio was ready but did not serve a bucket listing within ${LIVE_TIMEOUT_MS / 1000} s`, { cause: err });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** `env` adds to MinIO's environment (MINIO_DOMAIN for virtual-hosted-style requests, say). */
 export async function startMinio(t?: TestContext, options: { env?: Record<string, string> } = {}): Promise<MinioHandle> {
   const bin = await findOrBuildMinio();
@@ -78,6 +102,7 @@ export async function startMinio(t?: TestContext, options: { env?: Record<string
   const secretKey = randomBytes(18).toString('hex');
   let proc: ChildProcess | null = null;
   let output = '';
+  const client = new Minio.Client({ endPoint: '127.0.0.1', port, useSSL: false, accessKey, secretKey, region: 'us-east-1' });
 
   const launch = async () => {
     output = '';
@@ -100,6 +125,7 @@ export async function startMinio(t?: TestContext, options: { env?: Record<string
     proc = child;
     try {
       await waitLive(port, child, () => output);
+      await waitServing(client, child, () => output);
     } catch (err) {
       await stop();
       throw err;
@@ -137,7 +163,11 @@ export async function startMinio(t?: TestContext, options: { env?: Record<string
     secretKey,
     useSSL: false,
     dataDir,
-    client: new Minio.Client({ endPoint: '127.0.0.1', port, useSSL: false, accessKey, secretKey, region: 'us-east-1' }),
+    get pid() {
+      const child: ChildProcess | null = proc;
+      return child === null ? null : (child.pid ?? null);
+    },
+    client,
     stop,
     restart: async () => {
       await stop();
