@@ -20,6 +20,7 @@ import { searchTooLong } from '../../src/daemon/search-threads/search-threads';
 import { StorageError } from '../../src/protocol/errors';
 import { RemoteClient } from '../../src/remote-client';
 import { startCatalogDatabase } from '../support/catalog-database';
+import { storageErrorOf } from '../support/expect-code';
 import { startMinio } from '../support/minio-server';
 import { startPostgres } from '../support/postgres';
 import { startGateway, TOKENS } from '../gateway/gateway-fixture';
@@ -65,15 +66,6 @@ async function fillCatalog(url: string, clientId: string): Promise<void> {
   }
 }
 
-async function failure(promise: Promise<unknown>): Promise<StorageError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof StorageError, `a storaged error, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
 
 function assertTooLong(err: StorageError, limit: number, where: string): void {
   const expected = searchTooLong(limit);
@@ -94,7 +86,7 @@ test('PostgreSQL catalog: a search past its own time bound is VALIDATION with th
   t.after(() => catalog.close());
   await fillCatalog(url, 'big');
 
-  assertTooLong(await failure(catalog.search('big', BROAD)), TINY_MS, 'search');
+  assertTooLong(await storageErrorOf(catalog.search('big', BROAD)), TINY_MS, 'search');
   // Its bound ends with its transaction: the catalog's other reads on the pool keep the general one.
   assert.equal(await catalog.isEmpty(), false);
   assert.equal((await catalog.countByState()).committed, BIG_ROWS);
@@ -103,7 +95,7 @@ test('PostgreSQL catalog: a search past its own time bound is VALIDATION with th
   // the answer is the same. (Its connections are made by open(), so the tiny bound on connecting is not met again.)
   const equal = await PostgresCatalog.open({ url, logger: createLogger('silent'), nodeId: 'node-c', timeoutMs: EQUAL_MS, searchTimeoutMs: EQUAL_MS });
   t.after(() => equal.close());
-  assertTooLong(await failure(equal.search('big', BROAD)), EQUAL_MS, 'search, bounds equal');
+  assertTooLong(await storageErrorOf(equal.search('big', BROAD)), EQUAL_MS, 'search, bounds equal');
 
   // The same search under a bound it fits in is answered, with its true total.
   const roomy = await PostgresCatalog.open({ url, logger: createLogger('silent'), nodeId: 'node-b', searchTimeoutMs: 120_000 });
@@ -125,8 +117,8 @@ test('PostgreSQL catalog behind a daemon: the search past STORAGED_SEARCH_TIMEOU
   const remote = new RemoteClient({ url: g.url, token: TOKENS.acme });
   t.after(() => remote.close());
 
-  assertTooLong(await failure(sidecar.searchPhotos(BROAD)), TINY_MS, 'socket');
-  assertTooLong(await failure(remote.searchPhotos(BROAD)), TINY_MS, 'gateway client');
+  assertTooLong(await storageErrorOf(sidecar.searchPhotos(BROAD)), TINY_MS, 'socket');
+  assertTooLong(await storageErrorOf(remote.searchPhotos(BROAD)), TINY_MS, 'gateway client');
   const http = await g.json('POST', '/photos/search', { body: JSON.stringify(BROAD), headers: { 'content-type': 'application/json' } });
   assert.equal(http.status, 400);
   assert.equal(http.body.error.code, 'VALIDATION');
@@ -137,8 +129,8 @@ test('PostgreSQL catalog behind a daemon: the search past STORAGED_SEARCH_TIMEOU
   // PostgreSQL gone: the same searches are the retryable UNAVAILABLE of an outage, on both doors.
   await database.server.stop();
   for (const [door, err] of [
-    ['socket', await failure(sidecar.searchPhotos(BROAD))],
-    ['gateway client', await failure(remote.searchPhotos(BROAD))],
+    ['socket', await storageErrorOf(sidecar.searchPhotos(BROAD))],
+    ['gateway client', await storageErrorOf(remote.searchPhotos(BROAD))],
   ] as const) {
     assert.equal(err.code, 'UNAVAILABLE', `${door}: ${err.message}`);
     assert.equal(err.retryable, true, door);

@@ -10,14 +10,12 @@ import * as path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import pino from 'pino';
 import type { BlobStore } from '../../src/daemon/blobs/blob-store';
-import { MinioBlobStore } from '../../src/daemon/blobs/minio-blob-store';
 import { checkConsistency } from '../../src/daemon/check/consistency-check';
 import { Catalog } from '../../src/daemon/db/catalog';
 import { objectKey } from '../../src/daemon/db/object-key';
 import { BUCKETS } from '../../src/protocol/types';
-import { openFsStore } from '../blobs/fs-store-fixture';
+import { blobStoreFor, type BlobBackend } from '../blobs/blob-store-for';
 import { pngBytes } from '../support/image-bytes';
-import { startMinio } from '../support/minio-server';
 import { tempDir } from '../support/temp-dir';
 
 const silent = pino({ level: 'silent' });
@@ -49,14 +47,8 @@ function countingCalls(store: BlobStore): { blobs: BlobStore; calls: Map<string,
   return { blobs, calls };
 }
 
-async function storeFor(t: TestContext, backend: 'fs' | 'minio'): Promise<BlobStore> {
-  if (backend === 'fs') {
-    const fixture = await openFsStore();
-    t.after(() => fixture.close());
-    return fixture.store;
-  }
-  const minio = await startMinio(t);
-  return new MinioBlobStore({ endPoint: minio.endPoint, port: minio.port, useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey }, silent);
+async function storeFor(t: TestContext, backend: BlobBackend): Promise<BlobStore> {
+  return (await blobStoreFor(t, backend)).store;
 }
 
 /** Committed photos of every kind the per-object pass tells apart, and one object no row names. */

@@ -8,16 +8,15 @@ import { describe, test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import type { BlobStore } from '../../src/daemon/blobs/blob-store';
-import { MinioBlobStore } from '../../src/daemon/blobs/minio-blob-store';
 import type { ObjectIdentity } from '../../src/daemon/blobs/object-identity';
 import { checkIncompleteUploads } from '../../src/daemon/check/upload-check';
 import { Catalog } from '../../src/daemon/db/catalog';
 import { objectKey } from '../../src/daemon/db/object-key';
 import { recover } from '../../src/daemon/recovery/recovery';
 import { BUCKETS } from '../../src/protocol/types';
-import { openFsStore } from '../blobs/fs-store-fixture';
+import { blobStoreFor, type BlobBackend } from '../blobs/blob-store-for';
 import { pngBytes } from '../support/image-bytes';
-import { startMinio, type MinioHandle } from '../support/minio-server';
+import type { MinioHandle } from '../support/minio-server';
 import { tempDir } from '../support/temp-dir';
 
 const silent = pino({ level: 'silent' });
@@ -31,15 +30,10 @@ function identityOf(catalog: Catalog, id: string, uploadedAt: string, catalogId 
 
 let lastMinio: MinioHandle | null = null;
 
-async function storeFor(t: TestContext, backend: 'fs' | 'minio'): Promise<BlobStore> {
-  if (backend === 'fs') {
-    const fixture = await openFsStore();
-    t.after(() => fixture.close());
-    return fixture.store;
-  }
-  const minio = await startMinio(t);
-  lastMinio = minio;
-  return new MinioBlobStore({ endPoint: minio.endPoint, port: minio.port, useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey }, silent);
+async function storeFor(t: TestContext, backend: BlobBackend): Promise<BlobStore> {
+  const { store, minio } = await blobStoreFor(t, backend);
+  if (minio !== null) lastMinio = minio;
+  return store;
 }
 
 async function setup(t: TestContext, backend: 'fs' | 'minio') {

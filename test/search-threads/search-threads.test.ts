@@ -15,6 +15,7 @@ import { indexAllPhotoWords } from '../../src/daemon/db/photo-words';
 import { createLogger } from '../../src/daemon/logger';
 import { StorageError } from '../../src/protocol/errors';
 import { RemoteClient } from '../../src/remote-client';
+import { storageErrorOf } from '../support/expect-code';
 import { pngBytes } from '../support/image-bytes';
 import { startTestDaemon, type TestDaemon } from '../support/in-process-daemon';
 import { tempDir } from '../support/temp-dir';
@@ -67,15 +68,6 @@ function remote(t: TestContext, setup: Setup, clientId: 'big' | 'small'): Remote
   return client;
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<StorageError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof StorageError, `a storaged error, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
 
 test('a search past STORAGED_SEARCH_TIMEOUT_MS is VALIDATION on both doors, and the daemon keeps serving', { timeout: 300_000 }, async (t) => {
   const setup = await startDaemon(t, { STORAGED_SEARCH_TIMEOUT_MS: '100' });
@@ -83,8 +75,8 @@ test('a search past STORAGED_SEARCH_TIMEOUT_MS is VALIDATION on both doors, and 
   const small = setup.daemon.client('small', { cacheConfig: { enabled: false } });
   const own = await small.storePhoto(pngBytes(500), { originalName: 'sunset.png', clientId: 'small' });
 
-  const bySocket = await codeOf(big.searchPhotos(BROAD));
-  const byGateway = await codeOf(remote(t, setup, 'big').searchPhotos(BROAD));
+  const bySocket = await storageErrorOf(big.searchPhotos(BROAD));
+  const byGateway = await storageErrorOf(remote(t, setup, 'big').searchPhotos(BROAD));
   for (const [door, err] of [['socket', bySocket], ['gateway', byGateway]] as const) {
     assert.equal(err.code, 'VALIDATION', `${door}: ${err.message}`);
     assert.equal(err.retryable, false, door);
@@ -180,7 +172,7 @@ test('a search thread that stops mid-search fails that search with UNAVAILABLE; 
   const small = setup.daemon.client('small', { cacheConfig: { enabled: false } });
   const own = await small.storePhoto(pngBytes(500), { originalName: 'sunset.png', clientId: 'small' });
 
-  const search = codeOf(big.searchPhotos(BROAD));
+  const search = storageErrorOf(big.searchPhotos(BROAD));
   while (setup.threads.stats().running === 0) await new Promise((resolve) => setTimeout(resolve, 1));
   const before = setup.threads.workers();
   // Termination takes effect at the search's next deadline check, inside its statement.
@@ -207,9 +199,9 @@ test('searches wait their turn for a thread: past the waiting bound, or waiting 
   t.after(() => catalog.close());
 
   // Once the thread has started (its first search stops at the bound too)...
-  assert.equal((await codeOf(catalog.search('big', BROAD))).code, 'VALIDATION');
+  assert.equal((await storageErrorOf(catalog.search('big', BROAD))).code, 'VALIDATION');
   // ...one runs (until its bound), two wait, the fourth finds no room.
-  const [first, second, third, fourth] = await Promise.all([0, 1, 2, 3].map(() => codeOf(catalog.search('big', BROAD))));
+  const [first, second, third, fourth] = await Promise.all([0, 1, 2, 3].map(() => storageErrorOf(catalog.search('big', BROAD))));
   assert.equal(first!.code, 'VALIDATION', first!.message);
   assert.equal(fourth!.code, 'UNAVAILABLE', fourth!.message);
   assert.equal(fourth!.retryable, true);
