@@ -4,15 +4,15 @@
 
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TenantQueue, type QueuedSearch } from '../../src/daemon/admission/tenant-queue';
+import { TenantQueue, type QueuedItem } from '../../src/daemon/admission/tenant-queue';
 
 class Searches {
-  readonly queue = new TenantQueue<QueuedSearch>();
+  readonly queue = new TenantQueue<QueuedItem>();
   #nextId = 1;
 
   /** Queues `count` searches of `clientId`, in order. */
-  add(clientId: string, count = 1): QueuedSearch[] {
-    const added: QueuedSearch[] = [];
+  add(clientId: string, count = 1): QueuedItem[] {
+    const added: QueuedItem[] = [];
     for (let i = 0; i < count; i++) {
       const search = { id: this.#nextId++, clientId };
       this.queue.push(search);
@@ -22,7 +22,7 @@ class Searches {
   }
 
   /** The next search, now started on a thread. */
-  start(): QueuedSearch {
+  start(): QueuedItem {
     const search = this.queue.next();
     assert.ok(search !== undefined, 'a search waits');
     this.queue.started(search.clientId);
@@ -30,7 +30,7 @@ class Searches {
   }
 }
 
-const name = (search: QueuedSearch | undefined | null) => (search == null ? String(search) : `${search.clientId}${search.id}`);
+const name = (search: QueuedItem | undefined | null) => (search == null ? String(search) : `${search.clientId}${search.id}`);
 
 test('a tenant alone takes every thread, in order of arrival', () => {
   const s = new Searches();

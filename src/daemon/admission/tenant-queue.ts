@@ -18,7 +18,7 @@
 // thousands, the tenants are few.
 
 /** What the queue needs of an item: its tenant, and its place in arrival order. */
-export interface QueuedSearch {
+export interface QueuedItem {
   /** Increasing in order of arrival. */
   id: number;
   clientId: string;
@@ -29,26 +29,26 @@ interface Tenant<T> {
   /** Oldest first. */
   waiting: T[];
   running: number;
-  /** The turn at which this tenant last got a thread (0: not since it was last idle). */
+  /** The turn at which this tenant last got a slot (0: not since it was last idle). */
   servedAt: number;
 }
 
-export class TenantQueue<T extends QueuedSearch> {
-  /** Tenants with searches waiting or running; an idle one is forgotten. */
+export class TenantQueue<T extends QueuedItem> {
+  /** Tenants with items waiting or running; an idle one is forgotten. */
   readonly #tenants = new Map<string, Tenant<T>>();
-  /** Tenants with at least one search waiting: what a choice scans. */
+  /** Tenants with at least one item waiting: what a choice scans. */
   readonly #queued = new Set<Tenant<T>>();
   #size = 0;
   #turn = 0;
 
-  /** Searches waiting, across tenants. */
+  /** Items waiting, across tenants. */
   get size(): number {
     return this.#size;
   }
 
-  push(search: T): void {
-    const tenant = this.#tenant(search.clientId);
-    tenant.waiting.push(search);
+  push(item: T): void {
+    const tenant = this.#tenant(item.clientId);
+    tenant.waiting.push(item);
     this.#queued.add(tenant);
     this.#size++;
   }
@@ -117,8 +117,8 @@ export class TenantQueue<T extends QueuedSearch> {
   }
 
   /**
-   * The queue is full and a search of `clientId` wants in: the newest
-   * waiting search of the tenant with the most waiting, taken off the queue
+   * The queue is full and an item of `clientId` wants in: the newest
+   * waiting item of the tenant with the most waiting, taken off the queue
    * to be refused in its place, if that tenant has more waiting than
    * `clientId` would. A flood fills the queue, but cannot keep a quieter
    * tenant out of it. Null: refuse the newcomer.
@@ -131,12 +131,12 @@ export class TenantQueue<T extends QueuedSearch> {
     return this.#unqueue(biggest, biggest.waiting.length - 1);
   }
 
-  /** Every waiting search, oldest first per tenant (to restamp their wait). */
+  /** Every waiting item, oldest first per tenant (search threads restamp their wait). */
   *waiting(): Iterable<T> {
     for (const tenant of this.#queued) yield* tenant.waiting;
   }
 
-  /** Empties the queue (closing, or the catalog cannot be opened); the caller answers each. */
+  /** Empties the queue (closing, or nothing can run them); the caller answers each. */
   takeAll(): T[] {
     const all: T[] = [];
     for (const tenant of this.#queued) {
@@ -158,14 +158,14 @@ export class TenantQueue<T extends QueuedSearch> {
   }
 
   #unqueue(tenant: Tenant<T>, at: number): T {
-    const [search] = tenant.waiting.splice(at, 1);
+    const [item] = tenant.waiting.splice(at, 1);
     this.#size--;
     if (tenant.waiting.length === 0) this.#queued.delete(tenant);
     this.#drop(tenant);
-    return search!;
+    return item!;
   }
 
-  /** Forgets an idle tenant, so the map holds only tenants with searches. */
+  /** Forgets an idle tenant, so the map holds only tenants with items. */
   #drop(tenant: Tenant<T>): void {
     if (tenant.running === 0 && tenant.waiting.length === 0) this.#tenants.delete(tenant.clientId);
   }
