@@ -58,3 +58,21 @@ for (const [name, err, expected] of TIMEOUTS) {
     assert.equal(isStatementTimeout(err), expected);
   });
 }
+
+// A server whose lc_messages is not English: its 57014 is told by whether the statement had run as long as the bound.
+const GERMAN_TIMEOUT = pgError('57014', 'storniere Anfrage wegen Zeitüberschreitung der Anweisung');
+
+test('pg-errors: a translated statement timeout is a timeout once the work ran past the bound', () => {
+  assert.equal(isStatementTimeout(GERMAN_TIMEOUT, true), true);
+});
+
+test('pg-errors: a translated 57014 before the bound is a cancel request, not a timeout', () => {
+  assert.equal(isStatementTimeout(GERMAN_TIMEOUT, false), false);
+  assert.equal(isStatementTimeout(GERMAN_TIMEOUT), false);
+});
+
+test('pg-errors: past the bound, only 57014 is a statement timeout', () => {
+  for (const err of [pgError('55P03', 'canceling statement due to lock timeout'), new Error('Query read timeout'), pgError('57P01')]) {
+    assert.equal(isStatementTimeout(err, true), false, String(err));
+  }
+});

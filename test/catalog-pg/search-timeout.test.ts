@@ -87,6 +87,7 @@ test('PostgreSQL catalog: a search past its own time bound is VALIDATION with th
   await fillCatalog(url, 'big');
 
   assertTooLong(await storageErrorOf(catalog.search('big', BROAD)), TINY_MS, 'search');
+  assert.equal(catalog.searchesTimedOut, 1, 'counted for storaged_search_timed_out_total');
   // Its bound ends with its transaction: the catalog's other reads on the pool keep the general one.
   assert.equal(await catalog.isEmpty(), false);
   assert.equal((await catalog.countByState()).committed, BIG_ROWS);
@@ -96,6 +97,7 @@ test('PostgreSQL catalog: a search past its own time bound is VALIDATION with th
   const equal = await PostgresCatalog.open({ url, logger: createLogger('silent'), nodeId: 'node-c', timeoutMs: EQUAL_MS, searchTimeoutMs: EQUAL_MS });
   t.after(() => equal.close());
   assertTooLong(await storageErrorOf(equal.search('big', BROAD)), EQUAL_MS, 'search, bounds equal');
+  assert.equal(equal.searchesTimedOut, 1);
 
   // The same search under a bound it fits in is answered, with its true total.
   const roomy = await PostgresCatalog.open({ url, logger: createLogger('silent'), nodeId: 'node-b', searchTimeoutMs: 120_000 });
@@ -105,6 +107,7 @@ test('PostgreSQL catalog: a search past its own time bound is VALIDATION with th
   t.diagnostic(`the broad search took ${Math.round(performance.now() - started)} ms`);
   assert.equal(page.total, BIG_ROWS);
   assert.ok(page.photos.length > 0 && page.page.hasMore);
+  assert.equal(roomy.searchesTimedOut, 0);
 });
 
 test('PostgreSQL catalog behind a daemon: the search past STORAGED_SEARCH_TIMEOUT_MS is VALIDATION on both doors; PostgreSQL down is still UNAVAILABLE', { timeout: 300_000 }, async (t) => {
@@ -125,6 +128,9 @@ test('PostgreSQL catalog behind a daemon: the search past STORAGED_SEARCH_TIMEOU
   assert.equal(http.body.error.message, searchTooLong(TINY_MS).message);
   assert.equal(http.body.error.details.limit, TINY_MS);
   assert.equal((await g.json('GET', '/ready')).status, 200, 'a search that ran too long is no outage');
+  const metrics = await g.call('GET', '/metrics', { as: 'admin' });
+  assert.equal(metrics.statusCode, 200);
+  assert.match(await metrics.body.text(), /^storaged_search_timed_out_total 3$/m, 'the three searches counted, as on SQLite');
 
   // PostgreSQL gone: the same searches are the retryable UNAVAILABLE of an outage, on both doors.
   await database.server.stop();

@@ -160,6 +160,7 @@ export class PostgresCatalog implements PhotoCatalog {
   readonly #searchTimeoutMs: number;
   /** The search bound, when the pool's statement_timeout is another (photo-search.ts); undefined when it is the same. */
   readonly #searchOwnBound: number | undefined;
+  #searchesTimedOut = 0;
   #lastPrune = 0;
   #closing: Promise<void> | null = null;
 
@@ -455,12 +456,19 @@ export class PostgresCatalog implements PhotoCatalog {
     return { photos, pagination: { total, limit, offset, hasMore, nextCursor } };
   }
 
+  /** Searches stopped at their bound since the daemon started (storaged_search_timed_out_total, as the search threads count on SQLite). */
+  get searchesTimedOut(): number {
+    return this.#searchesTimedOut;
+  }
+
   async #search(clientId: string, plan: Parameters<typeof runPgSearch>[2]) {
+    const started = performance.now();
     try {
       return await runPgSearch(this.#pool, clientId, plan, this.#searchOwnBound);
     } catch (err) {
       // Only the search bound is in force on its statements (its own, or the pool's when they are equal): the query's cost, not an outage.
-      if (isStatementTimeout(err)) {
+      if (isStatementTimeout(err, performance.now() - started >= this.#searchTimeoutMs)) {
+        this.#searchesTimedOut++;
         this.#logger.warn({ clientId, timeoutMs: this.#searchTimeoutMs }, 'search stopped at its time bound');
         throw searchTooLong(this.#searchTimeoutMs);
       }

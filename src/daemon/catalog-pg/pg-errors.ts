@@ -33,15 +33,19 @@ export function isCatalogOutage(err: unknown): boolean {
 /**
  * PostgreSQL stopped the statement at its statement_timeout. 57014 alone
  * also means a cancel request (pg_cancel_backend, an operator's Ctrl-C),
- * which says nothing about the statement's cost; only the message tells
+ * which says nothing about the statement's cost. The English message tells
  * them apart ("canceling statement due to statement timeout" against "due
- * to user request"). A server whose lc_messages is not English is not
- * recognised, and its timeouts stay the outage they were.
+ * to user request"), but a server's lc_messages may translate it, and only
+ * a superuser may set it per session. So the caller also says whether the
+ * work already ran at least as long as the bound (`ranPastBound`): a
+ * statement_timeout can only fire then, since the server's clock starts
+ * after the client's. A cancel that comes after the bound is read as a
+ * timeout, which is what the search had become anyway.
  */
-export function isStatementTimeout(err: unknown): boolean {
+export function isStatementTimeout(err: unknown, ranPastBound = false): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const { code, message } = err as { code?: unknown; message?: unknown };
-  return code === '57014' && typeof message === 'string' && /statement timeout/.test(message);
+  return code === '57014' && (ranPastBound || (typeof message === 'string' && /statement timeout/.test(message)));
 }
 
 /**

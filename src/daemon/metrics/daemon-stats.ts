@@ -20,6 +20,8 @@ export interface DaemonStatsSources {
   startedAt?: number;
   /** The SQLite catalog's search threads (none on PostgreSQL): read at each scrape. */
   searchThreads?: () => SearchThreadStats;
+  /** Searches stopped at STORAGED_SEARCH_TIMEOUT_MS, on either engine. */
+  searchesTimedOut?: () => number;
 }
 
 function escapeLabel(value: string): string {
@@ -84,6 +86,9 @@ export class DaemonStatsSource extends MetricRegistry {
       `# HELP storaged_open_connections Connections open now, per door\n# TYPE storaged_open_connections gauge\nstoraged_open_connections{door="socket"} ${s.connections.socket}\nstoraged_open_connections{door="http"} ${s.connections.http}\n`,
       gauge('storaged_uptime_seconds', 'Seconds since the daemon started', s.uptimeSeconds),
       this.#renderSearchThreads(),
+      this.#sources.searchesTimedOut === undefined
+        ? ''
+        : gauge('storaged_search_timed_out_total', 'Searches stopped at STORAGED_SEARCH_TIMEOUT_MS', this.#sources.searchesTimedOut(), 'counter'),
     ].join('');
   }
 
@@ -95,7 +100,6 @@ export class DaemonStatsSource extends MetricRegistry {
       gauge('storaged_search_threads', 'Search threads running now (started on demand, retired when idle)', search.threads),
       gauge('storaged_search_thread_running', 'Searches running on the search threads now', search.running),
       gauge('storaged_search_thread_waiting', 'Searches waiting for a search thread', search.waiting),
-      gauge('storaged_search_timed_out_total', 'Searches stopped at STORAGED_SEARCH_TIMEOUT_MS', search.timedOut, 'counter'),
       gauge('storaged_search_threads_lost_total', 'Search threads terminated past the bound or lost to a crash', search.threadsLost, 'counter'),
     ].join('');
   }
