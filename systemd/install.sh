@@ -40,6 +40,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$prefix" in /*) ;; *) echo "install.sh: --prefix must be an absolute path" >&2; exit 2 ;; esac
+# The prefix goes into the unit's ExecStart= through sed, and into the
+# storagectl wrapper: a space splits ExecStart=, and '#', '&' or '\' would
+# change what sed writes. Refuse them rather than install a broken unit.
+case "$prefix" in *[!A-Za-z0-9/._+-]*) echo "install.sh: --prefix may hold only letters, digits and / . _ + - (got '$prefix')" >&2; exit 2 ;; esac
 
 checkout="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$checkout"

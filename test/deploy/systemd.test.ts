@@ -64,6 +64,13 @@ test('install.sh refuses bad arguments, and --no-build on a checkout with nothin
   const relative = run('--prefix', 'opt/storaged');
   assert.equal(relative.status, 2);
   assert.match(relative.stderr, /--prefix must be an absolute path/);
+  // Each would reach the unit through sed or split ExecStart=: a space, sed's delimiter, its whole-match and its escape.
+  for (const bad of ['/opt/stor aged', '/opt/a#b', '/opt/a&b', '/opt/a\\b', "/opt/a'b"]) {
+    const refused = run('--prefix', bad, '--no-build', '--no-system');
+    assert.equal(refused.status, 2, bad);
+    assert.match(refused.stderr, /--prefix may hold only letters, digits and/, bad);
+    assert.ok(!fs.existsSync(bad), `${bad}: nothing installed`);
+  }
   const unbuilt = run('--prefix', prefix, '--no-build', '--no-system');
   assert.equal(unbuilt.status, 1);
   assert.match(unbuilt.stderr, /dist\/ is not built \(run without --no-build\)/);
