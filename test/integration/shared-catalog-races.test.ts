@@ -150,6 +150,7 @@ test("recovery on node A rolls node B's held store back: B's store fails and lea
   const outcome = await storing;
 
   assert.equal(outcome.ok, false, 'a store whose row was rolled back is not acknowledged');
+  assert.equal((outcome as { err: { code?: string } }).err.code, 'UNAVAILABLE', 'a store to retry, not a missing photo');
   assert.equal(await a.blobs.stat(row.bucket, row.s3_key), null, 'no object is left');
   assert.deepEqual(await a.catalog.countByState(), { pending: 0, committed: 0, deleting: 0 }, 'no row is left');
 });

@@ -5,7 +5,7 @@
 // (early-upload.ts), so its pending row may come before the body is complete.
 
 import { randomUUID } from 'node:crypto';
-import { ChecksumMismatchError, ClosedError, StorageError, UnavailableError, ValidationError, toStorageError } from '../../protocol/errors';
+import { ChecksumMismatchError, ClosedError, NotFoundError, StorageError, UnavailableError, ValidationError, toStorageError } from '../../protocol/errors';
 import { CHUNK_BYTES, DEFAULT_URL_EXPIRY_SECONDS, UPLOAD_WINDOW_CHUNKS } from '../../protocol/limits';
 import type { Photo, PhotoResult } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
@@ -310,6 +310,14 @@ export class PhotoStore {
     // Committed by recovery with the size and sha256 this store recorded: the store did succeed.
     if (committed !== null) return committed;
     await this.#undoStore(place, begun);
+    // NOT_FOUND here names this store's own row, which recovery (another daemon's, on a shared catalog)
+    // rolled back as abandoned: to the caller that is a store to retry, not a photo that is missing.
+    if (commitError instanceof NotFoundError) {
+      throw new UnavailableError(
+        'this store ran longer than STORAGED_PENDING_TIMEOUT_S and recovery rolled it back; nothing was stored, retry (or raise the timeout above the slowest store)',
+        { cause: commitError },
+      );
+    }
     throw commitError;
   }
 
