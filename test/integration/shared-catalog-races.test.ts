@@ -154,3 +154,26 @@ test("recovery on node A rolls node B's held store back: B's store fails and lea
   assert.equal(await a.blobs.stat(row.bucket, row.s3_key), null, 'no object is left');
   assert.deepEqual(await a.catalog.countByState(), { pending: 0, committed: 0, deleting: 0 }, 'no row is left');
 });
+
+test('one idempotency key stored through two nodes at once: both answer the same photo, and one object stays', { timeout: 60_000 }, async (t) => {
+  const url = await server.createDatabase();
+  let held!: ReturnType<typeof heldCommits>;
+  const b = await node(t, url, 'node-b', (c) => (held = heldCommits(c)).wrapped);
+  const a = await node(t, url, 'node-a');
+  const bytes = pngBytes(4000);
+  const options = { originalName: 'twice.png', clientId: 'acme', idempotencyKey: 'k-twice' };
+
+  // Each node keeps one store per key at a time only among its own: B's runs up to its commit, A's runs whole meanwhile.
+  const viaB = b.coordinator.storePhoto(ctx('acme'), options, bodyOf(bytes));
+  await held.reached;
+  const [mine] = await a.catalog.staleRows('pending', new Date(Date.now() + 60_000).toISOString(), 10);
+  assert.ok(mine !== undefined, "B's pending row");
+  const viaA = await a.coordinator.storePhoto(ctx('acme'), options, bodyOf(bytes));
+  held.open();
+  assert.equal((await viaB).id, viaA.id, "B's commit finds the key taken and answers A's photo");
+
+  const { rows } = await a.catalog.pool.query<{ id: string; state: string }>('SELECT id, state FROM photos');
+  assert.deepEqual(rows.map((r) => [r.id, r.state]), [[viaA.id, 'committed']], "B's own row is gone");
+  assert.notEqual(await a.blobs.stat(viaA.bucket, viaA.s3_key), null, "A's object stays");
+  assert.equal(await a.blobs.stat(mine.bucket, mine.s3_key), null, "B's object is removed");
+});
