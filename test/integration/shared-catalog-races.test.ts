@@ -177,3 +177,20 @@ test('one idempotency key stored through two nodes at once: both answer the same
   assert.notEqual(await a.blobs.stat(viaA.bucket, viaA.s3_key), null, "A's object stays");
   assert.equal(await a.blobs.stat(mine.bucket, mine.s3_key), null, "B's object is removed");
 });
+
+test("node A's orphan sweep, with no grace at all, leaves the object of node B's store that is about to commit", { timeout: 60_000 }, async (t) => {
+  const url = await server.createDatabase();
+  let held!: ReturnType<typeof heldCommits>;
+  const b = await node(t, url, 'node-b', (c) => (held = heldCommits(c)).wrapped);
+  const a = await node(t, url, 'node-a');
+
+  const bytes = pngBytes(3000);
+  const storing = b.coordinator.storePhoto(ctx('acme'), { originalName: 'about-to-commit.png', clientId: 'acme' }, bodyOf(bytes));
+  await held.reached;
+  // B's row is young (an hour's timeout), so only the sweep could touch its object: the row, inserted before the object, names it.
+  const report = await recover(a.catalog, a.blobs, { pendingTimeoutMs: 3_600_000, orphanGraceMs: 0, sweep: 'full' }, logger);
+  assert.equal(report.orphansRemoved, 0);
+  held.open();
+  const stored = await storing;
+  assert.equal(await sha256Of(a, stored.bucket, stored.s3_key), createHash('sha256').update(bytes).digest('hex'), 'the acknowledged photo has its bytes');
+});
