@@ -3,13 +3,15 @@
 // between the steps of a store. Each node is the daemon's own parts (a
 // PostgresCatalog, a MinioBlobStore, a StorageCoordinator, recovery) in this
 // process, so a store can be held between its steps and the race played in
-// one order, not hoped for.
+// one order, not hoped for. Last, the same rule on one node: a commit whose
+// answer is lost after PostgreSQL applied it.
 
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test, type TestContext } from 'node:test';
 import { MinioBlobStore } from '../../src/daemon/blobs/minio-blob-store';
 import { PostgresCatalog } from '../../src/daemon/catalog-pg/pg-catalog';
+import { UnavailableError } from '../../src/protocol/errors';
 import { StorageCoordinator } from '../../src/daemon/coordinator/storage-coordinator';
 import { createLogger } from '../../src/daemon/logger';
 import { recover } from '../../src/daemon/recovery/recovery';
@@ -193,4 +195,27 @@ test("node A's orphan sweep, with no grace at all, leaves the object of node B's
   held.open();
   const stored = await storing;
   assert.equal(await sha256Of(a, stored.bucket, stored.s3_key), createHash('sha256').update(bytes).digest('hex'), 'the acknowledged photo has its bytes');
+});
+
+test('a commit that PostgreSQL applied but whose answer was lost (an outage at that moment): the store answers the photo, and its object stays', { timeout: 60_000 }, async (t) => {
+  const url = await server.createDatabase();
+  // The catalog's commit lands, then its connection fails before the answer arrives, as a query timeout after COMMIT would.
+  const b = await node(t, url, 'node-b', (catalog) =>
+    new Proxy(catalog, {
+      get(target, prop) {
+        if (prop === 'commitPending') {
+          return async (...args: Parameters<PostgresCatalog['commitPending']>) => {
+            await target.commitPending(...args);
+            throw new UnavailableError('the catalog did not answer within its timeout');
+          };
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    }),
+  );
+  const bytes = pngBytes(3500);
+  const stored = await b.coordinator.storePhoto(ctx('acme'), { originalName: 'lost-answer.png', clientId: 'acme' }, bodyOf(bytes));
+  assert.equal((await b.catalog.getPhoto('acme', stored.id))?.checksum, stored.checksum, 'the photo is committed');
+  assert.equal(await sha256Of(b, stored.bucket, stored.s3_key), createHash('sha256').update(bytes).digest('hex'), 'and its object is there');
 });
