@@ -9,6 +9,10 @@
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test, type TestContext } from 'node:test';
+import * as path from 'node:path';
+import { runMigrateCatalog } from '../../src/daemon/cli/migrate-catalog';
+import { loadConfig } from '../../src/daemon/config/daemon-config';
+import { Catalog } from '../../src/daemon/db/catalog';
 import { MinioBlobStore } from '../../src/daemon/blobs/minio-blob-store';
 import { PostgresCatalog } from '../../src/daemon/catalog-pg/pg-catalog';
 import { UnavailableError } from '../../src/protocol/errors';
@@ -17,6 +21,7 @@ import { createLogger } from '../../src/daemon/logger';
 import { recover } from '../../src/daemon/recovery/recovery';
 import { DEFAULT_ALLOWED_TYPES } from '../../src/daemon/validation/allowed-types';
 import { BUCKETS } from '../../src/protocol/types';
+import { daemonEnv } from '../support/daemon-env';
 import { pngBytes } from '../support/image-bytes';
 import { startMinio, type MinioHandle } from '../support/minio-server';
 import { startPostgres, type PostgresHandle } from '../support/postgres';
@@ -218,4 +223,30 @@ test('a commit that PostgreSQL applied but whose answer was lost (an outage at t
   const stored = await b.coordinator.storePhoto(ctx('acme'), { originalName: 'lost-answer.png', clientId: 'acme' }, bodyOf(bytes));
   assert.equal((await b.catalog.getPhoto('acme', stored.id))?.checksum, stored.checksum, 'the photo is committed');
   assert.equal(await sha256Of(b, stored.bucket, stored.s3_key), createHash('sha256').update(bytes).digest('hex'), 'and its object is there');
+});
+
+test('a daemon started again on the SQLite file a catalog was migrated from leaves the photos stored through PostgreSQL alone', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const sqlitePath = path.join(dir, 'storage.db');
+  Catalog.open({ path: sqlitePath, logger }).close();
+  const url = await server.createDatabase();
+  await runMigrateCatalog(loadConfig(daemonEnv(dir, minio, { SQLITE_PATH: sqlitePath })), url, false);
+  const b = await node(t, url, 'node-b');
+
+  // A host whose environment still lacks STORAGED_CATALOG_URL starts on the old file, beside the PostgreSQL daemons.
+  const stale = Catalog.open({ path: sqlitePath, logger });
+  t.after(() => stale.close());
+  const viaStale = new StorageCoordinator(
+    stale,
+    b.blobs,
+    { maxBodyBytes: 50 * 1024 * 1024, allowedTypes: DEFAULT_ALLOWED_TYPES, spoolDir: tempDir(t), spoolThresholdBytes: 1024 * 1024 },
+    logger,
+  );
+  const stored = await b.coordinator.storePhoto(ctx('acme'), { originalName: 'shared.png', clientId: 'acme' }, bodyOf(pngBytes(3000)));
+  // The stale daemon serves its host meanwhile (its run now spans the shared photo's upload), then sweeps with no grace.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await viaStale.storePhoto(ctx('acme'), { originalName: 'local.png', clientId: 'acme' }, bodyOf(pngBytes(2000)));
+  const report = await recover(stale, b.blobs, { pendingTimeoutMs: 3_600_000, orphanGraceMs: 0, sweep: 'full' }, logger);
+  assert.equal(report.orphansRemoved, 0);
+  assert.notEqual(await b.blobs.stat(stored.bucket, stored.s3_key), null, 'the photo stored through PostgreSQL keeps its object');
 });
