@@ -135,3 +135,29 @@ test("rows are aged on the database's clock: hosts' clocks minutes apart neither
   await b.markDeleting(young.client_id, young.id);
   assert.deepEqual(await a.staleRows('deleting', new Date(Date.now() + minutes(10) - 60_000).toISOString(), 10), [], 'a delete of a moment ago is not stalled');
 });
+
+test('a change whose notification a daemon missed (its connection was cut) is never served from that daemon\'s cache', async (t) => {
+  const [a, b] = await twoNodes(t);
+  const row = newRow();
+  const probe = newRow();
+  for (const r of [row, probe]) {
+    await a.insertPending(r);
+    await a.commitPending(r.id);
+  }
+  await b.getPhoto('client-a', row.id);
+  assert.equal(b.photoNow('client-a', row.id)?.processing_status, 'queued', 'cached by node-b');
+
+  // Every daemon connection is cut, and a change lands that nobody is told about: node-b cannot know it was missed.
+  const { rows } = await a.pool.query<{ n: number }>(
+    `WITH cut AS (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid())
+     SELECT count(*)::int AS n FROM cut`,
+  );
+  assert.ok(rows[0]!.n >= 2, 'both listeners cut');
+  await a.pool.query("UPDATE photos SET processing_status = 'in_progress' WHERE id = $1", [row.id]);
+
+  await waitFor(() => b.photoNow('client-a', row.id) === undefined, 'node-b to find its listener gone', 10_000);
+  // Listening again (another photo read is cached), it started empty: the missed change is read afresh, not served stale.
+  await waitFor(async () => (await b.getPhoto('client-a', probe.id)) !== null && b.photoNow('client-a', probe.id) !== undefined, 'node-b caching again', 10_000);
+  assert.equal(b.photoNow('client-a', row.id), undefined, 'the entry from before the cut is gone');
+  assert.equal((await b.getPhoto('client-a', row.id))?.processing_status, 'in_progress');
+});
