@@ -296,13 +296,15 @@ export class PhotoStore {
       commitError = err;
     }
     // A failed commit is not always an uncommitted row. On a shared catalog another daemon's recovery
-    // commits a pending row past the pending timeout (by that daemon's clock) once its object checks
+    // commits a pending row past the pending timeout once its object checks
     // out, and a commit whose answer was lost to an outage may have landed. Removing the object of a
     // committed row would lose a photo that get, search and its idempotency key all answer for, so the
     // object goes only once the catalog shows the row is not committed.
-    let committed: Photo | null;
+    // Refused before it ran (a closed catalog), or rolled back with its key claim: certainly not committed.
+    const notRun = commitError instanceof ClosedError || commitError instanceof KeyTakenError;
+    let committed: Photo | null = null;
     try {
-      committed = await this.catalog.getPhoto(ctx.clientId, place.id);
+      if (!notRun) committed = await this.catalog.getPhoto(ctx.clientId, place.id);
     } catch (err) {
       this.logger.warn({ err, photoId: place.id }, 'a store whose commit failed cannot tell whether its row was committed; its object stays for recovery');
       throw commitError;
