@@ -42,8 +42,11 @@ adopted back, rows whose object is gone are removed. Prints a JSON report.
 
 migrate-catalog (daemon stopped) copies the SQLite catalog into an empty
 PostgreSQL catalog (schema made first), every row and the catalog's identity,
-in one transaction, and checks the counts before committing. A target that
-already holds a catalog is refused unless --replace, which empties it first.
+in one transaction, and checks the counts before committing; then gives the
+SQLite file a catalog id of its own, so that a daemon started on it again
+cannot take photos stored through PostgreSQL for its own leftovers. A target
+that already holds a catalog is refused unless --replace, which empties it
+first.
 Prints a JSON report. Exit 0: copied; 2: refused or failed, nothing copied.
 `;
 

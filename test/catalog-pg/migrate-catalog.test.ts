@@ -115,7 +115,18 @@ function runCli(args: string[], sqlitePath: string): Promise<{ status: number | 
   });
 }
 
-async function assertSameCatalog(sqlitePath: string, target: pg.Client): Promise<number> {
+/** catalog_identity of a SQLite file (migrate-catalog gives the file a new id once copied: read it before). */
+function identityOf(sqlitePath: string): unknown[] {
+  const db = new Database(sqlitePath, { readonly: true });
+  try {
+    return db.prepare('SELECT * FROM catalog_identity').all();
+  } finally {
+    db.close();
+  }
+}
+
+/** `identity`: the file's catalog_identity before it was copied, which the target must hold. */
+async function assertSameCatalog(sqlitePath: string, target: pg.Client, identity: unknown[]): Promise<number> {
   const source = new Database(sqlitePath, { readonly: true });
   try {
     const expected = source.prepare(`SELECT ${PHOTO_COLUMNS.join(', ')} FROM photos ORDER BY seq`).all() as Array<Record<string, unknown>>;
@@ -135,7 +146,6 @@ async function assertSameCatalog(sqlitePath: string, target: pg.Client): Promise
     assert.deepStrictEqual((await target.query('SELECT * FROM idempotency_keys ORDER BY client_id, key')).rows, keys);
     const sessions = source.prepare('SELECT * FROM catalog_sessions ORDER BY started_at').all();
     assert.deepStrictEqual((await target.query('SELECT * FROM catalog_sessions ORDER BY started_at')).rows, sessions);
-    const identity = source.prepare('SELECT * FROM catalog_identity').all();
     assert.deepStrictEqual((await target.query('SELECT * FROM catalog_identity')).rows, identity);
     return expected.length;
   } finally {
@@ -146,6 +156,7 @@ async function assertSameCatalog(sqlitePath: string, target: pg.Client): Promise
 test('a populated SQLite catalog arrives in PostgreSQL row for row, and the report says what was copied', async (t) => {
   const sqlitePath = populatedCatalog(t, 2600);
   const url = await server.createDatabase();
+  const identity = identityOf(sqlitePath);
   const result = await runCli(['migrate-catalog', '--to', url], sqlitePath);
   assert.equal(result.status, 0, result.stderr);
   const report = JSON.parse(result.stdout);
@@ -155,7 +166,10 @@ test('a populated SQLite catalog arrives in PostgreSQL row for row, and the repo
   assert.equal(report.replaced, null);
 
   const target = await connect(t, url);
-  const rows = await assertSameCatalog(sqlitePath, target);
+  const rows = await assertSameCatalog(sqlitePath, target, identity);
+  assert.equal(report.catalogId, (identity[0] as { catalog_id: string }).catalog_id, 'PostgreSQL goes on as the catalog the objects name');
+  assert.deepEqual(identityOf(sqlitePath), [{ ...(identity[0] as object), catalog_id: report.sourceCatalogId }], 'the file goes on under an id of its own');
+  assert.notEqual(report.sourceCatalogId, report.catalogId);
   const { pending, committed, deleting } = report.copied.photos;
   assert.equal(pending + committed + deleting, rows);
   assert.ok(pending > 0 && deleting > 0 && committed > 1000 && report.copied.idempotencyKeys > 1000, JSON.stringify(report.copied));
@@ -170,6 +184,7 @@ test('a populated SQLite catalog arrives in PostgreSQL row for row, and the repo
 test('a target that already holds a catalog is refused, untouched, unless --replace', async (t) => {
   const url = await server.createDatabase();
   const first = populatedCatalog(t, 50);
+  const firstIdentity = identityOf(first);
   assert.equal((await runCli(['migrate-catalog', '--to', url], first)).status, 0);
 
   const second = populatedCatalog(t, 120);
@@ -177,13 +192,14 @@ test('a target that already holds a catalog is refused, untouched, unless --repl
   assert.equal(refused.status, 2);
   assert.match(refused.stderr, /^storaged: the PostgreSQL catalog is not empty \(\d+ photos, \d+ idempotency keys, 2 daemon runs\); .*--replace/);
   const target = await connect(t, url);
-  await assertSameCatalog(first, target);
+  await assertSameCatalog(first, target, firstIdentity);
+  const secondIdentity = identityOf(second);
 
   const replaced = await runCli(['migrate-catalog', '--to', url, '--replace'], second);
   assert.equal(replaced.status, 0, replaced.stderr);
   const report = JSON.parse(replaced.stdout);
   assert.ok(report.replaced.photos.committed > 0);
-  await assertSameCatalog(second, target);
+  await assertSameCatalog(second, target, secondIdentity);
 });
 
 test('a copy that fails halfway leaves the target empty', async (t) => {

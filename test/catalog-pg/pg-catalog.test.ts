@@ -106,3 +106,58 @@ test('bucketTotals counts committed photos and their bytes per bucket, every cli
     { bucket: 'videos', photos: 1, bytes: 7 },
   ]);
 });
+
+test("rows are aged on the database's clock: hosts' clocks minutes apart neither take a store in progress for abandoned nor a dead node's row for young", async (t) => {
+  const url = await server.createDatabase();
+  const minutes = (n: number) => n * 60_000;
+  // node-a's clock runs ten minutes ahead, node-b's ten behind; the pending timeout is five minutes.
+  const a = await PostgresCatalog.open({ url, logger, nodeId: 'node-a', clock: () => Date.now() + minutes(10) });
+  const b = await PostgresCatalog.open({ url, logger, nodeId: 'node-b', clock: () => Date.now() - minutes(10) });
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  const timedOut = (c: PostgresCatalog, clock: number) => c.staleRows('pending', new Date(clock - minutes(5)).toISOString(), 10);
+
+  const young = newRow();
+  await b.insertPending(young);
+  assert.deepEqual(await timedOut(a, Date.now() + minutes(10)), [], "node-b's store of a moment ago is not node-a's to roll back");
+
+  const old = newRow();
+  await a.insertPending(old);
+  // node-a went silent six minutes ago (by the database's clock).
+  await a.pool.query("UPDATE photos SET state_changed_at = to_char((clock_timestamp() - interval '6 minutes') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') WHERE id = $1", [old.id]);
+  assert.deepEqual((await timedOut(b, Date.now() - minutes(10))).map((r) => r.id), [old.id], "node-a's abandoned row is past the timeout for node-b");
+  assert.equal(await b.countStaleRows('pending', new Date(Date.now() - minutes(15)).toISOString()), 1);
+
+  // A delete marked through the host whose clock is behind is aged on the database's clock too.
+  await a.commitPending(young.id);
+  await b.markDeleting(young.client_id, young.id);
+  assert.deepEqual(await a.staleRows('deleting', new Date(Date.now() + minutes(10) - 60_000).toISOString(), 10), [], 'a delete of a moment ago is not stalled');
+});
+
+test('a change whose notification a daemon missed (its connection was cut) is never served from that daemon\'s cache', async (t) => {
+  const [a, b] = await twoNodes(t);
+  const row = newRow();
+  const probe = newRow();
+  for (const r of [row, probe]) {
+    await a.insertPending(r);
+    await a.commitPending(r.id);
+  }
+  await b.getPhoto('client-a', row.id);
+  assert.equal(b.photoNow('client-a', row.id)?.processing_status, 'queued', 'cached by node-b');
+
+  // Every daemon connection is cut, and a change lands that nobody is told about: node-b cannot know it was missed.
+  const { rows } = await a.pool.query<{ n: number }>(
+    `WITH cut AS (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid())
+     SELECT count(*)::int AS n FROM cut`,
+  );
+  assert.ok(rows[0]!.n >= 2, 'both listeners cut');
+  await a.pool.query("UPDATE photos SET processing_status = 'in_progress' WHERE id = $1", [row.id]);
+
+  await waitFor(() => b.photoNow('client-a', row.id) === undefined, 'node-b to find its listener gone', 10_000);
+  // Listening again (another photo read is cached), it started empty: the missed change is read afresh, not served stale.
+  await waitFor(async () => (await b.getPhoto('client-a', probe.id)) !== null && b.photoNow('client-a', probe.id) !== undefined, 'node-b caching again', 10_000);
+  assert.equal(b.photoNow('client-a', row.id), undefined, 'the entry from before the cut is gone');
+  assert.equal((await b.getPhoto('client-a', row.id))?.processing_status, 'in_progress');
+});

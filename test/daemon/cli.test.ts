@@ -41,3 +41,17 @@ test('a SIGTERM the moment the daemon says it is ready stops it cleanly, every t
     assert.match(daemon.stdout(), /"msg":"stopping"/);
   }
 });
+
+test('check (with --repair), rebuild, backup and restore refuse a shared PostgreSQL catalog: they would act on a SQLite file beside the shared MinIO', (t) => {
+  // Nothing listens at this URL: a command that got past the refusal would fail otherwise, with another message.
+  const env = {
+    STORAGED_DATA_DIR: tempDir(t), MINIO_ENDPOINT: '127.0.0.1', MINIO_PORT: '9', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b',
+    STORAGED_CATALOG_URL: 'postgres://storaged:s3cret-pw@127.0.0.1:9/storaged',
+  };
+  for (const args of [['check', '--repair'], ['check'], ['rebuild', '--force'], ['backup'], ['restore']]) {
+    const r = run(args, env);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^storaged: ${args[0]} works on the embedded SQLite catalog, and STORAGED_CATALOG_URL points this storaged at PostgreSQL`));
+    assert.ok(!r.stderr.includes('s3cret-pw'), 'the catalog password is not echoed');
+  }
+});

@@ -197,3 +197,40 @@ async function killMidStore(t: TestContext, d: DaemonProcess, query: Query): Pro
   assert.equal((await storing as { code?: string }).code !== undefined, true, 'the store failed with the daemon');
   return id;
 }
+
+test("a store still receiving its body past another node's pending timeout is rolled back there: it fails UNAVAILABLE and leaves nothing", { timeout: 120_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const { url, disposeLast } = await startCatalogDatabase(t);
+  // A rolls back anything pending for over a second; B, whose store it is, would wait an hour.
+  const a = await starter(t, minio, url, 1)('node-a');
+  const b = await starter(t, minio, url, 3600)('node-b');
+  const query = await catalogReader(t, url);
+  disposeLast();
+
+  const viaB = new StorageClient({ socketPath: b.socketPath, clientId: 'acme', retry: false, callTimeoutMs: 120_000 });
+  t.after(() => viaB.close());
+  const body = new PassThrough();
+  const storing = viaB.storePhoto(body, { originalName: 'slow-body.png', clientId: 'acme' }).then(
+    () => null,
+    (err: { code?: string }) => err,
+  );
+  body.write(pngBytes(64 * 1024));
+  let feeding: NodeJS.Timeout | undefined = setInterval(() => body.write(Buffer.alloc(64 * 1024, 7)), 20);
+  t.after(() => clearInterval(feeding));
+  let id: string | undefined;
+  await waitFor(async () => {
+    id = (await query<{ id: string }>("SELECT id FROM photos WHERE state = 'pending' AND node_id = 'node-b'"))[0]?.id;
+    return id !== undefined;
+  }, "B's pending row, its upload begun", 20_000);
+  // A's periodic recovery takes B's row as abandoned while B's body still arrives.
+  await waitFor(async () => (await query('SELECT 1 FROM photos WHERE id = $1', [id])).length === 0, "A's recovery to roll B's store back", 20_000);
+  clearInterval(feeding);
+  feeding = undefined;
+  body.end(Buffer.alloc(64 * 1024, 7));
+
+  const failure = await storing;
+  assert.equal(failure?.code, 'UNAVAILABLE', 'B does not acknowledge a store whose row is gone; its caller may retry');
+  assert.match(a.stdout(), /"pendingRolledBack":1/);
+  await assertAgreement(minio, query);
+  assert.deepEqual(await objectsInMinio(minio), [], 'nothing of the store is left');
+});

@@ -56,6 +56,8 @@ export interface PostgresCatalogOptions {
    */
   searchTimeoutMs?: number;
   migrationsDir?: string;
+  /** This host's clock, ms since the epoch (Date.now); tests give one that is off, as a host's may be. */
+  clock?: () => number;
 }
 
 export const DEFAULT_CATALOG_POOL = 10;
@@ -74,7 +76,18 @@ const TYPES = {
   },
 };
 
-const now = () => new Date().toISOString();
+/**
+ * PostgreSQL's clock as the catalog's timestamps are written (ISO 8601, UTC,
+ * milliseconds). A row's state_changed_at is what recovery ages it by, and
+ * recovery on one host ages rows that other hosts wrote: on the hosts' own
+ * clocks, one whose clock ran minutes ahead took another's store in progress
+ * for abandoned (or one behind, a dead host's rows for young). On the
+ * database's clock they agree whatever the hosts' clocks say.
+ */
+const DB_NOW = `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/** DB_NOW less the milliseconds in parameter `param`. */
+const dbAgo = (param: string) =>
+  `to_char((clock_timestamp() - ${param}::float8 * interval '1 millisecond') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /** pg_advisory_lock(int, int) keys: storaged's class (the ASCII of 'stor'), then one per kind of work. */
 const ADVISORY_CLASS = 0x73746f72;
@@ -83,7 +96,7 @@ const LOCKS = { sweep: 1 } as const;
 const SQL = {
   insertPending: `INSERT INTO photos (id, client_id, user_id, session_id, original_filename, mime_type,
       bucket, s3_key, size, checksum, metadata, state, state_changed_at, uploaded_at, created_at, updated_at, idempotency_key, node_id, search_words)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, coalesce($13, $12), $12, $12, $14, $15, $16::tsvector)`,
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', ${DB_NOW}, coalesce($13, $12), $12, $12, $14, $15, $16::tsvector)`,
   touchSession: 'UPDATE catalog_sessions SET last_write_at = $1 WHERE started_at = $2 AND last_write_at < $1',
   commitPending: `UPDATE photos SET state = 'committed', state_changed_at = $2, updated_at = $2,
       size = coalesce($3, size), checksum = coalesce($4, checksum)
@@ -101,19 +114,19 @@ const SQL = {
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '{}', 'committed', $11, $12, $12, $11, $13::tsvector)
     ON CONFLICT (id) DO NOTHING`,
   discardPending: "DELETE FROM photos WHERE id = $1 AND state = 'pending'",
-  abandonPending: "UPDATE photos SET state = 'deleting', state_changed_at = $2 WHERE id = $1 AND state = 'pending'",
+  abandonPending: `UPDATE photos SET state = 'deleting', state_changed_at = ${DB_NOW} WHERE id = $1 AND state = 'pending'`,
   forget: 'DELETE FROM photos WHERE id = ANY($1::text[])',
-  markDeleting: `UPDATE photos SET state = 'deleting', state_changed_at = $3, updated_at = $3
+  markDeleting: `UPDATE photos SET state = 'deleting', state_changed_at = ${DB_NOW}, updated_at = $3
     WHERE id = $1 AND client_id = $2 AND state = 'committed' RETURNING bucket, s3_key`,
   deleteRow: "DELETE FROM photos WHERE id = $1 AND state = 'deleting'",
   // FOR UPDATE: no other daemon's write slips between the check of the transition and the update.
   processingStatus: "SELECT processing_status, mime_type FROM photos WHERE id = $1 AND client_id = $2 AND state = 'committed' FOR UPDATE",
   photo: `SELECT ${PHOTO_COLUMNS} FROM photos p WHERE p.id = $1 AND p.client_id = $2 AND p.state = 'committed'`,
-  // Everyone's rows past the timeout, and this node's own past its own cutoff (at start: all of them).
+  // Everyone's rows past the timeout, and this node's own past its own cutoff (at start: all of them); ages in ms, on DB_NOW.
   staleRows: `SELECT id, bucket, s3_key, size, checksum, state FROM photos
-    WHERE state <> 'committed' AND state = $1 AND (state_changed_at < $2 OR (node_id = $4 AND state_changed_at < $5))
+    WHERE state <> 'committed' AND state = $1 AND (state_changed_at < ${dbAgo('$2')} OR (node_id = $4 AND state_changed_at < ${dbAgo('$5')}))
     ORDER BY state_changed_at LIMIT $3`,
-  countStale: `SELECT count(*)::int AS n FROM photos WHERE state <> 'committed' AND state = $1 AND state_changed_at < $2`,
+  countStale: `SELECT count(*)::int AS n FROM photos WHERE state <> 'committed' AND state = $1 AND state_changed_at < ${dbAgo('$2')}`,
   knownBlob: 'SELECT 1 FROM photos WHERE id = $1 AND bucket = $2 AND s3_key = $3',
   liveAt: 'SELECT 1 FROM catalog_sessions WHERE started_at <= $1 AND last_write_at >= $1 LIMIT 1',
   anyRow: 'SELECT 1 FROM photos LIMIT 1',
@@ -161,6 +174,7 @@ export class PostgresCatalog implements PhotoCatalog {
   /** The search bound, when the pool's statement_timeout is another (photo-search.ts); undefined when it is the same. */
   readonly #searchOwnBound: number | undefined;
   #searchesTimedOut = 0;
+  readonly #clock: () => number;
   #lastPrune = 0;
   #closing: Promise<void> | null = null;
 
@@ -174,6 +188,7 @@ export class PostgresCatalog implements PhotoCatalog {
     this.#writer = new PgWriter(pool, options.logger);
     this.#logger = options.logger;
     this.#searchTimeoutMs = options.searchTimeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS;
+    this.#clock = options.clock ?? Date.now;
     const poolBound = options.timeoutMs ?? DEFAULT_CATALOG_TIMEOUT_MS;
     this.#searchOwnBound = this.#searchTimeoutMs === poolBound ? undefined : this.#searchTimeoutMs;
   }
@@ -198,7 +213,7 @@ export class PostgresCatalog implements PhotoCatalog {
       const { rows } = await pool.query<{ catalog_id: string }>('SELECT catalog_id FROM catalog_identity');
       const catalogId = rows[0]?.catalog_id;
       if (catalogId === undefined) throw new Error('catalog_identity is empty: the PostgreSQL catalog was not migrated');
-      const session = now();
+      const session = new Date((options.clock ?? Date.now)()).toISOString();
       await pool.query('INSERT INTO catalog_sessions (started_at, last_write_at) VALUES ($1, $1) ON CONFLICT DO NOTHING', [session]);
       await cache.start();
       return new PostgresCatalog(pool, cache, catalogId, session, options);
@@ -207,6 +222,15 @@ export class PostgresCatalog implements PhotoCatalog {
       await pool.end().catch(() => undefined);
       throw catalogError(err);
     }
+  }
+
+  #now(): string {
+    return new Date(this.#clock()).toISOString();
+  }
+
+  /** How far before this host's now a cutoff it was given lies: recovery's cutoffs become ages on the database's clock. */
+  #ageOf(olderThan: string): number {
+    return this.#clock() - Date.parse(olderThan);
   }
 
   #assertOpen(): void {
@@ -223,7 +247,7 @@ export class PostgresCatalog implements PhotoCatalog {
   }
 
   insertPending(row: NewPhotoRow): Promise<void> {
-    const at = now();
+    const at = this.#now();
     const values = [
       row.id, row.client_id, row.user_id, row.session_id, row.original_filename, row.mime_type,
       row.bucket, row.s3_key, row.size, row.checksum, JSON.stringify(row.metadata), at, row.uploaded_at ?? null,
@@ -239,7 +263,7 @@ export class PostgresCatalog implements PhotoCatalog {
   }
 
   commitPending(id: string, final?: { size: number; checksum: string }): Promise<Photo> {
-    const at = now();
+    const at = this.#now();
     return this.#writer.submit(async (client) => {
       const { rows } = await client.query<PhotoRecord & { idempotency_key: string | null }>(SQL.commitPending, [
         id, at, final?.size ?? null, final?.checksum ?? null,
@@ -278,8 +302,7 @@ export class PostgresCatalog implements PhotoCatalog {
   }
 
   abandonPending(id: string): Promise<boolean> {
-    const at = now();
-    return this.#writer.submit(async (client) => ((await client.query(SQL.abandonPending, [id, at])).rowCount ?? 0) > 0);
+    return this.#writer.submit(async (client) => ((await client.query(SQL.abandonPending, [id])).rowCount ?? 0) > 0);
   }
 
   /**
@@ -317,7 +340,7 @@ export class PostgresCatalog implements PhotoCatalog {
   }
 
   async storedUnderKey(clientId: string, key: string): Promise<KeyRecord | null> {
-    const cutoff = new Date(Date.now() - this.#windowMs).toISOString();
+    const cutoff = new Date(this.#clock() - this.#windowMs).toISOString();
     const rows = await this.#read<{ photo_id: string; fingerprint: string; result: string; created_at: string }>(SQL.lookupKey, [clientId, key, cutoff]);
     const row = rows[0];
     if (row === undefined) return null;
@@ -325,12 +348,12 @@ export class PostgresCatalog implements PhotoCatalog {
   }
 
   pruneIdempotencyKeys(): Promise<number> {
-    const cutoff = new Date(Date.now() - this.#windowMs).toISOString();
+    const cutoff = new Date(this.#clock() - this.#windowMs).toISOString();
     return this.#writer.submit(async (client) => (await client.query(SQL.pruneKeys, [cutoff])).rowCount ?? 0, { durable: false });
   }
 
   adoptRows(rows: readonly AdoptedRow[]): Promise<number> {
-    const at = now();
+    const at = this.#now();
     return this.#writer.submit(async (client) => {
       let inserted = 0;
       for (const row of rows) {
@@ -379,7 +402,7 @@ export class PostgresCatalog implements PhotoCatalog {
   }
 
   markDeleting(clientId: string, id: string): Promise<{ bucket: string; s3_key: string }> {
-    const at = now();
+    const at = this.#now();
     return this.#changing([id], async (client) => {
       const { rows } = await client.query<{ bucket: string; s3_key: string }>(SQL.markDeleting, [id, clientId, at]);
       if (rows[0] === undefined) throw new NotFoundError(`photo ${id} not found`);
@@ -402,7 +425,7 @@ export class PostgresCatalog implements PhotoCatalog {
       const { rows } = await client.query<{ processing_status: ProcessingStatus; mime_type: string }>(SQL.processingStatus, [id, clientId]);
       if (rows[0] === undefined) throw new NotFoundError(`photo ${id} not found`);
       const { processing_status: current, mime_type: mimeType } = rows[0];
-      const at = now();
+      const at = this.#now();
       const next = values.processing_status as ProcessingStatus | undefined;
       const fields = { ...values };
       if (next !== undefined) {
@@ -477,11 +500,11 @@ export class PostgresCatalog implements PhotoCatalog {
   }
 
   async staleRows(state: 'pending' | 'deleting', olderThan: string, limit: number, own?: { olderThan: string }): Promise<StaleRow[]> {
-    return this.#read<StaleRow>(SQL.staleRows, [state, olderThan, limit, this.nodeId, own?.olderThan ?? olderThan]);
+    return this.#read<StaleRow>(SQL.staleRows, [state, this.#ageOf(olderThan), limit, this.nodeId, this.#ageOf(own?.olderThan ?? olderThan)]);
   }
 
   async countStaleRows(state: 'pending' | 'deleting', olderThan: string): Promise<number> {
-    return (await this.#read<{ n: number }>(SQL.countStale, [state, olderThan]))[0]!.n;
+    return (await this.#read<{ n: number }>(SQL.countStale, [state, this.#ageOf(olderThan)]))[0]!.n;
   }
 
   async isKnownBlob(bucket: string, key: string): Promise<boolean> {

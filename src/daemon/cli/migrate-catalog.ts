@@ -3,6 +3,8 @@
 // and prints what it did as JSON. A non-empty target is refused unless
 // --replace. The URL's password never appears in the report or an error.
 
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { copySqliteToPostgres, CopyRefusedError, type CopyReport } from '../catalog-pg/copy-from-sqlite';
 import type { DaemonConfig } from '../config/daemon-config';
@@ -15,7 +17,32 @@ const CONNECT_TIMEOUT_MS = 10_000;
 export interface MigrateCatalogReport extends CopyReport {
   from: string;
   to: string;
+  /** The id the SQLite file goes on under (retireSource); the PostgreSQL catalog has `catalogId`. */
+  sourceCatalogId: string;
   seconds: number;
+}
+
+/**
+ * Gives the SQLite file, once copied, a catalog id of its own. The PostgreSQL
+ * catalog keeps the file's id, so the objects written before the move stay
+ * its own (its orphan sweep keeps its licence). The file stays for an
+ * operator to go back to, but a daemon started on it again (a host whose
+ * environment still lacks STORAGED_CATALOG_URL) would otherwise be that same
+ * catalog to the orphan rule: its new runs cover the upload times of photos
+ * stored through PostgreSQL, and its sweep removed them as its own
+ * unacknowledged leftovers. Under another id they are another catalog's
+ * photos to it, kept and reported.
+ */
+function retireSource(sqlitePath: string): string {
+  // The form migration 002 gives a new catalog's id: 32 lower-case hex digits.
+  const catalogId = randomBytes(16).toString('hex');
+  const db = new Database(sqlitePath, { fileMustExist: true });
+  try {
+    db.prepare('UPDATE catalog_identity SET catalog_id = ?').run(catalogId);
+  } finally {
+    db.close();
+  }
+  return catalogId;
 }
 
 /** The URL for reports and errors: the password replaced, whatever else it carries kept. */
@@ -60,7 +87,16 @@ export async function runMigrateCatalog(config: DaemonConfig, to: string | undef
   }
   try {
     const report = await copySqliteToPostgres(config.sqlitePath, client, { replace });
-    return { from: config.sqlitePath, to: shown, ...report, seconds: Math.round((performance.now() - started) / 10) / 100 };
+    let sourceCatalogId: string;
+    try {
+      sourceCatalogId = retireSource(config.sqlitePath);
+    } catch (err) {
+      throw new RefusedError(
+        `the catalog was copied into ${shown}, but ${config.sqlitePath} could not be given a catalog id of its own (${err instanceof Error ? err.message : String(err)}): ` +
+          'start no daemon on that file without STORAGED_CATALOG_URL, whose orphan sweep would take photos stored through PostgreSQL for its own leftovers',
+      );
+    }
+    return { from: config.sqlitePath, to: shown, ...report, sourceCatalogId, seconds: Math.round((performance.now() - started) / 10) / 100 };
   } catch (err) {
     if (err instanceof CopyRefusedError) throw new RefusedError(err.message);
     throw err;

@@ -5,7 +5,7 @@
 // (early-upload.ts), so its pending row may come before the body is complete.
 
 import { randomUUID } from 'node:crypto';
-import { ChecksumMismatchError, ClosedError, StorageError, UnavailableError, ValidationError, toStorageError } from '../../protocol/errors';
+import { ChecksumMismatchError, ClosedError, NotFoundError, StorageError, UnavailableError, ValidationError, toStorageError } from '../../protocol/errors';
 import { CHUNK_BYTES, DEFAULT_URL_EXPIRY_SECONDS, UPLOAD_WINDOW_CHUNKS } from '../../protocol/limits';
 import type { Photo, PhotoResult } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
@@ -259,7 +259,11 @@ export class PhotoStore {
     };
   }
 
-  /** Puts the blob (or finishes the put that began early) and commits the pending row; on any failure undoes both. */
+  /**
+   * Puts the blob (or finishes the put that began early) and commits the pending row; on any failure
+   * undoes both, unless the row turns out committed after all (then that is the answer) or its state
+   * cannot be read (then recovery settles it).
+   */
   async #writeBlobAndCommit(
     ctx: CallContext,
     place: PendingPlace,
@@ -281,11 +285,42 @@ export class PhotoStore {
       }
       // A caller that vanished will never learn its id: roll back rather than keep an unreachable photo.
       if (ctx.signal.aborted) throw new ClosedError('the caller went away before the store was acknowledged');
-      return await this.catalog.commitPending(place.id, begun === null ? undefined : { size: received.size, checksum: received.sha256 });
     } catch (err) {
       await this.#undoStore(place, begun);
       throw err;
     }
+    let commitError: unknown;
+    try {
+      return await this.catalog.commitPending(place.id, begun === null ? undefined : { size: received.size, checksum: received.sha256 });
+    } catch (err) {
+      commitError = err;
+    }
+    // A failed commit is not always an uncommitted row. On a shared catalog another daemon's recovery
+    // commits a pending row past the pending timeout once its object checks
+    // out, and a commit whose answer was lost to an outage may have landed. Removing the object of a
+    // committed row would lose a photo that get, search and its idempotency key all answer for, so the
+    // object goes only once the catalog shows the row is not committed.
+    // Refused before it ran (a closed catalog), or rolled back with its key claim: certainly not committed.
+    const notRun = commitError instanceof ClosedError || commitError instanceof KeyTakenError;
+    let committed: Photo | null = null;
+    try {
+      if (!notRun) committed = await this.catalog.getPhoto(ctx.clientId, place.id);
+    } catch (err) {
+      this.logger.warn({ err, photoId: place.id }, 'a store whose commit failed cannot tell whether its row was committed; its object stays for recovery');
+      throw commitError;
+    }
+    // Committed by recovery with the size and sha256 this store recorded: the store did succeed.
+    if (committed !== null) return committed;
+    await this.#undoStore(place, begun);
+    // NOT_FOUND here names this store's own row, which recovery (another daemon's, on a shared catalog)
+    // rolled back as abandoned: to the caller that is a store to retry, not a photo that is missing.
+    if (commitError instanceof NotFoundError) {
+      throw new UnavailableError(
+        'this store ran longer than STORAGED_PENDING_TIMEOUT_S and recovery rolled it back; nothing was stored, retry (or raise the timeout above the slowest store)',
+        { cause: commitError },
+      );
+    }
+    throw commitError;
   }
 
   /** Undoes a failed store: its upload if one began early, its blob, its pending row. */
