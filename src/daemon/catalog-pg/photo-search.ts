@@ -6,6 +6,16 @@
 //
 // The WHERE clause is assembled from fixed fragments with numbered
 // parameters; sort columns come from a whitelist, never from the caller.
+//
+// A text search starts from the tenant's own words (photo_words, keyed by
+// client first, migrations/postgres/006_tenant_words.sql), as SQLite's does:
+// each word's prefix range gives the photos having it, and the planner
+// either looks those few up by seq or, when they are most of the tenant's
+// rows, reads the tenant's rows once and keeps the matches (a hash semi
+// join). Before, every search read search_words through all the tenant's
+// rows: 'bea' for a tenant of 2,500 rows read 2,171 buffers in 6.0 ms, now
+// 1,522 in 3.4 ms (500 matches), and a word one photo has, 17 buffers in
+// 0.2 ms instead of the same 2,171.
 // `total` and the page come from one statement, hence one snapshot: the
 // count is an uncorrelated scalar subquery (computed once, planned on its
 // own from the partial indexes) carried on every row, and the page walks
@@ -32,7 +42,8 @@ import type { PhotoRecord } from '../db/photo-row';
 import { SORT_COLUMNS } from '../db/photo-search';
 import { PageRows, type SearchPage } from '../db/search-page';
 import type { SearchPlan } from '../db/search-query';
-import { searchTsquery } from './search-words';
+import { prefixRange } from '../db/search-words';
+import { searchTsqueryOf } from './search-words';
 
 /**
  * What a Photo is built from. bigint columns as float8, exact for every safe
@@ -53,8 +64,9 @@ class Params {
   }
 }
 
-function whereClause(clientId: string, plan: SearchPlan, params: Params): string {
-  const conditions = [`p.client_id = ${params.add(clientId)}`, "p.state = 'committed'"];
+/** The caller's filters, as conditions on `p`; `filtered` when there is any beyond the tenant's visible rows. */
+function filterConditions(client: string, plan: SearchPlan, params: Params): { conditions: string[]; filtered: boolean } {
+  const conditions = [`p.client_id = ${client}`, "p.state = 'committed'"];
   const { filters, textMatch } = plan;
   // ANDed with the caller's own id: naming another client's id finds nothing.
   if (filters.client_id !== undefined) conditions.push(`p.client_id = ${params.add(filters.client_id)}`);
@@ -65,12 +77,51 @@ function whereClause(clientId: string, plan: SearchPlan, params: Params): string
   }
   if (filters.uploaded_from !== undefined) conditions.push(`p.uploaded_at >= ${params.add(filters.uploaded_from)}`);
   if (filters.uploaded_to !== undefined) conditions.push(`p.uploaded_at <= ${params.add(filters.uploaded_to)}`);
-  if (textMatch.kind === 'words') {
-    const query = searchTsquery(plan.text);
-    conditions.push(query === null ? 'false' : `p.search_words @@ ${params.add(query)}::tsquery`);
-  }
   if (textMatch.kind === 'nothing') conditions.push('false');
-  return conditions.join(' AND ');
+  return { conditions, filtered: conditions.length > 2 };
+}
+
+/**
+ * The seqs of the tenant's photos with a word in each word's prefix range
+ * (C collation: a byte range, as SQLite's and as tsquery's `:*`), from
+ * photo_words alone: one index range per word, intersected. A range may hold
+ * several words of one photo (`jp`: jpg and jpeg), hence DISTINCT for one word;
+ * INTERSECT removes duplicates itself.
+ */
+function matchingSeqs(client: string, words: readonly string[], params: Params): string {
+  const ranges = words.map((word) => {
+    const [from, to] = prefixRange(word);
+    return `SELECT w.seq FROM photo_words w WHERE w.client_id = ${client} AND w.word >= ${params.add(from)} AND w.word < ${params.add(to)}`;
+  });
+  return ranges.length === 1 ? ranges[0]!.replace('SELECT w.seq', 'SELECT DISTINCT w.seq') : ranges.join(' INTERSECT ');
+}
+
+/**
+ * The WHERE clause of the page, and the statement that counts its rows.
+ * A text search's rows come from the tenant's words (matchingSeqs): the
+ * planner looks each candidate up by seq when they are few, and reads the
+ * tenant's rows through photos_client_user_uploaded, keeping the candidates
+ * in a hash, when they are most of them. Without other filters (and
+ * without a phrase to check on the row) the count is the candidates' count,
+ * read from photo_words alone.
+ */
+function searchClauses(clientId: string, plan: SearchPlan, params: Params): { where: string; count: string } {
+  const client = params.add(clientId);
+  const { conditions, filtered } = filterConditions(client, plan, params);
+  const { textMatch } = plan;
+  const query = textMatch.kind === 'words' ? searchTsqueryOf(plan.text) : null;
+  if (textMatch.kind === 'words' && query === null) conditions.push('false');
+  if (textMatch.kind !== 'words' || query === null) {
+    const where = conditions.join(' AND ');
+    return { where, count: `SELECT count(*) FROM photos p WHERE ${where}` };
+  }
+  const matches = matchingSeqs(client, textMatch.words, params);
+  conditions.push(`p.seq IN (${matches})`);
+  if (query.phrase) conditions.push(`p.search_words @@ ${params.add(query.query)}::tsquery`);
+  const where = conditions.join(' AND ');
+  // Words exist only for committed photos, under their own client (migrations/postgres/006_tenant_words.sql).
+  const count = filtered || query.phrase ? `SELECT count(*) FROM photos p WHERE ${where}` : `SELECT count(*) FROM (${matches}) m`;
+  return { where, count };
 }
 
 /**
@@ -119,7 +170,7 @@ export async function runPgSearch(pool: Pool, clientId: string, plan: SearchPlan
   const { sort, limit, offset } = plan;
   const fingerprint = queryFingerprint([clientId, plan.textMatch, plan.filters, sort]);
   const params = new Params();
-  const where = whereClause(clientId, plan, params);
+  const { where, count } = searchClauses(clientId, plan, params);
   const whereParams = params.values.length;
   const column = SORT_COLUMNS[sort.field];
   const direction = sort.order === 'desc' ? 'DESC' : 'ASC';
@@ -130,7 +181,6 @@ export async function runPgSearch(pool: Pool, clientId: string, plan: SearchPlan
     // Ties on the sort value are broken by id, so (value, id) is a total order and no row is skipped or repeated.
     keyset = ` AND (${column}, p.id) ${sort.order === 'desc' ? '<' : '>'} (${params.add(after.value)}, ${params.add(after.id)})`;
   }
-  const count = `SELECT count(*) FROM photos p WHERE ${where}`;
   // One extra row tells whether another page exists, for offset and cursor pages alike.
   const sql = `SELECT (${count})::float8 AS total, ${PAGE_COLUMNS} FROM photos p WHERE ${where}${keyset}
     ORDER BY ${column} ${direction}, p.id ${direction} LIMIT ${params.add(limit + 1)} OFFSET ${params.add(offset)}`;
