@@ -45,10 +45,25 @@ BEGIN
 END
 $$;
 
--- WHEN keeps the function out of the rows it has nothing to do for: pending
--- inserts, deletes of rows already hidden, updates of other columns.
+-- Inserts are indexed a statement at a time, from the rows it inserted:
+-- migrate-catalog's copy and adoption insert a thousand rows in one
+-- statement, and one INSERT ... SELECT for all of them costs half what a
+-- function call per row did (catalog.pg.migrate.20k: 7,400 rows/s with a row
+-- trigger, against 15,000 without any). A pending insert, the daemon's
+-- common one, finds no committed row in it.
+CREATE FUNCTION photo_words_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO photo_words (client_id, word, seq)
+  SELECT n.client_id, w.word, n.seq FROM inserted_photos n CROSS JOIN LATERAL unnest(tsvector_to_array(n.search_words)) AS w (word)
+  WHERE n.state = 'committed';
+  RETURN NULL;
+END
+$$;
 CREATE TRIGGER photo_words_after_insert AFTER INSERT ON photos
-  FOR EACH ROW WHEN (NEW.state = 'committed') EXECUTE FUNCTION photo_words_follow();
+  REFERENCING NEW TABLE AS inserted_photos FOR EACH STATEMENT EXECUTE FUNCTION photo_words_inserted();
+-- Updates and deletes one row at a time (a transition table takes no column
+-- list); WHEN keeps the function out of the rows it has nothing to do for:
+-- updates of other columns, deletes of rows already hidden.
 CREATE TRIGGER photo_words_after_update AFTER UPDATE OF state, client_id, seq, search_words ON photos
   FOR EACH ROW WHEN (OLD.state = 'committed' OR NEW.state = 'committed') EXECUTE FUNCTION photo_words_follow();
 CREATE TRIGGER photo_words_after_delete AFTER DELETE ON photos
@@ -66,10 +81,13 @@ CREATE TRIGGER photo_words_after_truncate AFTER TRUNCATE ON photos
   FOR EACH STATEMENT EXECUTE FUNCTION photo_words_truncate();
 
 -- The words of the photos already committed, then the key: one sort builds
--- the index faster than a row at a time.
+-- the index faster than a row at a time. In key order, so that a tenant's
+-- range is a few heap pages even before VACUUM lets it be read from the
+-- index alone.
 INSERT INTO photo_words (client_id, word, seq)
 SELECT p.client_id, w.word, p.seq FROM photos p CROSS JOIN LATERAL unnest(tsvector_to_array(p.search_words)) AS w (word)
-WHERE p.state = 'committed';
+WHERE p.state = 'committed'
+ORDER BY 1, 2, 3;
 ALTER TABLE photo_words ADD PRIMARY KEY (client_id, word, seq);
 
 -- Nothing reads the GIN index of 001 any more: a search's candidates come
