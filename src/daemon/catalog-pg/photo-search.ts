@@ -82,34 +82,49 @@ function filterConditions(client: string, plan: SearchPlan, params: Params): { c
   return { conditions, filtered: conditions.length > 2 };
 }
 
+/** One word's prefix range of the tenant's words (C collation: a byte range, as SQLite's and as tsquery's `:*`). */
+function wordRange(client: string, word: string, params: Params): string {
+  const [from, to] = prefixRange(word);
+  return `w.client_id = ${client} AND w.word >= ${params.add(from)} AND w.word < ${params.add(to)}`;
+}
+
 /**
- * The seqs of the tenant's photos with a word in each word's prefix range
- * (C collation: a byte range, as SQLite's and as tsquery's `:*`), from
- * photo_words alone: one index range per word, intersected. A range may hold
- * several words of one photo (`jp`: jpg and jpeg), hence DISTINCT for one word;
- * INTERSECT removes duplicates itself.
+ * The seqs of the tenant's photos with a word in each word's prefix range,
+ * from photo_words alone: one index range per word, intersected. A range may
+ * hold several words of one photo (`jp`: jpg and jpeg), hence DISTINCT for
+ * one word; INTERSECT removes duplicates itself.
  */
-function matchingSeqs(client: string, words: readonly string[], params: Params): string {
-  const ranges = words.map((word) => {
-    const [from, to] = prefixRange(word);
-    return `SELECT w.seq FROM photo_words w WHERE w.client_id = ${client} AND w.word >= ${params.add(from)} AND w.word < ${params.add(to)}`;
-  });
-  return ranges.length === 1 ? ranges[0]!.replace('SELECT w.seq', 'SELECT DISTINCT w.seq') : ranges.join(' INTERSECT ');
+function matchingSeqs(ranges: readonly string[]): string {
+  if (ranges.length === 1) return `SELECT DISTINCT w.seq FROM photo_words w WHERE ${ranges[0]!}`;
+  return ranges.map((range) => `SELECT w.seq FROM photo_words w WHERE ${range}`).join(' INTERSECT ');
+}
+
+/**
+ * How many photos matchingSeqs gives, from photo_words' index alone. A range
+ * that holds one word (its first and last are the same: two index seeks)
+ * has each photo once, and is counted without DISTINCT, which would hash
+ * every match (100,000 of them for a word every photo of a large tenant has).
+ */
+function matchCount(ranges: readonly string[]): string {
+  if (ranges.length > 1) return `SELECT count(*) FROM (${matchingSeqs(ranges)}) m`;
+  const range = ranges[0]!;
+  return `SELECT CASE WHEN (SELECT min(w.word) FROM photo_words w WHERE ${range}) = (SELECT max(w.word) FROM photo_words w WHERE ${range})
+    THEN (SELECT count(*) FROM photo_words w WHERE ${range}) ELSE (SELECT count(DISTINCT w.seq) FROM photo_words w WHERE ${range}) END`;
 }
 
 interface Clauses {
   /** The tenant's placeholder. */
   client: string;
-  /** CTEs the statements start with: m (the matching seqs) and n (their total) for a text search, else nothing. */
+  /** The CTE the statements start with: n, a text search's total; else nothing. */
   with: string;
   /** What every row of the page meets. */
   where: string;
   /**
-   * `where` with the word match as a check on each row (a hashed SubPlan)
-   * rather than a join the planner would drive from the matches: for
-   * walking the tenant's upload-time index. Null without a text search.
+   * For walking the tenant's upload-time index: `where` without the word
+   * match, and the search's tsquery to check on each row instead, which
+   * needs nothing but the row in hand. Null without a text search.
    */
-  walkWhere: string | null;
+  walk: { conditions: string[]; tsquery: string } | null;
   /** The total, as a scalar subquery. */
   total: string;
 }
@@ -127,37 +142,40 @@ function searchClauses(clientId: string, plan: SearchPlan, params: Params): Clau
   if (textMatch.kind === 'words' && query === null) conditions.push('false');
   if (textMatch.kind !== 'words' || query === null) {
     const where = conditions.join(' AND ');
-    return { client, with: '', where, walkWhere: null, total: `SELECT count(*) FROM photos p WHERE ${where}` };
+    return { client, with: '', where, walk: null, total: `SELECT count(*) FROM photos p WHERE ${where}` };
   }
-  const matches = matchingSeqs(client, textMatch.words, params);
+  const ranges = textMatch.words.map((word) => wordRange(client, word, params));
+  const walk = { conditions: [...conditions], tsquery: query.query };
   if (query.phrase) conditions.push(`p.search_words @@ ${params.add(query.query)}::tsquery`);
-  const where = [...conditions, 'p.seq IN (SELECT seq FROM m)'].join(' AND ');
-  const walkWhere = [...conditions, '(p.seq IN (SELECT seq FROM m)) IS TRUE'].join(' AND ');
+  const where = [...conditions, `p.seq IN (${matchingSeqs(ranges)})`].join(' AND ');
   // Words exist only for committed photos, under their own client (migrations/postgres/006_tenant_words.sql).
-  const count = filtered || query.phrase ? `SELECT count(*) AS total FROM photos p WHERE ${where}` : 'SELECT count(*) AS total FROM m';
-  return { client, with: `WITH m AS MATERIALIZED (${matches}), n AS MATERIALIZED (${count}) `, where, walkWhere, total: 'SELECT total FROM n' };
+  const count = filtered || query.phrase ? `SELECT count(*) FROM photos p WHERE ${where}` : matchCount(ranges);
+  return { client, with: `WITH n AS MATERIALIZED (SELECT (${count}) AS total) `, where, walk, total: 'SELECT total FROM n' };
 }
 
 /**
  * An upload-time page of a text search, by whichever of two ways reads
- * fewer rows, as SQLite's runSearch chooses (walkIsCheaper there): look up
- * and sort every match (`total` rows), or walk the tenant's upload-time
- * index newest first checking each row against the matches, which finds
- * `wanted` of them after about `wanted × tenantRows / total` rows. The
- * planner cannot tell (it does not know how the matches fall among the
- * tenant's rows), so the statement decides from the total it has just
- * counted: the tenant's rows are counted from the index alone, and only up
- * to where the walk stops paying. Both ways are in the statement, and the
- * one not taken is never run (a one-time filter). 'bea' for a tenant of
- * 2,500 rows with 500 matches: 1,522 buffers looked up, 90 walked.
+ * fewer rows: walk the tenant's upload-time index in page order checking
+ * each row's search_words, which finds `wanted` matches after about
+ * `wanted × tenantRows / total` rows when they are dense, or look up and
+ * sort every match (`total` rows). The planner cannot tell (it does not
+ * know how the matches fall among the tenant's rows), and SQLite's rule
+ * (walkIsCheaper there) needs the tenant's size, which PostgreSQL keeps
+ * nowhere without a counter row every commit would lock. So the walk goes
+ * first, on a budget of rows worth about what the lookups would cost (a
+ * walked row reads about a sixth of what a looked-up one does); only when
+ * it finds fewer than `wanted` within it do the lookups run. Each way is
+ * gated by a one-time filter, so the one not taken never runs. 'bea' for a
+ * tenant of 2,500 rows with 500 matches: 1,522 buffers looked up, 90 walked.
  */
-function walkOrLookUp(clauses: Clauses, keyset: string, order: string, wanted: string): { with: string; from: string } {
-  const walk = `, walk AS MATERIALIZED (SELECT (SELECT total FROM n) * (SELECT total FROM n) > ${wanted} * count(*) AS yes
-    FROM (SELECT 1 FROM photos t WHERE t.client_id = ${clauses.client} AND t.state = 'committed'
-      LIMIT (SELECT total * total / ${wanted} + 1 FROM n)) t) `;
-  const from = `((SELECT p.* FROM photos p WHERE ${clauses.where}${keyset} AND NOT (SELECT yes FROM walk) ${order} LIMIT ${wanted})
-    UNION ALL (SELECT p.* FROM photos p WHERE ${clauses.walkWhere!}${keyset} AND (SELECT yes FROM walk) ${order} LIMIT ${wanted})) p`;
-  return { with: clauses.with + walk, from };
+function walkOrLookUp(clauses: Clauses, walking: NonNullable<Clauses['walk']>, params: Params, keyset: string, order: string, wanted: string): { with: string; from: string } {
+  const budget = `(SELECT CASE WHEN total >= ${wanted} THEN 4 * total + ${wanted} ELSE 0 END FROM n)`;
+  const walked = `, walked AS MATERIALIZED (SELECT p.* FROM (SELECT p.* FROM photos p WHERE ${walking.conditions.join(' AND ')}${keyset}
+    ${order} LIMIT ${budget}) p WHERE p.search_words @@ ${params.add(walking.tsquery)}::tsquery ${order} LIMIT ${wanted}) `;
+  const found = `(SELECT count(*) FROM walked) >= ${wanted}`;
+  const from = `((SELECT p.* FROM walked p WHERE ${found})
+    UNION ALL (SELECT p.* FROM photos p WHERE ${clauses.where}${keyset} AND NOT ${found} ${order} LIMIT ${wanted})) p`;
+  return { with: clauses.with + walked, from };
 }
 
 /**
@@ -220,8 +238,8 @@ export async function runPgSearch(pool: Pool, clientId: string, plan: SearchPlan
   const order = `ORDER BY ${column} ${direction}, p.id ${direction}`;
   let { with: ctes } = clauses;
   let from = `photos p WHERE ${clauses.where}${keyset}`;
-  if (clauses.walkWhere !== null && sort.field === 'uploaded_at') {
-    ({ with: ctes, from } = walkOrLookUp(clauses, keyset, order, params.add(offset + limit + 1)));
+  if (clauses.walk !== null && sort.field === 'uploaded_at') {
+    ({ with: ctes, from } = walkOrLookUp(clauses, clauses.walk, params, keyset, order, params.add(offset + limit + 1)));
   }
   // One extra row tells whether another page exists, for offset and cursor pages alike.
   const sql = `${ctes}SELECT (${clauses.total})::float8 AS total, ${PAGE_COLUMNS} FROM ${from}
