@@ -113,8 +113,6 @@ function matchCount(ranges: readonly string[]): string {
 }
 
 interface Clauses {
-  /** The tenant's placeholder. */
-  client: string;
   /** The CTE the statements start with: n, a text search's total; else nothing. */
   with: string;
   /** What every row of the page meets. */
@@ -142,7 +140,7 @@ function searchClauses(clientId: string, plan: SearchPlan, params: Params): Clau
   if (textMatch.kind === 'words' && query === null) conditions.push('false');
   if (textMatch.kind !== 'words' || query === null) {
     const where = conditions.join(' AND ');
-    return { client, with: '', where, walk: null, total: `SELECT count(*) FROM photos p WHERE ${where}` };
+    return { with: '', where, walk: null, total: `SELECT count(*) FROM photos p WHERE ${where}` };
   }
   const ranges = textMatch.words.map((word) => wordRange(client, word, params));
   const walk = { conditions: [...conditions], tsquery: query.query };
@@ -150,7 +148,7 @@ function searchClauses(clientId: string, plan: SearchPlan, params: Params): Clau
   const where = [...conditions, `p.seq IN (${matchingSeqs(ranges)})`].join(' AND ');
   // Words exist only for committed photos, under their own client (migrations/postgres/006_tenant_words.sql).
   const count = filtered || query.phrase ? `SELECT count(*) FROM photos p WHERE ${where}` : matchCount(ranges);
-  return { client, with: `WITH n AS MATERIALIZED (SELECT (${count}) AS total) `, where, walk, total: 'SELECT total FROM n' };
+  return { with: `WITH n AS MATERIALIZED (SELECT (${count}) AS total) `, where, walk, total: 'SELECT total FROM n' };
 }
 
 /**
@@ -238,6 +236,7 @@ export async function runPgSearch(pool: Pool, clientId: string, plan: SearchPlan
   const order = `ORDER BY ${column} ${direction}, p.id ${direction}`;
   let { with: ctes } = clauses;
   let from = `photos p WHERE ${clauses.where}${keyset}`;
+  // Only upload time has an index in page order (photos_client_uploaded, photos_client_user_uploaded) to walk.
   if (clauses.walk !== null && sort.field === 'uploaded_at') {
     ({ with: ctes, from } = walkOrLookUp(clauses, clauses.walk, params, keyset, order, params.add(offset + limit + 1)));
   }
