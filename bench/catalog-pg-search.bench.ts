@@ -1,5 +1,6 @@
-// catalog.pg.search.20k: searchPhotos on PostgreSQL (runPgSearch: tsvector +
-// GIN, count and page in one statement, 16 in flight over a pool of 10)
+// catalog.pg.search.20k: searchPhotos on PostgreSQL (runPgSearch: the
+// tenant's word index photo_words, count and page in one statement, 16 in
+// flight over a pool of 10)
 // against the SQLite engine's runSearch on the same 20,000 rows in the same
 // run, alternated over three pairs. Each call is a word-prefix search of one
 // client's photos, newest first, 20 a page, with its true total.

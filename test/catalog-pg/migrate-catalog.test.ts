@@ -141,6 +141,17 @@ async function assertSameCatalog(sqlitePath: string, target: pg.Client, identity
       ]);
       assert.equal(words, want.rows[0]!.w, `search words of ${row.id as string}`);
     }
+    // The word index (006): the lexemes of the committed rows, under their own client, nothing else.
+    const words = await target.query<{ differ: number; total: number }>(`
+      WITH expected AS (
+        SELECT p.client_id, w.word COLLATE "C" AS word, p.seq FROM photos p, unnest(tsvector_to_array(p.search_words)) AS w (word)
+        WHERE p.state = 'committed'
+      )
+      SELECT (SELECT count(*) FROM ((SELECT * FROM expected EXCEPT ALL SELECT client_id, word, seq FROM photo_words)
+        UNION ALL (SELECT client_id, word, seq FROM photo_words EXCEPT ALL SELECT * FROM expected)) d)::int AS differ,
+        (SELECT count(*) FROM photo_words)::int AS total`);
+    assert.equal(words.rows[0]!.differ, 0, 'photo_words holds the words of the committed rows, and only those');
+    assert.ok(words.rows[0]!.total > 0);
     const keys = source.prepare('SELECT * FROM idempotency_keys ORDER BY client_id, key').all();
     // COLLATE "C" on both sides: the same order.
     assert.deepStrictEqual((await target.query('SELECT * FROM idempotency_keys ORDER BY client_id, key')).rows, keys);

@@ -44,7 +44,7 @@ test('a fresh database gets every migration, the catalog tables and one catalog 
   const tables = await db.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
   assert.deepEqual(
     tables.rows.map((r) => r.tablename),
-    ['catalog_identity', 'catalog_sessions', 'idempotency_keys', 'photos', 'schema_migrations'],
+    ['catalog_identity', 'catalog_sessions', 'idempotency_keys', 'photo_words', 'photos', 'schema_migrations'],
   );
   const identity = await db.query<{ catalog_id: string; created_at: string }>('SELECT catalog_id, created_at FROM catalog_identity');
   assert.equal(identity.rows.length, 1);

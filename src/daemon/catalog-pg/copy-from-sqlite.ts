@@ -178,6 +178,7 @@ export async function copySqliteToPostgres(sqlitePath: string, client: pg.Client
     // One snapshot of SQLite for the whole copy: a deferred transaction takes it at the first read.
     source.exec('BEGIN');
     await client.query('BEGIN');
+    let report: CopyReport;
     try {
       // Nobody writes the target while we look at it and fill it.
       await client.query('LOCK TABLE photos, idempotency_keys, catalog_sessions, catalog_identity IN ACCESS EXCLUSIVE MODE');
@@ -225,13 +226,19 @@ export async function copySqliteToPostgres(sqlitePath: string, client: pg.Client
         throw new CopyRefusedError(`the copy does not add up (SQLite ${JSON.stringify(expected)}, PostgreSQL ${JSON.stringify(copied)}); nothing was committed`);
       }
       await client.query('COMMIT');
-      return { catalogId: identity.catalog_id, schemaVersion: version, replaced, copied };
+      report = { catalogId: identity.catalog_id, schemaVersion: version, replaced, copied };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
       source.exec('COMMIT');
     }
+    // Statistics for the planner's first searches, and a visibility map, so that a tenant's word ranges are read from
+    // photo_words' index alone: a table just filled has neither until autovacuum comes by. Outside the transaction, as
+    // VACUUM must be. Only searches' speed depends on it (autovacuum would get there), so a role that may not vacuum
+    // still has its copy.
+    await client.query('VACUUM (ANALYZE) photos, photo_words').catch(() => {});
+    return report;
   } finally {
     source.close();
   }

@@ -35,13 +35,28 @@ export function photoSearchWords(originalFilename: string, mimeType: string): st
     .join(' ');
 }
 
+/** A caller's search text as a tsquery, and whether photo_words alone can answer it. */
+export interface SearchTsquery {
+  /** tsquery input text: bind it as `$n::tsquery`. */
+  query: string;
+  /**
+   * Some word is a phrase of several tokens (`a <-> b:*`): its tokens'
+   * order and adjacency are in search_words only, so each candidate that
+   * photo_words gives must be checked against `query` on its row. Without
+   * one, the query is words ANDed, each a prefix, which is exactly a photo
+   * having a word in each word's prefix range.
+   */
+  phrase: boolean;
+}
+
 /**
- * The tsquery text for a caller's search text, or null when it has no word.
+ * The tsquery for a caller's search text, or null when it has no word.
  * FTS5 reads each word as a phrase with a prefix on its last token; so does
  * this (`a <-> b:*`), and words are ANDed.
  */
-export function searchTsquery(text: string): string | null {
+export function searchTsqueryOf(text: string): SearchTsquery | null {
   const phrases: string[] = [];
+  let phrase = false;
   for (const word of searchWords(text)) {
     const tokens = unicode61Tokens(word)
       .filter((token) => token.col === 'a')
@@ -49,7 +64,13 @@ export function searchTsquery(text: string): string | null {
     // A word unicode61 sees no token in (a letter newer than its Unicode 6.1 tables) is an empty phrase: FTS5 ignores it beside
     // other words and matches nothing when it is alone; the caller turns null into no match.
     if (tokens.length === 0) continue;
+    if (tokens.length > 1) phrase = true;
     phrases.push(`${tokens.map((token) => quote(token.term)).join(' <-> ')}:*`);
   }
-  return phrases.length === 0 ? null : phrases.join(' & ');
+  return phrases.length === 0 ? null : { query: phrases.join(' & '), phrase };
+}
+
+/** searchTsqueryOf's query text alone. */
+export function searchTsquery(text: string): string | null {
+  return searchTsqueryOf(text)?.query ?? null;
 }
