@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { applyPgMigrations } from '../../src/daemon/catalog-pg/migrations';
-import { runPgSearch } from '../../src/daemon/catalog-pg/photo-search';
+import { runPgSearch, statementName } from '../../src/daemon/catalog-pg/photo-search';
 import { photoSearchWords, searchTsquery, SQLITE_TOKENIZER } from '../../src/daemon/catalog-pg/search-words';
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../../src/daemon/db/migrations';
 import { runSearch } from '../../src/daemon/db/photo-search';
@@ -167,6 +167,35 @@ test('every search text finds the same photos, totals and cursors on both engine
   }
   // Guard against a comparison of two empty answers.
   assert.ok(matched > TEXTS.length / 2, `only ${matched} of ${TEXTS.length} texts matched anything`);
+});
+
+test('default pages (one prepared statement each) agree for every search text, past the switch to generic plans', async () => {
+  // PostgreSQL plans a prepared statement for its parameters five times, then may keep a generic plan: three passes
+  // over the texts on a pool of four run each statement shape well past that, with other words and clients each time.
+  let matched = 0;
+  for (let pass = 0; pass < 3; pass++) {
+    for (const query of TEXTS) {
+      for (const clientId of ['client-a', 'client-b']) {
+        const page = await assertSame({ query }, clientId);
+        if (page.total > 0) matched++;
+      }
+    }
+  }
+  assert.ok(matched > TEXTS.length, `only ${matched} searches matched anything`);
+});
+
+test('a connection keeps at most 64 search statements prepared; the rest run unnamed', () => {
+  const one = {} as pg.PoolClient;
+  const other = {} as pg.PoolClient;
+  const first = statementName(one, 'SELECT 1');
+  assert.match(first.name ?? '', /^storaged_search_[0-9a-f]{32}$/);
+  assert.deepEqual(statementName(one, 'SELECT 1'), first, 'the same text, the same name');
+  assert.deepEqual(statementName(other, 'SELECT 1'), first, 'on every connection');
+  assert.notDeepEqual(statementName(one, 'SELECT 2'), first);
+  for (let i = 3; i <= 64; i++) assert.ok(statementName(one, `SELECT ${i}`).name !== undefined, `statement ${i}`);
+  assert.deepEqual(statementName(one, 'SELECT 65'), {}, 'past the bound: unnamed');
+  assert.deepEqual(statementName(one, 'SELECT 1'), first, 'those it keeps stay named');
+  assert.ok(statementName(other, 'SELECT 65').name !== undefined, 'the bound is per connection');
 });
 
 test('every sort field and order, with ties, pages alike by cursor to the end', async () => {
