@@ -59,6 +59,29 @@ export const retryChecks: Record<string, ContractCheck> = {
     assert.equal((await rowsWithKey(db, key)).length, 1);
     await assert.rejects(client.storePhoto(body, { ...options, idempotencyKey: 'has space' }), { code: 'VALIDATION' });
   },
+  'idempotency: a repeat of a store whose photo was deleted since is CONFLICT, and stores nothing': async (t, env) => {
+    const db = catalogFile(t, env);
+    const client = env.client('acme', { cacheConfig: { enabled: false } });
+    const body = pngBytes(3150);
+    const options = { originalName: 'gone.png', clientId: 'acme', idempotencyKey: `gone-${Date.now()}` };
+    const first = await client.storePhoto(body, options);
+    await client.deletePhoto(first.id);
+    const objects = await objectCount(env);
+    const err = await client.storePhoto(Buffer.from(body), { ...options }).then(
+      () => assert.fail('a repeat of a deleted store was answered as stored'),
+      (e: unknown) => e as { code?: string; message?: string; retryable?: boolean },
+    );
+    assert.equal(err.code, 'CONFLICT');
+    assert.equal(err.retryable, false);
+    assert.match(err.message ?? '', /has been deleted since; nothing was stored: use a new key/);
+    assert.ok(err.message?.includes(first.id), 'the message names the deleted photo');
+    await assert.rejects(client.getPhoto(first.id), { code: 'NOT_FOUND' }, 'not brought back');
+    assert.deepEqual(await rowsWithKey(db, options.idempotencyKey), []);
+    assert.equal(await objectCount(env), objects, 'no object left behind');
+    // A new key stores it again.
+    const again = await client.storePhoto(body, { ...options, idempotencyKey: `${options.idempotencyKey}-2` });
+    assert.notEqual(again.id, first.id);
+  },
   'idempotency: every store carries a key, so one whose answer was lost is retried and stored once': async (t, env) => {
     const db = catalogFile(t, env);
     const probe = probeCoordinator(t, env.daemon);

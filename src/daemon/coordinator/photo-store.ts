@@ -161,7 +161,8 @@ export class PhotoStore {
       }
 
       const facts = () => requestFacts(options, mimeType, received!);
-      if (prior !== null) return await repeatAnswer(this.blobs, options.idempotencyKey!, prior, facts());
+      const exists = async (photoId: string) => (await this.catalog.getPhoto(ctx.clientId, photoId)) !== null;
+      if (prior !== null) return await repeatAnswer(this.blobs, options.idempotencyKey!, prior, facts(), exists);
 
       const begun = early?.begun ?? null;
       let place: PendingPlace;
@@ -183,7 +184,7 @@ export class PhotoStore {
         // This store is undone: its key went to another photo meanwhile (recovery committed an earlier try of it).
         const record = await this.catalog.storedUnderKey(ctx.clientId, err.key);
         if (record === null) throw new UnavailableError('the idempotency key of this store changed hands while it ran; nothing was stored, retry');
-        return await repeatAnswer(this.blobs, err.key, record, facts());
+        return await repeatAnswer(this.blobs, err.key, record, facts(), exists);
       }
       const s3_url = await this.blobs.presignedGetUrl(place.bucket, place.key, DEFAULT_URL_EXPIRY_SECONDS, {
         filename: options.originalName,

@@ -72,13 +72,33 @@ export function requestFacts(options: ValidatedStoreOptions, mimeType: string, b
   };
 }
 
-/** The first store's answer for a repeat of it, with a URL made now; CONFLICT when the repeat asked for something else. */
-export async function repeatAnswer(blobs: BlobStore, key: string, record: KeyRecord, facts: StoreRequestFacts): Promise<PhotoResult> {
+/**
+ * The first store's answer for a repeat of it, with a URL made now; CONFLICT
+ * when the repeat asked for something else, or when the photo it stored has
+ * been deleted since (`exists` says whether it is still there). Answering a
+ * deleted photo's result would acknowledge a store whose bytes are gone;
+ * storing it again would bring back what its owner deleted. The caller
+ * decides, with a new key.
+ */
+export async function repeatAnswer(
+  blobs: BlobStore,
+  key: string,
+  record: KeyRecord,
+  facts: StoreRequestFacts,
+  exists: (photoId: string) => Promise<boolean>,
+): Promise<PhotoResult> {
   if (storeFingerprint(facts) !== record.fingerprint) {
     throw new ConflictError(
       `idempotency key ${JSON.stringify(key)} was used at ${record.createdAt} for a different store (photo ${record.photoId}): ` +
         'the body or the options differ; use a new key for a new store',
       { details: { photoId: record.photoId } },
+    );
+  }
+  if (!(await exists(record.photoId))) {
+    throw new ConflictError(
+      `idempotency key ${JSON.stringify(key)} stored photo ${record.photoId} at ${record.createdAt}, which has been deleted since; ` +
+        'nothing was stored: use a new key to store it again',
+      { details: { photoId: record.photoId, deleted: true } },
     );
   }
   const { result } = record;
