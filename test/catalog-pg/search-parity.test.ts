@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { applyPgMigrations } from '../../src/daemon/catalog-pg/migrations';
 import { runPgSearch, statementName } from '../../src/daemon/catalog-pg/photo-search';
-import { photoSearchWords, searchTsquery, SQLITE_TOKENIZER } from '../../src/daemon/catalog-pg/search-words';
+import { photoSearchWords, searchTsqueryOf, SQLITE_TOKENIZER } from '../../src/daemon/catalog-pg/search-words';
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../../src/daemon/db/migrations';
 import { runSearch } from '../../src/daemon/db/photo-search';
 import type { SearchPage } from '../../src/daemon/db/search-page';
@@ -267,13 +267,13 @@ test('a cursor from one engine pages on the other, and a cursor for another sear
 
 test('caller text never reaches PostgreSQL as tsquery syntax', () => {
   for (const text of ['beach & !sunset', "it's", 'a\\b', 'x:*', 'a <-> b', '(a | b)']) {
-    const query = searchTsquery(text);
+    const query = searchTsqueryOf(text)?.query ?? null;
     assert.ok(query !== null);
     // Every lexeme is quoted; only our own operators stand outside quotes.
     const outside = query.replace(/'(?:[^'\\]|''|\\.)*'/g, '');
     assert.match(outside, /^(?::\*|\s|&|<->)*$/, `${text} -> ${query}`);
   }
-  assert.equal(searchTsquery('!!!'), null);
+  assert.equal(searchTsqueryOf('!!!'), null);
 });
 
 test('the tokenizer mirrored is the one the SQLite migrations declare', () => {

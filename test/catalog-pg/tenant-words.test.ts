@@ -14,7 +14,7 @@ import pg from 'pg';
 import { applyPgMigrations, DEFAULT_PG_MIGRATIONS_DIR } from '../../src/daemon/catalog-pg/migrations';
 import { PostgresCatalog } from '../../src/daemon/catalog-pg/pg-catalog';
 import { runPgSearch } from '../../src/daemon/catalog-pg/photo-search';
-import { photoSearchWords, searchTsquery } from '../../src/daemon/catalog-pg/search-words';
+import { photoSearchWords, searchTsqueryOf } from '../../src/daemon/catalog-pg/search-words';
 import { parseSearchQuery } from '../../src/daemon/db/search-query';
 import { newRow, silentLogger } from '../db/catalog-fixture';
 import { startPostgres, type PostgresHandle } from '../support/postgres';
@@ -184,7 +184,7 @@ test("a tenant never sees another's photo with the same words", async (t) => {
 
 // The search before the word index, kept here as the reference: every tenant's committed row whose search_words match.
 async function searchBefore(db: pg.Pool, clientId: string, text: string, filter = ''): Promise<string[]> {
-  const query = searchTsquery(text);
+  const query = searchTsqueryOf(text)?.query ?? null;
   if (query === null) return [];
   const { rows } = await db.query<{ id: string }>(
     `SELECT p.id FROM photos p WHERE p.client_id = $1 AND p.state = 'committed' AND p.search_words @@ $2::tsquery ${filter}

@@ -69,8 +69,3 @@ export function searchTsqueryOf(text: string): SearchTsquery | null {
   }
   return phrases.length === 0 ? null : { query: phrases.join(' & '), phrase };
 }
-
-/** searchTsqueryOf's query text alone. */
-export function searchTsquery(text: string): string | null {
-  return searchTsqueryOf(text)?.query ?? null;
-}
