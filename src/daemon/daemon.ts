@@ -197,7 +197,7 @@ export class Daemon {
         httpConnections: () => http?.openConnections ?? 0,
         startedAt,
         ...(searchThreads !== null && { searchThreads: () => searchThreads.stats() }),
-        searchesTimedOut: () => (catalog instanceof PostgresCatalog ? catalog.searchesTimedOut : (searchThreads?.stats().timedOut ?? 0)),
+        searchesTimedOut: () => catalog.searchesTimedOut,
       });
       coordinator.statsSource = () => stats.snapshot();
 

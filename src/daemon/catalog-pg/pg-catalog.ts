@@ -479,7 +479,7 @@ export class PostgresCatalog implements PhotoCatalog {
     return { photos, pagination: { total, limit, offset, hasMore, nextCursor } };
   }
 
-  /** Searches stopped at their bound since the daemon started (storaged_search_timed_out_total, as the search threads count on SQLite). */
+  /** Searches PostgreSQL stopped at their bound (the search threads count SQLite's). */
   get searchesTimedOut(): number {
     return this.#searchesTimedOut;
   }

@@ -400,6 +400,11 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
     return this.#writer.stats();
   }
 
+  /** Counted by the search threads; a catalog searching on the calling thread has no bound to stop at. */
+  get searchesTimedOut(): number {
+    return this.searchThreads?.stats().timedOut ?? 0;
+  }
+
   /** Finishes submitted writes, then closes both connections. Safe to call twice. */
   close(): Promise<void> {
     // The reader closes first: the last connection out checkpoints the WAL into

@@ -130,6 +130,8 @@ export interface PhotoCatalog extends CatalogBookkeeping {
   /** Resolves once the catalog can take a write (readiness); rejects with UnavailableError when it cannot. */
   ping(): Promise<void>;
   writerStats(): CatalogStats;
+  /** Searches stopped at STORAGED_SEARCH_TIMEOUT_MS since the catalog opened (storaged_search_timed_out_total). */
+  readonly searchesTimedOut: number;
   /** Committed photos and bytes per bucket: a scan of the table, for operators' figures only. */
   bucketTotals(): Promise<BucketTotal[]>;
   /** Finishes submitted writes, then closes. Safe to call twice. */
