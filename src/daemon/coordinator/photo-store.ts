@@ -297,10 +297,11 @@ export class PhotoStore {
       commitError = err;
     }
     // A failed commit is not always an uncommitted row. On a shared catalog another daemon's recovery
-    // commits a pending row past the pending timeout once its object checks
-    // out, and a commit whose answer was lost to an outage may have landed. Removing the object of a
-    // committed row would lose a photo that get, search and its idempotency key all answer for, so the
-    // object goes only once the catalog shows the row is not committed.
+    // commits a pending row past the pending timeout once its object checks out, and a commit whose
+    // answer was lost to an outage may have landed. Removing the object of a committed row would lose a
+    // photo that get, search and its idempotency key all answer for, so the object goes only once the
+    // catalog shows the row is not committed.
+    //
     // Refused before it ran (a closed catalog), or rolled back with its key claim: certainly not committed.
     const notRun = commitError instanceof ClosedError || commitError instanceof KeyTakenError;
     let committed: Photo | null = null;
