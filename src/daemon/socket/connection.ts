@@ -161,11 +161,11 @@ export class Connection {
   }
 
   #onHello(message: ClientMessage): void {
-    const { clientId, reply } = acceptHello(message, this.#opts);
+    const { clientId, admin, reply } = acceptHello(message, this.#opts);
     if (this.#helloTimer) clearTimeout(this.#helloTimer);
     this.#helloTimer = null;
     this.#logger = this.#opts.logger.child({ clientId });
-    this.#calls.greet(clientId, this.#logger);
+    this.#calls.greet(clientId, admin, this.#logger);
     this.#state = 'open';
     this.#out.send(reply);
   }
