@@ -7,6 +7,7 @@
 import type * as net from 'node:net';
 import { ClosedError, ProtocolError, toStorageError } from '../../protocol/errors';
 import { FrameDecoder } from '../../protocol/frame-codec';
+import { MAX_HELLO_BYTES } from '../../protocol/limits';
 import { parseClientMessage, UnknownOpError } from '../../protocol/message-guards';
 import type { ClientMessage } from '../../protocol/messages';
 import type { Coordinator } from '../coordinator/coordinator';
@@ -57,6 +58,8 @@ export class Connection {
     this.#out = new AnswerWriter(socket, () => this.#state === 'closed');
     this.#calls = new OpenCalls(opts, this.#out, () => this.#endIfIdle());
     this.#logger = opts.logger;
+    // The first frame must be the hello, from a peer that is nobody yet: a hello's worth of bytes, not a full frame.
+    this.#decoder.limitNextFrame(MAX_HELLO_BYTES, ' before the hello');
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onPeerEnd());
