@@ -7,7 +7,7 @@
 import type * as net from 'node:net';
 import { ClosedError, ProtocolError, toStorageError } from '../../protocol/errors';
 import { FrameDecoder } from '../../protocol/frame-codec';
-import { MAX_HELLO_BYTES } from '../../protocol/limits';
+import { DOWNLOAD_WINDOW_CHUNKS, MAX_HELLO_BYTES } from '../../protocol/limits';
 import { parseClientMessage, UnknownOpError } from '../../protocol/message-guards';
 import type { ClientMessage } from '../../protocol/messages';
 import type { Coordinator } from '../coordinator/coordinator';
@@ -157,7 +157,11 @@ export class Connection {
         // Credit racing the end of a download is harmless.
         if (call === undefined) return;
         if (call.download === null) throw new ProtocolError(`credit for call ${message.id}, but ${call.op} sends no download`);
-        call.download.grant(message.chunks);
+        if (!call.download.grant(message.chunks)) {
+          throw new ProtocolError(
+            `credit for call ${message.id} beyond the download window of ${DOWNLOAD_WINDOW_CHUNKS} chunks: grant a chunk for each chunk read`,
+          );
+        }
         return;
       }
     }
