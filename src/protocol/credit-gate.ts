@@ -7,6 +7,11 @@ export class CreditGate {
   #waiter: { resolve: () => void; reject: (err: Error) => void } | null = null;
   #closed: Error | null = null;
 
+  /** Chunks that may be sent now without waiting. */
+  get credit(): number {
+    return this.#credit;
+  }
+
   add(chunks: number): void {
     this.#credit += chunks;
     if (this.#waiter && this.#credit > 0) {

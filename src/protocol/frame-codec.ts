@@ -145,9 +145,26 @@ export class FrameDecoder {
   /** Payload length of the frame being collected, or -1 while reading a prefix. */
   #expected = -1;
   #failed: ProtocolError | null = null;
+  /** The limit of the next frame (limitNextFrame narrows it for one frame), and what its refusal adds. */
+  #limit = MAX_FRAME_BYTES;
+  #limitNote = '';
 
   constructor(options: FrameDecoderOptions = {}) {
     this.#joinInto = options.joinInto ?? Buffer.allocUnsafe;
+  }
+
+  /**
+   * Accepts at most `maxFrameBytes` for the next frame only; `note` ends the
+   * refusal's message. The daemon reads a connection's first frame, which
+   * must be its hello, so: until then the peer is nobody, and may not make it
+   * hold a full frame. Frames pipelined after it have the usual limit.
+   */
+  limitNextFrame(maxFrameBytes: number, note = ''): void {
+    if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > MAX_FRAME_BYTES) {
+      throw new RangeError(`maxFrameBytes must be an integer from 1 to ${MAX_FRAME_BYTES}, got ${maxFrameBytes}`);
+    }
+    this.#limit = maxFrameBytes;
+    this.#limitNote = note;
   }
 
   /** Feeds bytes; returns every message completed by them, in order. */
@@ -174,9 +191,10 @@ export class FrameDecoder {
         if (this.#buffered < PREFIX_BYTES) break;
         const length = this.#take(PREFIX_BYTES).readUInt32BE(0);
         // Checked before a single payload byte is buffered, so a hostile prefix costs nothing.
-        if (length > MAX_FRAME_BYTES) {
-          return this.#fail(`frame length ${length} exceeds the limit of ${MAX_FRAME_BYTES} bytes`);
+        if (length > this.#limit) {
+          return this.#fail(`frame length ${length} exceeds the limit of ${this.#limit} bytes${this.#limitNote}`);
         }
+        this.#limit = MAX_FRAME_BYTES;
         if (length === 0) return this.#fail('empty frame: a frame carries exactly one msgpack value');
         this.#expected = length;
       }

@@ -3,6 +3,12 @@
 
 /** Largest frame payload (after the 4-byte length prefix) either side accepts. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
+/**
+ * Largest frame the daemon reads before a connection's hello: a hello with
+ * the longest client id (128) and token (512) is under 1 KiB. Until then the
+ * peer is unauthenticated, so it may not make the daemon hold a full frame.
+ */
+export const MAX_HELLO_BYTES = 4 * 1024;
 /** Body bytes carried by one chunk frame; leaves room for the envelope. */
 export const CHUNK_BYTES = 256 * 1024;
 /** Largest encoded call header (op + arguments, without body chunks). */

@@ -80,7 +80,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
       io.err.write(`storagectl: ${unreachableLine(target.where, err)}\n`);
       return EXIT_UNREACHABLE;
     }
-    const hint = (err as { code?: unknown }).code === 'UNAUTHORIZED' ? ' (storagectl: --client ID with --token T, or STORAGED_CLIENT_ID and STORAGED_TOKEN)' : '';
+    const hint = (err as { code?: unknown }).code === 'UNAUTHORIZED' ? ' (storagectl: --client ID with --token-file F or --token T, or STORAGED_CLIENT_ID and STORAGED_TOKEN)' : '';
     io.err.write(`storagectl: ${errorLine(err)}${hint}\n`);
     return EXIT_FAILED;
   } finally {

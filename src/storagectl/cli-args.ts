@@ -23,6 +23,7 @@ const GLOBAL: Record<string, OptionSpec> = {
   socket: { type: 'string' },
   url: { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
   client: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -69,7 +70,7 @@ export const DAEMON_COMMANDS: Record<string, CommandSpec> = {
   rebuild: { usage: 'storagectl rebuild [--force]', options: { force: { type: 'boolean' } }, positionals: [0, 0] },
 };
 
-export const USAGE = `usage: storagectl [--socket PATH | --url URL [--token T]] [--client ID] COMMAND [ARGS] [--json]
+export const USAGE = `usage: storagectl [--socket PATH | --url URL] [--token T | --token-file F] [--client ID] COMMAND [ARGS] [--json]
 
 commands:
   ${Object.values(COMMANDS)
@@ -85,6 +86,7 @@ connection (flags, else the environment):
   --socket PATH   the local daemon's Unix socket   STORAGED_SOCKET, else /run/storaged/storaged.sock
   --url URL       a daemon's HTTP gateway instead   STORAGED_URL
   --token T       the client's token                STORAGED_TOKEN
+  --token-file F  the token, from a file only its owner may read (a --token is in the process list, which every user reads)
   --client ID     the client id (needed with the socket; a token must be this client's)   STORAGED_CLIENT_ID
 
 DURATION: seconds, or a number with s, m, h or d (10m, 7d). WHEN: an ISO-8601 time, or a DURATION ago.

@@ -2,6 +2,7 @@
 // socket, or a remote one over its HTTP gateway, through the project's own
 // StorageClient. Flags win over the environment.
 
+import * as fs from 'node:fs';
 import { StorageError } from '../protocol/errors';
 import { StorageClient, type StorageClientOptions } from '../sidecar-client/storage-client';
 import { UsageError, type ParsedArgs } from './cli-args';
@@ -23,14 +24,16 @@ export function connect(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env):
   const str = (name: string) => (typeof v[name] === 'string' ? (v[name] as string) : undefined);
   if (str('socket') !== undefined && str('url') !== undefined) throw new UsageError('give --socket or --url, not both', args.command);
   const url = str('url') ?? (str('socket') === undefined ? env.STORAGED_URL || undefined : undefined);
-  const token = str('token') ?? (env.STORAGED_TOKEN || undefined);
+  if (str('token') !== undefined && str('token-file') !== undefined) throw new UsageError('give --token or --token-file, not both', args.command);
+  const tokenFile = str('token-file');
+  const token = str('token') ?? (tokenFile === undefined ? undefined : readTokenFile(tokenFile, args.command)) ?? (env.STORAGED_TOKEN || undefined);
   const clientId = str('client') ?? (env.STORAGED_CLIENT_ID || undefined);
   // The CLI makes one pass over what it asks for: a cache would only cost memory.
   const common = { cacheConfig: { enabled: false } };
   let options: StorageClientOptions;
   let where: string;
   if (url !== undefined) {
-    if (token === undefined) throw new UsageError('--url needs --token (or STORAGED_TOKEN)', args.command);
+    if (token === undefined) throw new UsageError('--url needs --token, --token-file or STORAGED_TOKEN', args.command);
     options = { url, token, ...(clientId !== undefined && { clientId }), ...common };
     where = url;
   } else {
@@ -49,6 +52,28 @@ export function connect(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env):
   }
   // Over the gateway the token decides the client; a store still names one, checked for form only.
   return { where, clientId: clientId ?? 'storagectl', client, remote: url !== undefined };
+}
+
+/**
+ * The token in `file` (its first line), refusing a file that group or others
+ * may read, as the daemon refuses such a tokens file: the token stands for its
+ * client's photos. No message ever contains the token.
+ */
+function readTokenFile(file: string, command: string): string {
+  let text: string;
+  let mode: number;
+  try {
+    mode = fs.statSync(file).mode & 0o777;
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--token-file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, command);
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new UsageError(`--token-file: ${file} has mode ${mode.toString(8)}; it holds a token, so allow only its owner (chmod 600)`, command);
+  }
+  const token = text.split(/\r?\n/, 1)[0]!.trim();
+  if (token === '') throw new UsageError(`--token-file: ${file} holds no token on its first line`, command);
+  return token;
 }
 
 const CONNECT_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENOTSOCK', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);

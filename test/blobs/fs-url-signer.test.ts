@@ -58,3 +58,24 @@ test('loadOrCreateSigningKey keeps one 32-byte 0600 key across calls and replace
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Whoever reads the key can sign a URL to any client's blob. The tokens file is
+// refused when group or others may read it; the key it stood beside was not.
+test('loadOrCreateSigningKey refuses a key that group or others may read, naming the fix', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storaged-key-'));
+  try {
+    const file = path.join(dir, 'blob-url.key');
+    const key = loadOrCreateSigningKey(file);
+    fs.chmodSync(file, 0o644);
+    assert.throws(() => loadOrCreateSigningKey(file), (err: Error) => {
+      assert.equal(err.name, 'ConfigError');
+      assert.match(err.message, /^STORAGED_DATA_DIR: .*blob-url\.key has mode 644; .*chmod 600/);
+      assert.doesNotMatch(err.message, new RegExp(key.toString('hex')));
+      return true;
+    });
+    fs.chmodSync(file, 0o600);
+    assert.deepEqual(loadOrCreateSigningKey(file), key, 'the same key once only its owner may read it');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -243,3 +243,18 @@ test('search threads: 2 threads and a 5 s bound on each SQLite search by default
   ];
   assertRefused(refused);
 });
+
+// A refusal goes to stderr and the journal; a password someone put in the URL must not go with it.
+test('a STORAGED_PUBLIC_URL refused for its credentials, or unparsable, does not print a password it holds', () => {
+  for (const value of ['http://user:s3cret-pw@storaged.internal:3001', 'http://user:s3cret-pw@[storaged', 'ftp://user:s3cret-pw@x']) {
+    assert.throws(
+      () => loadConfig({ STORAGED_PUBLIC_URL: value }, '/'),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.variable, 'STORAGED_PUBLIC_URL');
+        assert.doesNotMatch(err.message, /s3cret-pw/, value);
+        return true;
+      },
+    );
+  }
+});

@@ -153,7 +153,7 @@ test(
     fs.chownSync(etcDir, 0, gid); // as install.sh makes /etc/storaged: root:storaged 0750
     const token = 'ops-token-0123456789abcdef';
     const tokensFile = path.join(etcDir, 'tokens');
-    fs.writeFileSync(tokensFile, `${token} ops\n`, { mode: 0o600 });
+    fs.writeFileSync(tokensFile, `${token} ops admin\n`, { mode: 0o600 });
     fs.chownSync(tokensFile, uid, gid);
     const envFile = path.join(etcDir, 'storaged.env');
     fs.writeFileSync(envFile, `# as an operator writes it\nPORT=0\nLOG_LEVEL=info\nSTORAGED_TOKENS_FILE=${tokensFile}\nSTORAGED_WORKER_THREADS=1\n`, { mode: 0o600 });

@@ -39,7 +39,7 @@ test('with PostgreSQL down, calls are UNAVAILABLE, /ready is 503 naming it; all 
   assert.equal((await g.json('GET', `/photos/${before.body.id}`)).status, 503, 'a read needs the catalog too (the cache is off without notifications)');
   await assert.rejects(sidecar.getPhoto(before.body.id), { code: 'UNAVAILABLE', retryable: true });
   await assert.rejects(sidecar.searchPhotos({ query: 'before' }), { code: 'UNAVAILABLE' });
-  const unready = await g.json('GET', '/ready');
+  const unready = await g.json('GET', '/ready', { as: 'admin' });
   assert.equal(unready.status, 503);
   assert.match(unready.body.checks.postgres, /catalog \(PostgreSQL\) cannot be reached/);
   assert.equal(unready.body.checks.blobs, 'ok');

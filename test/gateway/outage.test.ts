@@ -1,5 +1,6 @@
 // MinIO stopped under a running gateway: writes answer 503 without naming the
-// store's address, /ready fails naming the blob check, /health stays 200,
+// store's address, /ready fails naming the blob check (with its reason to an
+// admin token only, as error bodies name no address), /health stays 200,
 // metadata reads keep working; once MinIO is back, everything heals.
 
 import * as assert from 'node:assert/strict';
@@ -22,11 +23,16 @@ test('with MinIO down, writes are 503, /ready is 503 naming the blob store, /hea
   const read = await g.json('GET', `/photos/${before.body.id}/content`);
   assert.equal(read.status, 503);
 
-  const ready = await g.json('GET', '/ready');
+  // The operator's token reads which part is down and why; a tenant's reads that something is, as its error bodies say.
+  const ready = await g.json('GET', '/ready', { as: 'admin' });
   assert.equal(ready.status, 503);
   assert.equal(ready.body.status, 'unready');
   assert.equal(ready.body.checks.sqlite, 'ok');
   assert.match(ready.body.checks.blobs, /MinIO at 127\.0\.0\.1:\d+ is unreachable/);
+  const tenantReady = await g.json('GET', '/ready');
+  assert.equal(tenantReady.status, 503);
+  assert.deepEqual(tenantReady.body, { status: 'unready', checks: { sqlite: 'ok', blobs: 'failing' } });
+  assert.doesNotMatch(JSON.stringify(tenantReady.body), /127\.0\.0\.1|:\d{4,5}|minio/i, "a tenant's /ready leaks the blob store address");
   assert.deepEqual((await g.json('GET', '/health', { as: null })).body, { status: 'ok' });
   assert.equal((await g.json('GET', `/photos/${before.body.id}`)).status, 200, 'metadata lives in SQLite');
   // The failed store's blob side waits for MinIO: its row stays `pending` (invisible) for recovery.
@@ -41,7 +47,7 @@ test('with MinIO down, writes are 503, /ready is 503 naming the blob store, /hea
 test('/ready names SQLite when the database cannot take writes', { timeout: 30_000 }, async (t) => {
   const g = await startGateway(t, null);
   await g.daemon.catalog.close();
-  const ready = await g.json('GET', '/ready');
+  const ready = await g.json('GET', '/ready', { as: 'admin' });
   assert.equal(ready.status, 503);
   assert.deepEqual(ready.body, {
     status: 'unready',

@@ -135,11 +135,13 @@ test('health needs no token; ready, metrics and openapi answer', { timeout: 30_0
   const g = await startGateway(t, null);
   const health = await g.json('GET', '/health', { as: null });
   assert.deepEqual([health.status, health.body], [200, { status: 'ok' }]);
-  const ready = await g.json('GET', '/ready');
+  const ready = await g.json('GET', '/ready', { as: 'admin' });
   assert.deepEqual([ready.status, ready.body], [
     200,
     { status: 'ready', checks: { sqlite: 'ok', blobs: 'ok' }, details: { backup: { intervalSeconds: 3600, lastSuccess: null, lastFailure: null } } },
   ]);
+  const tenantReady = await g.json('GET', '/ready');
+  assert.deepEqual([tenantReady.status, tenantReady.body], [200, { status: 'ready', checks: { sqlite: 'ok', blobs: 'ok' } }]);
   const openapi = await g.json('GET', '/openapi.json');
   assert.equal(openapi.status, 200);
   assert.match(openapi.body.openapi, /^3\.1/);

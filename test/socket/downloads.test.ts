@@ -155,3 +155,23 @@ test('credit for a call that sends no download, or too much credit, closes only 
 
   assert.equal((await healthy.getPhoto(stored.id)).id, stored.id);
 });
+
+// A client grants one chunk per chunk it has read, so the daemon never holds
+// more than the window of credit. Credit granted ahead (up to 1024 chunks per
+// frame, frame after frame) let a tenant that does not read make the daemon
+// push a whole photo into the socket's memory, on each of 256 calls at once.
+test('credit beyond the download window is a protocol error, not a licence to queue the whole photo', async (t) => {
+  const total = 64 * 1024 * 1024;
+  const coordinator = new CountingCoordinator(total);
+  const h = await startServer(t, { coordinator });
+  const c = await rawConnection(t, h.socketPath, { clientId: 'acme' });
+  c.send({ t: 'call', id: 1, op: 'readPhoto', args: { id: 'p1' } });
+  c.send({ t: 'credit', id: 1, chunks: MAX_CREDIT_CHUNKS });
+  const fatal = await c.waitFor((f) => f.t === 'fatal');
+  const error = fatal.error as { code: string; message: string };
+  assert.equal(error.code, 'PROTOCOL');
+  assert.match(error.message, new RegExp(`beyond the download window of ${DOWNLOAD_WINDOW_CHUNKS} chunks`));
+  await c.closed;
+  await eventually(() => coordinator.state.destroyed, 5000, 'the blob stream to be destroyed');
+  assert.ok(coordinator.state.pulled < total, `pulled ${coordinator.state.pulled} of ${total} bytes`);
+});

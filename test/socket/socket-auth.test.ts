@@ -89,3 +89,26 @@ test('a token argument that cannot be one is refused by the client', () => {
   assert.throws(() => new StorageClient({ socketPath: '/tmp/x.sock', clientId: 'a', token: '' }), TypeError);
   assert.throws(() => new StorageClient({ socketPath: '/tmp/x.sock', clientId: 'a', token: 'x'.repeat(513) }), TypeError);
 });
+
+// The gateway keeps these figures (every client's photo and byte counts per
+// bucket) behind an admin token on /metrics; the socket handed them to any
+// tenant's token, so bob could count alice's stores and their sizes by polling.
+test("daemonStats spans every client, so it needs an admin token on the socket as /metrics does on the gateway", async (t) => {
+  const daemon = await startTestDaemon(t, null, { env: { STORAGED_TOKENS: `${aliceToken} alice admin; ${bobToken} bob` } });
+  const open = (clientId: string, token: string) => {
+    const client = new StorageClient({ socketPath: daemon.socketPath, clientId, token });
+    t.after(() => client.close());
+    return client;
+  };
+  const alice = open('alice', aliceToken);
+  await alice.storePhoto(pngBytes(2000), { originalName: 'private.png', clientId: 'alice', userId: 'a' });
+  const bob = open('bob', bobToken);
+  await assert.rejects(bob.daemonStats(), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'FORBIDDEN');
+    assert.match(err.message, /admin token/);
+    return true;
+  });
+  assert.equal((await bob.searchPhotos({})).total, 0, 'the refusal leaves the connection usable');
+  const stats = await alice.daemonStats();
+  assert.deepEqual(stats.buckets.map((b) => [b.bucket, b.photos]), [['images', 1]]);
+});

@@ -5,6 +5,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { ResponseOverrides } from '../../s3/safe-serving';
+import { ConfigError } from '../config/config-error';
 
 export type SignatureCheck = 'ok' | 'expired' | 'bad-signature';
 
@@ -57,12 +58,26 @@ export class BlobUrlSigner {
   }
 }
 
-/** 32 random bytes in a 0600 file, so URLs stay valid across restarts. */
+/**
+ * 32 random bytes in a 0600 file, so URLs stay valid across restarts. A key
+ * that group or others may read is refused, as the tokens file is: whoever
+ * reads it can sign a URL to any client's blob.
+ */
 export function loadOrCreateSigningKey(file: string): Buffer {
   for (;;) {
     try {
       const key = fs.readFileSync(file);
-      if (key.length >= SIGNING_KEY_BYTES) return key;
+      if (key.length >= SIGNING_KEY_BYTES) {
+        const mode = fs.statSync(file).mode & 0o777;
+        if ((mode & 0o077) !== 0) {
+          throw new ConfigError(
+            'STORAGED_DATA_DIR',
+            `${file} has mode ${mode.toString(8)}; it signs the local backend's blob URLs, so allow only its owner (chmod 600), ` +
+              'or remove it to make a new key (URLs handed out so far stop working)',
+          );
+        }
+        return key;
+      }
       // Too short to be ours (written by hand, or truncated): only outstanding URLs depend on it, so replace it.
       fs.rmSync(file, { force: true });
     } catch (err) {

@@ -176,17 +176,19 @@ function readBodyLimits(env: Env, maxBodyBytes: number, allowedTypes: readonly s
 function readPublicUrl(env: Env): string | null {
   const value = readString(env, 'STORAGED_PUBLIC_URL');
   if (value === undefined) return null;
+  // Refusals go to stderr and the journal: a value that may carry credentials is not repeated.
+  const shown = value.includes('@') ? '(not shown: it holds an @, so it may hold a password)' : `'${value}'`;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError('STORAGED_PUBLIC_URL', `expected an absolute http(s) URL, got '${value}'`);
+    throw new ConfigError('STORAGED_PUBLIC_URL', `expected an absolute http(s) URL, got ${shown}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError('STORAGED_PUBLIC_URL', `expected an http or https URL, got '${value}'`);
+    throw new ConfigError('STORAGED_PUBLIC_URL', `expected an http or https URL, got ${shown}`);
   }
   if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    throw new ConfigError('STORAGED_PUBLIC_URL', `expected a base URL without query, fragment or credentials, got '${value}'`);
+    throw new ConfigError('STORAGED_PUBLIC_URL', `expected a base URL without query, fragment or credentials, got ${shown}`);
   }
   if (isWildcard(url.hostname.replace(/^\[|\]$/g, ''))) {
     throw new ConfigError('STORAGED_PUBLIC_URL', `'${url.hostname}' is no address a client can reach; give the name or address clients use`);

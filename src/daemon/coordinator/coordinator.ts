@@ -8,6 +8,11 @@ import type { DaemonStats, Photo, PhotoContentInfo, PhotoPage, PhotoResult, Phot
 export interface CallContext {
   /** The tenant every call is scoped to (bound at handshake / by token). */
   clientId: string;
+  /**
+   * The credential is an admin's (an admin token; on the socket in trusted mode,
+   * anyone): only then may a call read what spans every client. Absent: not an admin.
+   */
+  admin?: boolean;
   /** Aborted when the caller goes away; long work should stop and clean up. */
   signal: AbortSignal;
 }
@@ -34,6 +39,6 @@ export interface Coordinator {
   deletePhoto(ctx: CallContext, id: unknown): Promise<void>;
   searchPhotos(ctx: CallContext, query: unknown): Promise<SearchResult>;
   getUserPhotos(ctx: CallContext, userId: unknown, options: unknown): Promise<PhotoPage>;
-  /** The daemon's figures (storagectl stats); a coordinator without them answers UNAVAILABLE. */
+  /** The daemon's figures (storagectl stats), for admins only (FORBIDDEN otherwise); a coordinator without them answers UNAVAILABLE. */
   daemonStats?(ctx: CallContext): Promise<DaemonStats>;
 }

@@ -6,7 +6,7 @@
 // Whatever a crash interrupts, recovery finishes or rolls back.
 
 import type { ServedAs } from '../../s3/safe-serving';
-import { NotFoundError, UnavailableError } from '../../protocol/errors';
+import { ForbiddenError, NotFoundError, UnavailableError } from '../../protocol/errors';
 import { DEFAULT_URL_EXPIRY_SECONDS } from '../../protocol/limits';
 import type { DaemonStats, Photo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
@@ -122,8 +122,14 @@ export class StorageCoordinator implements Coordinator {
     return this.catalog.userPhotos(ctx.clientId, userId, options ?? {});
   }
 
-  /** Any authenticated caller may read them: they are counts, never a tenant's ids or names. */
-  async daemonStats(_ctx: CallContext): Promise<DaemonStats> {
+  /**
+   * Admins only, as /metrics: the counts are of every client's photos, so a
+   * tenant polling them would learn when others store and how much.
+   */
+  async daemonStats(ctx: CallContext): Promise<DaemonStats> {
+    if (ctx.admin !== true) {
+      throw new ForbiddenError('daemonStats needs an admin token (its figures span every client): give storagectl an admin token, as /metrics needs');
+    }
     if (this.statsSource === null) throw new UnavailableError('the daemon is still starting');
     return this.statsSource();
   }

@@ -122,6 +122,7 @@ export class Gateway {
     const abort = new CallAbort();
     let route = 'unmatched';
     let clientId: string | undefined;
+    let admin = false;
     res.setHeader(REQUEST_ID_HEADER, requestId);
     if (this.#options.bodyIdleTimeoutMs !== undefined) setBodyIdleTimeout(req, this.#options.bodyIdleTimeoutMs);
     res.once('close', () => {
@@ -157,6 +158,7 @@ export class Gateway {
       if (match.route.auth !== 'none') {
         const identity = authenticate(req, this.#options.tokens);
         clientId = identity.clientId;
+        admin = identity.admin;
         if (match.route.auth === 'admin' && !identity.admin) throw new ForbiddenError(`${route} needs an admin token`);
         this.#checkRate(identity.tokenNumber);
       }
@@ -185,6 +187,7 @@ export class Gateway {
             res,
             ctx: {
               clientId: clientId ?? '',
+              admin,
               get signal() {
                 return abort.signal;
               },

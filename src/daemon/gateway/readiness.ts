@@ -1,6 +1,7 @@
 // GET /ready: whether this daemon can take writes now. Each check runs with a
 // deadline; a failing one is named with its message so an operator sees which
-// part is down (the route needs a token: the message may name the blob store).
+// part is down (only to an admin token: the message may name the blob store;
+// a tenant's token reads 'failing', see route-handlers.ts).
 
 import { StorageError } from '../../protocol/errors';
 

@@ -107,10 +107,17 @@ const handlers: Record<GatewayRoute['op'], Handler> = {
   async health(_d, { res }) {
     sendJson(res, 200, { status: 'ok' });
   },
-  async ready(d, { res }) {
+  async ready(d, { res, ctx }) {
     const report = await checkReadiness(d.readiness);
+    const status = report.ready ? 'ready' : 'unready';
+    if (!ctx.admin) {
+      // A tenant's probe learns which part is down, not why: the reasons name the blob store's address and the
+      // backups' errors, which error bodies keep from remote callers (error-response.ts). The admin token reads them.
+      const checks = Object.fromEntries(Object.entries(report.checks).map(([name, result]) => [name, result === 'ok' ? 'ok' : 'failing']));
+      return sendJson(res, report.ready ? 200 : 503, { status, checks });
+    }
     const details = d.readinessDetails?.();
-    sendJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'unready', checks: report.checks, ...(details && { details }) });
+    sendJson(res, report.ready ? 200 : 503, { status, checks: report.checks, ...(details && { details }) });
   },
   async metrics(d, { res }) {
     const text = await d.renderMetrics();

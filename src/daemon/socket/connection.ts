@@ -7,6 +7,7 @@
 import type * as net from 'node:net';
 import { ClosedError, ProtocolError, toStorageError } from '../../protocol/errors';
 import { FrameDecoder } from '../../protocol/frame-codec';
+import { DOWNLOAD_WINDOW_CHUNKS, MAX_HELLO_BYTES } from '../../protocol/limits';
 import { parseClientMessage, UnknownOpError } from '../../protocol/message-guards';
 import type { ClientMessage } from '../../protocol/messages';
 import type { Coordinator } from '../coordinator/coordinator';
@@ -57,6 +58,8 @@ export class Connection {
     this.#out = new AnswerWriter(socket, () => this.#state === 'closed');
     this.#calls = new OpenCalls(opts, this.#out, () => this.#endIfIdle());
     this.#logger = opts.logger;
+    // The first frame must be the hello, from a peer that is nobody yet: a hello's worth of bytes, not a full frame.
+    this.#decoder.limitNextFrame(MAX_HELLO_BYTES, ' before the hello');
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onPeerEnd());
@@ -154,18 +157,22 @@ export class Connection {
         // Credit racing the end of a download is harmless.
         if (call === undefined) return;
         if (call.download === null) throw new ProtocolError(`credit for call ${message.id}, but ${call.op} sends no download`);
-        call.download.grant(message.chunks);
+        if (!call.download.grant(message.chunks)) {
+          throw new ProtocolError(
+            `credit for call ${message.id} beyond the download window of ${DOWNLOAD_WINDOW_CHUNKS} chunks: grant a chunk for each chunk read`,
+          );
+        }
         return;
       }
     }
   }
 
   #onHello(message: ClientMessage): void {
-    const { clientId, reply } = acceptHello(message, this.#opts);
+    const { clientId, admin, reply } = acceptHello(message, this.#opts);
     if (this.#helloTimer) clearTimeout(this.#helloTimer);
     this.#helloTimer = null;
     this.#logger = this.#opts.logger.child({ clientId });
-    this.#calls.greet(clientId, this.#logger);
+    this.#calls.greet(clientId, admin, this.#logger);
     this.#state = 'open';
     this.#out.send(reply);
   }

@@ -1,7 +1,8 @@
 // Sends a photo's bytes to a socket client as chunk frames, each against a
 // credit the client granted: at most DOWNLOAD_WINDOW_CHUNKS chunks are ever
-// queued for a reader, so a slow reader holds the daemon to that much memory
-// and the blob stream behind it simply waits. Chunks are written without a
+// queued for a reader (more credit than that is refused), so a slow reader
+// holds the daemon to that much memory and the blob stream behind it simply
+// waits. Chunks are written without a
 // copy; once every chunk of a downloaded part is written, the part's memory
 // goes back for the next part (PartReturns).
 
@@ -18,9 +19,17 @@ export class DownloadSender {
     this.#gate.add(DOWNLOAD_WINDOW_CHUNKS);
   }
 
-  /** Credit the client granted (a `credit` frame for this call). */
-  grant(chunks: number): void {
+  /**
+   * Credit the client granted (a `credit` frame for this call). False, and
+   * nothing granted, when it would leave more than the window unspent: a
+   * client grants a chunk for each one it has read, so it can never be owed
+   * more, and credit granted ahead would let a client that does not read make
+   * the daemon queue the whole photo in the socket's memory.
+   */
+  grant(chunks: number): boolean {
+    if (this.#gate.credit + chunks > DOWNLOAD_WINDOW_CHUNKS) return false;
     this.#gate.add(chunks);
+    return true;
   }
 
   /** The call is over (aborted, connection gone): the send loop stops at its next chunk. */

@@ -16,7 +16,8 @@ import { PROTOCOL_VERSION, type ClientMessage, type HelloReply } from '../../pro
  * Who may say which client they are (STORAGED_SOCKET_AUTH). `token`: the hello
  * carries a token and the client id is the token's, never the caller's word.
  * `trusted`: the client id is taken as sent, so any process that may open the
- * socket may act as any client (the daemon warns at start).
+ * socket may act as any client (the daemon warns at start), and is an admin:
+ * holding back what an admin may read would guard nothing there.
  */
 export type SocketAuth = { mode: 'token'; tokens: GatewayTokens } | { mode: 'trusted' };
 
@@ -24,7 +25,7 @@ export type SocketAuth = { mode: 'token'; tokens: GatewayTokens } | { mode: 'tru
 export function acceptHello(
   message: ClientMessage,
   settings: { serverVersion: string; maxBodyBytes: number; auth: SocketAuth },
-): { clientId: string; reply: HelloReply } {
+): { clientId: string; admin: boolean; reply: HelloReply } {
   if (message.t !== 'hello') throw new ProtocolError(`expected hello as the first frame, got ${message.t}`);
   if (message.version !== PROTOCOL_VERSION) {
     throw new ProtocolError(`protocol version ${message.version} is not supported; this daemon speaks ${PROTOCOL_VERSION}`, {
@@ -33,8 +34,10 @@ export function acceptHello(
   }
   const problem = clientIdProblem(message.clientId);
   if (problem !== null) throw new ValidationError(problem);
+  const { clientId, admin } = authenticate(message, settings.auth);
   return {
-    clientId: authenticate(message, settings.auth),
+    clientId,
+    admin,
     reply: {
       t: 'hello',
       version: PROTOCOL_VERSION,
@@ -50,8 +53,8 @@ export function acceptHello(
   };
 }
 
-function authenticate(hello: Extract<ClientMessage, { t: 'hello' }>, auth: SocketAuth): string {
-  if (auth.mode === 'trusted') return hello.clientId;
+function authenticate(hello: Extract<ClientMessage, { t: 'hello' }>, auth: SocketAuth): { clientId: string; admin: boolean } {
+  if (auth.mode === 'trusted') return { clientId: hello.clientId, admin: true };
   if (hello.token === undefined) {
     throw new UnauthorizedError('this daemon needs a token in the hello: give the client its token (new StorageClient({ socketPath, clientId, token }) or STORAGED_TOKEN)');
   }
@@ -59,5 +62,5 @@ function authenticate(hello: Extract<ClientMessage, { t: 'hello' }>, auth: Socke
   if (identity === null) throw new UnauthorizedError('the token is not valid');
   // The token decides; a client that believes it is someone else has the wrong token or the wrong clientId.
   if (identity.clientId !== hello.clientId) throw new UnauthorizedError(`the token is not one of client ${JSON.stringify(hello.clientId)}`);
-  return identity.clientId;
+  return { clientId: identity.clientId, admin: identity.admin };
 }

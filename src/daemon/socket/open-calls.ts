@@ -42,6 +42,7 @@ export class OpenCalls {
   readonly #answered: () => void;
   #logger: Logger;
   #clientId = '';
+  #admin = false;
   /** The context of calls answered at once: nothing is left running to abort. */
   #atOnceCtx: CallContext | null = null;
   /** Calls not answered yet, by id. An answered call leaves at once, even if the coordinator still cleans up. */
@@ -72,10 +73,12 @@ export class OpenCalls {
   }
 
   /** The hello named the client: every later call runs on its behalf. */
-  greet(clientId: string, logger: Logger): void {
+  greet(clientId: string, admin: boolean, logger: Logger): void {
     this.#clientId = clientId;
+    this.#admin = admin;
     this.#atOnceCtx = {
       clientId,
+      admin,
       get signal() {
         return new AbortController().signal;
       },
@@ -177,6 +180,7 @@ export class OpenCalls {
     const abort = call.controller;
     const ctx = {
       clientId: this.#clientId,
+      admin: this.#admin,
       get signal() {
         return abort.signal;
       },
