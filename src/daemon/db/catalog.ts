@@ -11,7 +11,7 @@ import type { Photo, PhotoPage, ProcessingStatus, SearchResult } from '../../pro
 import type { Logger } from '../logger';
 import { idString } from '../validation/field-rules';
 import { compileTextMatch } from './search-words';
-import { parseMetadataPatch, patchUpdateSql, PATCH_FIELDS } from './metadata-patch';
+import { parseMetadataPatch, patchUpdateSql, PATCH_FIELDS, type PatchValues } from './metadata-patch';
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from './migrations';
 import { openReader, openWriter, type Db } from './open-database';
 import { PHOTO_COLUMNS, PHOTO_RETURNING, recordOf, toPhoto, type NewPhotoRow, type PhotoRecord } from './photo-row';
@@ -333,6 +333,26 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
       const photo = toPhoto(this.#patchStatements.get(patchUpdateSql(fields)).get(params) as PhotoRecord);
       if (fields.original_filename !== undefined) this.#words.indexPhoto(id);
       return photo;
+    });
+  }
+
+  /**
+   * Sets every patchable field of a committed photo, and its updated_at, as an
+   * update record holds them (update-records/): rebuild and restore bring an
+   * update back with it, and a failed record write undoes its update with it.
+   * No processing transition is checked: the record is a state the photo
+   * already had. Resolves to the photo, or null when it has no committed row
+   * of this client.
+   */
+  applyUpdateRecord(clientId: string, id: string, values: PatchValues, updatedAt: string): Promise<Photo | null> {
+    const params: Record<string, unknown> = { id, client_id: clientId, updated_at: updatedAt };
+    for (const field of PATCH_FIELDS) if (values[field] !== undefined) params[field] = values[field];
+    return this.#writer.submit(() => {
+      this.#cache.evict(id);
+      const record = this.#patchStatements.get(patchUpdateSql(values)).get(params) as PhotoRecord | undefined;
+      if (record === undefined) return null;
+      this.#words.indexPhoto(id);
+      return toPhoto(record);
     });
   }
 
