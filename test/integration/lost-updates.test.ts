@@ -18,6 +18,8 @@ import { DAEMON_BIN, spawnDaemon } from '../support/daemon-process';
 import { jpegBytes, pngBytes } from '../support/image-bytes';
 import { startMinio, type MinioHandle } from '../support/minio-server';
 import { tempDir } from '../support/temp-dir';
+import { storageErrorOf } from '../support/expect-code';
+import { startTestDaemon } from '../support/in-process-daemon';
 
 function storaged(env: Record<string, string>, ...args: string[]) {
   const r = spawnSync(process.execPath, [DAEMON_BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 60_000 });
@@ -112,3 +114,36 @@ test('acknowledged updates survive a lost storage.db (rebuild) and an older back
 
 test('acknowledged updates survive a lost storage.db (rebuild) and an older backup (restore) on MinIO', { timeout: 180_000 }, async (t) =>
   lostUpdates(t, await startMinio(t)));
+
+test('an update while MinIO is down is refused UNAVAILABLE and changes nothing; sent again once MinIO is back, it is kept, record and all', { timeout: 120_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const d = await startTestDaemon(t, minio);
+  const c = d.client('acme');
+  const stored = await c.storePhoto(pngBytes(2048), { originalName: 'outage.png', clientId: 'acme' });
+  await c.updatePhotoMetadata(stored.id, { processing_status: 'in_progress' });
+  const before = await c.getPhoto(stored.id);
+
+  await minio.stop();
+  const patch = { processing_status: 'completed', processing_metadata: { labels: ['cat'] }, metadata: { reviewed: 'yes' } } as const;
+  const refused = await storageErrorOf(c.updatePhotoMetadata(stored.id, patch));
+  assert.equal(refused.code, 'UNAVAILABLE');
+  assert.equal(refused.retryable, true);
+  assert.match(refused.message, /was not updated: its update record could not be written to the blob store .*send the same update again once the blob store answers/);
+  assert.deepEqual(await c.getPhoto(stored.id), before, 'nothing changed');
+
+  await minio.restart();
+  await d.daemon.recoverNow('recent');
+  const kept = await c.updatePhotoMetadata(stored.id, patch);
+  assert.equal(kept.processing_status, 'completed');
+  await d.daemon.close();
+
+  // The update is in the record: a rebuild from the objects alone has it.
+  removeDatabase(d.dataDir);
+  const env = daemonEnv(d.dataDir, minio);
+  const rebuilt = storaged(env, 'rebuild');
+  assert.equal(rebuilt.status, 0, rebuilt.stderr);
+  assert.equal(rebuilt.report.recordsApplied, 1);
+  const again = await startTestDaemon(t, minio, { dataDir: d.dataDir });
+  const photo = await again.client('acme').getPhoto(stored.id);
+  assert.deepEqual(mutable(photo, true), mutable(kept, true));
+});
