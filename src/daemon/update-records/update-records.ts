@@ -105,17 +105,26 @@ export class UpdateRecords {
     if (key !== null) await this.blobs.remove(bucket, key);
   }
 
-  /** Writes the records still owed (recovery's periodic pass); resolves to how many are still owed. */
+  /**
+   * Writes the records still owed (recovery's periodic pass); resolves to how
+   * many are still owed. Stops at the first failure: the blob store is most
+   * likely still away, and each try could wait out its timeouts.
+   */
   async settleOwed(): Promise<number> {
     for (const [id, owed] of [...this.#owed]) {
-      await this.exclusive(id, async () => {
-        if (this.#owed.get(id) !== owed) return; // an update settled it meanwhile
-        const photo = await this.catalog.getPhoto(owed.clientId, id);
-        // Deleted since: the delete removed the record, or the sweep will.
-        if (photo === null) await this.removeFor(owed.bucket, owed.s3Key);
-        else await this.#write(photo);
-        this.#owed.delete(id);
-      }).catch((err: unknown) => this.logger.warn({ err, photoId: id }, 'owed update record still not written; will retry'));
+      try {
+        await this.exclusive(id, async () => {
+          if (this.#owed.get(id) !== owed) return; // an update settled it meanwhile
+          const photo = await this.catalog.getPhoto(owed.clientId, id);
+          // Deleted since: the delete removed the record, or the sweep will.
+          if (photo === null) await this.removeFor(owed.bucket, owed.s3Key);
+          else await this.#write(photo);
+          this.#owed.delete(id);
+        });
+      } catch (err) {
+        this.logger.warn({ err, photoId: id, owed: this.#owed.size }, 'owed update records still not written; the next recovery pass tries again');
+        break;
+      }
     }
     return this.#owed.size;
   }
