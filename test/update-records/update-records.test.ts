@@ -9,11 +9,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
 import pino from 'pino';
 import type { BlobStore } from '../../src/daemon/blobs/blob-store';
 import { FsBlobStore } from '../../src/daemon/blobs/fs-blob-store';
 import { checkConsistency } from '../../src/daemon/check/consistency-check';
 import { Catalog } from '../../src/daemon/db/catalog';
+import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../../src/daemon/db/migrations';
 import { objectKey } from '../../src/daemon/db/object-key';
 import { recover } from '../../src/daemon/recovery/recovery';
 import { decodeRecord, encodeRecord, readRecord, recordKeyFor, recordOf, recordOwner } from '../../src/daemon/update-records/update-record';
@@ -101,6 +103,19 @@ for (const backend of ['fs', 'minio'] as const) {
       assert.deepEqual(answers.map((a) => a.width), Array.from({ length: 40 }, (_, i) => i));
       await assertAgree(photo, 'after 40 concurrent updates');
       assert.deepEqual((await recordNow(photo))!.values.metadata, JSON.stringify({ n: '39' }));
+    });
+
+    test('a record owed when its daemon died is written by the next daemon\'s first recovery pass', async (t) => {
+      const { store, catalog, blobs, recordNow, assertAgree } = await setup(t, backend);
+      const photo = await store();
+      // The row updated and the daemon gone before the record: what a kill -9 between the two steps leaves.
+      await catalog.updateMetadata('c', photo.id, { processing_status: 'in_progress', metadata: { seen: 'yes' } });
+      assert.equal(await recordNow(photo), null);
+      const next = new UpdateRecords(catalog, blobs, NS, silent);
+      assert.equal(await next.settleOwed(), 1);
+      await assertAgree(photo, 'written from the row');
+      assert.deepEqual(await catalog.owingRecords(10), []);
+      assert.equal(await next.settleOwed(), 0, 'and only once');
     });
 
     test('a delete racing updates leaves no record behind', async (t) => {
@@ -193,11 +208,14 @@ for (const backend of ['fs', 'minio'] as const) {
     }
     await rejectsWithCode(update(photo, { processing_status: 'completed', metadata: { step: '2' } }), 'UNAVAILABLE', /was not updated: its update record could not be written.*nothing changed, send the same update again/);
     assert.deepEqual(await catalog.getPhoto('c', photo.id), before, 'the refused update was undone, updated_at and all');
-    assert.equal(records.stats().owed, 1);
-    assert.equal(await records.settleOwed(), 1, 'still owed while the store refuses');
+    const owed = async () => (await catalog.owingRecords(10)).map((row) => row.id);
+    assert.deepEqual(await owed(), [photo.id], 'the failed put may have landed: the record is owed');
+    assert.equal(await records.settleOwed(), 0, 'nothing written while the store refuses');
+    assert.deepEqual(await owed(), [photo.id]);
 
     await unblock();
-    assert.equal(await records.settleOwed(), 0);
+    assert.equal(await records.settleOwed(), 1);
+    assert.deepEqual(await owed(), []);
     await assertAgree(photo, 'the owed record rewritten from the row');
     // The same patch again: its transition is still allowed, since nothing changed.
     const after = await update(photo, { processing_status: 'completed', metadata: { step: '2' } });
@@ -205,3 +223,27 @@ for (const backend of ['fs', 'minio'] as const) {
     await assertAgree(photo, 'after the retry');
   });
 }
+
+test('upgrading marks every photo updated before records existed, so its update gets a record too', async (t) => {
+  const dir = tempDir(t);
+  const older = path.join(dir, 'migrations');
+  fs.mkdirSync(older);
+  for (const file of fs.readdirSync(DEFAULT_MIGRATIONS_DIR)) {
+    if (/^00[1-6]_.*\.sql$/.test(file)) fs.copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, file), path.join(older, file));
+  }
+  const file = path.join(dir, 'old.db');
+  // A catalog of the storaged before records (schema 6), with a photo it updated and one it did not.
+  const db = new Database(file);
+  applyMigrations(db, older);
+  const insert = db.prepare(`INSERT INTO photos (id, client_id, original_filename, mime_type, bucket, s3_key, size, checksum, state,
+      state_changed_at, uploaded_at, created_at, updated_at) VALUES (?, 'c', 'p.png', 'image/png', 'images', ?, 1, ?, 'committed', ?, ?, ?, ?)`);
+  const ids = [randomUUID(), randomUUID()];
+  const at = '2026-01-01T00:00:00.000Z';
+  for (const id of ids) insert.run(id, objectKey(id, 'p.png', new Date(), NS), 'a'.repeat(64), at, at, at, at);
+  db.prepare(`UPDATE photos SET metadata = '{"a":"b"}', updated_at = '2026-02-01T00:00:00.000Z' WHERE id = ?`).run(ids[0]);
+  db.close();
+
+  const upgraded = Catalog.open({ path: file, logger: silent });
+  t.after(() => upgraded.close());
+  assert.deepEqual(await upgraded.owingRecords(10), [{ id: ids[0], client_id: 'c' }]);
+});

@@ -151,7 +151,7 @@ async function applyRecords(
         continue;
       }
       if (photo.updated_at === record.updatedAt) continue; // a restored row already as of this update
-      if ((await catalog.applyUpdateRecord(record.clientId, record.id, record.values, record.updatedAt)) !== null) report.recordsApplied++;
+      if ((await catalog.applyUpdateRecord(record.clientId, record.id, record.values, record.updatedAt, false)) !== null) report.recordsApplied++;
     }
   }
 }

@@ -11,9 +11,14 @@
 // When the record cannot be written, the update is undone (the row is set
 // back to the state read before it, under the same lock) and the caller gets
 // UNAVAILABLE, retryable: nothing changed, so the same patch can be sent
-// again, processing transitions included. A put that failed may still have
-// landed, and an undo may fail too: the photo is then owed a record, which
-// its next update or the next recovery pass (settleOwed) writes from the row.
+// again, processing transitions included.
+//
+// Every update marks its row `record_owed` in its own transaction, and the
+// mark is cleared once the record is durable (migration 007). A daemon killed
+// between the two, a failed put that landed after all, an undo that failed,
+// or an update made before records existed all leave the mark, in the
+// database, and settleOwed (each recovery pass, the first one right after
+// start) writes those records from the rows.
 
 import { UnavailableError } from '../../protocol/errors';
 import type { Photo } from '../../protocol/types';
@@ -22,14 +27,16 @@ import type { Catalog } from '../db/catalog';
 import type { Logger } from '../logger';
 import { encodeRecord, patchOf, recordKeyFor, recordOf } from './update-record';
 
-/** What of the SQLite catalog the records need (an interface, so tests can hand a real Catalog only). */
-export type RecordCatalog = Pick<Catalog, 'catalogId' | 'getPhoto' | 'applyUpdateRecord'>;
+/** What of the SQLite catalog the records need. */
+export type RecordCatalog = Pick<Catalog, 'catalogId' | 'getPhoto' | 'applyUpdateRecord' | 'recordWritten' | 'owingRecords'>;
+
+/** Owed records written by one recovery pass at most, so a pass over a just-upgraded catalog ends; the next goes on. */
+const SETTLE_PER_PASS = 10_000;
+const SETTLE_PAGE = 200;
 
 export class UpdateRecords {
   /** The tail of each photo's queue of updates and deletes; absent when none runs. */
   readonly #locks = new Map<string, Promise<unknown>>();
-  /** Photos whose record may differ from their row, with what finds the record again. */
-  readonly #owed = new Map<string, { clientId: string; bucket: string; s3Key: string }>();
   #written = 0;
   #failed = 0;
 
@@ -40,9 +47,9 @@ export class UpdateRecords {
     private readonly logger: Logger,
   ) {}
 
-  /** Records written and writes failed since start (tests, metrics). */
-  stats(): { written: number; failed: number; owed: number } {
-    return { written: this.#written, failed: this.#failed, owed: this.#owed.size };
+  /** Records written and writes failed since start (tests, benchmarks). */
+  stats(): { written: number; failed: number } {
+    return { written: this.#written, failed: this.#failed };
   }
 
   /** Runs `work` once every earlier call for this photo has settled. */
@@ -71,7 +78,6 @@ export class UpdateRecords {
         await this.#write(photo);
       } catch (err) {
         this.#failed++;
-        this.#owed.set(id, { clientId, bucket: photo.bucket, s3Key: photo.s3_key });
         await this.#undo(clientId, id, before);
         this.logger.warn({ err, photoId: id }, 'update record not written: the update was undone and refused');
         throw new UnavailableError(
@@ -79,7 +85,7 @@ export class UpdateRecords {
           { cause: err, details: { photoId: id } },
         );
       }
-      this.#owed.delete(id);
+      await this.#clearMark(photo);
       return photo;
     });
   }
@@ -93,7 +99,6 @@ export class UpdateRecords {
   delete<T extends { bucket: string; s3_key: string }>(id: string, work: () => Promise<T>): Promise<T> {
     return this.exclusive(id, async () => {
       const ref = await work();
-      this.#owed.delete(id);
       await this.removeFor(ref.bucket, ref.s3_key).catch((err: unknown) => this.logger.warn({ err, photoId: id }, 'update record not removed; the sweep removes it'));
       return ref;
     });
@@ -106,27 +111,36 @@ export class UpdateRecords {
   }
 
   /**
-   * Writes the records still owed (recovery's periodic pass); resolves to how
-   * many are still owed. Stops at the first failure: the blob store is most
-   * likely still away, and each try could wait out its timeouts.
+   * Writes the records the catalog marks owed, from their rows (each recovery
+   * pass); resolves to how many were written. Stops at the first failure: the
+   * blob store is most likely still away, and each try could wait out its
+   * timeouts; the marks stay for the next pass.
    */
   async settleOwed(): Promise<number> {
-    for (const [id, owed] of [...this.#owed]) {
-      try {
-        await this.exclusive(id, async () => {
-          if (this.#owed.get(id) !== owed) return; // an update settled it meanwhile
-          const photo = await this.catalog.getPhoto(owed.clientId, id);
-          // Deleted since: the delete removed the record, or the sweep will.
-          if (photo === null) await this.removeFor(owed.bucket, owed.s3Key);
-          else await this.#write(photo);
-          this.#owed.delete(id);
-        });
-      } catch (err) {
-        this.logger.warn({ err, photoId: id, owed: this.#owed.size }, 'owed update records still not written; the next recovery pass tries again');
-        break;
+    let settled = 0;
+    const seen = new Set<string>();
+    while (settled < SETTLE_PER_PASS) {
+      // A row whose mark could not be cleared comes back in the next page: seen once a pass is enough.
+      const page = (await this.catalog.owingRecords(SETTLE_PAGE)).filter((row) => !seen.has(row.id));
+      if (page.length === 0) break;
+      for (const row of page) {
+        seen.add(row.id);
+        try {
+          await this.exclusive(row.id, async () => {
+            const photo = await this.catalog.getPhoto(row.client_id, row.id);
+            if (photo === null) return; // deleted meanwhile: the delete removed its record
+            await this.#write(photo);
+            await this.#clearMark(photo);
+          });
+        } catch (err) {
+          this.logger.warn({ err, photoId: row.id }, 'owed update records still not written; the next recovery pass tries again');
+          return settled;
+        }
+        settled++;
       }
     }
-    return this.#owed.size;
+    if (settled > 0) this.logger.info({ records: settled }, 'owed update records written');
+    return settled;
   }
 
   async #write(photo: Photo): Promise<void> {
@@ -138,12 +152,20 @@ export class UpdateRecords {
     this.#written++;
   }
 
+  /** Clears the row's mark; a failure only leaves a record to write again, so it is told, not thrown. */
+  async #clearMark(photo: Photo): Promise<void> {
+    await this.catalog.recordWritten(photo.id, photo.updated_at).catch((err: unknown) =>
+      this.logger.warn({ err, photoId: photo.id }, 'update record written, but its mark not cleared; it is written again later'),
+    );
+  }
+
   async #undo(clientId: string, id: string, before: Photo | null): Promise<void> {
     if (before === null) return;
     try {
-      await this.catalog.applyUpdateRecord(clientId, id, patchOf(before), before.updated_at);
+      // Still marked owed: the failed put may have landed, so the record is rewritten from the row.
+      await this.catalog.applyUpdateRecord(clientId, id, patchOf(before), before.updated_at, true);
     } catch (err) {
-      // The row keeps the update the caller was told failed; the owed record brings the two together again.
+      // The row keeps the update the caller was told failed, marked owed by the update itself: its record follows the row later.
       this.logger.error({ err, photoId: id }, 'a refused update could not be undone in the catalog; its record is rewritten from the row later');
     }
   }
