@@ -73,11 +73,27 @@ export function recordOf(photo: Photo, catalogId: string): UpdateRecord {
   return { id: photo.id, clientId: photo.client_id, catalogId, s3Key: photo.s3_key, updatedAt: photo.updated_at, values: patchOf(photo) };
 }
 
-/** A photo's patchable fields as a patch that sets every one of them (what a record holds, and what undoes an update). */
+/**
+ * A photo's patchable fields in column form, setting every one of them (what
+ * a record holds, and what undoes an update). Not run through the patch
+ * rules: a row is what it is, and a value stored before today's rules (an
+ * adopted filename, say) must not make every update of its photo fail.
+ */
 export function patchOf(photo: Photo): PatchValues {
-  const patch: Record<string, unknown> = {};
-  for (const field of PATCH_FIELDS) patch[field] = photo[field];
-  return parseMetadataPatch(patch);
+  return {
+    original_filename: photo.original_filename,
+    user_id: photo.user_id,
+    session_id: photo.session_id,
+    width: photo.width,
+    height: photo.height,
+    duration: photo.duration,
+    processing_status: photo.processing_status,
+    processing_metadata: photo.processing_metadata === null ? null : JSON.stringify(photo.processing_metadata),
+    processing_error: photo.processing_error,
+    processing_started_at: photo.processing_started_at,
+    processing_completed_at: photo.processing_completed_at,
+    metadata: JSON.stringify(photo.metadata),
+  };
 }
 
 export function encodeRecord(record: UpdateRecord): Buffer {
@@ -103,7 +119,8 @@ export function encodeRecord(record: UpdateRecord): Buffer {
 /**
  * Reads a record back; null when the bytes are not a record of a known
  * schema, or any field fails the rules a caller's patch must pass (a record
- * is read from a store others may write to: it is held to the same rules).
+ * is read from a store others may write to: it is held to the same rules;
+ * one holding a value stored before today's rules is reported, not applied).
  */
 export function decodeRecord(bytes: Buffer): UpdateRecord | null {
   let parsed: unknown;
