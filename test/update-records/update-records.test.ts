@@ -111,6 +111,8 @@ for (const backend of ['fs', 'minio'] as const) {
       // The row updated and the daemon gone before the record: what a kill -9 between the two steps leaves.
       await catalog.updateMetadata('c', photo.id, { processing_status: 'in_progress', metadata: { seen: 'yes' } });
       assert.equal(await recordNow(photo), null);
+      const checked = await checkConsistency(catalog, blobs, { verifyChecksums: false, pendingTimeoutMs: 60_000, orphanGraceMs: 3600_000 });
+      assert.equal(checked.updateRecords.owed, 1, 'the check says a record is owed');
       const next = new UpdateRecords(catalog, blobs, NS, silent);
       assert.equal(await next.settleOwed(), 1);
       await assertAgree(photo, 'written from the row');
@@ -156,6 +158,7 @@ for (const backend of ['fs', 'minio'] as const) {
       const later = Date.now() + 120_000;
       const check = await checkConsistency(catalog, blobs, { verifyChecksums: false, pendingTimeoutMs: 60_000, orphanGraceMs: 0, now: later });
       assert.equal(check.updateRecords.live, 1);
+      assert.equal(check.updateRecords.owed, 0);
       assert.equal(check.updateRecords.ofUnadopted, 1);
       assert.deepEqual(check.updateRecords.stale.map((o) => o.key), [recordKey(gone)]);
       assert.deepEqual(check.unidentified.map((o) => o.key), [bogusKey]);

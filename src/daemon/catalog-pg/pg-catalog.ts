@@ -513,6 +513,11 @@ export class PostgresCatalog implements PhotoCatalog {
     return id !== null && (await this.#read(SQL.knownBlob, [id, bucket, key])).length > 0;
   }
 
+  /** PostgreSQL keeps updates itself: no daemon of it owes a record. */
+  async countOwedRecords(): Promise<number> {
+    return 0;
+  }
+
   async hasPhotoIn(bucket: string, id: string): Promise<boolean> {
     return (await this.#read(SQL.photoIn, [id, bucket])).length > 0;
   }

@@ -55,8 +55,12 @@ export interface CheckReport {
    * (rebuild/restore apply them), `stale` ones name a photo that is gone, row
    * and object, and past the grace period: recovery removes them (unless the
    * catalog is empty). Records that are not valid are listed as unidentified.
+   * `owed`: photos whose latest update has no record yet (a write failed, or
+   * the daemon stopped between row and record). Reported, not failed: the
+   * daemon's next recovery pass writes them; a count that stays says the
+   * blob store keeps refusing them.
    */
-  updateRecords: { live: number; ofUnadopted: number; stale: UnclaimedObject[] };
+  updateRecords: { live: number; ofUnadopted: number; stale: UnclaimedObject[]; owed: number };
   /** Incomplete multipart uploads; stale ones are what recovery will abort. */
   incompleteUploads: UploadReport;
 }
@@ -100,7 +104,7 @@ export async function checkConsistency(catalog: CatalogBookkeeping, blobs: BlobS
     withoutIdentity: 0,
     foreignObjects: 0,
     youngUnclaimedObjects: 0,
-    updateRecords: { live: 0, ofUnadopted: 0, stale: [] },
+    updateRecords: { live: 0, ofUnadopted: 0, stale: [], owed: await catalog.countOwedRecords() },
     incompleteUploads: { perBucket: {}, ofPendingRows: 0, stale: [], staleCount: 0, young: 0 },
   };
   let problemCount = 0;
