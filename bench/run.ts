@@ -20,6 +20,7 @@ import { benchSearchScale, benchSearchWorst } from './search.bench';
 import { benchStore200k } from './store.bench';
 import { benchWriterInsert } from './writer-insert.bench';
 import { benchMetricsScrape } from './metrics-scrape.bench';
+import { benchUpdateRecord } from './update-record.bench';
 
 const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['writer.insert'], run: benchWriterInsert },
@@ -43,6 +44,7 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['search.scale', 'search.scale.pageOfOne', 'search.scale.everyRow'], run: benchSearchScale },
   { names: ['search.worst', 'search.oneWord.thread'], run: benchSearchWorst },
   { names: ['metrics.bucketTotals.1m'], run: benchMetricsScrape },
+  { names: ['update.record.fs', 'update.record.fs.c1', 'update.record.minio', 'update.record.minio.c1'], run: benchUpdateRecord },
   { names: SPOOL_SIZES_MIB.map((mib) => `spool.threshold.${mib}m`), run: benchSpoolThreshold },
 ];
 

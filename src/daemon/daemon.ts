@@ -32,6 +32,7 @@ import { walCheckpointIn } from './workers/checkpoint-task';
 import { largestBodyLimit } from './validation/body-limits';
 import { BACKUP_BUCKET } from './backup/catalog-backups';
 import { BackupScheduler } from './backup/backup-scheduler';
+import { UpdateRecords } from './update-records/update-records';
 
 export const STORAGED_VERSION: string = require('../../../package.json').version;
 
@@ -45,6 +46,8 @@ export class Daemon {
   #closed = false;
   /** Ends the slot pools' counting in this daemon's memory budget (and their idle timers). */
   #stopCountingSpares: Array<() => void> = [];
+  /** The SQLite engine's update records; null on PostgreSQL. */
+  #updateRecords: UpdateRecords | null = null;
 
   private constructor(
     readonly config: DaemonConfig,
@@ -139,6 +142,8 @@ export class Daemon {
       );
       cleanups.push(() => backups.stop());
 
+      // PostgreSQL is a durable, replicated store of its own: its updates need no second copy.
+      const updateRecords = catalog instanceof Catalog ? new UpdateRecords(catalog, blobs, config.namespace, logger) : null;
       const coordinator = new StorageCoordinator(
         catalog,
         blobs,
@@ -151,6 +156,7 @@ export class Daemon {
           memoryBudget,
           hashSpool: (file) => new GrowingFileHash(pool, file),
           namespace: config.namespace,
+          updateRecords,
         },
         logger,
       );
@@ -225,6 +231,7 @@ export class Daemon {
       }
 
       const daemon = new Daemon(config, catalog, blobs, coordinator, http, httpUrl, socket, pool, backups, logger);
+      daemon.#updateRecords = updateRecords;
       daemon.#stopCountingSpares = stopCountingSpares;
       backups.start();
       daemon.#runRecovery();
@@ -254,6 +261,8 @@ export class Daemon {
    */
   async recoverNow(sweep?: 'full' | 'recent'): Promise<RecoveryReport> {
     const started = Date.now();
+    // Records a failed write left owing: written from their rows before the sweep looks at records.
+    await this.#updateRecords?.settleOwed();
     const full = sweep === 'full' || (sweep === undefined && started - this.#lastFullSweep >= this.config.recovery.fullSweepIntervalMs);
     const report = await recover(
       this.catalog,

@@ -86,7 +86,7 @@ test('migrating a catalog at version 5 indexes its committed photos, and only th
   await insertRow(db, 'a-deleting', 'client-a', 'beach deleting.jpg', 'deleting');
   await insertRow(db, 'b-beach', 'client-b', 'beach of b.jpg', 'committed');
 
-  assert.deepEqual((await applyPgMigrations(db)).applied, [6]);
+  assert.deepEqual((await applyPgMigrations(db, migrationsUpTo(t, 6))).applied, [6]);
   assert.deepEqual(await wordsOutOfStep(db), []);
   assert.ok((await wordCount(db)) >= 12, 'the committed rows have their words');
   assert.deepEqual(await ids(db, 'client-a', 'bea'), ['a-beach']);

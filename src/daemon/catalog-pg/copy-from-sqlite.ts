@@ -119,9 +119,18 @@ async function pgCounts(client: pg.ClientBase): Promise<CatalogCounts> {
 const isEmpty = (counts: CatalogCounts) =>
   counts.photos.pending + counts.photos.committed + counts.photos.deleting + counts.idempotencyKeys + counts.sessions === 0;
 
+/**
+ * SQLite columns left behind on purpose: record_owed marks a photo whose
+ * update record the SQLite daemon still owes (migration 007); PostgreSQL
+ * keeps updates itself and writes no records.
+ */
+const LEFT_BEHIND = new Set(['record_owed']);
+
 /** Refuses a SQLite table with a column this copy does not know: it would be silently dropped. */
 function assertKnownColumns(db: Database.Database, table: string, known: Record<string, ColumnType>): void {
-  const columns = (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(table) as string[]).filter((name) => !(name in known));
+  const columns = (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(table) as string[]).filter(
+    (name) => !(name in known) && !(table === 'photos' && LEFT_BEHIND.has(name)),
+  );
   if (columns.length > 0) {
     throw new CopyRefusedError(`SQLite table ${table} has columns this storaged cannot copy (${columns.join(', ')}); use the storaged that made the file`);
   }

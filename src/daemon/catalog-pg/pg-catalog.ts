@@ -128,6 +128,7 @@ const SQL = {
     ORDER BY state_changed_at LIMIT $3`,
   countStale: `SELECT count(*)::int AS n FROM photos WHERE state <> 'committed' AND state = $1 AND state_changed_at < ${dbAgo('$2')}`,
   knownBlob: 'SELECT 1 FROM photos WHERE id = $1 AND bucket = $2 AND s3_key = $3',
+  photoIn: 'SELECT 1 FROM photos WHERE id = $1 AND bucket = $2',
   liveAt: 'SELECT 1 FROM catalog_sessions WHERE started_at <= $1 AND last_write_at >= $1 LIMIT 1',
   anyRow: 'SELECT 1 FROM photos LIMIT 1',
   committedAfter: `SELECT seq, id, bucket, s3_key, size, checksum, state FROM photos
@@ -510,6 +511,15 @@ export class PostgresCatalog implements PhotoCatalog {
   async isKnownBlob(bucket: string, key: string): Promise<boolean> {
     const id = photoIdOfKey(key);
     return id !== null && (await this.#read(SQL.knownBlob, [id, bucket, key])).length > 0;
+  }
+
+  /** PostgreSQL keeps updates itself: no daemon of it owes a record. */
+  async countOwedRecords(): Promise<number> {
+    return 0;
+  }
+
+  async hasPhotoIn(bucket: string, id: string): Promise<boolean> {
+    return (await this.#read(SQL.photoIn, [id, bucket])).length > 0;
   }
 
   async wasLiveAt(at: string): Promise<boolean> {

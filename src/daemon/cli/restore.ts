@@ -3,9 +3,9 @@
 // truth about what exists:
 // - photos stored after the backup are adopted back from their objects' identity;
 // - rows whose object is gone (deleted after the backup) are removed;
-// - rows the backup caught mid-store or mid-delete are finished as recovery would.
-// What a restore can lose: metadata updates (and processing states) made
-// after the backup, which no object records. The report says so.
+// - rows the backup caught mid-store or mid-delete are finished as recovery would;
+// - metadata updates and processing states made after the backup come back
+//   from the photos' update records (update-records/), applied by adoption.
 
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -32,6 +32,7 @@ export interface RestoreReport {
   unfinishedRows: Pick<RecoveryReport, 'pendingCommitted' | 'pendingRolledBack' | 'deletesFinished'>;
   /** Left for an operator: objects in the namespace without identity (see readopted.unidentifiedKeys). */
   leftForOperator: number;
+  /** What a restore cannot bring back, said plainly. */
   lost: string;
 }
 
@@ -96,7 +97,7 @@ export async function runRestore(config: DaemonConfig, which: string): Promise<R
       removedRows: { count: gone.length, ids: gone.slice(0, MAX_LISTED) },
       unfinishedRows: { pendingCommitted: settled.pendingCommitted, pendingRolledBack: settled.pendingRolledBack, deletesFinished: settled.deletesFinished },
       leftForOperator: readopted.unidentified,
-      lost: `metadata updates and processing states made after ${manifest.createdAt} are not in any object and were not restored; every photo stored or deleted since is accounted for above`,
+      lost: `nothing acknowledged: photos stored or deleted after ${manifest.createdAt} are accounted for above, and ${readopted.recordsApplied} photos got back the metadata and processing state of their last acknowledged update from their update records`,
     };
   } finally {
     await catalog.close();

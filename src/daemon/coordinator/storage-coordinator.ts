@@ -22,6 +22,7 @@ import { PhotoStore } from './photo-store';
 import type { MemoryBudget } from '../memory/memory-budget';
 import { StoreMetrics } from './store-metrics';
 import { parseUrlExpiry } from './url-expiry';
+import type { UpdateRecords } from '../update-records/update-records';
 
 export interface CoordinatorSettings {
   maxBodyBytes: number;
@@ -36,12 +37,20 @@ export interface CoordinatorSettings {
   namespace?: string;
   /** Each store takes its in-memory share from it first, waiting past it; none: unbounded. */
   memoryBudget?: MemoryBudget;
+  /**
+   * Each update's record in the blob store (update-records/), written before
+   * the update is acknowledged: the SQLite engine's, whose file would
+   * otherwise be an update's only copy. Null or absent (PostgreSQL, which is
+   * itself the durable store): updates go to the catalog alone.
+   */
+  updateRecords?: UpdateRecords | null;
 }
 
 export class StorageCoordinator implements Coordinator {
   readonly metrics = new StoreMetrics();
   readonly #answers = new PhotoAnswers();
   readonly #stores: PhotoStore;
+  readonly #records: UpdateRecords | null;
   /** The daemon's figures, set by the daemon once its parts exist (the socket, the HTTP listener and the pool are made after this). */
   statsSource: (() => Promise<DaemonStats>) | null = null;
 
@@ -52,6 +61,7 @@ export class StorageCoordinator implements Coordinator {
     private readonly logger: Logger,
   ) {
     this.#stores = new PhotoStore(catalog, blobs, settings, logger, this.metrics);
+    this.#records = settings.updateRecords ?? null;
   }
 
   storePhoto(ctx: CallContext, rawOptions: unknown, body: AsyncIterable<Uint8Array>): Promise<PhotoResult> {
@@ -97,12 +107,16 @@ export class StorageCoordinator implements Coordinator {
   }
 
   async updatePhotoMetadata(ctx: CallContext, rawId: unknown, patch: unknown): Promise<Photo> {
-    return this.catalog.updateMetadata(ctx.clientId, parsePhotoId(rawId), patch);
+    const id = parsePhotoId(rawId);
+    if (this.#records === null) return this.catalog.updateMetadata(ctx.clientId, id, patch);
+    return this.#records.update(ctx.clientId, id, () => this.catalog.updateMetadata(ctx.clientId, id, patch));
   }
 
   async deletePhoto(ctx: CallContext, rawId: unknown): Promise<void> {
     const id = parsePhotoId(rawId);
-    const ref = await this.catalog.markDeleting(ctx.clientId, id);
+    const markDeleting = () => this.catalog.markDeleting(ctx.clientId, id);
+    // With records, in the photo's queue: no update's record lands after the delete removed it.
+    const ref = await (this.#records === null ? markDeleting() : this.#records.delete(id, markDeleting));
     // From here the photo is invisible and the intent is durable: if removing the
     // blob fails, recovery finishes the delete, so the caller's delete stands.
     try {

@@ -19,6 +19,8 @@ function prepareQueries(db: Db) {
     staleRows: db.prepare(`SELECT id, bucket, s3_key, size, checksum, state FROM photos
       WHERE state <> 'committed' AND state = ? AND state_changed_at < ? ORDER BY state_changed_at LIMIT ?`),
     knownBlob: db.prepare('SELECT 1 FROM photos WHERE id = ? AND bucket = ? AND s3_key = ?').pluck(),
+    photoIn: db.prepare('SELECT 1 FROM photos WHERE id = ? AND bucket = ?').pluck(),
+    owedRecords: db.prepare("SELECT count(*) FROM photos WHERE record_owed = 1 AND state = 'committed'").pluck(),
     countByState: db.prepare('SELECT state, count(*) AS n FROM photos GROUP BY state'),
     countStale: db
       .prepare(`SELECT count(*) FROM photos WHERE state <> 'committed' AND state = ? AND state_changed_at < ?`)
@@ -58,6 +60,16 @@ export class CatalogQueries implements CatalogBookkeeping {
     this.assertOpen();
     const id = photoIdOfKey(key);
     return id !== null && this.#queries.knownBlob.get(id, bucket, key) !== undefined;
+  }
+
+  async countOwedRecords(): Promise<number> {
+    this.assertOpen();
+    return this.#queries.owedRecords.get() as number;
+  }
+
+  async hasPhotoIn(bucket: string, id: string): Promise<boolean> {
+    this.assertOpen();
+    return this.#queries.photoIn.get(id, bucket) !== undefined;
   }
 
   /**

@@ -94,10 +94,14 @@ export function parseMetadataPatch(raw: unknown): PatchValues {
   return values;
 }
 
-/** The UPDATE for these fields, in a fixed order so equal shapes share one cached statement. */
-export function patchUpdateSql(values: PatchValues): string {
+/**
+ * The UPDATE for these fields, in a fixed order so equal shapes share one
+ * cached statement. `recordOwed`: whether the photo's update record
+ * (update-records/) may now differ from its row (migration 007).
+ */
+export function patchUpdateSql(values: PatchValues, recordOwed = true): string {
   const sets = PATCH_FIELDS.filter((field) => values[field] !== undefined).map((field) => SET_FRAGMENTS[field]);
-  sets.push('updated_at = @updated_at');
+  sets.push('updated_at = @updated_at', recordOwed ? 'record_owed = 1' : 'record_owed = 0');
   return `UPDATE photos SET ${sets.join(', ')}
     WHERE id = @id AND client_id = @client_id AND state = 'committed'
     RETURNING ${PHOTO_RETURNING}`;

@@ -64,6 +64,10 @@ export interface CatalogBookkeeping {
   countStaleRows(state: 'pending' | 'deleting', olderThan: string): Promise<number>;
   /** Whether any row, in any state, names this object: such a blob is never an orphan. */
   isKnownBlob(bucket: string, key: string): Promise<boolean>;
+  /** Committed photos whose update record the daemon has still to write (SQLite's migration 007; 0 on PostgreSQL). */
+  countOwedRecords(): Promise<number>;
+  /** Whether any row, in any state, is photo `id` in `bucket`: its update record (update-records/) is then its own. */
+  hasPhotoIn(bucket: string, id: string): Promise<boolean>;
   /** Whether this catalog was live when an object of its own was dated `at` (orphan-rule.ts). */
   wasLiveAt(at: string): Promise<boolean>;
   /** Whether the catalog holds no row at all (freshly created, or lost and started anew). */

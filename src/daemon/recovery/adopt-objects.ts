@@ -4,12 +4,20 @@
 // empty catalog; a restore runs it over the backup it brought back, for the
 // photos stored after that backup. Listing is paged by the blob store and rows
 // go in batches, so memory stays flat however many objects there are.
+//
+// Then every photo's update record (update-records/) is applied to its row:
+// the metadata and processing state of its last acknowledged update, which
+// the object's identity (written once, at store time) cannot hold. A rebuilt
+// row starts as the photo was stored; a restored one as of the backup; the
+// record brings either to the last update acknowledged before the loss.
 
 import { BUCKETS } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
 import type { AdoptedRow, PhotoCatalog } from '../db/photo-catalog';
 import { keyOwner } from '../db/object-key';
 import { blobDigest } from './blob-digest';
+import type { Catalog } from '../db/catalog';
+import { readRecord, recordOwner, recordPrefix } from '../update-records/update-record';
 
 export interface AdoptionReport {
   /** Objects looked at. */
@@ -26,19 +34,31 @@ export interface AdoptionReport {
   unidentified: number;
   /** The first of those, to look at. */
   unidentifiedKeys: Array<{ bucket: string; key: string; reason: string }>;
+  /** Update records found (not photos: never counted as foreign or unidentified objects when valid). */
+  records: number;
+  /** Records applied to their photo's row (its state differed from the last acknowledged update). */
+  recordsApplied: number;
+  /** Records whose photo has no row (its object is gone or unidentified): nothing to apply them to. */
+  recordsWithoutPhoto: number;
   durationMs: number;
 }
 
 const BATCH = 500;
 const MAX_LISTED = 1000;
 
+/** The catalog adoption fills: the SQLite engine's, the only one whose rows records are kept for. */
+export type AdoptingCatalog = PhotoCatalog & Pick<Catalog, 'applyUpdateRecord'>;
+
 export async function adoptMissingObjects(
-  catalog: PhotoCatalog,
+  catalog: AdoptingCatalog,
   blobs: BlobStore,
   options: { namespace: string; signal?: AbortSignal },
 ): Promise<AdoptionReport> {
   const started = performance.now();
-  const report: AdoptionReport = { listed: 0, adopted: 0, alreadyKnown: 0, hashed: 0, foreign: 0, unidentified: 0, unidentifiedKeys: [], durationMs: 0 };
+  const report: AdoptionReport = {
+    listed: 0, adopted: 0, alreadyKnown: 0, hashed: 0, foreign: 0, unidentified: 0, unidentifiedKeys: [],
+    records: 0, recordsApplied: 0, recordsWithoutPhoto: 0, durationMs: 0,
+  };
   const unidentified = (bucket: string, key: string, reason: string) => {
     report.unidentified++;
     if (report.unidentifiedKeys.length < MAX_LISTED) report.unidentifiedKeys.push({ bucket, key, reason });
@@ -54,6 +74,10 @@ export async function adoptMissingObjects(
     for await (const blob of blobs.list(bucket)) {
       options.signal?.throwIfAborted();
       report.listed++;
+      if (recordOwner(blob.key, options.namespace) !== null) {
+        report.records++; // applied below, once every photo has its row
+        continue;
+      }
       const owner = keyOwner(blob.key, options.namespace);
       if (owner === null) {
         report.foreign++;
@@ -98,6 +122,36 @@ export async function adoptMissingObjects(
     }
   }
   await flush();
+  await applyRecords(catalog, blobs, options, report, unidentified);
   report.durationMs = Math.round(performance.now() - started);
   return report;
+}
+
+async function applyRecords(
+  catalog: AdoptingCatalog,
+  blobs: BlobStore,
+  options: { namespace: string; signal?: AbortSignal },
+  report: AdoptionReport,
+  unidentified: (bucket: string, key: string, reason: string) => void,
+): Promise<void> {
+  for (const bucket of BUCKETS) {
+    for await (const blob of blobs.list(bucket, recordPrefix(options.namespace))) {
+      options.signal?.throwIfAborted();
+      const photoId = recordOwner(blob.key, options.namespace);
+      if (photoId === null) continue; // counted by the listing above, as the object it is
+      const record = await readRecord(blobs, bucket, blob.key);
+      if (record === null || record.id !== photoId) {
+        unidentified(bucket, blob.key, 'not a valid update record');
+        continue;
+      }
+      // The row of the record's photo and client: a record cannot move a photo to another tenant.
+      const photo = await catalog.getPhoto(record.clientId, record.id);
+      if (photo === null || photo.bucket !== bucket) {
+        report.recordsWithoutPhoto++;
+        continue;
+      }
+      if (photo.updated_at === record.updatedAt) continue; // a restored row already as of this update
+      if ((await catalog.applyUpdateRecord(record.clientId, record.id, record.values, record.updatedAt, false)) !== null) report.recordsApplied++;
+    }
+  }
 }

@@ -26,6 +26,8 @@ import { blobDigest } from './blob-digest';
 import { uploadAbortAges } from './upload-rule';
 import { datedPrefixes, DEFAULT_NAMESPACE, keyOwner } from '../db/object-key';
 import { unclaimedKind, type UnclaimedKind } from './orphan-rule';
+import { recordKind } from '../update-records/record-rule';
+import { recordKeyFor, recordOwner } from '../update-records/update-record';
 
 const KEPT = { foreign: 'foreignKept', unidentified: 'unidentifiedKept', adoptable: 'adoptableKept' } as const satisfies Record<
   Exclude<UnclaimedKind, 'orphan'>,
@@ -44,6 +46,8 @@ export interface RecoveryReport {
   unidentifiedKept: number;
   /** ...with identity, but not written while this catalog was live: for restore or rebuild to adopt. */
   adoptableKept: number;
+  /** Update records (update-records/) whose photo is gone, row and object: removed. */
+  staleRecordsRemoved: number;
 }
 
 export interface RecoveryTiming {
@@ -97,6 +101,7 @@ export async function recover(
     foreignKept: 0,
     unidentifiedKept: 0,
     adoptableKept: 0,
+    staleRecordsRemoved: 0,
   };
 
   const abortAge = uploadAbortAges(timing.orphanGraceMs);
@@ -129,7 +134,11 @@ export async function recover(
 
   // A delete in progress removes its blob within moments; only touch ones that stalled.
   const deletingCutoff = new Date(now - Math.min(timing.pendingTimeoutMs, 60_000)).toISOString();
+  const namespace = timing.namespace ?? DEFAULT_NAMESPACE;
   for (const row of await catalog.staleRows('deleting', deletingCutoff, BATCH)) {
+    // The record first, as a delete does: a record left behind would name a photo that is gone (the sweep removes those too).
+    const record = recordKeyFor(row.s3_key, namespace);
+    if (record !== null) await blobs.remove(row.bucket, record);
     await blobs.remove(row.bucket, row.s3_key);
     await catalog.deleteRow(row.id);
     report.deletesFinished++;
@@ -153,6 +162,7 @@ async function sweepBlobs(
   const namespace = timing.namespace ?? DEFAULT_NAMESPACE;
   const abortAge = uploadAbortAges(timing.orphanGraceMs);
   const orphanCutoff = now - timing.orphanGraceMs;
+  let catalogEmpty: boolean | null = null;
   const prefixes = timing.sweep === 'recent'
     ? datedPrefixes(namespace, new Date(orphanCutoff - RECENT_SWEEP_SPAN_MS), new Date(now))
     : [''];
@@ -161,6 +171,17 @@ async function sweepBlobs(
       for await (const blob of blobs.list(bucket, prefix)) {
         if (timing.signal?.aborted) return;
         if (blob.lastModified.getTime() > orphanCutoff) continue;
+        const recordOf = recordOwner(blob.key, namespace);
+        if (recordOf !== null) {
+          const kind = await recordKind(catalog, blobs, bucket, blob.key, recordOf);
+          if (kind === 'unidentified') report.unidentifiedKept++;
+          // Never over an empty catalog, as for photo objects: whatever happened there, an operator decides.
+          if (kind === 'stale' && !(catalogEmpty ??= await catalog.isEmpty())) {
+            await blobs.remove(bucket, blob.key);
+            report.staleRecordsRemoved++;
+          }
+          continue;
+        }
         // Stores insert their row before writing the blob, so a blob of ours without a row was never acknowledged,
         // provided this catalog is the one that was live when it was written (orphan-rule.ts).
         if (await catalog.isKnownBlob(bucket, blob.key)) continue;
