@@ -24,10 +24,10 @@ import { pngBytes } from '../support/image-bytes';
 import { startMinio } from '../support/minio-server';
 import { tempDir } from '../support/temp-dir';
 import { incompleteUploadsOf } from '../support/incomplete-uploads';
-import { PHOTO_COLUMNS, recordOf as photoRecordOf, toPhoto } from '../../src/daemon/db/photo-row';
-import { decodeRecord, recordKeyFor, recordOf } from '../../src/daemon/update-records/update-record';
+import { PHOTO_COLUMNS, recordOf, toPhoto } from '../../src/daemon/db/photo-row';
+import { decodeRecord, recordKeyFor, updateRecordOf } from '../../src/daemon/update-records/update-record';
 
-const photoOf = (row: unknown[]) => toPhoto(photoRecordOf(row));
+const photoOf = (row: unknown[]) => toPhoto(recordOf(row));
 
 const MIB = 1024 * 1024;
 const SEED = Number(process.env.STORAGED_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -191,7 +191,7 @@ test(`kill -9 at random moments loses nothing acknowledged (seed ${SEED})`, { ti
     objects.delete(`${r.bucket}/${recordKey}`);
     const body = Buffer.concat(await (await minio.client.getObject(r.bucket, recordKey)).toArray());
     const photo = photoOf(db.prepare(`SELECT ${PHOTO_COLUMNS} FROM photos p WHERE p.s3_key = ?`).raw(true).get(r.s3_key) as unknown[]);
-    assert.deepEqual(decodeRecord(body), recordOf(photo, decodeRecord(body)!.catalogId), `the record of ${r.s3_key} holds its row`);
+    assert.deepEqual(decodeRecord(body), updateRecordOf(photo, decodeRecord(body)!.catalogId), `the record of ${r.s3_key} holds its row`);
     records++;
   }
   assert.ok(records > 0, 'updated photos have their records');

@@ -18,7 +18,7 @@ import { Catalog } from '../../src/daemon/db/catalog';
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../../src/daemon/db/migrations';
 import { objectKey } from '../../src/daemon/db/object-key';
 import { recover } from '../../src/daemon/recovery/recovery';
-import { decodeRecord, encodeRecord, readRecord, recordKeyFor, recordOf, recordOwner } from '../../src/daemon/update-records/update-record';
+import { decodeRecord, encodeRecord, readRecord, recordKeyFor, updateRecordOf, recordOwner } from '../../src/daemon/update-records/update-record';
 import { UpdateRecords } from '../../src/daemon/update-records/update-records';
 import { BUCKETS, type Photo } from '../../src/protocol/types';
 import { blobStoreFor } from '../blobs/blob-store-for';
@@ -58,7 +58,7 @@ async function setup(t: TestContext, backend: 'fs' | 'minio') {
   const assertAgree = async (photo: Photo, what: string) => {
     const row = await catalog.getPhoto('c', photo.id);
     assert.ok(row, what);
-    assert.deepEqual(await recordNow(photo), recordOf(row, catalog.catalogId), what);
+    assert.deepEqual(await recordNow(photo), updateRecordOf(row, catalog.catalogId), what);
   };
   return { blobs, minio, catalog, records, store, update, recordKey, recordNow, assertAgree };
 }
@@ -77,7 +77,7 @@ test('a record names itself and is held to the rules a patch is', () => {
   assert.equal(recordOwner(key, NS), photo.id);
   assert.equal(recordOwner(key, 'other'), null, "another namespace's record is not ours");
   assert.equal(recordOwner(photo.s3_key, NS), null, 'a photo key is not a record');
-  const record = recordOf(photo, 'f'.repeat(32));
+  const record = updateRecordOf(photo, 'f'.repeat(32));
   assert.deepEqual(decodeRecord(encodeRecord(record)), record);
   const tampered = (change: (r: Record<string, any>) => void) => {
     const r = JSON.parse(encodeRecord(record).toString());
@@ -149,7 +149,7 @@ for (const backend of ['fs', 'minio'] as const) {
       });
       const lostPhoto = { ...live, id: lostId, s3_key: lostKey };
       const lostRecord = recordKeyFor(lostKey, NS)!;
-      const body = encodeRecord(recordOf(lostPhoto, 'a'.repeat(32)));
+      const body = encodeRecord(updateRecordOf(lostPhoto, 'a'.repeat(32)));
       await blobs.put('images', lostRecord, { buffer: body }, body.length, 'application/json');
       // Not a record at all, at a record's key: kept for an operator.
       const bogusKey = `storaged/records/2026/12/${randomUUID()}.json`;
@@ -176,7 +176,7 @@ for (const backend of ['fs', 'minio'] as const) {
       for (const key of [recordKey(live), lostRecord, bogusKey]) assert.ok(await blobs.stat('images', key), `${key} kept`);
 
       // Over an empty catalog not even a stale record goes.
-      const again = encodeRecord(recordOf(gone, catalog.catalogId));
+      const again = encodeRecord(updateRecordOf(gone, catalog.catalogId));
       await blobs.put('images', recordKey(gone), { buffer: again }, again.length, 'application/json');
       const empty = Catalog.open({ path: path.join(tempDir(t), 'empty.db'), logger: silent });
       t.after(() => empty.close());

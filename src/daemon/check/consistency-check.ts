@@ -142,9 +142,9 @@ export async function checkConsistency(catalog: CatalogBookkeeping, blobs: BlobS
   for (const bucket of BUCKETS) {
     for await (const blob of blobs.list(bucket)) {
       const listed = { bucket, key: blob.key, size: blob.size, lastModified: blob.lastModified.toISOString() };
-      const recordOf = recordOwner(blob.key, namespace);
-      if (recordOf !== null) {
-        const kind = await recordKind(catalog, blobs, bucket, blob.key, recordOf);
+      const recordPhotoId = recordOwner(blob.key, namespace);
+      if (recordPhotoId !== null) {
+        const kind = await recordKind(catalog, blobs, bucket, blob.key, recordPhotoId);
         if (kind === 'live') report.updateRecords.live++;
         else if (kind === 'unadopted') report.updateRecords.ofUnadopted++;
         else if (kind === 'stale' && blob.lastModified.getTime() > now - options.orphanGraceMs) report.youngUnclaimedObjects++;

@@ -27,7 +27,7 @@ import { uploadAbortAges } from './upload-rule';
 import { datedPrefixes, DEFAULT_NAMESPACE, keyOwner } from '../db/object-key';
 import { unclaimedKind, type UnclaimedKind } from './orphan-rule';
 import { recordKind } from '../update-records/record-rule';
-import { recordKeyFor, recordOwner } from '../update-records/update-record';
+import { recordOwner, removeRecordOf } from '../update-records/update-record';
 
 const KEPT = { foreign: 'foreignKept', unidentified: 'unidentifiedKept', adoptable: 'adoptableKept' } as const satisfies Record<
   Exclude<UnclaimedKind, 'orphan'>,
@@ -137,8 +137,7 @@ export async function recover(
   const namespace = timing.namespace ?? DEFAULT_NAMESPACE;
   for (const row of await catalog.staleRows('deleting', deletingCutoff, BATCH)) {
     // The record first, as a delete does: a record left behind would name a photo that is gone (the sweep removes those too).
-    const record = recordKeyFor(row.s3_key, namespace);
-    if (record !== null) await blobs.remove(row.bucket, record);
+    await removeRecordOf(blobs, row.bucket, row.s3_key, namespace);
     await blobs.remove(row.bucket, row.s3_key);
     await catalog.deleteRow(row.id);
     report.deletesFinished++;
@@ -171,9 +170,9 @@ async function sweepBlobs(
       for await (const blob of blobs.list(bucket, prefix)) {
         if (timing.signal?.aborted) return;
         if (blob.lastModified.getTime() > orphanCutoff) continue;
-        const recordOf = recordOwner(blob.key, namespace);
-        if (recordOf !== null) {
-          const kind = await recordKind(catalog, blobs, bucket, blob.key, recordOf);
+        const recordPhotoId = recordOwner(blob.key, namespace);
+        if (recordPhotoId !== null) {
+          const kind = await recordKind(catalog, blobs, bucket, blob.key, recordPhotoId);
           if (kind === 'unidentified') report.unidentifiedKept++;
           // Never over an empty catalog, as for photo objects: whatever happened there, an operator decides.
           if (kind === 'stale' && !(catalogEmpty ??= await catalog.isEmpty())) {

@@ -61,6 +61,12 @@ export function recordKeyFor(photoKey: string, namespace: string): string | null
   return `${recordPrefix(namespace)}${month[1]}/${month[2]}/${id}.json`;
 }
 
+/** Removes the record of the photo stored at bucket/photoKey (gone or never written: no error), as a delete does before its object. */
+export async function removeRecordOf(blobs: BlobStore, bucket: string, photoKey: string, namespace: string): Promise<void> {
+  const key = recordKeyFor(photoKey, namespace);
+  if (key !== null) await blobs.remove(bucket, key);
+}
+
 /** The photo id a record key names, or null when the key is not a record of this namespace. */
 export function recordOwner(key: string, namespace: string): string | null {
   if (!key.startsWith(recordPrefix(namespace))) return null;
@@ -69,7 +75,7 @@ export function recordOwner(key: string, namespace: string): string | null {
 }
 
 /** The record of a photo as the catalog holds it now. */
-export function recordOf(photo: Photo, catalogId: string): UpdateRecord {
+export function updateRecordOf(photo: Photo, catalogId: string): UpdateRecord {
   return { id: photo.id, clientId: photo.client_id, catalogId, s3Key: photo.s3_key, updatedAt: photo.updated_at, values: patchOf(photo) };
 }
 

@@ -25,7 +25,7 @@ import type { Photo } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
 import type { Catalog } from '../db/catalog';
 import type { Logger } from '../logger';
-import { encodeRecord, patchOf, recordKeyFor, recordOf } from './update-record';
+import { encodeRecord, patchOf, recordKeyFor, removeRecordOf, updateRecordOf } from './update-record';
 
 /** What of the SQLite catalog the records need. */
 export type RecordCatalog = Pick<Catalog, 'catalogId' | 'getPhoto' | 'applyUpdateRecord' | 'recordWritten' | 'owingRecords'>;
@@ -99,15 +99,9 @@ export class UpdateRecords {
   delete<T extends { bucket: string; s3_key: string }>(id: string, work: () => Promise<T>): Promise<T> {
     return this.exclusive(id, async () => {
       const ref = await work();
-      await this.removeFor(ref.bucket, ref.s3_key).catch((err: unknown) => this.logger.warn({ err, photoId: id }, 'update record not removed; the sweep removes it'));
+      await removeRecordOf(this.blobs, ref.bucket, ref.s3_key, this.namespace).catch((err: unknown) => this.logger.warn({ err, photoId: id }, 'update record not removed; the sweep removes it'));
       return ref;
     });
-  }
-
-  /** Removes the record of the photo stored at bucket/photoKey (gone or never written: no error). */
-  async removeFor(bucket: string, photoKey: string): Promise<void> {
-    const key = recordKeyFor(photoKey, this.namespace);
-    if (key !== null) await this.blobs.remove(bucket, key);
   }
 
   /**
@@ -147,7 +141,7 @@ export class UpdateRecords {
     const key = recordKeyFor(photo.s3_key, this.namespace);
     // A photo key storaged did not make cannot be (every row's key comes from object-key.ts).
     if (key === null) throw new Error(`photo ${photo.id} has a key (${photo.s3_key}) no record can be named after`);
-    const body = encodeRecord(recordOf(photo, this.catalog.catalogId));
+    const body = encodeRecord(updateRecordOf(photo, this.catalog.catalogId));
     await this.blobs.put(photo.bucket, key, { buffer: body }, body.length, 'application/json');
     this.#written++;
   }
