@@ -16,15 +16,13 @@ import { Pool, types, type PoolClient, type PoolConfig } from 'pg';
 import { ClosedError, NotFoundError } from '../../protocol/errors';
 import type { Photo, PhotoPage, ProcessingStatus, SearchResult } from '../../protocol/types';
 import type { Logger } from '../logger';
-import { idString } from '../validation/field-rules';
-import { compileTextMatch } from '../db/search-words';
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS, KeyTakenError, keyRecordOf, type CommittedRow, type KeyRecord, type StoredResult } from '../db/idempotency-keys';
 import { parseMetadataPatch, PATCH_FIELDS, type PatchValues } from '../db/metadata-patch';
 import type { AdoptedRow, CatalogStats, PhotoCatalog, RecoveredCommit, StaleRow } from '../db/photo-catalog';
 import { heapBytes } from '../db/photo-bytes';
 import { PHOTO_COLUMNS, PHOTO_RETURNING, toPhoto, type NewPhotoRow, type PhotoRecord, type RowState } from '../db/photo-row';
 import { assertTransition, isFinished } from '../db/processing-transitions';
-import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery } from '../db/search-query';
+import { parseSearchQuery, parseUserPhotosQuery } from '../db/search-query';
 import { DEFAULT_PHOTO_CACHE_SIZE } from '../db/catalog';
 import { photoIdOfKey } from '../db/object-key';
 import { catalogError, isStatementTimeout } from './pg-errors';
@@ -34,7 +32,7 @@ import { PHOTO_CHANNEL, SharedPhotoCache } from './shared-photo-cache';
 import { applyPgMigrations } from './migrations';
 import { photoSearchWords } from './search-words';
 import { runPgSearch } from './photo-search';
-import { searchResult } from '../db/search-page';
+import { searchResult, userPhotosPage } from '../db/search-page';
 
 export interface PostgresCatalogOptions {
   /** postgres://user:password@host:port/db?sslmode=… (STORAGED_CATALOG_URL); never logged. */
@@ -468,16 +466,7 @@ export class PostgresCatalog implements PhotoCatalog {
 
   async userPhotos(clientId: string, userId: unknown, options: unknown): Promise<PhotoPage> {
     this.#assertOpen();
-    const user = idString(userId, 'userId');
-    const plan = {
-      text: '',
-      textMatch: compileTextMatch(undefined),
-      filters: { user_id: user },
-      sort: { ...DEFAULT_SORT },
-      ...parsePaginationOptions(options ?? {}),
-    };
-    const { photos, total, limit, offset, hasMore, nextCursor } = await this.#search(clientId, plan);
-    return { photos, pagination: { total, limit, offset, hasMore, nextCursor } };
+    return userPhotosPage(await this.#search(clientId, parseUserPhotosQuery(userId, options)));
   }
 
   /** Searches PostgreSQL stopped at their bound (the search threads count SQLite's). */

@@ -9,16 +9,14 @@
 import { ClosedError, NotFoundError } from '../../protocol/errors';
 import type { Photo, PhotoPage, ProcessingStatus, SearchResult } from '../../protocol/types';
 import type { Logger } from '../logger';
-import { idString } from '../validation/field-rules';
-import { compileTextMatch } from './search-words';
 import { parseMetadataPatch, patchUpdateSql, PATCH_FIELDS, type PatchValues } from './metadata-patch';
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from './migrations';
 import { openReader, openWriter, type Db } from './open-database';
 import { PHOTO_COLUMNS, PHOTO_RETURNING, recordOf, toPhoto, type NewPhotoRow, type PhotoRecord } from './photo-row';
 import { runSearch } from './photo-search';
-import { photosOf, searchResult, type SearchPage } from './search-page';
+import { photosOf, searchResult, userPhotosPage, type SearchPage } from './search-page';
 import { assertTransition, isFinished } from './processing-transitions';
-import { DEFAULT_SORT, parsePaginationOptions, parseSearchQuery, type SearchPlan } from './search-query';
+import { parseSearchQuery, parseUserPhotosQuery, type SearchPlan } from './search-query';
 import { CatalogQueries } from './catalog-queries';
 import { PhotoCache } from './photo-cache';
 import { heapBytes } from './photo-bytes';
@@ -411,16 +409,7 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
   /** A user's committed photos, newest first. */
   async userPhotos(clientId: string, userId: unknown, options: unknown): Promise<PhotoPage> {
     this.assertOpen();
-    const user = idString(userId, 'userId');
-    const plan: SearchPlan = {
-      text: '',
-      textMatch: compileTextMatch(undefined),
-      filters: { user_id: user },
-      sort: { ...DEFAULT_SORT },
-      ...parsePaginationOptions(options ?? {}),
-    };
-    const { photos, total, limit, offset, hasMore, nextCursor } = await this.#runSearch(clientId, plan);
-    return { photos, pagination: { total, limit, offset, hasMore, nextCursor } };
+    return userPhotosPage(await this.#runSearch(clientId, parseUserPhotosQuery(userId, options)));
   }
 
   /** Resolves once the writer has taken SQLite's write lock and released it: the database can take writes (readiness). */

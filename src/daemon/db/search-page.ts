@@ -9,7 +9,7 @@
 // statement, PostgreSQL reads its cursor in batches, and neither holds a
 // thousand 64 KiB rows only to send a few.
 
-import type { Photo, SearchResult, SortField } from '../../protocol/types';
+import type { Photo, PhotoPage, SearchResult, SortField } from '../../protocol/types';
 import { encodeCursor } from './cursor';
 import { answerBytes, MAX_PAGE_BYTES } from './photo-bytes';
 import { toPhoto, type PhotoRecord } from './photo-row';
@@ -50,6 +50,11 @@ export function searchResult(page: SearchPage, started: number): SearchResult {
     page: { limit: page.limit, offset: page.offset, hasMore: page.hasMore, nextCursor: page.nextCursor },
     searchTime: Math.round((performance.now() - started) * 100) / 100,
   };
+}
+
+/** getUserPhotos' answer for a page either engine found. */
+export function userPhotosPage({ photos, total, limit, offset, hasMore, nextCursor }: SearchPage): PhotoPage {
+  return { photos, pagination: { total, limit, offset, hasMore, nextCursor } };
 }
 
 /** The rows of one page, taken in order until it is full by count or by bytes. */

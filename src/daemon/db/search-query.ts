@@ -129,3 +129,14 @@ export function parseSearchQuery(raw: unknown): SearchPlan {
     ...parsePageRequest(raw),
   };
 }
+
+/** getUserPhotos as a search: the user's committed photos, newest first, with no text. */
+export function parseUserPhotosQuery(userId: unknown, options: unknown): SearchPlan {
+  return {
+    text: '',
+    textMatch: compileTextMatch(undefined),
+    filters: { user_id: idString(userId, 'userId') },
+    sort: { ...DEFAULT_SORT },
+    ...parsePaginationOptions(options ?? {}),
+  };
+}
