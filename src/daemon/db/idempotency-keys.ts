@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { BucketName, PhotoResult, ProcessingStatus } from '../../protocol/types';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './open-database';
+import type { NewPhotoRow } from './photo-row';
 
 /** Default window a key is remembered (STORAGED_IDEMPOTENCY_WINDOW_S). */
 export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
@@ -61,22 +62,12 @@ export function storeFingerprint(facts: StoreRequestFacts): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** A committed row as commitPending returns it (the Photo's columns and its key). */
-export interface CommittedRow {
-  id: string;
-  client_id: string;
-  user_id: string | null;
-  session_id: string | null;
-  original_filename: string;
-  mime_type: string;
-  bucket: string;
-  s3_key: string;
-  size: number;
-  checksum: string;
+/** A committed row as commitPending returns it (the Photo's columns and its key), on either engine. */
+export interface CommittedRow extends Omit<NewPhotoRow, 'metadata' | 'uploaded_at'> {
   processing_status: string;
+  /** JSON text, as both engines store it. */
   metadata: string;
   created_at: string;
-  idempotency_key?: string | null;
 }
 
 /** What a key's record holds for a committed row: the fingerprint of its request, and its first answer. Both engines record the same. */
