@@ -136,6 +136,32 @@ test("rows are aged on the database's clock: hosts' clocks minutes apart neither
   assert.deepEqual(await a.staleRows('deleting', new Date(Date.now() + minutes(10) - 60_000).toISOString(), 10), [], 'a delete of a moment ago is not stalled');
 });
 
+test('reads right after the server ended every connection (a restart, a failover) are answered from fresh connections, not refused', async (t) => {
+  const [a, b] = await twoNodes(t);
+  const rows = Array.from({ length: 8 }, () => newRow());
+  for (const r of rows) {
+    await a.insertPending(r);
+    await a.commitPending(r.id);
+  }
+  // node-b's pool holds idle connections, each of which the server is about to end.
+  await Promise.all(rows.map((r) => b.hasPhotoIn(r.bucket, r.id)));
+  for (let round = 0; round < 5; round++) {
+    const { rows: cut } = await a.pool.query<{ n: number }>(
+      `WITH cut AS (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid())
+       SELECT count(*)::int AS n FROM cut`,
+    );
+    assert.ok(cut[0]!.n >= 2, 'node-b\'s connections cut');
+    // At once, before node-b's pool has heard of it: a read is idempotent, so a dead connection is worth one more try.
+    const found = await Promise.all(rows.map((r) => b.hasPhotoIn(r.bucket, r.id)));
+    assert.deepEqual(found, rows.map(() => true), `round ${round}`);
+    assert.equal((await b.getPhoto('client-a', rows[round]!.id))?.id, rows[round]!.id);
+  }
+  // A search reads on a connection of its own: the same holds for it.
+  await a.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+  const searches = await Promise.all(rows.map(() => b.search('client-a', {})));
+  assert.deepEqual(searches.map((r) => r.total), rows.map(() => rows.length));
+});
+
 test('a change whose notification a daemon missed (its connection was cut) is never served from that daemon\'s cache', async (t) => {
   const [a, b] = await twoNodes(t);
   const row = newRow();

@@ -1,35 +1,36 @@
 // What a PostgreSQL failure means: an outage (UNAVAILABLE, retryable) or
-// not, and whether the connection itself is gone (the writer then neither
-// rolls back on it nor goes on with the batch). A table, one row a failure.
+// not, whether the connection itself is gone (the writer then neither
+// rolls back on it nor goes on with the batch), and whether the server ended
+// it (a read is then tried on another). A table, one row a failure.
 
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { catalogError, isCatalogOutage, isConnectionBroken, isStatementTimeout } from '../../src/daemon/catalog-pg/pg-errors';
+import { catalogError, isCatalogOutage, isConnectionBroken, isConnectionEnded, isStatementTimeout } from '../../src/daemon/catalog-pg/pg-errors';
 import { NotFoundError, UnavailableError } from '../../src/protocol/errors';
 
 function pgError(code: string, message = 'from the server'): Error {
   return Object.assign(new Error(message), { code });
 }
 
-const CASES: Array<[string, unknown, { outage: boolean; broken: boolean }]> = [
-  ['no answer within the read timeout (a hung server)', new Error('Query read timeout'), { outage: true, broken: true }],
-  ['no connection within the connection timeout', new Error('timeout exceeded when trying to connect'), { outage: true, broken: true }],
-  ['connection lost', new Error('Connection terminated unexpectedly'), { outage: true, broken: true }],
-  ['refused', pgError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'), { outage: true, broken: true }],
-  ['reset', pgError('ECONNRESET', 'read ECONNRESET'), { outage: true, broken: true }],
-  ['connection failure (08006)', pgError('08006'), { outage: true, broken: true }],
-  ['administrator shutdown (57P01)', pgError('57P01'), { outage: true, broken: true }],
-  ['statement_timeout (57014): the statement, not the connection', pgError('57014'), { outage: true, broken: false }],
-  ['serialization failure (40001)', pgError('40001'), { outage: true, broken: false }],
-  ['too many connections (53300)', pgError('53300'), { outage: true, broken: false }],
-  ['unique violation (23505): a bug of ours', pgError('23505'), { outage: false, broken: false }],
-  ["storaged's own NOT_FOUND", new NotFoundError('photo x not found'), { outage: false, broken: false }],
-  ['a plain bug', new TypeError('x is not a function'), { outage: false, broken: false }],
+const CASES: Array<[string, unknown, { outage: boolean; broken: boolean; ended: boolean }]> = [
+  ['no answer within the read timeout (a hung server)', new Error('Query read timeout'), { outage: true, broken: true, ended: false }],
+  ['no connection within the connection timeout', new Error('timeout exceeded when trying to connect'), { outage: true, broken: true, ended: false }],
+  ['connection lost', new Error('Connection terminated unexpectedly'), { outage: true, broken: true, ended: true }],
+  ['refused', pgError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'), { outage: true, broken: true, ended: false }],
+  ['reset', pgError('ECONNRESET', 'read ECONNRESET'), { outage: true, broken: true, ended: true }],
+  ['connection failure (08006)', pgError('08006'), { outage: true, broken: true, ended: false }],
+  ['administrator shutdown (57P01)', pgError('57P01'), { outage: true, broken: true, ended: true }],
+  ['statement_timeout (57014): the statement, not the connection', pgError('57014'), { outage: true, broken: false, ended: false }],
+  ['serialization failure (40001)', pgError('40001'), { outage: true, broken: false, ended: false }],
+  ['too many connections (53300)', pgError('53300'), { outage: true, broken: false, ended: false }],
+  ['unique violation (23505): a bug of ours', pgError('23505'), { outage: false, broken: false, ended: false }],
+  ["storaged's own NOT_FOUND", new NotFoundError('photo x not found'), { outage: false, broken: false, ended: false }],
+  ['a plain bug', new TypeError('x is not a function'), { outage: false, broken: false, ended: false }],
 ];
 
 for (const [name, err, expected] of CASES) {
   test(`pg-errors: ${name}`, () => {
-    assert.deepEqual({ outage: isCatalogOutage(err), broken: isConnectionBroken(err) }, expected);
+    assert.deepEqual({ outage: isCatalogOutage(err), broken: isConnectionBroken(err), ended: isConnectionEnded(err) }, expected);
     const seen = catalogError(err);
     if (expected.outage) {
       assert.ok(seen instanceof UnavailableError);

@@ -25,7 +25,7 @@ import { assertTransition, isFinished } from '../db/processing-transitions';
 import { parseSearchQuery, parseUserPhotosQuery } from '../db/search-query';
 import { DEFAULT_PHOTO_CACHE_SIZE } from '../db/catalog';
 import { photoIdOfKey } from '../db/object-key';
-import { catalogError, isStatementTimeout } from './pg-errors';
+import { catalogError, isConnectionEnded, isStatementTimeout } from './pg-errors';
 import { DEFAULT_SEARCH_TIMEOUT_MS, searchTooLong } from '../search-threads/search-threads';
 import { PgWriter } from './pg-writer';
 import { PHOTO_CHANNEL, SharedPhotoCache } from './shared-photo-cache';
@@ -159,6 +159,9 @@ function patchUpdate(values: PatchValues, id: string, clientId: string, at: stri
   };
 }
 
+/** Tries of one read over connections the server may have ended (#read): the pool drops one with each. */
+const READ_ATTEMPTS = 3;
+
 export class PostgresCatalog implements PhotoCatalog {
   readonly engine = 'postgres' as const;
   readonly catalogId: string;
@@ -236,12 +239,23 @@ export class PostgresCatalog implements PhotoCatalog {
     if (this.#closing !== null) throw new ClosedError('the catalog is closed');
   }
 
+  /**
+   * A read, tried again on another connection when the one it was given had
+   * already been ended by the server (a restart, a failover, an operator's
+   * pg_terminate_backend): the pool learns of that only when the connection's
+   * next event is read, so right after it every idle connection is a dead one.
+   * A read changes nothing, so trying again is safe; each failed try drops
+   * its connection from the pool. Timeouts are not tried again: that would
+   * double the caller's wait on a server that does not answer.
+   */
   async #read<T extends object>(text: string, values: unknown[]): Promise<T[]> {
     this.#assertOpen();
-    try {
-      return (await this.#pool.query<T>(text, values)).rows;
-    } catch (err) {
-      throw catalogError(err);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.#pool.query<T>(text, values)).rows;
+      } catch (err) {
+        if (attempt >= READ_ATTEMPTS || !isConnectionEnded(err)) throw catalogError(err);
+      }
     }
   }
 
@@ -477,7 +491,14 @@ export class PostgresCatalog implements PhotoCatalog {
   async #search(clientId: string, plan: Parameters<typeof runPgSearch>[2]) {
     const started = performance.now();
     try {
-      return await runPgSearch(this.#pool, clientId, plan, this.#searchOwnBound);
+      // A search only reads: tried again on another connection, as #read does, when the server had ended its own.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await runPgSearch(this.#pool, clientId, plan, this.#searchOwnBound);
+        } catch (err) {
+          if (attempt >= READ_ATTEMPTS || !isConnectionEnded(err)) throw err;
+        }
+      }
     } catch (err) {
       // Only the search bound is in force on its statements (its own, or the pool's when they are equal): the query's cost, not an outage.
       if (isStatementTimeout(err, performance.now() - started >= this.#searchTimeoutMs)) {

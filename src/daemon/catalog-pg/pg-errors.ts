@@ -60,6 +60,19 @@ export function isConnectionBroken(err: unknown): boolean {
   return code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code);
 }
 
+/**
+ * The server or the network had ended the connection the statement was sent
+ * on (a FATAL from an ended backend, a reset): another connection may
+ * succeed at once. Not a timeout (the server may be alive and slow) nor a
+ * refused connect (it is down). Only for statements safe to run twice.
+ */
+export function isConnectionEnded(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (code === '57P01' || code === '57P02' || code === 'ECONNRESET' || code === 'EPIPE') return true;
+  return typeof message === 'string' && /Connection terminated unexpectedly/i.test(message);
+}
+
 /** `err` as the caller should see it: UNAVAILABLE for an outage, else unchanged (the door maps the rest to INTERNAL). */
 export function catalogError(err: unknown): unknown {
   if (err instanceof StorageError) return err;
