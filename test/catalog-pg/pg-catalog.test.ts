@@ -136,7 +136,7 @@ test("rows are aged on the database's clock: hosts' clocks minutes apart neither
   assert.deepEqual(await a.staleRows('deleting', new Date(Date.now() + minutes(10) - 60_000).toISOString(), 10), [], 'a delete of a moment ago is not stalled');
 });
 
-test('reads right after the server ended every connection (a restart, a failover) are answered from fresh connections, not refused', async (t) => {
+test('reads and writes right after the server ended every connection (a restart, a failover) are answered from fresh connections, not refused', async (t) => {
   const [a, b] = await twoNodes(t);
   const rows = Array.from({ length: 8 }, () => newRow());
   for (const r of rows) {
@@ -160,6 +160,11 @@ test('reads right after the server ended every connection (a restart, a failover
   await a.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
   const searches = await Promise.all(rows.map(() => b.search('client-a', {})));
   assert.deepEqual(searches.map((r) => r.total), rows.map(() => rows.length));
+  // Writes too: a batch that finds its connection ended fails at BEGIN, before anything ran, and takes another.
+  await a.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+  const more = Array.from({ length: 4 }, () => newRow());
+  await Promise.all(more.map((r) => b.insertPending(r).then(() => b.commitPending(r.id))));
+  assert.equal((await b.search('client-a', {})).total, rows.length + more.length);
 });
 
 test('a change whose notification a daemon missed (its connection was cut) is never served from that daemon\'s cache', async (t) => {

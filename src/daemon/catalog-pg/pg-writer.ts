@@ -15,7 +15,7 @@ import type { Pool, PoolClient } from 'pg';
 import { ClosedError } from '../../protocol/errors';
 import type { Logger } from '../logger';
 import type { CatalogStats } from '../db/photo-catalog';
-import { catalogError, isConnectionBroken } from './pg-errors';
+import { catalogError, isConnectionBroken, isConnectionEnded } from './pg-errors';
 
 export type PgOp<T> = (client: PoolClient) => Promise<T>;
 
@@ -28,6 +28,8 @@ interface Job {
 
 /** Most ops in one transaction: a batch holds its row locks until COMMIT. */
 export const DEFAULT_PG_MAX_BATCH = 256;
+/** Connections a batch tries for its BEGIN (#begun): the pool drops each one the server had ended. */
+const BEGIN_ATTEMPTS = 3;
 
 export class PgWriter {
   readonly #pool: Pool;
@@ -90,7 +92,7 @@ export class PgWriter {
     this.#stats.largestBatch = Math.max(this.#stats.largestBatch, batch.length);
     let client: PoolClient;
     try {
-      client = await this.#pool.connect();
+      client = await this.#begun();
     } catch (err) {
       this.#settleAll(batch, catalogError(err));
       return;
@@ -98,7 +100,6 @@ export class PgWriter {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     let broken: unknown = null;
     try {
-      await client.query('BEGIN');
       if (!batch.some((job) => job.durable)) await client.query('SET LOCAL synchronous_commit = off');
       for (const job of batch) {
         // One op alone needs no savepoint: its failure rolls back the whole (its own) transaction.
@@ -139,6 +140,25 @@ export class PgWriter {
         job.reject(catalogError(outcome.error));
       }
     });
+  }
+
+  /**
+   * A pooled connection with the batch's transaction begun on it. Right after
+   * a PostgreSQL restart every idle connection is dead until used, and one the
+   * server had ended fails at BEGIN, before any op ran: the batch takes
+   * another connection rather than failing its callers.
+   */
+  async #begun(): Promise<PoolClient> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.#pool.connect();
+      try {
+        await client.query('BEGIN');
+        return client;
+      } catch (err) {
+        client.release(err instanceof Error ? err : new Error(String(err)));
+        if (attempt >= BEGIN_ATTEMPTS || !isConnectionEnded(err)) throw err;
+      }
+    }
   }
 
   #settleAll(batch: Job[], error: unknown): void {
