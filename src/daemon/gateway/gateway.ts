@@ -124,6 +124,8 @@ export class Gateway {
     let clientId: string | undefined;
     let admin = false;
     res.setHeader(REQUEST_ID_HEADER, requestId);
+    // Every answer, errors included: a browser must never sniff a JSON body (which may echo a caller's text) into HTML.
+    res.setHeader('x-content-type-options', 'nosniff');
     if (this.#options.bodyIdleTimeoutMs !== undefined) setBodyIdleTimeout(req, this.#options.bodyIdleTimeoutMs);
     res.once('close', () => {
       // 'close' before 'finish': the caller went away; anything still running for it stops and cleans up.
