@@ -10,7 +10,7 @@ import { encodeFrame } from '../../protocol/frame-codec';
 import { AdmissionRefusal } from '../admission/admission-refusal';
 import { CallAdmission, DEFAULT_CALL_LIMITS } from '../admission/call-admission';
 import type { SocketAuth } from './hello-check';
-import { claimSocketPath, publishSocket, releaseSocketPath, socketIdentity, temporarySocketPath } from './socket-path';
+import { claimSocketPath, listenWithMode, publishSocket, releaseSocketPath, socketIdentity, temporarySocketPath } from './socket-path';
 
 export interface SocketServerOptions {
   path: string;
@@ -99,16 +99,11 @@ export class SocketServer {
     const tempPath = temporarySocketPath(socketPath);
     await fs.promises.unlink(tempPath).catch(() => undefined);
     const server = net.createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ path: tempPath, backlog: LISTEN_BACKLOG }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenWithMode(server, tempPath, LISTEN_BACKLOG, mode);
     server.on('error', (err) => logger.error({ err }, 'socket server error'));
     this.#server = server;
     try {
+      // Already this mode from the bind; kept so that the mode holds where a platform's bind ignores the umask.
       await fs.promises.chmod(tempPath, mode);
       await publishSocket(tempPath, socketPath);
       this.#identity = await socketIdentity(socketPath);
