@@ -18,6 +18,7 @@ import { takesBody } from './call-dispatch';
 import { acceptHello, type SocketAuth } from './hello-check';
 import { type ActiveCall, OpenCalls } from './open-calls';
 import type { CallAdmission } from '../admission/call-admission';
+import type { AuthFailures } from '../admission/auth-failures';
 
 /** Counters shared by every connection of one server (see SocketServer.stats). */
 export interface ServerCounters {
@@ -36,6 +37,8 @@ export interface ConnectionOptions {
   auth: SocketAuth;
   /** The daemon's slots for calls, shared with the gateway. */
   admission: CallAdmission;
+  /** Wrong tokens in hellos, over every connection of the server (hello-check.ts); null for no limit. */
+  authFailures: AuthFailures | null;
 }
 
 type State = 'hello' | 'open' | 'closed';

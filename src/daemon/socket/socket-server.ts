@@ -9,6 +9,7 @@ import { Connection, type ServerCounters } from './connection';
 import { encodeFrame } from '../../protocol/frame-codec';
 import { AdmissionRefusal } from '../admission/admission-refusal';
 import { CallAdmission, DEFAULT_CALL_LIMITS } from '../admission/call-admission';
+import type { AuthFailures } from '../admission/auth-failures';
 import type { SocketAuth } from './hello-check';
 import { claimSocketPath, listenWithMode, publishSocket, releaseSocketPath, socketIdentity, temporarySocketPath } from './socket-path';
 
@@ -31,6 +32,8 @@ export interface SocketServerOptions {
   maxConnections?: number;
   /** The daemon's slots for calls (shared with the gateway); its own, with the default limits, when absent. */
   admission?: CallAdmission;
+  /** STORAGED_SOCKET_AUTH_FAILURE_RATE: wrong tokens in hellos, all connections together; no limit when null or absent. */
+  authFailures?: AuthFailures | null;
 }
 
 /**
@@ -57,6 +60,10 @@ export interface SocketServerStats {
   callsInFlight: number;
   callsTotal: number;
   protocolErrors: number;
+  /** Hellos refused for a wrong token. */
+  helloAuthFailures: number;
+  /** Hellos refused RATE_LIMITED because too many wrong tokens came before them. */
+  hellosRateLimited: number;
 }
 
 export class SocketServer {
@@ -85,6 +92,7 @@ export class SocketServer {
       ...opts,
       maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       admission: opts.admission ?? new CallAdmission(DEFAULT_CALL_LIMITS),
+      authFailures: opts.authFailures ?? null,
     };
   }
 
@@ -140,7 +148,14 @@ export class SocketServer {
   }
 
   stats(): SocketServerStats {
-    return { connections: this.#connections.size, connectionsRefused: this.#refused, ...this.#counters };
+    const auth = this.#opts.authFailures?.stats();
+    return {
+      connections: this.#connections.size,
+      connectionsRefused: this.#refused,
+      ...this.#counters,
+      helloAuthFailures: auth?.failures ?? 0,
+      hellosRateLimited: auth?.refused ?? 0,
+    };
   }
 
   #accept(socket: net.Socket): void {
@@ -148,7 +163,7 @@ export class SocketServer {
       socket.destroy();
       return;
     }
-    const { coordinator, logger, maxBodyBytes, version, helloTimeoutMs, auth, maxConnections, admission } = this.#opts;
+    const { coordinator, logger, maxBodyBytes, version, helloTimeoutMs, auth, maxConnections, admission, authFailures } = this.#opts;
     if (this.#connections.size >= maxConnections) {
       this.#refuse(socket, maxConnections);
       return;
@@ -162,6 +177,7 @@ export class SocketServer {
       helloTimeoutMs,
       auth,
       admission,
+      authFailures,
     });
     this.#connections.add(connection);
     void connection.closed.then(() => this.#connections.delete(connection));
