@@ -115,4 +115,5 @@ test('socket hellos with wrong tokens spend one allowance for the whole socket; 
   assert.match(metrics, /^storaged_socket_hello_auth_failures_total 3$/m);
   assert.match(metrics, /^storaged_socket_hellos_rate_limited_total 1$/m);
   assert.equal(g.logs.filter((l) => typeof l.msg === 'string' && l.msg.includes('past STORAGED_SOCKET_AUTH_FAILURE_RATE')).length, 1);
+  assert.deepEqual(g.logs.filter((l) => l.level === 40 && l.code === 'RATE_LIMITED'), [], 'no warning per refused connection');
 });

@@ -197,6 +197,8 @@ export class Connection {
     this.#opts.counters.protocolErrors += 1;
     const error = toStorageError(err);
     if (error.code === 'INTERNAL') this.#logger.error({ err }, 'closing a connection after an internal error');
+    // A hello refused during a flood of wrong tokens: hello-check.ts said so once; a line per connection would flood the log too.
+    else if (error.code === 'RATE_LIMITED') this.#logger.debug({ code: error.code }, 'closing a connection refused for the wrong tokens before it');
     else this.#logger.warn({ code: error.code, reason: error.message }, 'closing a connection that broke the protocol');
     this.#out.send({ t: 'fatal', error: error.toWire() });
     this.#closeSocket();
