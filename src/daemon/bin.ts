@@ -5,9 +5,10 @@ import { ConfigError } from './config/config-error';
 import { loadConfig } from './config/daemon-config';
 import { runCheck } from './check/run-check';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { runBackup, runListBackups } from './cli/backup';
 import { RefusedError, runRebuild } from './cli/rebuild';
-import { runMigrateCatalog } from './cli/migrate-catalog';
+import { readMigrationTarget, runMigrateCatalog } from './cli/migrate-catalog';
 import { runRestore } from './cli/restore';
 import { Daemon, STORAGED_VERSION } from './daemon';
 import { createLogger } from './logger';
@@ -17,7 +18,9 @@ const USAGE = `usage: storaged [--help] [--version]
        storaged rebuild [--force]
        storaged backup [--list]
        storaged restore [--from NAME|latest]
-       storaged migrate-catalog --to postgres://USER:PASSWORD@HOST:PORT/DB [--replace]
+       STORAGED_MIGRATE_TO=postgres://USER:PASSWORD@HOST:PORT/DB storaged migrate-catalog [--replace]
+       storaged migrate-catalog --to-file FILE [--replace]
+       storaged migrate-catalog --to URL [--replace]   (shows the password to ps)
 
 Runs the storaged daemon. Settings come from the environment (see README.md):
   STORAGED_DATA_DIR, STORAGED_SOCKET, SQLITE_PATH, MINIO_ENDPOINT, MINIO_PORT,
@@ -46,7 +49,10 @@ in one transaction, and checks the counts before committing; then gives the
 SQLite file a catalog id of its own, so that a daemon started on it again
 cannot take photos stored through PostgreSQL for its own leftovers. A target
 that already holds a catalog is refused unless --replace, which empties it
-first.
+first. The target URL comes from STORAGED_MIGRATE_TO or the first line of
+--to-file FILE (mode 600; a file group or others may read is refused);
+--to URL still works, with a warning when the URL holds a password, since
+every user of the host reads the process list.
 Prints a JSON report. Exit 0: copied; 2: refused or failed, nothing copied.
 `;
 
@@ -116,6 +122,8 @@ async function catalogCommand<O extends CommandOptions>(
   }
 }
 
+const stringOf = (value: string | boolean | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
+
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   check,
   rebuild: (args) => catalogCommand('rebuild', args, { force: { type: 'boolean' } }, (c, v) => runRebuild(c, v.force === true)),
@@ -124,9 +132,12 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   restore: (args) =>
     catalogCommand('restore', args, { from: { type: 'string' } }, (c, v) => runRestore(c, typeof v.from === 'string' ? v.from : 'latest')),
   'migrate-catalog': (args) =>
-    catalogCommand('migrate-catalog', args, { to: { type: 'string' }, replace: { type: 'boolean' } }, (c, v) =>
-      runMigrateCatalog(c, typeof v.to === 'string' ? v.to : undefined, v.replace === true),
-    ),
+    catalogCommand('migrate-catalog', args, { to: { type: 'string' }, 'to-file': { type: 'string' }, replace: { type: 'boolean' } }, async (c, v) => {
+      // On stderr: stdout carries the JSON report.
+      const logger = createLogger(c.logLevel, pino.destination({ dest: 2, sync: true }));
+      const target = readMigrationTarget({ to: stringOf(v.to), toFile: stringOf(v['to-file']) }, process.env, logger);
+      return runMigrateCatalog(c, target.url, v.replace === true, target.source);
+    }),
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -19,6 +19,7 @@ import { recover, type RecoveryReport } from './recovery/recovery';
 import { SocketServer } from './socket/socket-server';
 import { CallAdmission } from './admission/call-admission';
 import { AdmissionMetrics } from './admission/admission-metrics';
+import { AuthFailures } from './admission/auth-failures';
 import { BUCKETS } from '../protocol/types';
 import type { Piscina } from 'piscina';
 import { createWorkerPool } from './workers/worker-pool';
@@ -172,7 +173,12 @@ export class Daemon {
 
       // One set of slots for both doors: the limit is the daemon's, whichever way calls come in.
       const admission = new CallAdmission(config.admission.calls);
+      // Wrong tokens, per remote address on the gateway and all together on the socket (auth-failures.ts).
+      const { authFailureRate, socketAuthFailureRate } = config.admission;
+      const httpAuthFailures = authFailureRate && new AuthFailures(authFailureRate);
+      const socketAuthFailures = socketAuthFailureRate && new AuthFailures(socketAuthFailureRate);
       const socket = new SocketServer({
+        authFailures: socketAuthFailures,
         maxConnections: config.admission.socketConnections,
         admission,
         path: config.socketPath,
@@ -219,13 +225,18 @@ export class Daemon {
             runtime,
             stats,
             backups,
-            new AdmissionMetrics(admission, { socket: () => socket.stats(), http: http ? () => http!.connectionStats() : null }),
+            new AdmissionMetrics(admission, {
+              socket: () => socket.stats(),
+              http: http ? () => http!.connectionStats() : null,
+              httpAuth: () => httpAuthFailures?.stats() ?? null,
+            }),
           ],
           logger,
           memoryBudget,
           bodyIdleTimeoutMs: config.http.bodyIdleTimeoutMs,
           admission,
           rate: config.admission.gatewayRate,
+          authFailures: httpAuthFailures,
         });
         handlers.push(gateway.handle);
       }

@@ -1,12 +1,14 @@
-// `storaged migrate-catalog --to postgres://…` as an operator runs it: a
+// `STORAGED_MIGRATE_TO=postgres://… storaged migrate-catalog` as an operator runs it: a
 // populated SQLite catalog (every row state, awkward values, idempotency
 // keys, daemon runs, gaps in seq, more rows than one batch) arrives in
 // PostgreSQL row for row; a non-empty target is refused unless --replace; a
-// copy that fails halfway leaves nothing behind; the password is never shown.
+// copy that fails halfway leaves nothing behind; the password is never shown,
+// nor taken from the command line unless --to insists (with a warning).
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
@@ -102,10 +104,10 @@ function populatedCatalog(t: TestContext, photos: number): string {
   return file;
 }
 
-function runCli(args: string[], sqlitePath: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function runCli(args: string[], sqlitePath: string, env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [DAEMON_BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', STORAGED_DATA_DIR: path.dirname(sqlitePath), SQLITE_PATH: sqlitePath, LOG_LEVEL: 'warn' },
+      env: { PATH: process.env.PATH ?? '', STORAGED_DATA_DIR: path.dirname(sqlitePath), SQLITE_PATH: sqlitePath, LOG_LEVEL: 'warn', ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -168,8 +170,9 @@ test('a populated SQLite catalog arrives in PostgreSQL row for row, and the repo
   const sqlitePath = populatedCatalog(t, 2600);
   const url = await server.createDatabase();
   const identity = identityOf(sqlitePath);
-  const result = await runCli(['migrate-catalog', '--to', url], sqlitePath);
+  const result = await runCli(['migrate-catalog'], sqlitePath, { STORAGED_MIGRATE_TO: url });
   assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stderr, '', 'no warning: the URL was not on the command line');
   const report = JSON.parse(result.stdout);
   assert.ok(!result.stdout.includes(server.password) && !result.stderr.includes(server.password), 'the password is never printed');
   assert.match(report.to, /^postgres:\/\/storaged:\*\*\*@127\.0\.0\.1:\d+\/test_/);
@@ -196,17 +199,17 @@ test('a target that already holds a catalog is refused, untouched, unless --repl
   const url = await server.createDatabase();
   const first = populatedCatalog(t, 50);
   const firstIdentity = identityOf(first);
-  assert.equal((await runCli(['migrate-catalog', '--to', url], first)).status, 0);
+  assert.equal((await runCli(['migrate-catalog'], first, { STORAGED_MIGRATE_TO: url })).status, 0);
 
   const second = populatedCatalog(t, 120);
-  const refused = await runCli(['migrate-catalog', '--to', url], second);
+  const refused = await runCli(['migrate-catalog'], second, { STORAGED_MIGRATE_TO: url });
   assert.equal(refused.status, 2);
   assert.match(refused.stderr, /^storaged: the PostgreSQL catalog is not empty \(\d+ photos, \d+ idempotency keys, 2 daemon runs\); .*--replace/);
   const target = await connect(t, url);
   await assertSameCatalog(first, target, firstIdentity);
   const secondIdentity = identityOf(second);
 
-  const replaced = await runCli(['migrate-catalog', '--to', url, '--replace'], second);
+  const replaced = await runCli(['migrate-catalog', '--replace'], second, { STORAGED_MIGRATE_TO: url });
   assert.equal(replaced.status, 0, replaced.stderr);
   const report = JSON.parse(replaced.stdout);
   assert.ok(report.replaced.photos.committed > 0);
@@ -241,14 +244,17 @@ test('a SQLite catalog with columns this storaged does not know is refused befor
 
 test('bad or unreachable targets are refused with one line, without the password', async (t) => {
   const sqlitePath = populatedCatalog(t, 1);
-  const cases: Array<[string[], RegExp]> = [
-    [['migrate-catalog'], /needs --to postgres:\/\//],
-    [['migrate-catalog', '--to', 'mysql://u:p@127.0.0.1/x'], /must be a postgres:\/\/ or postgresql:\/\/ URL/],
-    [['migrate-catalog', '--to', 'not a url'], /--to is not a URL/],
-    [['migrate-catalog', '--to', `postgres://storaged:sekrit-pw@127.0.0.1:${server.port}/postgres`], /cannot connect to postgres:\/\/storaged:\*\*\*@127\.0\.0\.1:\d+\/postgres: password authentication failed/],
+  const wrongPassword = `postgres://storaged:sekrit-pw@127.0.0.1:${server.port}/postgres`;
+  const cases: Array<[string[], Record<string, string>, RegExp]> = [
+    [['migrate-catalog'], {}, /needs the target: STORAGED_MIGRATE_TO=postgres:\/\/.*--to-file FILE/],
+    [['migrate-catalog'], { STORAGED_MIGRATE_TO: 'mysql://u:sekrit-pw@127.0.0.1/x' }, /STORAGED_MIGRATE_TO must be a postgres:\/\/ or postgresql:\/\/ URL/],
+    [['migrate-catalog', '--to', 'not a url'], {}, /--to is not a URL/],
+    [['migrate-catalog'], { STORAGED_MIGRATE_TO: 'sekrit-pw not a url' }, /STORAGED_MIGRATE_TO is not a URL/],
+    [['migrate-catalog'], { STORAGED_MIGRATE_TO: wrongPassword }, /cannot connect to postgres:\/\/storaged:\*\*\*@127\.0\.0\.1:\d+\/postgres: password authentication failed/],
+    [['migrate-catalog', '--to', 'postgres://x'], { STORAGED_MIGRATE_TO: wrongPassword }, /got the target from --to and STORAGED_MIGRATE_TO: give one of them/],
   ];
-  for (const [args, message] of cases) {
-    const result = await runCli(args, sqlitePath);
+  for (const [args, env, message] of cases) {
+    const result = await runCli(args, sqlitePath, env);
     assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, message);
     assert.equal(result.stderr.trim().split('\n').length, 1);
@@ -256,4 +262,40 @@ test('bad or unreachable targets are refused with one line, without the password
   }
   const usage = await runCli(['migrate-catalog', '--to', 'postgres://x', '--frobnicate'], sqlitePath);
   assert.equal(usage.status, 64);
+});
+
+test('the password stays out of the process list: the target comes from a 0600 --to-file; a readable file is refused; --to with a password warns without echoing it', async (t) => {
+  const dir = tempDir(t, 'storaged-migrate-to-');
+  const url = await server.createDatabase();
+  const file = path.join(dir, 'target');
+  fs.writeFileSync(file, `${url}\n# the line above is all that is read\n`, { mode: 0o640 });
+  fs.chmodSync(file, 0o640);
+
+  const readable = await runCli(['migrate-catalog', '--to-file', file], populatedCatalog(t, 5));
+  assert.equal(readable.status, 2);
+  assert.equal(readable.stderr, `storaged: --to-file: ${file} has mode 640; it holds a password, so allow only its owner (chmod 600)\n`);
+  assert.equal((await runCli(['migrate-catalog', '--to-file', path.join(dir, 'missing')], populatedCatalog(t, 1))).stderr, `storaged: --to-file: cannot read ${path.join(dir, 'missing')}: ENOENT\n`);
+  assert.match((await runCli(['migrate-catalog', '--to-file', file, '--to', url], populatedCatalog(t, 1))).stderr, /from --to and --to-file: give one of them/);
+
+  fs.chmodSync(file, 0o600);
+  const fromFile = await runCli(['migrate-catalog', '--to-file', file], populatedCatalog(t, 5));
+  assert.equal(fromFile.status, 0, fromFile.stderr);
+  assert.equal(fromFile.stderr, '');
+  assert.match(JSON.parse(fromFile.stdout).to, /^postgres:\/\/storaged:\*\*\*@/);
+
+  // --to still works, and says once, on stderr, why it should not be used; stdout stays the report alone.
+  const onCommandLine = await runCli(['migrate-catalog', '--to', await server.createDatabase()], populatedCatalog(t, 5));
+  assert.equal(onCommandLine.status, 0, onCommandLine.stderr);
+  assert.equal(JSON.parse(onCommandLine.stdout).copied.sessions, 2);
+  const lines = onCommandLine.stderr.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.level, 40);
+  assert.match(String(lines[0]!.msg), /--to URL holds a password.*process list.*STORAGED_MIGRATE_TO or --to-file/);
+  assert.match(String(lines[0]!.to), /^postgres:\/\/storaged:\*\*\*@127\.0\.0\.1/);
+  assert.ok(!onCommandLine.stderr.includes(server.password));
+
+  // A --to without a password (peer or .pgpass authentication) is nothing to warn about.
+  const noPassword = await runCli(['migrate-catalog', '--to', `postgres://storaged@127.0.0.1:${server.port}/nothing_here`], populatedCatalog(t, 1));
+  assert.equal(noPassword.stderr.trim().split('\n').length, 1);
+  assert.match(noPassword.stderr, /^storaged: cannot connect/);
 });

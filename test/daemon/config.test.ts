@@ -196,12 +196,14 @@ function assertRefused(refused: Array<[string, string, RegExp]>): void {
   }
 }
 
-test('admission: connections, calls and the gateway rate have defaults, and take validated values', () => {
+test('admission: connections, calls, the gateway rate and the failed-token rates have defaults, and take validated values', () => {
   assert.deepEqual(loadConfig({}, '/').admission, {
     socketConnections: 1024,
     httpConnections: 1024,
     calls: { maxCalls: 1024, maxWaiting: 4096, waitMs: 5000 },
     gatewayRate: null,
+    authFailureRate: { perSecond: 10 / 60, burst: 10 },
+    socketAuthFailureRate: { perSecond: 1, burst: 60 },
   });
   const c = loadConfig(
     {
@@ -211,6 +213,8 @@ test('admission: connections, calls and the gateway rate have defaults, and take
       STORAGED_MAX_WAITING_CALLS: '0',
       STORAGED_CALL_WAIT_MS: '250',
       STORAGED_GATEWAY_RATE: '600/min,burst=20',
+      STORAGED_AUTH_FAILURE_RATE: '3/h,burst=5',
+      STORAGED_SOCKET_AUTH_FAILURE_RATE: 'off',
     },
     '/',
   );
@@ -219,6 +223,8 @@ test('admission: connections, calls and the gateway rate have defaults, and take
     httpConnections: 300,
     calls: { maxCalls: 64, maxWaiting: 0, waitMs: 250 },
     gatewayRate: { perSecond: 10, burst: 20 },
+    authFailureRate: { perSecond: 3 / 3600, burst: 5 },
+    socketAuthFailureRate: null,
   });
   const refused: Array<[string, string, RegExp]> = [
     ['STORAGED_MAX_CONNECTIONS', '0', /between 1 and/],
@@ -228,6 +234,8 @@ test('admission: connections, calls and the gateway rate have defaults, and take
     ['STORAGED_CALL_WAIT_MS', '600001', /between 0 and 600000/],
     ['STORAGED_GATEWAY_RATE', '100', /expected off or a rate like 50\/s, 600\/min or 50\/s,burst=200, got '100'/],
     ['STORAGED_GATEWAY_RATE', '0/s', /above 0/],
+    ['STORAGED_AUTH_FAILURE_RATE', '10', /expected off or a rate like/],
+    ['STORAGED_SOCKET_AUTH_FAILURE_RATE', '1/s,burst=0', /burst between 1 and/],
   ];
   assertRefused(refused);
 });

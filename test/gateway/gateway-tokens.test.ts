@@ -36,7 +36,7 @@ test('bad token lines are refused with the line, never the token', (t) => {
   const dir = tempDir(t);
   const cases: Array<[string, RegExp]> = [
     [`${ALICE}\n`, /line 1: expected 'token clientId'/],
-    [`# c\n${ALICE} acme\nshort acme\n`, /line 3: a token must be 16 to 512 characters/],
+    [`# c\n${ALICE} acme\nshort acme\n`, /line 3: a token must be 16 to 512 characters .*; make one with: openssl rand -hex 24$/],
     [`${ALICE} acme\n${ALICE} other\n`, /line 2: this token is already given on an earlier line/],
     [`${ALICE} acme superuser\n`, /line 1: expected 'token clientId' or 'token clientId admin'/],
     [`${ALICE} acme admin extra\n`, /line 1: expected/],
@@ -56,6 +56,9 @@ test('bad token lines are refused with the line, never the token', (t) => {
     );
   }
   assert.throws(() => parseTokenList(`${ALICE} acme; nope acme`), /^ConfigError: STORAGED_TOKENS: entry 2: a token must be/);
+  // The shortest token taken is 16 characters: 15 is refused at start, saying how to make a good one.
+  assert.throws(() => parseTokenList(`${'k'.repeat(15)} acme`), /entry 1: a token must be 16 to 512 characters.*openssl rand -hex 24/);
+  assert.equal(parseTokenList(`${'k'.repeat(16)} acme`).size, 1);
 });
 
 test('a token file that group or others can read is refused', (t) => {

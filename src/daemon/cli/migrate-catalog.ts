@@ -1,13 +1,16 @@
-// `storaged migrate-catalog --to postgres://…` (daemon stopped): copies this
-// host's SQLite catalog into an empty PostgreSQL catalog, checks the counts,
-// and prints what it did as JSON. A non-empty target is refused unless
-// --replace. The URL's password never appears in the report or an error.
+// `storaged migrate-catalog` (daemon stopped): copies this host's SQLite
+// catalog into an empty PostgreSQL catalog, checks the counts, and prints what
+// it did as JSON. A non-empty target is refused unless --replace. The URL's
+// password never appears in the report, an error or the log. The target comes
+// from STORAGED_MIGRATE_TO or a file only its owner may read (--to-file): a
+// --to argument is in the process list, which every user of the host reads.
 
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { copySqliteToPostgres, CopyRefusedError, type CopyReport } from '../catalog-pg/copy-from-sqlite';
 import type { DaemonConfig } from '../config/daemon-config';
+import type { Logger } from '../logger';
 import { assertDaemonStopped, RefusedError } from './rebuild';
 import * as fs from 'node:fs';
 
@@ -56,22 +59,93 @@ export function redactUrl(url: string): string {
   }
 }
 
-function checkUrl(url: string | undefined): string {
-  if (url === undefined || url === '') throw new RefusedError('migrate-catalog needs --to postgres://user:password@host:port/database');
+const TARGET_FORM = 'postgres://user:password@host:port/database';
+
+/** The variable that may hold the target, out of the process list. */
+export const MIGRATE_TO_VARIABLE = 'STORAGED_MIGRATE_TO';
+
+export interface TargetOptions {
+  /** --to: the URL itself, in argv. */
+  to?: string | undefined;
+  /** --to-file: a file whose first line is the URL. */
+  toFile?: string | undefined;
+}
+
+/**
+ * The target URL from --to, --to-file or STORAGED_MIGRATE_TO (one of them;
+ * two would leave a doubt about which database is written), with the name of
+ * where it came from for messages. A --to URL holding a password is used, with
+ * a warning: argv is world-readable (ps, /proc/PID/cmdline) while the copy runs.
+ */
+export function readMigrationTarget(
+  options: TargetOptions,
+  env: Readonly<Record<string, string | undefined>>,
+  logger: Logger,
+): { url: string; source: string } {
+  const fromEnv = env[MIGRATE_TO_VARIABLE] || undefined;
+  const given = [options.to !== undefined && '--to', options.toFile !== undefined && '--to-file', fromEnv !== undefined && MIGRATE_TO_VARIABLE].filter(
+    (name): name is string => name !== false,
+  );
+  if (given.length === 0) throw new RefusedError(`migrate-catalog needs the target: ${MIGRATE_TO_VARIABLE}=${TARGET_FORM}, --to-file FILE (mode 600) or --to URL`);
+  if (given.length > 1) throw new RefusedError(`migrate-catalog got the target from ${given.join(' and ')}: give one of them`);
+  if (options.toFile !== undefined) return { url: readTargetFile(options.toFile), source: `--to-file ${options.toFile}` };
+  if (fromEnv !== undefined) return { url: fromEnv, source: MIGRATE_TO_VARIABLE };
+  const url = options.to!;
+  if (hasPassword(url)) {
+    logger.warn(
+      { to: redactUrl(url) },
+      `the --to URL holds a password, which every user of this host can read in the process list while the copy runs: give the URL in ${MIGRATE_TO_VARIABLE} or --to-file instead`,
+    );
+  }
+  return { url, source: '--to' };
+}
+
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** The URL on the first line of `file`, refusing a file that group or others may read (it holds a password), as storagectl's --token-file does. */
+function readTargetFile(file: string): string {
+  let text: string;
+  let mode: number;
+  try {
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) throw new RefusedError(`--to-file: ${file} is not a regular file`);
+    mode = stat.mode & 0o777;
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof RefusedError) throw err;
+    throw new RefusedError(`--to-file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new RefusedError(`--to-file: ${file} has mode ${mode.toString(8)}; it holds a password, so allow only its owner (chmod 600)`);
+  }
+  const url = text.split(/\r?\n/, 1)[0]!.trim();
+  if (url === '') throw new RefusedError(`--to-file: ${file} holds no URL on its first line`);
+  return url;
+}
+
+function checkUrl(url: string, source: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new RefusedError('--to is not a URL; expected postgres://user:password@host:port/database');
+    // Not echoed: a URL that does not parse may still hold a password.
+    throw new RefusedError(`${source} is not a URL; expected ${TARGET_FORM}`);
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new RefusedError(`--to must be a postgres:// or postgresql:// URL (got ${parsed.protocol}//…)`);
+    throw new RefusedError(`${source} must be a postgres:// or postgresql:// URL (got ${parsed.protocol}//…)`);
   }
   return url;
 }
 
-export async function runMigrateCatalog(config: DaemonConfig, to: string | undefined, replace: boolean): Promise<MigrateCatalogReport> {
-  const url = checkUrl(to);
+/** `source` names where the URL came from (--to, --to-file F, STORAGED_MIGRATE_TO), for messages. */
+export async function runMigrateCatalog(config: DaemonConfig, to: string, replace: boolean, source = '--to'): Promise<MigrateCatalogReport> {
+  const url = checkUrl(to, source);
   const shown = redactUrl(url);
   if (!fs.existsSync(config.sqlitePath)) throw new RefusedError(`no SQLite catalog at ${config.sqlitePath} (check SQLITE_PATH / STORAGED_DATA_DIR)`);
   // A daemon still writing would add rows after the snapshot, and they would be left behind.

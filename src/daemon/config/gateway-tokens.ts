@@ -69,7 +69,8 @@ export function parseTokenLines(lines: readonly string[], variable: string, wher
     if (token!.length < MIN_TOKEN_CHARS || token!.length > MAX_TOKEN_CHARS || !TOKEN_PATTERN.test(token!)) {
       throw new ConfigError(
         variable,
-        `${at}: a token must be ${MIN_TOKEN_CHARS} to ${MAX_TOKEN_CHARS} characters of A-Z a-z 0-9 - . _ ~ + / (= at the end only)`,
+        `${at}: a token must be ${MIN_TOKEN_CHARS} to ${MAX_TOKEN_CHARS} characters of A-Z a-z 0-9 - . _ ~ + / (= at the end only); ` +
+          'make one with: openssl rand -hex 24',
       );
     }
     const problem = clientIdProblem(clientId);

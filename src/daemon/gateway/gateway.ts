@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { NotFoundError, ValidationError, ForbiddenError, UnauthorizedError, ClosedError, RateLimitedError } from '../../protocol/errors';
 import { CallAdmission, DEFAULT_CALL_LIMITS, type AdmissionTicket } from '../admission/call-admission';
 import { RequestBuckets, type RequestRate } from '../admission/request-rate';
+import { addressKey, type AuthFailures } from '../admission/auth-failures';
 import { REQUEST_ID_HEADER } from '../../protocol/http-api';
 import type { GatewayIdentity, GatewayTokens } from '../config/gateway-tokens';
 import type { Coordinator } from '../coordinator/coordinator';
@@ -58,21 +59,14 @@ export interface GatewayOptions {
   admission?: CallAdmission;
   /** STORAGED_GATEWAY_RATE: requests per token; null or absent for no limit. */
   rate?: RequestRate | null;
+  /** STORAGED_AUTH_FAILURE_RATE: wrong tokens per remote address; null or absent for no limit. */
+  authFailures?: AuthFailures | null;
 }
 
 /** Routes that are not storage calls: they take no slot (an operator's /ready must answer when the daemon is full). */
 const UNMETERED_OPS: ReadonlySet<string> = new Set(['health', 'ready', 'metrics', 'openapi']);
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
-
-function authenticate(req: http.IncomingMessage, tokens: GatewayTokens): GatewayIdentity {
-  const header = req.headers.authorization;
-  if (header === undefined) throw new UnauthorizedError('this route needs an Authorization: Bearer <token> header');
-  const match = BEARER.exec(header);
-  const identity = match === null ? null : tokens.identify(match[1]!);
-  if (identity === null) throw new UnauthorizedError('the bearer token is not valid');
-  return identity;
-}
 
 function decodeParams(raw: Record<string, string>): Record<string, string> {
   const params: Record<string, string> = {};
@@ -124,6 +118,8 @@ export class Gateway {
     let clientId: string | undefined;
     let admin = false;
     res.setHeader(REQUEST_ID_HEADER, requestId);
+    // Every answer, errors included: a browser must never sniff a JSON body (which may echo a caller's text) into HTML.
+    res.setHeader('x-content-type-options', 'nosniff');
     if (this.#options.bodyIdleTimeoutMs !== undefined) setBodyIdleTimeout(req, this.#options.bodyIdleTimeoutMs);
     res.once('close', () => {
       // 'close' before 'finish': the caller went away; anything still running for it stops and cleans up.
@@ -156,7 +152,7 @@ export class Gateway {
       }
       route = match.route.path;
       if (match.route.auth !== 'none') {
-        const identity = authenticate(req, this.#options.tokens);
+        const identity = this.#authenticate(req);
         clientId = identity.clientId;
         admin = identity.admin;
         if (match.route.auth === 'admin' && !identity.admin) throw new ForbiddenError(`${route} needs an admin token`);
@@ -203,6 +199,37 @@ export class Gateway {
     } catch (err) {
       this.#fail(req, res, err, requestId);
     }
+  }
+
+  /**
+   * The caller the bearer token stands for. A wrong token spends one of its
+   * address's allowance of failures (STORAGED_AUTH_FAILURE_RATE); once that
+   * is spent, the address's requests are refused RATE_LIMITED before their
+   * token is looked at, right or wrong, until the allowance grows back. A
+   * request without the header guesses nothing and is not counted.
+   */
+  #authenticate(req: http.IncomingMessage): GatewayIdentity {
+    const header = req.headers.authorization;
+    if (header === undefined) throw new UnauthorizedError('this route needs an Authorization: Bearer <token> header');
+    const failures = this.#options.authFailures ?? null;
+    const address = addressKey(req.socket.remoteAddress);
+    const waitSeconds = failures?.check(address) ?? 0;
+    if (waitSeconds > 0) {
+      throw new RateLimitedError(
+        `too many requests with a wrong token from this address (STORAGED_AUTH_FAILURE_RATE); retry in ${waitSeconds} s`,
+        { details: { retryAfterSeconds: waitSeconds } },
+      );
+    }
+    const match = BEARER.exec(header);
+    const identity = match === null ? null : this.#options.tokens.identify(match[1]!);
+    if (identity !== null) return identity;
+    if (failures?.fail(address)) {
+      this.#options.logger.warn(
+        { address, rate: failures.rate },
+        'wrong bearer tokens from one address past STORAGED_AUTH_FAILURE_RATE: its requests are refused 429 until its allowance grows back',
+      );
+    }
+    throw new UnauthorizedError('the bearer token is not valid');
   }
 
   /** Throws RATE_LIMITED (429 with Retry-After) when this token has spent its allowance. */

@@ -20,14 +20,14 @@ export const HEADERS_TIMEOUT_MS = 30_000;
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-content-type-options': 'nosniff' });
   res.end(text);
 }
 
 /** A raw answer for requests node:http could not parse; there is no ServerResponse for them. */
 function rawError(status: number, reason: string, code: string, message: string): string {
   const body = JSON.stringify({ error: { code, message } });
-  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n${body}`;
 }
 
 /** Connections open at once unless STORAGED_GATEWAY_MAX_CONNECTIONS says otherwise. */
@@ -101,7 +101,7 @@ export class HttpServer {
     socket.on('error', () => undefined);
     socket.end(
       `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-        `retry-after: 1\r\nconnection: close\r\n\r\n${body}`,
+        `retry-after: 1\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n${body}`,
     );
     // Closing with the request unread would reset the connection, and a reset may reach the client before the answer.
     socket.resume();

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { ClosedError, StorageError } from '../../protocol/errors';
 import type { BlobSource } from '../blobs/blob-store';
 import { giveFrameBack } from '../memory/upload-frames';
-import { SpoolFile } from './spool-file';
+import { isSpoolName, SpoolFile } from './spool-file';
 
 export interface ReceivedBody {
   source: BlobSource;
@@ -159,13 +159,17 @@ export async function receiveBody(body: AsyncIterable<Uint8Array>, opts: Receive
   };
 }
 
-/** Removes spool files a crashed daemon left behind; returns how many. */
+/**
+ * Removes spool files a crashed daemon left behind; returns how many. Only
+ * regular files named as SpoolFile names them: anything else in the directory
+ * is another program's (spool-file.ts).
+ */
 export async function clearStaleSpool(spoolDir: string): Promise<number> {
   await fs.promises.mkdir(spoolDir, { recursive: true, mode: 0o700 });
   let removed = 0;
-  for (const name of await fs.promises.readdir(spoolDir)) {
-    if (!name.endsWith('.part')) continue;
-    await fs.promises.rm(path.join(spoolDir, name), { force: true });
+  for (const entry of await fs.promises.readdir(spoolDir, { withFileTypes: true })) {
+    if (!entry.isFile() || !isSpoolName(entry.name)) continue;
+    await fs.promises.rm(path.join(spoolDir, entry.name), { force: true });
     removed++;
   }
   return removed;

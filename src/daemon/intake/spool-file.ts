@@ -20,6 +20,20 @@ export const MAX_QUEUED_BYTES = 1024 * 1024;
 /** Called after each write with the file, the bytes it now holds and the chunks that write took. */
 export type SpoolWritten = (path: string, bytes: number, chunks: readonly Uint8Array[]) => void;
 
+/**
+ * The names of spool files: a prefix no other program would choose, then a
+ * random UUID. STORAGED_SPOOL_DIR may be a directory other programs use too
+ * (/var/tmp), so the cleanup at start removes only names of exactly this form;
+ * a bare `*.part` could be anyone's download in progress.
+ */
+const SPOOL_PREFIX = 'storaged-spool-';
+const SPOOL_NAME = /^storaged-spool-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.part$/;
+
+/** Whether `name` (a file name, no directory) is one SpoolFile makes. */
+export function isSpoolName(name: string): boolean {
+  return SPOOL_NAME.test(name);
+}
+
 export class SpoolFile {
   readonly path: string;
   readonly #onWritten: SpoolWritten;
@@ -31,7 +45,7 @@ export class SpoolFile {
   #failure: unknown = null;
 
   constructor(dir: string, onWritten: SpoolWritten) {
-    this.path = path.join(dir, `${randomUUID()}.part`);
+    this.path = path.join(dir, `${SPOOL_PREFIX}${randomUUID()}.part`);
     this.#onWritten = onWritten;
   }
 

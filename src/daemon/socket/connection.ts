@@ -18,6 +18,7 @@ import { takesBody } from './call-dispatch';
 import { acceptHello, type SocketAuth } from './hello-check';
 import { type ActiveCall, OpenCalls } from './open-calls';
 import type { CallAdmission } from '../admission/call-admission';
+import type { AuthFailures } from '../admission/auth-failures';
 
 /** Counters shared by every connection of one server (see SocketServer.stats). */
 export interface ServerCounters {
@@ -36,6 +37,8 @@ export interface ConnectionOptions {
   auth: SocketAuth;
   /** The daemon's slots for calls, shared with the gateway. */
   admission: CallAdmission;
+  /** Wrong tokens in hellos, over every connection of the server (hello-check.ts); null for no limit. */
+  authFailures: AuthFailures | null;
 }
 
 type State = 'hello' | 'open' | 'closed';
@@ -194,6 +197,8 @@ export class Connection {
     this.#opts.counters.protocolErrors += 1;
     const error = toStorageError(err);
     if (error.code === 'INTERNAL') this.#logger.error({ err }, 'closing a connection after an internal error');
+    // A hello refused during a flood of wrong tokens: hello-check.ts said so once; a line per connection would flood the log too.
+    else if (error.code === 'RATE_LIMITED') this.#logger.debug({ code: error.code }, 'closing a connection refused for the wrong tokens before it');
     else this.#logger.warn({ code: error.code, reason: error.message }, 'closing a connection that broke the protocol');
     this.#out.send({ t: 'fatal', error: error.toWire() });
     this.#closeSocket();

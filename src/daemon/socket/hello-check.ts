@@ -2,8 +2,10 @@
 // tells the client back (its version and the limits a client must respect).
 
 import { clientIdProblem } from '../../protocol/client-id';
-import { ProtocolError, UnauthorizedError, ValidationError } from '../../protocol/errors';
+import { ProtocolError, RateLimitedError, UnauthorizedError, ValidationError } from '../../protocol/errors';
+import type { AuthFailures } from '../admission/auth-failures';
 import type { GatewayTokens } from '../config/gateway-tokens';
+import type { Logger } from '../logger';
 import {
   CHUNK_BYTES,
   MAX_FRAME_BYTES,
@@ -21,11 +23,26 @@ import { PROTOCOL_VERSION, type ClientMessage, type HelloReply } from '../../pro
  */
 export type SocketAuth = { mode: 'token'; tokens: GatewayTokens } | { mode: 'trusted' };
 
+export interface HelloSettings {
+  serverVersion: string;
+  maxBodyBytes: number;
+  auth: SocketAuth;
+  /**
+   * Wrong tokens in hellos, counted over every connection together
+   * (STORAGED_SOCKET_AUTH_FAILURE_RATE): a Unix socket's peer has no address
+   * to count by, and a guesser opens a new connection per guess, since a
+   * refused hello closes its connection (one guess per connection). Null for
+   * no limit.
+   */
+  authFailures: AuthFailures | null;
+  logger: Logger;
+}
+
+/** The one key of the socket's failures: all its peers share one allowance. */
+const SOCKET_KEY = 'socket';
+
 /** Checks a connection's first message; returns the reply, or throws the reason the connection is refused. */
-export function acceptHello(
-  message: ClientMessage,
-  settings: { serverVersion: string; maxBodyBytes: number; auth: SocketAuth },
-): { clientId: string; admin: boolean; reply: HelloReply } {
+export function acceptHello(message: ClientMessage, settings: HelloSettings): { clientId: string; admin: boolean; reply: HelloReply } {
   if (message.t !== 'hello') throw new ProtocolError(`expected hello as the first frame, got ${message.t}`);
   if (message.version !== PROTOCOL_VERSION) {
     throw new ProtocolError(`protocol version ${message.version} is not supported; this daemon speaks ${PROTOCOL_VERSION}`, {
@@ -34,7 +51,7 @@ export function acceptHello(
   }
   const problem = clientIdProblem(message.clientId);
   if (problem !== null) throw new ValidationError(problem);
-  const { clientId, admin } = authenticate(message, settings.auth);
+  const { clientId, admin } = authenticate(message, settings);
   return {
     clientId,
     admin,
@@ -53,13 +70,30 @@ export function acceptHello(
   };
 }
 
-function authenticate(hello: Extract<ClientMessage, { t: 'hello' }>, auth: SocketAuth): { clientId: string; admin: boolean } {
+function authenticate(hello: Extract<ClientMessage, { t: 'hello' }>, settings: HelloSettings): { clientId: string; admin: boolean } {
+  const { auth, authFailures } = settings;
   if (auth.mode === 'trusted') return { clientId: hello.clientId, admin: true };
   if (hello.token === undefined) {
     throw new UnauthorizedError('this daemon needs a token in the hello: give the client its token (new StorageClient({ socketPath, clientId, token }) or STORAGED_TOKEN)');
   }
+  // While the allowance is spent no token is looked at, so a right guess is refused like a wrong one.
+  const waitSeconds = authFailures?.check(SOCKET_KEY) ?? 0;
+  if (waitSeconds > 0) {
+    throw new RateLimitedError(
+      `too many hellos with a wrong token on this socket (STORAGED_SOCKET_AUTH_FAILURE_RATE); retry in ${waitSeconds} s`,
+      { details: { retryAfterSeconds: waitSeconds } },
+    );
+  }
   const identity = auth.tokens.identify(hello.token);
-  if (identity === null) throw new UnauthorizedError('the token is not valid');
+  if (identity === null) {
+    if (authFailures?.fail(SOCKET_KEY)) {
+      settings.logger.warn(
+        { rate: authFailures.rate },
+        'wrong tokens in socket hellos past STORAGED_SOCKET_AUTH_FAILURE_RATE: new connections are refused RATE_LIMITED until the allowance grows back; open ones go on',
+      );
+    }
+    throw new UnauthorizedError('the token is not valid');
+  }
   // The token decides; a client that believes it is someone else has the wrong token or the wrong clientId.
   if (identity.clientId !== hello.clientId) throw new UnauthorizedError(`the token is not one of client ${JSON.stringify(hello.clientId)}`);
   return { clientId: identity.clientId, admin: identity.admin };

@@ -2,11 +2,11 @@
 // daemon is replaced; a live daemon's socket, or anything that is not a socket,
 // is never touched: starting twice must fail loudly, not steal the clients.
 //
-// The socket is bound under a temporary name, given its mode, then hard-linked
-// to the real path: link() fails if the path exists, so two daemons starting at
-// once cannot both win; clients never see the socket with the umask's mode; and
-// libuv, which unlinks the name it bound when the server closes, only ever
-// removes the temporary name, never a successor's socket.
+// The socket is bound under a temporary name, with its mode from the start
+// (listenWithMode), then hard-linked to the real path: link() fails if the path
+// exists, so two daemons starting at once cannot both win; and libuv, which
+// unlinks the name it bound when the server closes, only ever removes the
+// temporary name, never a successor's socket.
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -33,6 +33,40 @@ export function somebodyListens(socketPath: string): Promise<boolean> {
       if (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') resolve(false);
       else reject(new Error(`cannot tell whether ${socketPath} is in use: ${err.message}`, { cause: err }));
     });
+  });
+}
+
+/**
+ * Listens on `socketPath` with a socket file that is `mode` (or tighter) from
+ * the moment it exists. bind(2) creates the file with 0777 & ~umask, and Node
+ * takes no mode for it (readableAll/writableAll only chmod after the bind), so
+ * a chmod afterwards left a window, as long as a busy thread pool makes it,
+ * in which any local user could connect through the temporary name beside the
+ * socket.
+ *
+ * The process umask is tightened around listen() and restored right after.
+ * That covers the bind and only the bind because Node 20 binds a path
+ * synchronously inside listen() (net.js setupListenHandle → Pipe#bind; only a
+ * cluster worker's listen goes through the primary, and storaged is not one).
+ * The umask is process-wide, so a file another thread creates in the same few
+ * microseconds gets the tighter mask: tighter, never looser. The other way,
+ * binding inside a private directory and linking out, leaves a directory
+ * behind after a kill -9 at the wrong moment, and needs a second name within
+ * sun_path's 108 bytes. process.umask() cannot be set in a worker thread: the
+ * socket server runs on the main thread.
+ */
+export function listenWithMode(server: net.Server, socketPath: string, backlog: number, mode: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const previous = process.umask(0o777 & ~mode);
+    try {
+      server.listen({ path: socketPath, backlog }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    } finally {
+      process.umask(previous);
+    }
   });
 }
 

@@ -9,8 +9,9 @@ import { Connection, type ServerCounters } from './connection';
 import { encodeFrame } from '../../protocol/frame-codec';
 import { AdmissionRefusal } from '../admission/admission-refusal';
 import { CallAdmission, DEFAULT_CALL_LIMITS } from '../admission/call-admission';
+import type { AuthFailures } from '../admission/auth-failures';
 import type { SocketAuth } from './hello-check';
-import { claimSocketPath, publishSocket, releaseSocketPath, socketIdentity, temporarySocketPath } from './socket-path';
+import { claimSocketPath, listenWithMode, publishSocket, releaseSocketPath, socketIdentity, temporarySocketPath } from './socket-path';
 
 export interface SocketServerOptions {
   path: string;
@@ -31,6 +32,8 @@ export interface SocketServerOptions {
   maxConnections?: number;
   /** The daemon's slots for calls (shared with the gateway); its own, with the default limits, when absent. */
   admission?: CallAdmission;
+  /** STORAGED_SOCKET_AUTH_FAILURE_RATE: wrong tokens in hellos, all connections together; no limit when null or absent. */
+  authFailures?: AuthFailures | null;
 }
 
 /**
@@ -57,6 +60,10 @@ export interface SocketServerStats {
   callsInFlight: number;
   callsTotal: number;
   protocolErrors: number;
+  /** Hellos refused for a wrong token. */
+  helloAuthFailures: number;
+  /** Hellos refused RATE_LIMITED because too many wrong tokens came before them. */
+  hellosRateLimited: number;
 }
 
 export class SocketServer {
@@ -85,6 +92,7 @@ export class SocketServer {
       ...opts,
       maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       admission: opts.admission ?? new CallAdmission(DEFAULT_CALL_LIMITS),
+      authFailures: opts.authFailures ?? null,
     };
   }
 
@@ -99,16 +107,11 @@ export class SocketServer {
     const tempPath = temporarySocketPath(socketPath);
     await fs.promises.unlink(tempPath).catch(() => undefined);
     const server = net.createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ path: tempPath, backlog: LISTEN_BACKLOG }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenWithMode(server, tempPath, LISTEN_BACKLOG, mode);
     server.on('error', (err) => logger.error({ err }, 'socket server error'));
     this.#server = server;
     try {
+      // Already this mode from the bind; kept so that the mode holds where a platform's bind ignores the umask.
       await fs.promises.chmod(tempPath, mode);
       await publishSocket(tempPath, socketPath);
       this.#identity = await socketIdentity(socketPath);
@@ -145,7 +148,14 @@ export class SocketServer {
   }
 
   stats(): SocketServerStats {
-    return { connections: this.#connections.size, connectionsRefused: this.#refused, ...this.#counters };
+    const auth = this.#opts.authFailures?.stats();
+    return {
+      connections: this.#connections.size,
+      connectionsRefused: this.#refused,
+      ...this.#counters,
+      helloAuthFailures: auth?.failures ?? 0,
+      hellosRateLimited: auth?.refused ?? 0,
+    };
   }
 
   #accept(socket: net.Socket): void {
@@ -153,7 +163,7 @@ export class SocketServer {
       socket.destroy();
       return;
     }
-    const { coordinator, logger, maxBodyBytes, version, helloTimeoutMs, auth, maxConnections, admission } = this.#opts;
+    const { coordinator, logger, maxBodyBytes, version, helloTimeoutMs, auth, maxConnections, admission, authFailures } = this.#opts;
     if (this.#connections.size >= maxConnections) {
       this.#refuse(socket, maxConnections);
       return;
@@ -167,6 +177,7 @@ export class SocketServer {
       helloTimeoutMs,
       auth,
       admission,
+      authFailures,
     });
     this.#connections.add(connection);
     void connection.closed.then(() => this.#connections.delete(connection));
