@@ -25,7 +25,7 @@ import { assertTransition, isFinished } from '../db/processing-transitions';
 import { parseSearchQuery, parseUserPhotosQuery } from '../db/search-query';
 import { DEFAULT_PHOTO_CACHE_SIZE } from '../db/catalog';
 import { photoIdOfKey } from '../db/object-key';
-import { catalogError, isConnectionEnded, isStatementTimeout } from './pg-errors';
+import { catalogError, isConnectionEnded, isStatementTimeout, triesOver } from './pg-errors';
 import { DEFAULT_SEARCH_TIMEOUT_MS, searchTooLong } from '../search-threads/search-threads';
 import { PgWriter } from './pg-writer';
 import { PHOTO_CHANNEL, SharedPhotoCache } from './shared-photo-cache';
@@ -159,9 +159,6 @@ function patchUpdate(values: PatchValues, id: string, clientId: string, at: stri
   };
 }
 
-/** Tries of one read over connections the server may have ended (#read): the pool drops one with each. */
-const READ_ATTEMPTS = 3;
-
 export class PostgresCatalog implements PhotoCatalog {
   readonly engine = 'postgres' as const;
   readonly catalogId: string;
@@ -254,7 +251,7 @@ export class PostgresCatalog implements PhotoCatalog {
       try {
         return (await this.#pool.query<T>(text, values)).rows;
       } catch (err) {
-        if (attempt >= READ_ATTEMPTS || !isConnectionEnded(err)) throw catalogError(err);
+        if (attempt >= triesOver(this.#pool) || !isConnectionEnded(err)) throw catalogError(err);
       }
     }
   }
@@ -496,7 +493,7 @@ export class PostgresCatalog implements PhotoCatalog {
         try {
           return await runPgSearch(this.#pool, clientId, plan, this.#searchOwnBound);
         } catch (err) {
-          if (attempt >= READ_ATTEMPTS || !isConnectionEnded(err)) throw err;
+          if (attempt >= triesOver(this.#pool) || !isConnectionEnded(err)) throw err;
         }
       }
     } catch (err) {

@@ -5,6 +5,7 @@
 // storaged raises itself (NOT_FOUND, CONFLICT, …) pass through unchanged;
 // anything else PostgreSQL says is a bug of ours and stays INTERNAL.
 
+import type { Pool } from 'pg';
 import { StorageError, UnavailableError } from '../../protocol/errors';
 
 /**
@@ -72,6 +73,19 @@ export function isConnectionEnded(err: unknown): boolean {
   if (code === '57P01' || code === '57P02' || code === 'ECONNRESET' || code === 'EPIPE') return true;
   return typeof message === 'string' && /Connection terminated unexpectedly/i.test(message);
 }
+
+/**
+ * Tries for a statement safe to repeat (isConnectionEnded) over `pool`: each
+ * failed try drops its connection, and after a restart every idle one may be
+ * dead, so one more try than the pool holds reaches a new connection. Each
+ * such failure comes back at once (the FATAL is already there to be read).
+ */
+export function triesOver(pool: Pool): number {
+  return (pool.options.max ?? DEFAULT_PG_POOL_MAX) + 1;
+}
+
+/** pg-pool's own default size, for a pool configured without one. */
+const DEFAULT_PG_POOL_MAX = 10;
 
 /** `err` as the caller should see it: UNAVAILABLE for an outage, else unchanged (the door maps the rest to INTERNAL). */
 export function catalogError(err: unknown): unknown {

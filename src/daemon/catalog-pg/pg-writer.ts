@@ -15,7 +15,7 @@ import type { Pool, PoolClient } from 'pg';
 import { ClosedError } from '../../protocol/errors';
 import type { Logger } from '../logger';
 import type { CatalogStats } from '../db/photo-catalog';
-import { catalogError, isConnectionBroken, isConnectionEnded } from './pg-errors';
+import { catalogError, isConnectionBroken, isConnectionEnded, triesOver } from './pg-errors';
 
 export type PgOp<T> = (client: PoolClient) => Promise<T>;
 
@@ -28,8 +28,6 @@ interface Job {
 
 /** Most ops in one transaction: a batch holds its row locks until COMMIT. */
 export const DEFAULT_PG_MAX_BATCH = 256;
-/** Connections a batch tries for its BEGIN (#begun): the pool drops each one the server had ended. */
-const BEGIN_ATTEMPTS = 3;
 
 export class PgWriter {
   readonly #pool: Pool;
@@ -156,7 +154,7 @@ export class PgWriter {
         return client;
       } catch (err) {
         client.release(err instanceof Error ? err : new Error(String(err)));
-        if (attempt >= BEGIN_ATTEMPTS || !isConnectionEnded(err)) throw err;
+        if (attempt >= triesOver(this.#pool) || !isConnectionEnded(err)) throw err;
       }
     }
   }
