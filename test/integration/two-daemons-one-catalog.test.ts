@@ -230,7 +230,8 @@ test("a store still receiving its body past another node's pending timeout is ro
 
   const failure = await storing;
   assert.equal(failure?.code, 'UNAVAILABLE', 'B does not acknowledge a store whose row is gone; its caller may retry');
-  assert.match(a.stdout(), /"pendingRolledBack":1/);
+  // A's pass logs its counts once it has finished every step, which may be after B's caller heard.
+  await waitFor(() => /"pendingRolledBack":1/.test(a.stdout()), "A's recovery pass to report the rollback", 20_000);
   await assertAgreement(minio, query);
   assert.deepEqual(await objectsInMinio(minio), [], 'nothing of the store is left');
 });
