@@ -9,7 +9,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/daemon/config/daemon-config';
+import { GatewayTokens } from '../../src/daemon/config/gateway-tokens';
 import { parseSocketUsers } from '../../src/daemon/config/socket-users';
+import { acceptHello } from '../../src/daemon/socket/hello-check';
+import { createLogger } from '../../src/daemon/logger';
+import { PROTOCOL_VERSION } from '../../src/protocol/messages';
 import { StorageClient } from '../../src/sidecar-client/storage-client';
 import { pngBytes } from '../support/image-bytes';
 import { startTestDaemon } from '../support/in-process-daemon';
@@ -189,4 +193,20 @@ test('user names resolve through the system, a uid is taken as given', () => {
   assert.deepEqual(asked, ['app'], 'a uid is never looked up');
   assert.equal(users.identify(5000)?.clientId, 'reports');
   assert.equal(users.identify(42)?.clientId, 'other');
+});
+
+test("a connection whose Unix user could not be read is nobody's, and is refused", () => {
+  const settings = {
+    serverVersion: 'test',
+    maxBodyBytes: 1024,
+    authFailures: null,
+    logger: createLogger('silent'),
+    auth: { mode: 'peercred' as const, users: parseSocketUsers(`${me} alice`), tokens: new GatewayTokens([]), read: () => assert.fail('not read here') },
+  };
+  const hello = { t: 'hello' as const, version: PROTOCOL_VERSION, clientId: 'alice' };
+  assert.throws(() => acceptHello(hello, settings, null), {
+    code: 'UNAUTHORIZED',
+    message: "the daemon could not read this connection's Unix user (its log says why)",
+  });
+  assert.equal(acceptHello(hello, settings, { pid: 1, uid: me, gid: 0 }).clientId, 'alice');
 });

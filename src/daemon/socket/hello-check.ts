@@ -118,9 +118,12 @@ function byPeer(
     return user;
   }
   if (auth.tokens.size > 0 && hello.token !== undefined) return byToken(hello, auth.tokens, settings);
-  const who = peer === null ? "the daemon could not read this connection's Unix user" : `uid ${peer.uid} is not listed in STORAGED_SOCKET_USERS`;
-  const fix = auth.tokens.size > 0 ? 'add it there or send a token in the hello' : "add it there (the daemon's setting)";
-  throw new UnauthorizedError(`${who}; ${fix}`);
+  const withToken = auth.tokens.size > 0;
+  if (peer === null) {
+    throw new UnauthorizedError(`the daemon could not read this connection's Unix user (its log says why)${withToken ? '; send a token in the hello' : ''}`);
+  }
+  const fix = withToken ? 'add it there or send a token in the hello' : "add it there (the daemon's setting)";
+  throw new UnauthorizedError(`uid ${peer.uid} is not listed in STORAGED_SOCKET_USERS; ${fix}`);
 }
 
 function byToken(
