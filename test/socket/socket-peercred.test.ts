@@ -9,10 +9,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/daemon/config/daemon-config';
-import { GatewayTokens } from '../../src/daemon/config/gateway-tokens';
+import { GatewayTokens, parseTokenList } from '../../src/daemon/config/gateway-tokens';
 import { parseSocketUsers } from '../../src/daemon/config/socket-users';
 import { acceptHello } from '../../src/daemon/socket/hello-check';
 import { createLogger } from '../../src/daemon/logger';
+import { AuthFailures } from '../../src/daemon/admission/auth-failures';
+import { parseRequestRate } from '../../src/daemon/admission/request-rate';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages';
 import { StorageClient } from '../../src/sidecar-client/storage-client';
 import { pngBytes } from '../support/image-bytes';
@@ -209,4 +211,20 @@ test("a connection whose Unix user could not be read is nobody's, and is refused
     message: "the daemon could not read this connection's Unix user (its log says why)",
   });
   assert.equal(acceptHello(hello, settings, { pid: 1, uid: me, gid: 0 }).clientId, 'alice');
+});
+
+test('wrong tokens from unlisted users spend the socket allowance; a listed user is let in regardless', () => {
+  const authFailures = new AuthFailures(parseRequestRate('1/min,burst=1')!);
+  const settings = {
+    serverVersion: 'test',
+    maxBodyBytes: 1024,
+    authFailures,
+    logger: createLogger('silent'),
+    auth: { mode: 'peercred' as const, users: parseSocketUsers(`${me} alice`), tokens: parseTokenList(`${bobToken} bob`), read: () => assert.fail('not read here') },
+  };
+  const stranger = { pid: 1, uid: other, gid: 0 };
+  const hello = (clientId: string, token?: string) => ({ t: 'hello' as const, version: PROTOCOL_VERSION, clientId, ...(token && { token }) });
+  assert.throws(() => acceptHello(hello('bob', 'x'.repeat(32)), settings, stranger), { code: 'UNAUTHORIZED' });
+  assert.throws(() => acceptHello(hello('bob', bobToken), settings, stranger), { code: 'RATE_LIMITED' }, 'the allowance is spent');
+  assert.equal(acceptHello(hello('alice', 'x'.repeat(32)), settings, { pid: 1, uid: me, gid: 0 }).clientId, 'alice');
 });
