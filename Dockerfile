@@ -5,6 +5,10 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# The SO_PEERCRED addon (STORAGED_SOCKET_AUTH=peercred) is a file: dependency
+# built by npm ci with the tools above; node_modules links to it, so the final
+# stage copies it too.
+COPY packages/peer-credentials ./packages/peer-credentials
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
@@ -23,6 +27,7 @@ ENV NODE_ENV=production \
     PORT=3001
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/packages/peer-credentials ./packages/peer-credentials
 COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./
 COPY migrations ./migrations

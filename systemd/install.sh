@@ -60,11 +60,15 @@ tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 
 mkdir -p "$prefix"
 # An upgrade replaces the code and its dependencies; nothing else lives in PREFIX.
-rm -rf "$prefix/dist" "$prefix/node_modules"
+rm -rf "$prefix/dist" "$prefix/node_modules" "$prefix/packages"
 tar -xzf "$work/$tarball" -C "$prefix" --strip-components=1 --no-same-owner
 cp package-lock.json "$prefix/package-lock.json"
 if [ "$build" = 1 ]; then
   cp -a node_modules "$prefix/node_modules"
+  # The SO_PEERCRED addon (STORAGED_SOCKET_AUTH=peercred) is a file: dependency: node_modules links to
+  # packages/peer-credentials, and the tarball holds its sources, not what npm ci built from them.
+  # Optional: without a compiler the build had none to give, and peercred is refused at start.
+  if [ -d packages/peer-credentials/build ]; then cp -a packages/peer-credentials/build "$prefix/packages/peer-credentials/"; fi
   (cd "$prefix" && npm prune --omit=dev --no-audit --no-fund)
 else
   # The checkout's node_modules may not match the lock: install afresh.

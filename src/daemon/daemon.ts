@@ -17,6 +17,7 @@ import { clearStaleSpool } from './intake/receive-body';
 import type { Logger } from './logger';
 import { recover, type RecoveryReport } from './recovery/recovery';
 import { SocketServer } from './socket/socket-server';
+import type { SocketAuth } from './socket/hello-check';
 import { CallAdmission } from './admission/call-admission';
 import { AdmissionMetrics } from './admission/admission-metrics';
 import { AuthFailures } from './admission/auth-failures';
@@ -187,12 +188,18 @@ export class Daemon {
         // The socket caps every body at the largest limit; the coordinator applies each type's own.
         maxBodyBytes: largestBodyLimit(config.bodyLimits),
         version: STORAGED_VERSION,
-        auth: config.socketAuth === 'token' ? { mode: 'token', tokens: config.gatewayTokens } : { mode: 'trusted' },
+        auth: socketAuthOf(config),
       });
       if (config.socketAuth === 'trusted') {
         logger.warn(
           { socket: config.socketPath },
           'socket callers are trusted: any process that may open the socket can act as any client; configure tokens (STORAGED_TOKENS_FILE) to authenticate them',
+        );
+      }
+      if (config.socketAuth === 'peercred') {
+        logger.info(
+          { socket: config.socketPath, users: config.socketUsers!.users.size, tokens: config.gatewayTokens.size > 0 },
+          'socket callers are identified by their Unix user (STORAGED_SOCKET_USERS)',
         );
       }
       await socket.listen();
@@ -322,4 +329,11 @@ export class Daemon {
     for (const stop of this.#stopCountingSpares) stop();
     this.logger.info('storaged stopped');
   }
+}
+
+/** The socket's rule for who a caller is, from the settings read at start. */
+function socketAuthOf(config: DaemonConfig): SocketAuth {
+  if (config.socketAuth === 'token') return { mode: 'token', tokens: config.gatewayTokens };
+  if (config.socketAuth === 'peercred') return { mode: 'peercred', tokens: config.gatewayTokens, ...config.socketUsers! };
+  return { mode: 'trusted' };
 }

@@ -16,7 +16,7 @@ const ROOT = path.resolve(__dirname, '../../..');
 const UNIT = path.join(ROOT, 'systemd', 'storaged.service');
 const INSTALL = path.join(ROOT, 'systemd', 'install.sh');
 /** What a fresh clone of the repository does not have (.gitignore, and git's own directory). */
-const NOT_IN_A_CLONE = new Set(['.git', 'node_modules', 'dist', 'data', '.env']);
+const NOT_IN_A_CLONE = new Set(['.git', 'node_modules', 'dist', 'data', '.env', 'packages/peer-credentials/build']);
 const isRoot = process.getuid?.() === 0;
 
 function systemdAnalyze(file: string) {
@@ -137,6 +137,12 @@ test(
       assert.deepEqual(fs.readFileSync(path.join(prefix, file)), fs.readFileSync(path.join(checkout, file)), `${file}: installed as that build made it`);
     }
     assert.ok(fs.existsSync(path.join(prefix, 'node_modules/better-sqlite3')));
+    // The SO_PEERCRED addon the build compiled is installed with it (STORAGED_SOCKET_AUTH=peercred).
+    const peercred = spawnSync(process.execPath, ['-e', "process.exit(typeof require('storaged-peer-credentials').peerCredentials === 'function' ? 0 : 1)"], {
+      cwd: prefix,
+      encoding: 'utf8',
+    });
+    assert.equal(peercred.status, 0, peercred.stderr);
     assert.ok(!fs.existsSync(path.join(prefix, 'node_modules/typescript')), 'runtime dependencies only');
     assert.ok(!fs.existsSync(path.join(prefix, 'dist/test')), 'the package holds dist/src only');
 

@@ -81,7 +81,7 @@ test('the socket auth setting is checked at start', () => {
   assert.equal(loadConfig(base).socketAuth, 'trusted', 'no tokens: nothing to check against');
   assert.equal(loadConfig({ ...base, STORAGED_TOKENS: TOKENS }).socketAuth, 'token', 'tokens: token by default');
   assert.throws(() => loadConfig({ ...base, STORAGED_SOCKET_AUTH: 'token' }), /STORAGED_SOCKET_AUTH.*no tokens are configured/);
-  assert.throws(() => loadConfig({ ...base, STORAGED_TOKENS: TOKENS, STORAGED_SOCKET_AUTH: 'peercred' }), /SO_PEERCRED/);
+  assert.throws(() => loadConfig({ ...base, STORAGED_TOKENS: TOKENS, STORAGED_SOCKET_AUTH: 'peercred' }), /STORAGED_SOCKET_USERS is not set/);
   assert.throws(() => loadConfig({ ...base, STORAGED_SOCKET_AUTH: 'open' }), /STORAGED_SOCKET_AUTH.*expected one of/);
 });
 

@@ -11,6 +11,8 @@ import { ConfigError } from './config-error';
 import { readAdmissionSettings, type AdmissionSettings } from './admission-settings';
 import type { S3Settings } from '../../s3/s3-settings';
 import { readGatewayTokens, type GatewayTokens } from './gateway-tokens';
+import { parseSocketUsers, type SocketUsers } from './socket-users';
+import { loadPeerCredentials, type ReadPeerCredentials } from '../socket/peer-credentials';
 import { Env, readBoolean, readChoice, readInteger, readList, readString } from './env-readers';
 import { DEFAULT_WORKER_NICE } from '../workers/worker-pool';
 import { DEFAULT_SEARCH_THREADS, DEFAULT_SEARCH_TIMEOUT_MS } from '../search-threads/search-threads';
@@ -50,8 +52,13 @@ export interface DaemonConfig {
   http: { enabled: boolean; host: string; port: number; publicUrl: string | null; bodyIdleTimeoutMs: number };
   /** Client tokens: the gateway's bearer tokens, and the socket's hello tokens (empty: every gateway route but /health answers 401). */
   gatewayTokens: GatewayTokens;
-  /** STORAGED_SOCKET_AUTH: `token` (hello must carry a valid token) or `trusted` (client id taken as sent). */
-  socketAuth: 'token' | 'trusted';
+  /**
+   * STORAGED_SOCKET_AUTH: `token` (hello must carry a valid token), `trusted`
+   * (client id taken as sent) or `peercred` (client id from the peer's Unix user).
+   */
+  socketAuth: 'token' | 'trusted' | 'peercred';
+  /** peercred only (else null): STORAGED_SOCKET_USERS, and the addon that reads a connection's Unix user. */
+  socketUsers: { users: SocketUsers; read: ReadPeerCredentials } | null;
   maxBodyBytes: number;
   /** Largest body per kind (image/*, video/*, anything else); each defaults to maxBodyBytes. */
   bodyLimits: BodyLimits;
@@ -202,18 +209,28 @@ function isWildcard(host: string): boolean {
 }
 
 /** Token whenever tokens exist; trusted only when asked for, or when there are none to check against. */
-function readSocketAuth(env: Env, tokens: GatewayTokens): 'token' | 'trusted' {
+function readSocketAuth(env: Env, tokens: GatewayTokens): Pick<DaemonConfig, 'socketAuth' | 'socketUsers'> {
   const mode = readChoice(env, 'STORAGED_SOCKET_AUTH', ['token', 'trusted', 'peercred'] as const, tokens.size > 0 ? 'token' : 'trusted');
-  if (mode === 'peercred') {
+  const usersSetting = readString(env, 'STORAGED_SOCKET_USERS');
+  if (mode !== 'peercred') {
+    if (usersSetting !== undefined) {
+      throw new ConfigError('STORAGED_SOCKET_USERS', `is set but STORAGED_SOCKET_AUTH is ${mode}; set STORAGED_SOCKET_AUTH=peercred to use it, or unset it`);
+    }
+    if (mode === 'token' && tokens.size === 0) {
+      throw new ConfigError('STORAGED_SOCKET_AUTH', 'is token but no tokens are configured; set STORAGED_TOKENS_FILE (or STORAGED_TOKENS)');
+    }
+    return { socketAuth: mode, socketUsers: null };
+  }
+  if (usersSetting === undefined) {
     throw new ConfigError(
       'STORAGED_SOCKET_AUTH',
-      'peercred is not available: Node.js exposes no SO_PEERCRED for Unix sockets; use token (one token per client in STORAGED_TOKENS_FILE)',
+      "is peercred but STORAGED_SOCKET_USERS is not set; list which Unix user is which client, e.g. STORAGED_SOCKET_USERS='1001 photos-app; backup reports admin'",
     );
   }
-  if (mode === 'token' && tokens.size === 0) {
-    throw new ConfigError('STORAGED_SOCKET_AUTH', 'is token but no tokens are configured; set STORAGED_TOKENS_FILE (or STORAGED_TOKENS)');
-  }
-  return mode;
+  const users = parseSocketUsers(usersSetting);
+  const read = loadPeerCredentials();
+  if (typeof read !== 'function') throw new ConfigError('STORAGED_SOCKET_AUTH', read.problem);
+  return { socketAuth: mode, socketUsers: { users, read } };
 }
 
 /**
@@ -311,7 +328,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       bodyIdleTimeoutMs: readInteger(env, 'STORAGED_BODY_IDLE_TIMEOUT_S', DEFAULT_BODY_IDLE_TIMEOUT_MS / 1000, 1, 3600) * 1000,
     },
     gatewayTokens,
-    socketAuth: readSocketAuth(env, gatewayTokens),
+    ...readSocketAuth(env, gatewayTokens),
     maxBodyBytes,
     bodyLimits: readBodyLimits(env, maxBodyBytes, allowedTypes),
     allowedTypes,

@@ -16,6 +16,7 @@ import { AnswerWriter } from './answer-writer';
 import { joinFrameInto } from '../memory/upload-frames';
 import { takesBody } from './call-dispatch';
 import { acceptHello, type SocketAuth } from './hello-check';
+import { peerOf, type PeerCredentials } from './peer-credentials';
 import { type ActiveCall, OpenCalls } from './open-calls';
 import type { CallAdmission } from '../admission/call-admission';
 import type { AuthFailures } from '../admission/auth-failures';
@@ -52,6 +53,8 @@ export class Connection {
   readonly #out: AnswerWriter;
   readonly #calls: OpenCalls;
   #helloTimer: NodeJS.Timeout | null;
+  /** Who connected, by the kernel's word (peercred mode only); null when not read or not readable. */
+  readonly #peer: PeerCredentials | null = null;
   /** Resolves once the socket is fully closed. */
   readonly closed: Promise<void>;
 
@@ -61,6 +64,14 @@ export class Connection {
     this.#out = new AnswerWriter(socket, () => this.#state === 'closed');
     this.#calls = new OpenCalls(opts, this.#out, () => this.#endIfIdle());
     this.#logger = opts.logger;
+    // Read at accept, while the descriptor surely is open; the kernel recorded it at connect().
+    if (opts.auth.mode === 'peercred') {
+      try {
+        this.#peer = peerOf(socket, opts.auth.read);
+      } catch (err) {
+        this.#logger.warn({ err }, "could not read a socket connection's Unix user; it may still authenticate by token");
+      }
+    }
     // The first frame must be the hello, from a peer that is nobody yet: a hello's worth of bytes, not a full frame.
     this.#decoder.limitNextFrame(MAX_HELLO_BYTES, ' before the hello');
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
@@ -171,10 +182,10 @@ export class Connection {
   }
 
   #onHello(message: ClientMessage): void {
-    const { clientId, admin, reply } = acceptHello(message, this.#opts);
+    const { clientId, admin, reply } = acceptHello(message, this.#opts, this.#peer);
     if (this.#helloTimer) clearTimeout(this.#helloTimer);
     this.#helloTimer = null;
-    this.#logger = this.#opts.logger.child({ clientId });
+    this.#logger = this.#opts.logger.child(this.#peer === null ? { clientId } : { clientId, uid: this.#peer.uid, pid: this.#peer.pid });
     this.#calls.greet(clientId, admin, this.#logger);
     this.#state = 'open';
     this.#out.send(reply);

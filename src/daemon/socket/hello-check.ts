@@ -6,6 +6,8 @@ import { ProtocolError, RateLimitedError, UnauthorizedError, ValidationError } f
 import type { AuthFailures } from '../admission/auth-failures';
 import type { GatewayTokens } from '../config/gateway-tokens';
 import type { Logger } from '../logger';
+import type { SocketUsers } from '../config/socket-users';
+import type { PeerCredentials, ReadPeerCredentials } from './peer-credentials';
 import {
   CHUNK_BYTES,
   MAX_FRAME_BYTES,
@@ -20,8 +22,14 @@ import { PROTOCOL_VERSION, type ClientMessage, type HelloReply } from '../../pro
  * `trusted`: the client id is taken as sent, so any process that may open the
  * socket may act as any client (the daemon warns at start), and is an admin:
  * holding back what an admin may read would guard nothing there.
+ * `peercred`: the kernel says which Unix user connected (SO_PEERCRED, read with
+ * `read`) and STORAGED_SOCKET_USERS says which client that user is; a user not
+ * listed there may still prove itself with a token when tokens are configured.
  */
-export type SocketAuth = { mode: 'token'; tokens: GatewayTokens } | { mode: 'trusted' };
+export type SocketAuth =
+  | { mode: 'token'; tokens: GatewayTokens }
+  | { mode: 'trusted' }
+  | { mode: 'peercred'; users: SocketUsers; tokens: GatewayTokens; read: ReadPeerCredentials };
 
 export interface HelloSettings {
   serverVersion: string;
@@ -41,8 +49,16 @@ export interface HelloSettings {
 /** The one key of the socket's failures: all its peers share one allowance. */
 const SOCKET_KEY = 'socket';
 
-/** Checks a connection's first message; returns the reply, or throws the reason the connection is refused. */
-export function acceptHello(message: ClientMessage, settings: HelloSettings): { clientId: string; admin: boolean; reply: HelloReply } {
+/**
+ * Checks a connection's first message; returns the reply, or throws the reason
+ * the connection is refused. `peer`: who the kernel says connected (peercred
+ * mode), null when it could not be read.
+ */
+export function acceptHello(
+  message: ClientMessage,
+  settings: HelloSettings,
+  peer: PeerCredentials | null = null,
+): { clientId: string; admin: boolean; reply: HelloReply } {
   if (message.t !== 'hello') throw new ProtocolError(`expected hello as the first frame, got ${message.t}`);
   if (message.version !== PROTOCOL_VERSION) {
     throw new ProtocolError(`protocol version ${message.version} is not supported; this daemon speaks ${PROTOCOL_VERSION}`, {
@@ -51,7 +67,7 @@ export function acceptHello(message: ClientMessage, settings: HelloSettings): { 
   }
   const problem = clientIdProblem(message.clientId);
   if (problem !== null) throw new ValidationError(problem);
-  const { clientId, admin } = authenticate(message, settings);
+  const { clientId, admin } = authenticate(message, settings, peer);
   return {
     clientId,
     admin,
@@ -70,9 +86,52 @@ export function acceptHello(message: ClientMessage, settings: HelloSettings): { 
   };
 }
 
-function authenticate(hello: Extract<ClientMessage, { t: 'hello' }>, settings: HelloSettings): { clientId: string; admin: boolean } {
-  const { auth, authFailures } = settings;
+function authenticate(
+  hello: Extract<ClientMessage, { t: 'hello' }>,
+  settings: HelloSettings,
+  peer: PeerCredentials | null,
+): { clientId: string; admin: boolean } {
+  const { auth } = settings;
   if (auth.mode === 'trusted') return { clientId: hello.clientId, admin: true };
+  if (auth.mode === 'peercred') return byPeer(hello, auth, peer, settings);
+  return byToken(hello, auth.tokens, settings);
+}
+
+/**
+ * A listed Unix user is its client whatever the hello says or carries: the
+ * kernel's word cannot be forged, a claimed client id can. Anyone else may
+ * still show a token when there are tokens; without one they are refused.
+ */
+function byPeer(
+  hello: Extract<ClientMessage, { t: 'hello' }>,
+  auth: Extract<SocketAuth, { mode: 'peercred' }>,
+  peer: PeerCredentials | null,
+  settings: HelloSettings,
+): { clientId: string; admin: boolean } {
+  const user = peer === null ? null : auth.users.identify(peer.uid);
+  if (user !== null) {
+    if (user.clientId !== hello.clientId) {
+      throw new UnauthorizedError(
+        `this connection's Unix user (uid ${peer!.uid}) is client ${JSON.stringify(user.clientId)} in STORAGED_SOCKET_USERS, not ${JSON.stringify(hello.clientId)}`,
+      );
+    }
+    return user;
+  }
+  if (auth.tokens.size > 0 && hello.token !== undefined) return byToken(hello, auth.tokens, settings);
+  const withToken = auth.tokens.size > 0;
+  if (peer === null) {
+    throw new UnauthorizedError(`the daemon could not read this connection's Unix user (its log says why)${withToken ? '; send a token in the hello' : ''}`);
+  }
+  const fix = withToken ? 'add it there or send a token in the hello' : "add it there (the daemon's setting)";
+  throw new UnauthorizedError(`uid ${peer.uid} is not listed in STORAGED_SOCKET_USERS; ${fix}`);
+}
+
+function byToken(
+  hello: Extract<ClientMessage, { t: 'hello' }>,
+  tokens: GatewayTokens,
+  settings: HelloSettings,
+): { clientId: string; admin: boolean } {
+  const { authFailures } = settings;
   if (hello.token === undefined) {
     throw new UnauthorizedError('this daemon needs a token in the hello: give the client its token (new StorageClient({ socketPath, clientId, token }) or STORAGED_TOKEN)');
   }
@@ -84,7 +143,7 @@ function authenticate(hello: Extract<ClientMessage, { t: 'hello' }>, settings: H
       { details: { retryAfterSeconds: waitSeconds } },
     );
   }
-  const identity = auth.tokens.identify(hello.token);
+  const identity = tokens.identify(hello.token);
   if (identity === null) {
     if (authFailures?.fail(SOCKET_KEY)) {
       settings.logger.warn(
