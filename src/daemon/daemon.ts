@@ -17,6 +17,7 @@ import { clearStaleSpool } from './intake/receive-body';
 import type { Logger } from './logger';
 import { recover, type RecoveryReport } from './recovery/recovery';
 import { SocketServer } from './socket/socket-server';
+import { loadPeerCredentials } from './socket/peer-credentials';
 import type { SocketAuth } from './socket/hello-check';
 import { CallAdmission } from './admission/call-admission';
 import { AdmissionMetrics } from './admission/admission-metrics';
@@ -333,7 +334,11 @@ export class Daemon {
 
 /** The socket's rule for who a caller is, from the settings read at start. */
 function socketAuthOf(config: DaemonConfig): SocketAuth {
-  if (config.socketAuth === 'token') return { mode: 'token', tokens: config.gatewayTokens };
+  if (config.socketAuth === 'token') {
+    // Not needed to authenticate, but with it a token guesser spends only its own Unix user's allowance.
+    const read = loadPeerCredentials();
+    return typeof read === 'function' ? { mode: 'token', tokens: config.gatewayTokens, read } : { mode: 'token', tokens: config.gatewayTokens };
+  }
   if (config.socketAuth === 'peercred') return { mode: 'peercred', tokens: config.gatewayTokens, ...config.socketUsers! };
   return { mode: 'trusted' };
 }

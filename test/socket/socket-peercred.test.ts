@@ -228,3 +228,27 @@ test('wrong tokens from unlisted users spend the socket allowance; a listed user
   assert.throws(() => acceptHello(hello('bob', bobToken), settings, stranger), { code: 'RATE_LIMITED' }, 'the allowance is spent');
   assert.equal(acceptHello(hello('alice', 'x'.repeat(32)), settings, { pid: 1, uid: me, gid: 0 }).clientId, 'alice');
 });
+
+test('in token mode, wrong tokens spend their own Unix user\'s allowance: another user\'s right token is let in', () => {
+  const authFailures = new AuthFailures(parseRequestRate('1/min,burst=1')!);
+  const settings = {
+    serverVersion: 'test',
+    maxBodyBytes: 1024,
+    authFailures,
+    logger: createLogger('silent'),
+    auth: { mode: 'token' as const, tokens: parseTokenList(`${bobToken} bob`), read: () => assert.fail('not read here') },
+  };
+  const guesser = { pid: 1, uid: other, gid: 0 };
+  const hello = (token: string) => ({ t: 'hello' as const, version: PROTOCOL_VERSION, clientId: 'bob', token });
+  assert.throws(() => acceptHello(hello('x'.repeat(32)), settings, guesser), { code: 'UNAUTHORIZED' });
+  assert.throws(() => acceptHello(hello(bobToken), settings, guesser), {
+    code: 'RATE_LIMITED',
+    message: new RegExp(`from Unix user ${other} \\(STORAGED_SOCKET_AUTH_FAILURE_RATE\\)`),
+  });
+  assert.equal(acceptHello(hello(bobToken), settings, { pid: 2, uid: me, gid: 0 }).clientId, 'bob', 'another user is not held back');
+  // A connection whose user is not known shares one allowance with every other such connection.
+  assert.throws(() => acceptHello(hello('y'.repeat(32)), settings, null), { code: 'UNAUTHORIZED' });
+  assert.throws(() => acceptHello(hello(bobToken), settings, null), { code: 'RATE_LIMITED', message: /on this socket/ });
+  assert.equal(acceptHello(hello(bobToken), settings, { pid: 2, uid: me, gid: 0 }).clientId, 'bob');
+});
+

@@ -53,7 +53,7 @@ export class Connection {
   readonly #out: AnswerWriter;
   readonly #calls: OpenCalls;
   #helloTimer: NodeJS.Timeout | null;
-  /** Who connected, by the kernel's word (peercred mode only); null when not read or not readable. */
+  /** Who connected, by the kernel's word (when the addon is built; never in trusted mode); null when not read or not readable. */
   readonly #peer: PeerCredentials | null = null;
   /** Resolves once the socket is fully closed. */
   readonly closed: Promise<void>;
@@ -65,9 +65,10 @@ export class Connection {
     this.#calls = new OpenCalls(opts, this.#out, () => this.#endIfIdle());
     this.#logger = opts.logger;
     // Read at accept, while the descriptor surely is open; the kernel recorded it at connect().
-    if (opts.auth.mode === 'peercred') {
+    const read = opts.auth.mode === 'trusted' ? undefined : opts.auth.read;
+    if (read !== undefined) {
       try {
-        this.#peer = peerOf(socket, opts.auth.read);
+        this.#peer = peerOf(socket, read);
       } catch (err) {
         this.#logger.warn({ err }, "could not read a socket connection's Unix user; it may still authenticate by token");
       }

@@ -27,7 +27,12 @@ import { PROTOCOL_VERSION, type ClientMessage, type HelloReply } from '../../pro
  * listed there may still prove itself with a token when tokens are configured.
  */
 export type SocketAuth =
-  | { mode: 'token'; tokens: GatewayTokens }
+  | {
+      mode: 'token';
+      tokens: GatewayTokens;
+      /** The peer reader when the addon is built: wrong tokens are then counted per Unix user, not per socket. */
+      read?: ReadPeerCredentials;
+    }
   | { mode: 'trusted' }
   | { mode: 'peercred'; users: SocketUsers; tokens: GatewayTokens; read: ReadPeerCredentials };
 
@@ -36,18 +41,25 @@ export interface HelloSettings {
   maxBodyBytes: number;
   auth: SocketAuth;
   /**
-   * Wrong tokens in hellos, counted over every connection together
-   * (STORAGED_SOCKET_AUTH_FAILURE_RATE): a Unix socket's peer has no address
-   * to count by, and a guesser opens a new connection per guess, since a
-   * refused hello closes its connection (one guess per connection). Null for
-   * no limit.
+   * Wrong tokens in hellos (STORAGED_SOCKET_AUTH_FAILURE_RATE), counted per
+   * Unix user when the kernel says who connected (the peer-credentials addon
+   * is built), else over every connection together: a Unix socket's peer has
+   * no address to count by. A guesser opens a new connection per guess, since
+   * a refused hello closes its connection (one guess per connection). Null
+   * for no limit.
    */
   authFailures: AuthFailures | null;
   logger: Logger;
 }
 
-/** The one key of the socket's failures: all its peers share one allowance. */
-const SOCKET_KEY = 'socket';
+/**
+ * Whose allowance a wrong token spends: its Unix user's, so that one user
+ * guessing tokens does not lock the others out; all peers' together when the
+ * user is not known.
+ */
+function failureKey(peer: PeerCredentials | null): string {
+  return peer === null ? 'socket' : `uid:${peer.uid}`;
+}
 
 /**
  * Checks a connection's first message; returns the reply, or throws the reason
@@ -94,7 +106,7 @@ function authenticate(
   const { auth } = settings;
   if (auth.mode === 'trusted') return { clientId: hello.clientId, admin: true };
   if (auth.mode === 'peercred') return byPeer(hello, auth, peer, settings);
-  return byToken(hello, auth.tokens, settings);
+  return byToken(hello, auth.tokens, settings, peer);
 }
 
 /**
@@ -117,7 +129,7 @@ function byPeer(
     }
     return user;
   }
-  if (auth.tokens.size > 0 && hello.token !== undefined) return byToken(hello, auth.tokens, settings);
+  if (auth.tokens.size > 0 && hello.token !== undefined) return byToken(hello, auth.tokens, settings, peer);
   const withToken = auth.tokens.size > 0;
   if (peer === null) {
     throw new UnauthorizedError(`the daemon could not read this connection's Unix user (its log says why)${withToken ? '; send a token in the hello' : ''}`);
@@ -130,25 +142,27 @@ function byToken(
   hello: Extract<ClientMessage, { t: 'hello' }>,
   tokens: GatewayTokens,
   settings: HelloSettings,
+  peer: PeerCredentials | null,
 ): { clientId: string; admin: boolean } {
   const { authFailures } = settings;
   if (hello.token === undefined) {
     throw new UnauthorizedError('this daemon needs a token in the hello: give the client its token (new StorageClient({ socketPath, clientId, token }) or STORAGED_TOKEN)');
   }
   // While the allowance is spent no token is looked at, so a right guess is refused like a wrong one.
-  const waitSeconds = authFailures?.check(SOCKET_KEY) ?? 0;
+  const key = failureKey(peer);
+  const waitSeconds = authFailures?.check(key) ?? 0;
   if (waitSeconds > 0) {
     throw new RateLimitedError(
-      `too many hellos with a wrong token on this socket (STORAGED_SOCKET_AUTH_FAILURE_RATE); retry in ${waitSeconds} s`,
+      `too many hellos with a wrong token ${peer === null ? 'on this socket' : `from Unix user ${peer.uid}`} (STORAGED_SOCKET_AUTH_FAILURE_RATE); retry in ${waitSeconds} s`,
       { details: { retryAfterSeconds: waitSeconds } },
     );
   }
   const identity = tokens.identify(hello.token);
   if (identity === null) {
-    if (authFailures?.fail(SOCKET_KEY)) {
+    if (authFailures?.fail(key)) {
       settings.logger.warn(
-        { rate: authFailures.rate },
-        'wrong tokens in socket hellos past STORAGED_SOCKET_AUTH_FAILURE_RATE: new connections are refused RATE_LIMITED until the allowance grows back; open ones go on',
+        { rate: authFailures.rate, ...(peer !== null && { uid: peer.uid, pid: peer.pid }) },
+        `wrong tokens in socket hellos past STORAGED_SOCKET_AUTH_FAILURE_RATE: new connections ${peer === null ? '' : 'of this Unix user '}are refused RATE_LIMITED until the allowance grows back; open ones go on`,
       );
     }
     throw new UnauthorizedError('the token is not valid');
