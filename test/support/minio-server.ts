@@ -93,6 +93,21 @@ async function waitServing(client: Minio.Client, proc: ChildProcess, output: () 
 
 /** `env` adds to MinIO's environment (MINIO_DOMAIN for virtual-hosted-style requests, say). */
 export async function startMinio(t?: TestContext, options: { env?: Record<string, string> } = {}): Promise<MinioHandle> {
+  // freePort's port is free when asked, not when MinIO binds it: a test file running beside this one (or
+  // another suite on the machine) may take it in between. Only that failure is worth other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startMinioOnce(t, options);
+    } catch (err) {
+      if (attempt >= PORT_ATTEMPTS || !/already in use/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+/** Tries of startMinio on new ports when the ones it picked were taken before MinIO bound them. */
+const PORT_ATTEMPTS = 3;
+
+async function startMinioOnce(t: TestContext | undefined, options: { env?: Record<string, string> }): Promise<MinioHandle> {
   const bin = await findOrBuildMinio();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'storaged-minio-'));
   dataDirs.add(dataDir);
