@@ -13,10 +13,10 @@
 
 import type { BlobStore } from '../blobs/blob-store';
 import type { CatalogBookkeeping } from '../db/photo-catalog';
-import { readRecord } from './update-record';
+import { readRecord, recordAgrees } from './update-record';
 
 /**
- * - `live`: a row names its photo (any state: a delete in progress removes it); not read, so not checked either;
+ * - `live`: a row names its photo (any state: a delete in progress removes it); the check reads it (recordStanding), the sweep does not;
  * - `unadopted`: no row, but its photo's object exists: a lost or restored catalog's photo, for rebuild/restore;
  * - `stale`: its photo is gone, row and object: removable;
  * - `unidentified`: not a valid record, or one naming another photo than its key: kept, for an operator.
@@ -31,4 +31,49 @@ export async function recordKind(catalog: CatalogBookkeeping, blobs: BlobStore, 
   if (record === null || record.id !== photoId) return 'unidentified';
   if ((await blobs.stat(bucket, record.s3Key)) !== null) return 'unadopted';
   return 'stale';
+}
+
+/**
+ * How a live record (its photo has a row) stands against that row, for the
+ * check and `check --repair`:
+ * - `agrees`: it holds the row (recordAgrees): a rebuild or restore would bring the row back as it is;
+ * - `owed`: the row is marked owed (an update between row and record, a failed write): settleOwed writes it, and the check counts it as owed;
+ * - `behind`: the row holds what the record does not (an older update, other fields, or no valid record): a lost catalog would lose that;
+ * - `ahead`: the record is newer than its row: the catalog lacks an acknowledged update (a database file put back by hand, not restored); restore or rebuild applies it, and rewriting it from the row would lose it;
+ * - `gone`: no committed row (deleted, or deleting, meanwhile; or PostgreSQL, which keeps no records).
+ */
+export type RecordStanding = 'agrees' | 'owed' | 'behind' | 'ahead' | 'gone';
+
+export async function recordStanding(
+  catalog: Pick<CatalogBookkeeping, 'recordedRow'>,
+  blobs: BlobStore,
+  bucket: string,
+  key: string,
+  photoId: string,
+  listedSize?: number,
+): Promise<RecordStanding> {
+  const first = await standingOnce(catalog, blobs, bucket, key, photoId, listedSize);
+  if (first !== 'behind' && first !== 'ahead') return first;
+  // Looked at again, record then row, before it is told: an update that wrote its record and cleared its
+  // mark between the two reads (beside a running daemon) would otherwise be reported. Without the listing's
+  // size, too: a record rewritten since the listing may be longer.
+  return standingOnce(catalog, blobs, bucket, key, photoId);
+}
+
+async function standingOnce(
+  catalog: Pick<CatalogBookkeeping, 'recordedRow'>,
+  blobs: BlobStore,
+  bucket: string,
+  key: string,
+  photoId: string,
+  listedSize?: number,
+): Promise<RecordStanding> {
+  // The record first: an update landing after this read marks its row owed until its record is durable.
+  const record = await readRecord(blobs, bucket, key, listedSize);
+  const row = await catalog.recordedRow(bucket, photoId);
+  if (row === null) return 'gone';
+  if (row.recordOwed) return 'owed';
+  if (record === null || record.id !== photoId) return 'behind';
+  if (recordAgrees(record, row.photo)) return 'agrees';
+  return record.updatedAt > row.photo.updated_at ? 'ahead' : 'behind';
 }
