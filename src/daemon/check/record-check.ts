@@ -3,8 +3,11 @@
 // does not hold its row's last update is an acknowledged update a lost or
 // restored catalog would lose, and nothing else would tell before then.
 //
-// Each comparison is one read of a small object (the listing gives its size,
-// so no look first) and one SQLite point read. They run a few at a time while
+// On MinIO a record whose listed ETag is the MD5 of the record this catalog
+// would write from the row agrees without a read (record-rule.ts): the common
+// case costs one SQLite point read and an MD5 of a few hundred bytes. Any
+// other record, and every one on the local backend, is read (the listing
+// gives its size, so no look first) and compared field by field. Those run a few at a time while
 // the listing goes on: one at a time, a check of a catalog of many updated
 // photos on MinIO waits out a round trip per record. Few enough that the
 // check, which runs beside a serving daemon, never holds many of MinIO's
@@ -14,7 +17,7 @@
 // behind owed, so settleOwed writes their records from the rows.
 
 import { BUCKETS } from '../../protocol/types';
-import type { BlobStore } from '../blobs/blob-store';
+import type { BlobStore, ListedBlob } from '../blobs/blob-store';
 import type { CatalogBookkeeping } from '../db/photo-catalog';
 import { recordStanding, type RecordStanding } from '../update-records/record-rule';
 import { recordOwner, recordPrefix } from '../update-records/update-record';
@@ -36,7 +39,7 @@ export class RecordComparisons {
   #failure: { err: unknown } | null = null;
 
   constructor(
-    private readonly catalog: Pick<CatalogBookkeeping, 'recordedRow'>,
+    private readonly catalog: Pick<CatalogBookkeeping, 'recordedRow' | 'catalogId'>,
     private readonly blobs: BlobStore,
     private readonly maxListed: number,
     /** Told of each comparison's outcome (the repair acts on them). */
@@ -44,10 +47,10 @@ export class RecordComparisons {
   ) {}
 
   /** Starts comparing one record; resolves once it is under way, waiting while READS_IN_FLIGHT are. */
-  async add(bucket: string, key: string, photoId: string, listedSize: number): Promise<void> {
+  async add(bucket: string, key: string, photoId: string, listed: ListedBlob): Promise<void> {
     while (this.#running.size >= READS_IN_FLIGHT) await Promise.race(this.#running);
     this.#rethrow();
-    const run = this.#compare(bucket, key, photoId, listedSize).catch((err: unknown) => {
+    const run = this.#compare(bucket, key, photoId, listed).catch((err: unknown) => {
       this.#failure ??= { err };
     });
     this.#running.add(run);
@@ -64,8 +67,8 @@ export class RecordComparisons {
     if (this.#failure !== null) throw this.#failure.err;
   }
 
-  async #compare(bucket: string, key: string, photoId: string, listedSize: number): Promise<void> {
-    const standing = await recordStanding(this.catalog, this.blobs, bucket, key, photoId, listedSize);
+  async #compare(bucket: string, key: string, photoId: string, listed: ListedBlob): Promise<void> {
+    const standing = await recordStanding(this.catalog, this.blobs, bucket, key, photoId, listed);
     const list = standing === 'behind' ? this.behind : standing === 'ahead' ? this.ahead : null;
     if (list !== null) {
       list.count++;
@@ -82,7 +85,7 @@ export class RecordComparisons {
  * `storaged restore` (or rebuild) is what brings that back.
  */
 export async function oweRecordsBehind(
-  catalog: Pick<CatalogBookkeeping, 'recordedRow'> & { oweRecord(id: string): Promise<void> },
+  catalog: Pick<CatalogBookkeeping, 'recordedRow' | 'catalogId'> & { oweRecord(id: string): Promise<void> },
   blobs: BlobStore,
   namespace: string,
 ): Promise<RecordComparisons> {
@@ -92,7 +95,7 @@ export async function oweRecordsBehind(
   for (const bucket of BUCKETS) {
     for await (const blob of blobs.list(bucket, recordPrefix(namespace))) {
       const photoId = recordOwner(blob.key, namespace);
-      if (photoId !== null) await comparisons.add(bucket, blob.key, photoId, blob.size);
+      if (photoId !== null) await comparisons.add(bucket, blob.key, photoId, blob);
     }
   }
   await comparisons.finish();

@@ -11,9 +11,10 @@
 // the sweep also never removes one over an empty catalog, nor one younger
 // than the orphan grace period.
 
+import { createHash } from 'node:crypto';
 import type { BlobStore } from '../blobs/blob-store';
 import type { CatalogBookkeeping } from '../db/photo-catalog';
-import { readRecord, recordAgrees } from './update-record';
+import { encodeRecord, readRecord, recordAgrees, updateRecordOf } from './update-record';
 
 /**
  * - `live`: a row names its photo (any state: a delete in progress removes it); the check reads it (recordStanding), the sweep does not;
@@ -44,15 +45,28 @@ export async function recordKind(catalog: CatalogBookkeeping, blobs: BlobStore, 
  */
 export type RecordStanding = 'agrees' | 'owed' | 'behind' | 'ahead' | 'gone';
 
+/**
+ * `listed`: what a listing just said of the record. With an ETag (MinIO), a
+ * record whose ETag is the MD5 of the record this catalog would write from
+ * the row now agrees without being read: the common case costs no request
+ * (a record written by another catalog, a lost one's, is read).
+ */
 export async function recordStanding(
-  catalog: Pick<CatalogBookkeeping, 'recordedRow'>,
+  catalog: Pick<CatalogBookkeeping, 'recordedRow' | 'catalogId'>,
   blobs: BlobStore,
   bucket: string,
   key: string,
   photoId: string,
-  listedSize?: number,
+  listed?: { size: number; etag?: string },
 ): Promise<RecordStanding> {
-  const first = await standingOnce(catalog, blobs, bucket, key, photoId, listedSize);
+  if (listed?.etag !== undefined) {
+    const row = await catalog.recordedRow(bucket, photoId);
+    if (row === null) return 'gone';
+    if (row.recordOwed) return 'owed';
+    const expected = createHash('md5').update(encodeRecord(updateRecordOf(row.photo, catalog.catalogId))).digest('hex');
+    if (expected === listed.etag) return 'agrees';
+  }
+  const first = await standingOnce(catalog, blobs, bucket, key, photoId, listed?.size);
   if (first !== 'behind' && first !== 'ahead') return first;
   // Looked at again, record then row, before it is told: an update that wrote its record and cleared its
   // mark between the two reads (beside a running daemon) would otherwise be reported. Without the listing's
