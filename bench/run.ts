@@ -21,6 +21,7 @@ import { benchStore200k } from './store.bench';
 import { benchWriterInsert } from './writer-insert.bench';
 import { benchMetricsScrape } from './metrics-scrape.bench';
 import { benchUpdateRecord } from './update-record.bench';
+import { benchCheckRecords } from './check-records.bench';
 
 const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['writer.insert'], run: benchWriterInsert },
@@ -45,6 +46,7 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['search.worst', 'search.oneWord.thread'], run: benchSearchWorst },
   { names: ['metrics.bucketTotals.1m'], run: benchMetricsScrape },
   { names: ['update.record.fs', 'update.record.fs.c1', 'update.record.minio', 'update.record.minio.c1'], run: benchUpdateRecord },
+  { names: ['check.records.10k.fs', 'check.records.10k.minio'], run: benchCheckRecords },
   { names: SPOOL_SIZES_MIB.map((mib) => `spool.threshold.${mib}m`), run: benchSpoolThreshold },
 ];
 

@@ -20,10 +20,13 @@ import { startMinio, type MinioHandle } from '../support/minio-server';
 import { tempDir } from '../support/temp-dir';
 import { storageErrorOf } from '../support/expect-code';
 import { startTestDaemon } from '../support/in-process-daemon';
+import Database from 'better-sqlite3';
+import { recordKeyFor } from '../../src/daemon/update-records/update-record';
 
 function storaged(env: Record<string, string>, ...args: string[]) {
   const r = spawnSync(process.execPath, [DAEMON_BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stderr: r.stderr, report: r.status === 0 && r.stdout.trim() ? JSON.parse(r.stdout) : null };
+  // `check` prints its report with exit 1 too (problems found).
+  return { status: r.status, stderr: r.stderr, report: (r.status === 0 || r.status === 1) && r.stdout.trim() ? JSON.parse(r.stdout) : null };
 }
 
 function removeDatabase(dataDir: string) {
@@ -146,4 +149,98 @@ test('an update while MinIO is down is refused UNAVAILABLE and changes nothing; 
   const again = await startTestDaemon(t, minio, { dataDir: d.dataDir });
   const photo = await again.client('acme').getPhoto(stored.id);
   assert.deepEqual(mutable(photo, true), mutable(kept, true));
+});
+
+test("a filename stored before today's rules costs its photo no later update: restore and rebuild apply the rest, keep the name, and say which field; check finds a record behind its row and --repair rewrites it", { timeout: 180_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const dataDir = tempDir(t);
+  const extra = { BACKUP_INTERVAL: '0' };
+  const env = daemonEnv(dataDir, minio, extra);
+  // A control character: today's filename rule refuses it, an older storaged stored it.
+  const OLD_NAME = 'scan\u0007old.png';
+  let d = await startTestDaemon(t, minio, { dataDir, env: extra });
+  const stored = await d.client('acme').storePhoto(pngBytes(2500), { originalName: 'scan.png', clientId: 'acme' });
+  // What that older storaged left: the name in the object's identity and in the row, written there directly.
+  const identity = await d.daemon.blobs.identity(stored.bucket, stored.s3_key);
+  assert.ok(identity);
+  const bytes = Buffer.concat(await (await d.daemon.blobs.read(stored.bucket, stored.s3_key)).toArray());
+  await d.daemon.blobs.put(stored.bucket, stored.s3_key, { buffer: bytes }, bytes.length, 'image/png', undefined, undefined, { ...identity, originalFilename: OLD_NAME });
+  await d.daemon.close();
+  const db = new Database(path.join(dataDir, 'storage.db'));
+  assert.equal(db.prepare('UPDATE photos SET original_filename = ? WHERE id = ?').run(OLD_NAME, stored.id).changes, 1);
+  db.close();
+
+  d = await startTestDaemon(t, minio, { dataDir, env: extra });
+  const backup = storaged(env, 'backup');
+  assert.equal(backup.status, 0, backup.stderr);
+  const updated = await d.client('acme').updatePhotoMetadata(stored.id, { metadata: { album: 'after-backup' }, processing_status: 'in_progress' });
+  assert.equal(updated.original_filename, OLD_NAME, 'the update is acknowledged, the old name kept');
+  await d.daemon.close();
+
+  const refused = [{ photoId: stored.id, field: 'original_filename' }];
+  const assertWarned = (stderr: string, what: string) => {
+    const warned = stderr.split('\n').filter((line) => line.includes('refused by today')).map((line) => JSON.parse(line));
+    assert.deepEqual(warned.map((w) => [w.photoId, w.fields]), [[stored.id, ['original_filename']]], `${what}: ${stderr}`);
+    assert.doesNotMatch(stderr, /old\.png/, `${what}: never the value`);
+  };
+  const assertBack = async (what: string) => {
+    const again = await startTestDaemon(t, minio, { dataDir, env: extra });
+    const photo = await again.client('acme').getPhoto(stored.id);
+    assert.deepEqual(photo.metadata, { album: 'after-backup' }, what);
+    assert.equal(photo.processing_status, 'in_progress', what);
+    assert.equal(photo.updated_at, updated.updated_at, what);
+    assert.equal(photo.original_filename, OLD_NAME, `${what}: the name it had`);
+    await again.daemon.close();
+  };
+
+  // A restore of the backup taken before the update.
+  const restored = storaged(env, 'restore', '--from', backup.report.name);
+  assert.equal(restored.status, 0, restored.stderr);
+  assert.equal(restored.report.readopted.recordsApplied, 1);
+  assert.equal(restored.report.readopted.unidentified, 0);
+  assert.deepEqual(restored.report.readopted.refusedRecordFields, refused);
+  assert.match(restored.report.lost, /except 1 fields today's rules refuse/);
+  assertWarned(restored.stderr, 'restore');
+  await assertBack('after restore');
+
+  // The catalog lost.
+  removeDatabase(dataDir);
+  const rebuilt = storaged(env, 'rebuild');
+  assert.equal(rebuilt.status, 0, rebuilt.stderr);
+  assert.equal(rebuilt.report.adopted, 1);
+  assert.equal(rebuilt.report.recordsApplied, 1);
+  assert.equal(rebuilt.report.unidentified, 0, 'a record with a refused field is still a record');
+  assert.equal(rebuilt.report.recordFieldsRefused, 1);
+  assert.deepEqual(rebuilt.report.refusedRecordFields, refused);
+  assertWarned(rebuilt.stderr, 'rebuild');
+  await assertBack('after rebuild');
+
+  // In sync (the daemon rewrote the record the rebuild marked owed): the check reports nothing.
+  let checked = storaged(env, 'check');
+  assert.equal(checked.status, 0, checked.stderr);
+  assert.deepEqual(checked.report.updateRecords.behind, { count: 0, ids: [] });
+  assert.equal(checked.report.updateRecords.live, 1);
+
+  // The record overwritten with an older one of its own: a lost catalog would come back without the last update.
+  d = await startTestDaemon(t, minio, { dataDir, env: extra });
+  const recordKey = recordKeyFor(stored.s3_key, 'storaged')!;
+  const older = Buffer.concat(await (await d.daemon.blobs.read(stored.bucket, recordKey)).toArray());
+  await d.client('acme').updatePhotoMetadata(stored.id, { processing_status: 'completed' });
+  await d.daemon.blobs.put(stored.bucket, recordKey, { buffer: older }, older.length, 'application/json');
+  await d.daemon.close();
+  checked = storaged(env, 'check');
+  assert.equal(checked.status, 1, 'a record behind its row is a problem');
+  assert.equal(checked.report.ok, false);
+  assert.deepEqual(checked.report.updateRecords.behind, { count: 1, ids: [stored.id] });
+  assert.equal(checked.report.updateRecords.owed, 0);
+  const repaired = storaged(env, 'check', '--repair');
+  assert.equal(repaired.status, 0, repaired.stderr);
+  assert.equal(repaired.report.repaired.recordsBehind, 1);
+  assert.equal(repaired.report.repaired.recordsWritten, 1);
+  assert.deepEqual(repaired.report.updateRecords.behind, { count: 0, ids: [] });
+  // And what the record now holds is what a rebuild brings back.
+  removeDatabase(dataDir);
+  assert.equal(storaged(env, 'rebuild').status, 0);
+  const last = await startTestDaemon(t, minio, { dataDir, env: extra });
+  assert.equal((await last.client('acme').getPhoto(stored.id)).processing_status, 'completed');
 });

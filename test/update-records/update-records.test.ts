@@ -8,6 +8,7 @@ import * as assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import pino from 'pino';
@@ -18,7 +19,9 @@ import { Catalog } from '../../src/daemon/db/catalog';
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from '../../src/daemon/db/migrations';
 import { objectKey } from '../../src/daemon/db/object-key';
 import { recover } from '../../src/daemon/recovery/recovery';
-import { decodeRecord, encodeRecord, readRecord, recordKeyFor, updateRecordOf, recordOwner } from '../../src/daemon/update-records/update-record';
+import { decodeRecord, encodeRecord, patchOf, readRecord, recordAgrees, recordKeyFor, updateRecordOf, recordOwner } from '../../src/daemon/update-records/update-record';
+import { oweRecordsBehind } from '../../src/daemon/check/record-check';
+import { adoptMissingObjects } from '../../src/daemon/recovery/adopt-objects';
 import { UpdateRecords } from '../../src/daemon/update-records/update-records';
 import { BUCKETS, type Photo } from '../../src/protocol/types';
 import { blobStoreFor } from '../blobs/blob-store-for';
@@ -58,12 +61,17 @@ async function setup(t: TestContext, backend: 'fs' | 'minio') {
   const assertAgree = async (photo: Photo, what: string) => {
     const row = await catalog.getPhoto('c', photo.id);
     assert.ok(row, what);
-    assert.deepEqual(await recordNow(photo), updateRecordOf(row, catalog.catalogId), what);
+    const read = await recordNow(photo);
+    assert.ok(read, what);
+    const { refused, held, ...record } = read;
+    assert.deepEqual(refused, [], what);
+    assert.deepEqual(record, updateRecordOf(row, catalog.catalogId), what);
+    assert.ok(recordAgrees(read, row), what);
   };
   return { blobs, minio, catalog, records, store, update, recordKey, recordNow, assertAgree };
 }
 
-test('a record names itself and is held to the rules a patch is', () => {
+test('a record names itself exactly, and each of its fields is held to the rule a patch is', () => {
   const photo: Photo = {
     id: randomUUID(), s3_key: '', bucket: 'images', size: 1, checksum: 'a'.repeat(64), mime_type: 'image/png', original_filename: 'a.png',
     width: 3, height: 4, duration: null, client_id: 'c', session_id: null, user_id: 'u', processing_status: 'completed',
@@ -78,19 +86,59 @@ test('a record names itself and is held to the rules a patch is', () => {
   assert.equal(recordOwner(key, 'other'), null, "another namespace's record is not ours");
   assert.equal(recordOwner(photo.s3_key, NS), null, 'a photo key is not a record');
   const record = updateRecordOf(photo, 'f'.repeat(32));
-  assert.deepEqual(decodeRecord(encodeRecord(record)), record);
+  const decoded = decodeRecord(encodeRecord(record));
+  assert.ok(decoded);
+  const { refused, held, ...values } = decoded;
+  assert.deepEqual(values, record);
+  assert.deepEqual(refused, []);
+  assert.ok(recordAgrees(decoded, photo));
+  assert.ok(!recordAgrees(decoded, { ...photo, updated_at: '2026-12-04T10:00:02.000Z' }), 'a row updated since');
+  assert.ok(!recordAgrees(decoded, { ...photo, metadata: { a: 'c' } }), 'a row with other metadata');
+  assert.ok(recordAgrees(decoded, { ...photo, processing_metadata: { deep: [1, { x: 'y' }] } }), 'equal JSON is equal whatever object holds it');
   const tampered = (change: (r: Record<string, any>) => void) => {
     const r = JSON.parse(encodeRecord(record).toString());
     change(r);
     return decodeRecord(Buffer.from(JSON.stringify(r)));
   };
+  // Its identity and shape are held exactly: such a record is not applied at all.
   assert.equal(tampered((r) => (r.schema = 2)), null, 'an unknown schema');
-  assert.equal(tampered((r) => (r.fields.processing_status = 'done')), null, 'a status outside the list');
-  assert.equal(tampered((r) => (r.fields.metadata = { 'bad key!': 'x' })), null, 'metadata a patch could not set');
   assert.equal(tampered((r) => delete r.fields.width), null, 'a field missing');
   assert.equal(tampered((r) => (r.fields.extra = 1)), null, 'a field no patch has');
+  assert.equal(tampered((r) => (r.fields = [])), null, 'fields not an object');
   assert.equal(tampered((r) => (r.s3Key = objectKey(randomUUID(), 'a.png', new Date(), NS))), null, "a photo key of another photo's");
+  assert.equal(tampered((r) => (r.clientId = '')), null, 'no client');
+  assert.equal(tampered((r) => (r.updatedAt = 'yesterday')), null, 'not a time');
+  assert.equal(tampered((r) => (r.catalogId = 'x')), null, 'not a catalog id');
   assert.equal(decodeRecord(Buffer.from('not json')), null);
+  assert.equal(decodeRecord(Buffer.from('[]')), null);
+
+  // Its fields one by one: one that today's patch rules refuse is left out of values (never applied), the rest are kept.
+  const refusedOf = (change: (r: Record<string, any>) => void) => {
+    const got = tampered(change);
+    assert.ok(got, 'still a record');
+    return { refused: got.refused, values: got.values, held: got.held };
+  };
+  let got = refusedOf((r) => (r.fields.processing_status = 'done'));
+  assert.deepEqual(got.refused, ['processing_status'], 'a status outside the list');
+  assert.equal(got.values.processing_status, undefined);
+  assert.equal(got.values.width, 3, 'the other fields are kept');
+  assert.equal(got.held.processing_status, 'done', 'held as it is, for comparing only');
+  got = refusedOf((r) => {
+    r.fields.metadata = { 'bad key!': 'x' };
+    r.fields.original_filename = 'old\u0007name.png';
+    r.fields.width = -1;
+  });
+  assert.deepEqual(got.refused, ['original_filename', 'width', 'metadata']);
+  assert.deepEqual(Object.keys(got.values).sort(), ['duration', 'height', 'processing_completed_at', 'processing_error', 'processing_metadata',
+    'processing_started_at', 'processing_status', 'session_id', 'user_id']);
+  got = refusedOf((r) => (r.fields.processing_metadata = { big: 'x'.repeat(70 * 1024) }));
+  assert.deepEqual(got.refused, ['processing_metadata'], 'a field past its own limit');
+  // A row holding a filename stored before today's rules: its record agrees with it, though the filename is refused.
+  const old = { ...photo, original_filename: 'old\u0007name.png' };
+  const ofOld = decodeRecord(encodeRecord(updateRecordOf(old, 'f'.repeat(32))));
+  assert.deepEqual(ofOld?.refused, ['original_filename']);
+  assert.ok(recordAgrees(ofOld!, old));
+  assert.ok(!recordAgrees(ofOld!, photo));
 });
 
 for (const backend of ['fs', 'minio'] as const) {
@@ -128,6 +176,87 @@ for (const backend of ['fs', 'minio'] as const) {
       await Promise.all([...updates, deleted]);
       assert.equal(await recordNow(photo), null);
       assert.ok(await blobs.stat('images', photo.s3_key), 'the photo object is the delete\'s own next step');
+    });
+
+    test('the check reads each live record: in sync none reported; one older than its row or not a record is behind, one newer ahead; --repair rewrites those behind', async (t) => {
+      const { store, update, catalog, blobs, recordKey, recordNow, assertAgree } = await setup(t, backend);
+      const photos = [await store('a.png'), await store('b.png'), await store('c.png'), await store('d.png'), await store('e.png')];
+      for (const photo of photos) await update(photo, { processing_status: 'in_progress', metadata: { n: '1' } });
+      const options = { verifyChecksums: false, pendingTimeoutMs: 60_000, orphanGraceMs: 3600_000 };
+      let check = await checkConsistency(catalog, blobs, options);
+      assert.equal(check.updateRecords.live, 5);
+      assert.deepEqual(check.updateRecords.behind, { count: 0, ids: [] });
+      assert.deepEqual(check.updateRecords.ahead, { count: 0, ids: [] });
+      assert.equal(check.ok, true, JSON.stringify(check));
+
+      const [older, invalid, newer, owed, fine] = photos as [Photo, Photo, Photo, Photo, Photo];
+      // A record overwritten with an older one of its photo's: a lost catalog would come back without the last update.
+      const olderBody = Buffer.concat(await (await blobs.read('images', recordKey(older))).toArray());
+      await update(older, { processing_status: 'completed', metadata: { n: '2' } });
+      await blobs.put('images', recordKey(older), { buffer: olderBody }, olderBody.length, 'application/json');
+      // Not a record any more: a rebuild could apply nothing of it.
+      await blobs.put('images', recordKey(invalid), { buffer: Buffer.from('{}') }, 2, 'application/json');
+      // A row set back behind its record, as a database file put back by hand would be.
+      const before = (await catalog.getPhoto('c', newer.id))!;
+      await update(newer, { width: 10 });
+      await catalog.applyUpdateRecord('c', newer.id, patchOf(before), before.updated_at, false);
+      // An update whose record is owed (the daemon stopped between row and record): reported as owed only.
+      await catalog.updateMetadata('c', owed.id, { width: 5 });
+
+      check = await checkConsistency(catalog, blobs, options);
+      assert.equal(check.updateRecords.live, 5);
+      assert.equal(check.updateRecords.owed, 1);
+      assert.deepEqual({ ...check.updateRecords.behind, ids: [...check.updateRecords.behind.ids].sort() }, { count: 2, ids: [older.id, invalid.id].sort() });
+      assert.deepEqual(check.updateRecords.ahead, { count: 1, ids: [newer.id] });
+      assert.deepEqual(check.unidentified, [], 'a live record that is not valid is behind, not unidentified');
+      assert.equal(check.ok, false);
+
+      // The repair: rows with a record behind them are marked owed and written from the row, as recovery writes owed ones.
+      const repair = await oweRecordsBehind(catalog, blobs, NS);
+      assert.equal(repair.behind.count, 2);
+      assert.equal(await new UpdateRecords(catalog, blobs, NS, silent).settleOwed(), 3, 'the two behind, and the one owed');
+      for (const photo of [older, invalid, owed, fine]) await assertAgree(photo, `${photo.original_filename} after the repair`);
+      assert.equal((await recordNow(newer))?.values.width, 10, 'a record ahead of its row is left alone: it holds an acknowledged update');
+      check = await checkConsistency(catalog, blobs, options);
+      assert.deepEqual(check.updateRecords.behind, { count: 0, ids: [] });
+      assert.equal(check.updateRecords.owed, 0);
+      assert.deepEqual(check.updateRecords.ahead, { count: 1, ids: [newer.id] });
+    });
+
+    test("a planted record: the fields today's rules refuse are not applied, the rest are, and each is reported by photo and field, never by value", async (t) => {
+      const { store, update, blobs, recordKey } = await setup(t, backend);
+      const photo = await store('planted.png');
+      const updated = await update(photo, { metadata: { album: 'trip' }, width: 640, height: 480, processing_status: 'in_progress' });
+      // Whoever else writes to the bucket changes the record: values no patch could set.
+      const planted = JSON.parse(Buffer.concat(await (await blobs.read('images', recordKey(photo))).toArray()).toString());
+      planted.fields.metadata = { 'bad key!': 'PLANTED-VALUE' };
+      planted.fields.height = 'PLANTED-HEIGHT';
+      const body = Buffer.from(JSON.stringify(planted));
+      await blobs.put('images', recordKey(photo), { buffer: body }, body.length, 'application/json');
+
+      // The catalog is lost: a new one adopts the object and applies the record.
+      const lines: string[] = [];
+      const logger = pino({ level: 'warn' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
+      const rebuilt = Catalog.open({ path: path.join(tempDir(t), 'rebuilt.db'), logger: silent });
+      t.after(() => rebuilt.close());
+      const report = await adoptMissingObjects(rebuilt, blobs, { namespace: NS, logger });
+      assert.equal(report.adopted, 1);
+      assert.equal(report.recordsApplied, 1);
+      assert.equal(report.unidentified, 0, 'a record with refused fields is still a record');
+      assert.equal(report.recordFieldsRefused, 2);
+      assert.deepEqual(report.refusedRecordFields, [{ photoId: photo.id, field: 'height' }, { photoId: photo.id, field: 'metadata' }]);
+      const row = (await rebuilt.getPhoto('c', photo.id))!;
+      assert.equal(row.width, 640);
+      assert.equal(row.processing_status, 'in_progress');
+      assert.equal(row.updated_at, updated.updated_at);
+      assert.equal(row.height, null, 'the adopted row keeps its own value');
+      assert.deepEqual(row.metadata, {});
+      assert.deepEqual(await rebuilt.owingRecords(10), [{ id: photo.id, client_id: 'c' }], 'the record is written again from the row');
+      assert.equal(lines.length, 1, lines.join(''));
+      const warned = JSON.parse(lines[0]!);
+      assert.equal(warned.photoId, photo.id);
+      assert.deepEqual(warned.fields, ['height', 'metadata']);
+      assert.doesNotMatch(lines[0]!, /PLANTED/, 'never the value');
     });
 
     test('the sweep and the check keep live records, remove records whose photo is gone, and count none as foreign', async (t) => {

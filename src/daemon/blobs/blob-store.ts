@@ -20,6 +20,11 @@ export interface BlobHead extends BlobInfo {
 
 export interface ListedBlob extends BlobInfo {
   key: string;
+  /**
+   * MinIO/S3: the listing's ETag, for an object written in one PUT the MD5
+   * of its bytes (lower-case hex); absent on the local backend.
+   */
+  etag?: string;
 }
 
 /** A multipart upload begun and neither completed nor aborted (fs: a temp file of a write). */

@@ -245,7 +245,7 @@ export class MinioBlobStore implements BlobStore {
       for await (const item of stream as AsyncIterable<Minio.BucketItem>) {
         // Prefix entries have no name; with recursive listing there are none, but the type allows them.
         if (item.name === undefined) continue;
-        yield { key: item.name, size: item.size, lastModified: item.lastModified };
+        yield { key: item.name, size: item.size, lastModified: item.lastModified, ...(item.etag ? { etag: item.etag.toLowerCase() } : {}) };
       }
     } catch (err) {
       throw mapMinioError(err, this.#where, `list ${bucket}`);

@@ -529,6 +529,11 @@ export class PostgresCatalog implements PhotoCatalog {
     return (await this.#read(SQL.photoIn, [id, bucket])).length > 0;
   }
 
+  /** No update records on PostgreSQL: a record left from an SQLite past is not compared with anything. */
+  async recordedRow(): Promise<null> {
+    return null;
+  }
+
   async wasLiveAt(at: string): Promise<boolean> {
     return (await this.#read(SQL.liveAt, [at])).length > 0;
   }

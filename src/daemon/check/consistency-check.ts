@@ -2,7 +2,8 @@
 // repairing anything (recovery repairs), whether the catalog and the blob
 // store agree: rows left mid-store or mid-delete, committed photos whose
 // object is missing or has the wrong size, objects no row names, incomplete
-// multipart uploads (upload-check.ts), and with
+// multipart uploads (upload-check.ts), update records that do not hold their
+// rows (record-check.ts), and with
 // `verifyChecksums` every object's bytes against its recorded sha256 (bitrot).
 
 import { BUCKETS } from '../../protocol/types';
@@ -14,6 +15,7 @@ import { DEFAULT_NAMESPACE } from '../db/object-key';
 import { checkIncompleteUploads, type UploadReport } from './upload-check';
 import { recordKind } from '../update-records/record-rule';
 import { recordOwner } from '../update-records/update-record';
+import { RecordComparisons, type RecordDisagreements } from './record-check';
 
 export interface ObjectProblem {
   id: string;
@@ -59,8 +61,24 @@ export interface CheckReport {
    * the daemon stopped between row and record). Reported, not failed: the
    * daemon's next recovery pass writes them; a count that stays says the
    * blob store keeps refusing them.
+   *
+   * Each live record of a committed row not marked owed is read and compared
+   * with its row (record-check.ts): `behind` are photos whose row holds an
+   * update its record does not (older, other fields, or not a valid record):
+   * a lost or restored catalog would lose it; `check --repair` rewrites those
+   * records from their rows. `ahead` are photos whose record is newer than
+   * their row: the catalog lacks an acknowledged update (a database file put
+   * back by hand rather than restored); `storaged restore` brings it back.
+   * Either fails the check.
    */
-  updateRecords: { live: number; ofUnadopted: number; stale: UnclaimedObject[]; owed: number };
+  updateRecords: {
+    live: number;
+    ofUnadopted: number;
+    stale: UnclaimedObject[];
+    owed: number;
+    behind: RecordDisagreements;
+    ahead: RecordDisagreements;
+  };
   /** Incomplete multipart uploads; stale ones are what recovery will abort. */
   incompleteUploads: UploadReport;
 }
@@ -79,6 +97,12 @@ export interface CheckOptions {
   pendingTimeoutMs: number;
   orphanGraceMs: number;
   now?: number;
+  /**
+   * false: live update records are counted, not read (the check before it
+   * compared them with their rows); what benchmarks measure the reading
+   * against. Read by default.
+   */
+  compareRecords?: boolean;
 }
 
 const PAGE = 500;
@@ -104,7 +128,9 @@ export async function checkConsistency(catalog: CatalogBookkeeping, blobs: BlobS
     withoutIdentity: 0,
     foreignObjects: 0,
     youngUnclaimedObjects: 0,
-    updateRecords: { live: 0, ofUnadopted: 0, stale: [], owed: await catalog.countOwedRecords() },
+    updateRecords: {
+      live: 0, ofUnadopted: 0, stale: [], owed: await catalog.countOwedRecords(), behind: { count: 0, ids: [] }, ahead: { count: 0, ids: [] },
+    },
     incompleteUploads: { perBucket: {}, ofPendingRows: 0, stale: [], staleCount: 0, young: 0 },
   };
   let problemCount = 0;
@@ -139,14 +165,17 @@ export async function checkConsistency(catalog: CatalogBookkeeping, blobs: BlobS
 
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   let unclaimedCount = 0;
+  const records = new RecordComparisons(catalog, blobs, MAX_LISTED);
   for (const bucket of BUCKETS) {
     for await (const blob of blobs.list(bucket)) {
       const listed = { bucket, key: blob.key, size: blob.size, lastModified: blob.lastModified.toISOString() };
       const recordPhotoId = recordOwner(blob.key, namespace);
       if (recordPhotoId !== null) {
         const kind = await recordKind(catalog, blobs, bucket, blob.key, recordPhotoId);
-        if (kind === 'live') report.updateRecords.live++;
-        else if (kind === 'unadopted') report.updateRecords.ofUnadopted++;
+        if (kind === 'live') {
+          report.updateRecords.live++;
+          if (options.compareRecords !== false) await records.add(bucket, blob.key, recordPhotoId, blob);
+        } else if (kind === 'unadopted') report.updateRecords.ofUnadopted++;
         else if (kind === 'stale' && blob.lastModified.getTime() > now - options.orphanGraceMs) report.youngUnclaimedObjects++;
         else {
           unclaimedCount++;
@@ -171,6 +200,10 @@ export async function checkConsistency(catalog: CatalogBookkeeping, blobs: BlobS
     }
   }
 
+  await records.finish();
+  report.updateRecords.behind = records.behind;
+  report.updateRecords.ahead = records.ahead;
+
   report.incompleteUploads = await checkIncompleteUploads(catalog, blobs, { ...options, now, maxListed: MAX_LISTED });
 
   report.ok =
@@ -178,6 +211,8 @@ export async function checkConsistency(catalog: CatalogBookkeeping, blobs: BlobS
     unclaimedCount === 0 &&
     report.staleRows.pending === 0 &&
     report.staleRows.deleting === 0 &&
+    records.behind.count === 0 &&
+    records.ahead.count === 0 &&
     report.incompleteUploads.staleCount === 0;
   return report;
 }

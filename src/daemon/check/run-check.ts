@@ -3,7 +3,9 @@
 // daemon: it opens the database read-only (no migration, not even a record
 // of its run) and changes nothing in either store; a database at another
 // schema version is refused with what to do. --repair (daemon stopped) first
-// finishes what recovery would, by recovery's own code and rules, then checks.
+// finishes what recovery would, by recovery's own code and rules, and writes
+// the update records owed or found behind their rows from the rows (as the
+// daemon's recovery writes owed ones), then checks.
 
 import * as fs from 'node:fs';
 import pino from 'pino';
@@ -13,11 +15,18 @@ import { Catalog } from '../db/catalog';
 import { ReadOnlyCatalog } from '../db/catalog-queries';
 import { recover, type RecoveryReport } from '../recovery/recovery';
 import { assertDaemonStopped } from '../cli/rebuild';
+import { UpdateRecords } from '../update-records/update-records';
 import { checkConsistency, type CheckReport } from './consistency-check';
+import { oweRecordsBehind } from './record-check';
 
 export interface CheckOutcome extends CheckReport {
   /** With --repair: what the recovery pass did before the check. */
-  repaired?: RecoveryReport;
+  repaired?: RecoveryReport & {
+    /** Rows whose update record was behind them, marked owed so it is written from the row. */
+    recordsBehind: number;
+    /** Owed update records written from their rows (those, and any owed before), as the daemon's recovery does. */
+    recordsWritten: number;
+  };
 }
 
 export async function runCheck(config: DaemonConfig, options: { verifyChecksums: boolean; repair: boolean }): Promise<CheckOutcome> {
@@ -27,7 +36,7 @@ export async function runCheck(config: DaemonConfig, options: { verifyChecksums:
   const { blobs } = configuredBlobStore(config, logger, config.http.publicUrl ?? 'http://127.0.0.1');
   // Refuses another schema version before anything else looks at the file.
   let catalog = ReadOnlyCatalog.open(config.sqlitePath);
-  let repaired: RecoveryReport | undefined;
+  let repaired: CheckOutcome['repaired'];
   try {
     await blobs.ping();
     if (options.repair) {
@@ -36,7 +45,10 @@ export async function runCheck(config: DaemonConfig, options: { verifyChecksums:
       await catalog.close();
       const writable = Catalog.open({ path: config.sqlitePath, logger });
       try {
-        repaired = await recover(writable, blobs, { ...config.recovery, namespace: config.namespace, sweep: 'full' }, logger);
+        const recovered = await recover(writable, blobs, { ...config.recovery, namespace: config.namespace, sweep: 'full' }, logger);
+        const behind = await oweRecordsBehind(writable, blobs, config.namespace);
+        const recordsWritten = await new UpdateRecords(writable, blobs, config.namespace, logger).settleOwed();
+        repaired = { ...recovered, recordsBehind: behind.behind.count, recordsWritten };
       } finally {
         await writable.close();
       }

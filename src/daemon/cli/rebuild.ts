@@ -63,7 +63,7 @@ export async function runRebuild(config: DaemonConfig, force: boolean): Promise<
   try {
     const { blobs } = configuredBlobStore(config, logger, config.http.publicUrl ?? 'http://127.0.0.1');
     await blobs.ping();
-    const report = await adoptMissingObjects(catalog, blobs, { namespace: config.namespace });
+    const report = await adoptMissingObjects(catalog, blobs, { namespace: config.namespace, logger });
     return { database: config.sqlitePath, movedAside, ...report };
   } finally {
     await catalog.close();

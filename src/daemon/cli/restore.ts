@@ -88,7 +88,7 @@ export async function runRestore(config: DaemonConfig, which: string): Promise<R
       await catalog.forgetRows(missing);
       gone.push(...missing);
     }
-    const readopted = await adoptMissingObjects(catalog, blobs, { namespace: config.namespace });
+    const readopted = await adoptMissingObjects(catalog, blobs, { namespace: config.namespace, logger });
     return {
       restoredFrom: manifest,
       database: config.sqlitePath,
@@ -97,7 +97,11 @@ export async function runRestore(config: DaemonConfig, which: string): Promise<R
       removedRows: { count: gone.length, ids: gone.slice(0, MAX_LISTED) },
       unfinishedRows: { pendingCommitted: settled.pendingCommitted, pendingRolledBack: settled.pendingRolledBack, deletesFinished: settled.deletesFinished },
       leftForOperator: readopted.unidentified,
-      lost: `nothing acknowledged: photos stored or deleted after ${manifest.createdAt} are accounted for above, and ${readopted.recordsApplied} photos got back the metadata and processing state of their last acknowledged update from their update records`,
+      lost:
+        `nothing acknowledged: photos stored or deleted after ${manifest.createdAt} are accounted for above, and ${readopted.recordsApplied} photos got back the metadata and processing state of their last acknowledged update from their update records` +
+        (readopted.recordFieldsRefused === 0
+          ? ''
+          : `, except ${readopted.recordFieldsRefused} fields today's rules refuse (readopted.refusedRecordFields): those kept the value their row had`),
     };
   } finally {
     await catalog.close();

@@ -9,8 +9,8 @@ import { ClosedError, ValidationError } from '../../protocol/errors';
 import { DEFAULT_MIGRATIONS_DIR, MigrationError, readMigrationFiles } from './migrations';
 import { photoIdOfKey } from './object-key';
 import type { Db } from './open-database';
-import type { RowState } from './photo-row';
-import type { CatalogBookkeeping, StaleRow } from './photo-catalog';
+import { PHOTO_COLUMNS, recordOf, toPhoto, type RowState } from './photo-row';
+import type { CatalogBookkeeping, RecordedRow, StaleRow } from './photo-catalog';
 
 export type { StaleRow } from './photo-catalog';
 
@@ -20,6 +20,7 @@ function prepareQueries(db: Db) {
       WHERE state <> 'committed' AND state = ? AND state_changed_at < ? ORDER BY state_changed_at LIMIT ?`),
     knownBlob: db.prepare('SELECT 1 FROM photos WHERE id = ? AND bucket = ? AND s3_key = ?').pluck(),
     photoIn: db.prepare('SELECT 1 FROM photos WHERE id = ? AND bucket = ?').pluck(),
+    recordedRow: db.prepare(`SELECT ${PHOTO_COLUMNS}, p.record_owed FROM photos p WHERE p.id = ? AND p.bucket = ? AND p.state = 'committed'`).raw(true),
     owedRecords: db.prepare("SELECT count(*) FROM photos WHERE record_owed = 1 AND state = 'committed'").pluck(),
     countByState: db.prepare('SELECT state, count(*) AS n FROM photos GROUP BY state'),
     countStale: db
@@ -70,6 +71,13 @@ export class CatalogQueries implements CatalogBookkeeping {
   async hasPhotoIn(bucket: string, id: string): Promise<boolean> {
     this.assertOpen();
     return this.#queries.photoIn.get(id, bucket) !== undefined;
+  }
+
+  async recordedRow(bucket: string, id: string): Promise<RecordedRow | null> {
+    this.assertOpen();
+    const row = this.#queries.recordedRow.get(id, bucket) as unknown[] | undefined;
+    if (row === undefined) return null;
+    return { photo: toPhoto(recordOf(row)), recordOwed: row[row.length - 1] === 1 };
   }
 
   /**

@@ -85,6 +85,7 @@ function prepareWrites(db: Db) {
       WHERE id = @id AND client_id = @client_id AND state = 'committed' RETURNING bucket, s3_key`),
     deleteRow: db.prepare("DELETE FROM photos WHERE id = ? AND state = 'deleting'"),
     recordWritten: db.prepare('UPDATE photos SET record_owed = 0 WHERE id = ? AND updated_at = ? AND record_owed = 1'),
+    oweRecord: db.prepare("UPDATE photos SET record_owed = 1 WHERE id = ? AND state = 'committed'"),
     processingStatus: db
       .prepare("SELECT processing_status FROM photos WHERE id = ? AND client_id = ? AND state = 'committed'")
       .pluck(),
@@ -368,6 +369,16 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
       },
       { durable: false },
     );
+  }
+
+  /**
+   * Marks a committed photo's update record owed, so settleOwed writes it
+   * from the row: `check --repair` for a record found not to hold its row.
+   */
+  oweRecord(id: string): Promise<void> {
+    return this.#writer.submit(() => {
+      this.#writes.oweRecord.run(id);
+    });
   }
 
   /** Committed photos whose update record is owed (migration 007), oldest first: the recovery pass's work list. */

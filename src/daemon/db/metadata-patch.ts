@@ -80,6 +80,11 @@ const CHECKS: Record<PatchField, (value: unknown) => string | number | null> = {
   metadata: (v) => JSON.stringify(stringRecord(v, 'patch.metadata')),
 };
 
+/** One field held to a patch's rule, in column form; throws ValidationError as a patch with it would. */
+export function parsePatchField(field: PatchField, value: unknown): string | number | null {
+  return CHECKS[field](value);
+}
+
 /** Validates a caller's patch. `metadata`, when given, replaces the whole object. */
 export function parseMetadataPatch(raw: unknown): PatchValues {
   if (!isPlainObject(raw)) throw new ValidationError(`patch must be an object with some of: ${PATCH_FIELDS.join(', ')}`);

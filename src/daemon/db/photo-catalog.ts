@@ -46,6 +46,13 @@ export interface BucketTotal {
   bytes: number;
 }
 
+/** A committed row as its update record (update-records/) should hold it. */
+export interface RecordedRow {
+  photo: Photo;
+  /** Its record may lag it: an update is between row and record, or a write failed (migration 007). */
+  recordOwed: boolean;
+}
+
 /**
  * The bookkeeping reads of recovery, the check, rebuild and restore: rows in
  * flight, which objects rows name, when this catalog was live.
@@ -68,6 +75,12 @@ export interface CatalogBookkeeping {
   countOwedRecords(): Promise<number>;
   /** Whether any row, in any state, is photo `id` in `bucket`: its update record (update-records/) is then its own. */
   hasPhotoIn(bucket: string, id: string): Promise<boolean>;
+  /**
+   * The committed row of photo `id` in `bucket` and whether its update record
+   * is owed, for comparing the record with it (the check); null when there is
+   * none. PostgreSQL keeps no records (it is its own durable copy) and answers null.
+   */
+  recordedRow(bucket: string, id: string): Promise<RecordedRow | null>;
   /** Whether this catalog was live when an object of its own was dated `at` (orphan-rule.ts). */
   wasLiveAt(at: string): Promise<boolean>;
   /** Whether the catalog holds no row at all (freshly created, or lost and started anew). */

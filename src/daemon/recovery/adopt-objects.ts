@@ -17,6 +17,7 @@ import type { AdoptedRow, PhotoCatalog } from '../db/photo-catalog';
 import { keyOwner } from '../db/object-key';
 import { blobDigest } from './blob-digest';
 import type { Catalog } from '../db/catalog';
+import type { Logger } from '../logger';
 import { readRecord, recordOwner, recordPrefix } from '../update-records/update-record';
 
 export interface AdoptionReport {
@@ -40,11 +41,27 @@ export interface AdoptionReport {
   recordsApplied: number;
   /** Records whose photo has no row (its object is gone or unidentified): nothing to apply them to. */
   recordsWithoutPhoto: number;
+  /**
+   * Fields of applied records that today's patch rules refuse (a value stored
+   * before them, or planted): not applied, so the row keeps the value it had
+   * (a rebuilt one, its object's identity's; a restored one, the backup's).
+   * The rest of such a record is applied.
+   */
+  recordFieldsRefused: number;
+  /** The first of those, by photo and field (never the value). */
+  refusedRecordFields: Array<{ photoId: string; field: string }>;
   durationMs: number;
 }
 
 const BATCH = 500;
 const MAX_LISTED = 1000;
+
+export interface AdoptionOptions {
+  namespace: string;
+  signal?: AbortSignal;
+  /** Told of record fields refused (photo and field, never the value). */
+  logger?: Logger;
+}
 
 /** The catalog adoption fills: the SQLite engine's, the only one whose rows records are kept for. */
 export type AdoptingCatalog = PhotoCatalog & Pick<Catalog, 'applyUpdateRecord'>;
@@ -52,12 +69,12 @@ export type AdoptingCatalog = PhotoCatalog & Pick<Catalog, 'applyUpdateRecord'>;
 export async function adoptMissingObjects(
   catalog: AdoptingCatalog,
   blobs: BlobStore,
-  options: { namespace: string; signal?: AbortSignal },
+  options: AdoptionOptions,
 ): Promise<AdoptionReport> {
   const started = performance.now();
   const report: AdoptionReport = {
     listed: 0, adopted: 0, alreadyKnown: 0, hashed: 0, foreign: 0, unidentified: 0, unidentifiedKeys: [],
-    records: 0, recordsApplied: 0, recordsWithoutPhoto: 0, durationMs: 0,
+    records: 0, recordsApplied: 0, recordsWithoutPhoto: 0, recordFieldsRefused: 0, refusedRecordFields: [], durationMs: 0,
   };
   const unidentified = (bucket: string, key: string, reason: string) => {
     report.unidentified++;
@@ -130,7 +147,7 @@ export async function adoptMissingObjects(
 async function applyRecords(
   catalog: AdoptingCatalog,
   blobs: BlobStore,
-  options: { namespace: string; signal?: AbortSignal },
+  options: AdoptionOptions,
   report: AdoptionReport,
   unidentified: (bucket: string, key: string, reason: string) => void,
 ): Promise<void> {
@@ -151,7 +168,20 @@ async function applyRecords(
         continue;
       }
       if (photo.updated_at === record.updatedAt) continue; // a restored row already as of this update
-      if ((await catalog.applyUpdateRecord(record.clientId, record.id, record.values, record.updatedAt, false)) !== null) report.recordsApplied++;
+      // A refused field is left out of values, so the row keeps its own; the record is then owed, so the
+      // daemon's first recovery pass rewrites it from the row and record and row agree again (the check says so).
+      const refused = record.refused.length > 0;
+      if ((await catalog.applyUpdateRecord(record.clientId, record.id, record.values, record.updatedAt, refused)) === null) continue;
+      report.recordsApplied++;
+      if (!refused) continue;
+      report.recordFieldsRefused += record.refused.length;
+      for (const field of record.refused) {
+        if (report.refusedRecordFields.length < MAX_LISTED) report.refusedRecordFields.push({ photoId: record.id, field });
+      }
+      options.logger?.warn(
+        { photoId: record.id, fields: record.refused },
+        "update record fields refused by today's patch rules: the rest of the update is applied, these keep the row's value",
+      );
     }
   }
 }

@@ -14,10 +14,13 @@
 // catalog, and its photo's key), so rebuild can apply it without a row.
 
 import type { Readable } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
+import { ValidationError } from '../../protocol/errors';
 import type { Photo } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
-import { parseMetadataPatch, PATCH_FIELDS, type PatchValues } from '../db/metadata-patch';
+import { parsePatchField, PATCH_FIELDS, type PatchField, type PatchValues } from '../db/metadata-patch';
 import { photoIdOfKey } from '../db/object-key';
+import { isPlainObject } from '../validation/field-rules';
 
 /** Bumped when the record's meaning changes; a reader refuses versions it does not know. */
 export const UPDATE_RECORD_SCHEMA = 1;
@@ -102,13 +105,17 @@ export function patchOf(photo: Photo): PatchValues {
   };
 }
 
-export function encodeRecord(record: UpdateRecord): Buffer {
-  const fields: Record<string, unknown> = {};
-  // Column form back to the API's: JSON columns travel as JSON, not as strings inside JSON.
+/** A record's `fields` as encodeRecord writes them: JSON columns as JSON, not as strings inside JSON. */
+function recordFieldsOf(values: PatchValues): Record<PatchField, unknown> {
+  const fields = {} as Record<PatchField, unknown>;
   for (const field of PATCH_FIELDS) {
-    const value = record.values[field];
+    const value = values[field];
     fields[field] = (field === 'metadata' || field === 'processing_metadata') && typeof value === 'string' ? JSON.parse(value) : value ?? null;
   }
+  return fields;
+}
+
+export function encodeRecord(record: UpdateRecord): Buffer {
   return Buffer.from(
     JSON.stringify({
       schema: UPDATE_RECORD_SCHEMA,
@@ -117,26 +124,44 @@ export function encodeRecord(record: UpdateRecord): Buffer {
       catalogId: record.catalogId,
       s3Key: record.s3Key,
       updatedAt: record.updatedAt,
-      fields,
+      fields: recordFieldsOf(record.values),
     }),
   );
 }
 
+/** A record as read back: `values` holds only the fields today's rules accept. */
+export interface DecodedRecord extends UpdateRecord {
+  /**
+   * Fields today's patch rules refuse, left out of `values` so they are never
+   * applied: a value stored before today's rules (an old version's filename,
+   * an adopted one), or one planted by whoever else writes to the bucket.
+   */
+  refused: PatchField[];
+  /**
+   * Every field as the record holds it, unvalidated (bounded by the record's
+   * size): only ever compared with a row (recordAgrees), never applied, never logged.
+   */
+  held: Record<PatchField, unknown>;
+}
+
 /**
  * Reads a record back; null when the bytes are not a record of a known
- * schema, or any field fails the rules a caller's patch must pass (a record
- * is read from a store others may write to: it is held to the same rules;
- * one holding a value stored before today's rules is reported, not applied).
+ * schema: its identity (photo, client, catalog, key, time) must be exactly
+ * what storaged writes, and its fields exactly the patchable ones, since a
+ * record is read from a store others may write to. Each field is then held
+ * to the rule a caller's patch must pass, one by one: a row may hold a value
+ * stored before today's rules (patchOf writes it as it is), and one such
+ * field must not cost the photo the rest of its last acknowledged update.
  */
-export function decodeRecord(bytes: Buffer): UpdateRecord | null {
+export function decodeRecord(bytes: Buffer): DecodedRecord | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
   } catch {
     return null;
   }
-  if (typeof parsed !== 'object' || parsed === null) return null;
-  const r = parsed as Record<string, unknown>;
+  if (!isPlainObject(parsed)) return null;
+  const r = parsed;
   if (r['schema'] !== UPDATE_RECORD_SCHEMA) return null;
   const { id, clientId, catalogId, s3Key, updatedAt, fields } = r;
   if (typeof id !== 'string' || !new RegExp(`^${UUID}$`).test(id)) return null;
@@ -144,22 +169,57 @@ export function decodeRecord(bytes: Buffer): UpdateRecord | null {
   if (typeof catalogId !== 'string' || !CATALOG_ID.test(catalogId)) return null;
   if (typeof s3Key !== 'string' || photoIdOfKey(s3Key) !== id) return null;
   if (typeof updatedAt !== 'string' || !ISO_TIME.test(updatedAt) || Number.isNaN(Date.parse(updatedAt))) return null;
-  if (typeof fields !== 'object' || fields === null) return null;
-  for (const field of PATCH_FIELDS) if (!(field in fields)) return null;
-  try {
-    return { id, clientId, catalogId, s3Key, updatedAt, values: parseMetadataPatch(fields) };
-  } catch {
-    return null;
+  if (!isPlainObject(fields)) return null;
+  const names = Object.keys(fields);
+  if (names.length !== PATCH_FIELDS.length || !PATCH_FIELDS.every((field) => Object.hasOwn(fields, field))) return null;
+  const values: PatchValues = {};
+  const refused: PatchField[] = [];
+  const held = {} as Record<PatchField, unknown>;
+  for (const field of PATCH_FIELDS) {
+    held[field] = fields[field];
+    try {
+      values[field] = parsePatchField(field, fields[field]);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      refused.push(field);
+    }
   }
+  return { id, clientId, catalogId, s3Key, updatedAt, values, refused, held };
 }
 
-/** Reads and decodes the record at bucket/key: null when it does not exist, is too large, or is not a valid record. */
-export async function readRecord(blobs: BlobStore, bucket: string, key: string): Promise<UpdateRecord | null> {
-  const info = await blobs.stat(bucket, key);
-  if (info === null || info.size > MAX_UPDATE_RECORD_BYTES) return null;
+/**
+ * Whether a record holds exactly what its photo's row does: every patchable
+ * field as the row would write it (the raw values, so a filename stored
+ * before today's rules agrees with itself), the time of its last update, its
+ * client and its key. What a rebuild would bring back is then the row.
+ */
+export function recordAgrees(record: DecodedRecord, photo: Photo): boolean {
+  return (
+    record.id === photo.id &&
+    record.clientId === photo.client_id &&
+    record.s3Key === photo.s3_key &&
+    record.updatedAt === photo.updated_at &&
+    isDeepStrictEqual(record.held, recordFieldsOf(patchOf(photo)))
+  );
+}
+
+/**
+ * Reads and decodes the record at bucket/key: null when it does not exist, is
+ * too large, or is not a valid record. `listedSize`, the size a listing just
+ * gave, saves the look at the object first (a pass over every record, the
+ * check's, pays one request per record, not two); the read stays bounded.
+ */
+export async function readRecord(blobs: BlobStore, bucket: string, key: string, listedSize?: number): Promise<DecodedRecord | null> {
+  let size = listedSize;
+  if (size === undefined) {
+    const info = await blobs.stat(bucket, key);
+    if (info === null) return null;
+    size = info.size;
+  }
+  if (size > MAX_UPDATE_RECORD_BYTES) return null;
   let body: Readable;
   try {
-    body = await blobs.read(bucket, key, undefined, info.size);
+    body = await blobs.read(bucket, key, undefined, size);
   } catch (err) {
     if ((err as { code?: string }).code === 'NOT_FOUND') return null;
     throw err;
