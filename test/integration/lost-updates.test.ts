@@ -112,6 +112,12 @@ async function lostUpdates(t: TestContext, minio: MinioHandle | null) {
   await assertStates(env, t, expected, 'after restore');
 }
 
+/** What a getPhoto answer says of the photo, without the URL it signs at the moment of asking (it changes with the second). */
+function rowOf<P extends { s3_url?: unknown; url_expires_at?: unknown }>(photo: P): Omit<P, 's3_url' | 'url_expires_at'> {
+  const { s3_url: _url, url_expires_at: _expires, ...row } = photo;
+  return row;
+}
+
 test('acknowledged updates survive a lost storage.db (rebuild) and an older backup (restore) on the local backend', { timeout: 180_000 }, (t) =>
   lostUpdates(t, null));
 
@@ -124,7 +130,7 @@ test('an update while MinIO is down is refused UNAVAILABLE and changes nothing; 
   const c = d.client('acme');
   const stored = await c.storePhoto(pngBytes(2048), { originalName: 'outage.png', clientId: 'acme' });
   await c.updatePhotoMetadata(stored.id, { processing_status: 'in_progress' });
-  const before = await c.getPhoto(stored.id);
+  const before = rowOf(await c.getPhoto(stored.id));
 
   await minio.stop();
   const patch = { processing_status: 'completed', processing_metadata: { labels: ['cat'] }, metadata: { reviewed: 'yes' } } as const;
@@ -132,7 +138,7 @@ test('an update while MinIO is down is refused UNAVAILABLE and changes nothing; 
   assert.equal(refused.code, 'UNAVAILABLE');
   assert.equal(refused.retryable, true);
   assert.match(refused.message, /was not updated: its update record could not be written to the blob store .*send the same update again once the blob store answers/);
-  assert.deepEqual(await c.getPhoto(stored.id), before, 'nothing changed');
+  assert.deepEqual(rowOf(await c.getPhoto(stored.id)), before, 'nothing changed');
 
   await minio.restart();
   await d.daemon.recoverNow('recent');
@@ -199,7 +205,7 @@ test("a filename stored before today's rules costs its photo no later update: re
   assert.equal(restored.report.readopted.recordsApplied, 1);
   assert.equal(restored.report.readopted.unidentified, 0);
   assert.deepEqual(restored.report.readopted.refusedRecordFields, refused);
-  assert.match(restored.report.lost, /except 1 fields today's rules refuse/);
+  assert.match(restored.report.lost, /except 1 field today's rules refuse \(readopted.refusedRecordFields\): it kept the value its row had/);
   assertWarned(restored.stderr, 'restore');
   await assertBack('after restore');
 

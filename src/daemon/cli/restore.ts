@@ -101,7 +101,7 @@ export async function runRestore(config: DaemonConfig, which: string): Promise<R
         `nothing acknowledged: photos stored or deleted after ${manifest.createdAt} are accounted for above, and ${readopted.recordsApplied} photos got back the metadata and processing state of their last acknowledged update from their update records` +
         (readopted.recordFieldsRefused === 0
           ? ''
-          : `, except ${readopted.recordFieldsRefused} fields today's rules refuse (readopted.refusedRecordFields): those kept the value their row had`),
+          : `, except ${readopted.recordFieldsRefused === 1 ? "1 field today's rules refuse" : `${readopted.recordFieldsRefused} fields today's rules refuse`} (readopted.refusedRecordFields): ${readopted.recordFieldsRefused === 1 ? 'it kept the value its' : 'those kept the value their'} row had`),
     };
   } finally {
     await catalog.close();
