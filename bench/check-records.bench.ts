@@ -9,20 +9,15 @@
 // the daemon's own update path (UpdateRecords), 16 in flight.
 
 import { createHash, randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
 import type { BlobStore } from '../src/daemon/blobs/blob-store';
-import { FsBlobStore } from '../src/daemon/blobs/fs-blob-store';
-import { BlobUrlSigner } from '../src/daemon/blobs/fs-url-signer';
-import { MinioBlobStore } from '../src/daemon/blobs/minio-blob-store';
 import { checkConsistency } from '../src/daemon/check/consistency-check';
 import { Catalog } from '../src/daemon/db/catalog';
 import { objectKey } from '../src/daemon/db/object-key';
 import { UpdateRecords } from '../src/daemon/update-records/update-records';
 import { BUCKETS } from '../src/protocol/types';
-import { startMinio } from '../test/support/minio-server';
+import { onBothBlobStores, type Backend } from './both-blob-stores';
 import { concurrentRound } from './concurrent-round';
 import { interleaved } from './interleaved';
 import { note, report } from './report';
@@ -31,7 +26,7 @@ const PHOTOS = 10_000;
 const PAIRS = 3;
 const BATCH = 500;
 
-async function benchOn(backend: 'fs' | 'minio', blobs: BlobStore, dir: string): Promise<void> {
+async function benchOn(backend: Backend, blobs: BlobStore, dir: string): Promise<void> {
   const logger = pino({ level: 'silent' });
   await blobs.ensureBuckets(BUCKETS);
   const catalog = Catalog.open({ path: path.join(dir, `${backend}.db`), logger });
@@ -88,19 +83,6 @@ async function benchOn(backend: 'fs' | 'minio', blobs: BlobStore, dir: string): 
   }
 }
 
-export async function benchCheckRecords(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storaged-bench-check-'));
-  try {
-    const signer = new BlobUrlSigner(Buffer.alloc(32, 1), 'http://127.0.0.1:1');
-    await benchOn('fs', new FsBlobStore(path.join(dir, 'blobs'), signer), dir);
-    const minio = await startMinio();
-    try {
-      const settings = { endPoint: minio.endPoint, port: minio.port, useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey };
-      await benchOn('minio', new MinioBlobStore(settings, pino({ level: 'silent' })), dir);
-    } finally {
-      await minio.stop();
-    }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+export function benchCheckRecords(): Promise<void> {
+  return onBothBlobStores('storaged-bench-check-', benchOn);
 }

@@ -9,19 +9,14 @@
 // caller sees.
 
 import { createHash, randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
 import type { BlobStore } from '../src/daemon/blobs/blob-store';
-import { FsBlobStore } from '../src/daemon/blobs/fs-blob-store';
-import { BlobUrlSigner } from '../src/daemon/blobs/fs-url-signer';
-import { MinioBlobStore } from '../src/daemon/blobs/minio-blob-store';
 import { Catalog } from '../src/daemon/db/catalog';
 import { objectKey } from '../src/daemon/db/object-key';
 import { UpdateRecords } from '../src/daemon/update-records/update-records';
 import { BUCKETS } from '../src/protocol/types';
-import { startMinio } from '../test/support/minio-server';
+import { onBothBlobStores, type Backend } from './both-blob-stores';
 import { concurrentRound } from './concurrent-round';
 import { interleaved } from './interleaved';
 import { note, report } from './report';
@@ -33,7 +28,7 @@ const SHAPES = [
   { suffix: '.c1', inFlight: 1, callsPerRound: 32 },
 ];
 
-async function benchOn(backend: 'fs' | 'minio', blobs: BlobStore, dir: string): Promise<void> {
+async function benchOn(backend: Backend, blobs: BlobStore, dir: string): Promise<void> {
   const logger = pino({ level: 'silent' });
   await blobs.ensureBuckets(BUCKETS);
   const catalog = Catalog.open({ path: path.join(dir, `${backend}.db`), logger });
@@ -92,19 +87,6 @@ async function benchOn(backend: 'fs' | 'minio', blobs: BlobStore, dir: string): 
   }
 }
 
-export async function benchUpdateRecord(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storaged-bench-update-'));
-  try {
-    const signer = new BlobUrlSigner(Buffer.alloc(32, 1), 'http://127.0.0.1:1');
-    await benchOn('fs', new FsBlobStore(path.join(dir, 'blobs'), signer), dir);
-    const minio = await startMinio();
-    try {
-      const settings = { endPoint: minio.endPoint, port: minio.port, useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey };
-      await benchOn('minio', new MinioBlobStore(settings, pino({ level: 'silent' })), dir);
-    } finally {
-      await minio.stop();
-    }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+export function benchUpdateRecord(): Promise<void> {
+  return onBothBlobStores('storaged-bench-update-', benchOn);
 }

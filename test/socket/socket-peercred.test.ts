@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { loadConfig } from '../../src/daemon/config/daemon-config';
 import { GatewayTokens, parseTokenList } from '../../src/daemon/config/gateway-tokens';
 import { parseSocketUsers } from '../../src/daemon/config/socket-users';
-import { acceptHello } from '../../src/daemon/socket/hello-check';
+import { acceptHello, type HelloSettings, type SocketAuth } from '../../src/daemon/socket/hello-check';
 import { createLogger } from '../../src/daemon/logger';
 import { AuthFailures } from '../../src/daemon/admission/auth-failures';
 import { parseRequestRate } from '../../src/daemon/admission/request-rate';
@@ -197,14 +197,13 @@ test('user names resolve through the system, a uid is taken as given', () => {
   assert.equal(users.identify(42)?.clientId, 'other');
 });
 
+/** acceptHello's settings for the unit tests below: `auth`, and the wrong tokens counted (or not). */
+function helloSettings(auth: SocketAuth, authFailures: AuthFailures | null = null): HelloSettings {
+  return { serverVersion: 'test', maxBodyBytes: 1024, authFailures, logger: createLogger('silent'), auth };
+}
+
 test("a connection whose Unix user could not be read is nobody's, and is refused", () => {
-  const settings = {
-    serverVersion: 'test',
-    maxBodyBytes: 1024,
-    authFailures: null,
-    logger: createLogger('silent'),
-    auth: { mode: 'peercred' as const, users: parseSocketUsers(`${me} alice`), tokens: new GatewayTokens([]), read: () => assert.fail('not read here') },
-  };
+  const settings = helloSettings({ mode: 'peercred', users: parseSocketUsers(`${me} alice`), tokens: new GatewayTokens([]), read: () => assert.fail('not read here') });
   const hello = { t: 'hello' as const, version: PROTOCOL_VERSION, clientId: 'alice' };
   assert.throws(() => acceptHello(hello, settings, null), {
     code: 'UNAUTHORIZED',
@@ -213,15 +212,9 @@ test("a connection whose Unix user could not be read is nobody's, and is refused
   assert.equal(acceptHello(hello, settings, { pid: 1, uid: me, gid: 0 }).clientId, 'alice');
 });
 
-test('wrong tokens from unlisted users spend the socket allowance; a listed user is let in regardless', () => {
+test('wrong tokens from unlisted users spend their allowance; a listed user is let in regardless', () => {
   const authFailures = new AuthFailures(parseRequestRate('1/min,burst=1')!);
-  const settings = {
-    serverVersion: 'test',
-    maxBodyBytes: 1024,
-    authFailures,
-    logger: createLogger('silent'),
-    auth: { mode: 'peercred' as const, users: parseSocketUsers(`${me} alice`), tokens: parseTokenList(`${bobToken} bob`), read: () => assert.fail('not read here') },
-  };
+  const settings = helloSettings({ mode: 'peercred', users: parseSocketUsers(`${me} alice`), tokens: parseTokenList(`${bobToken} bob`), read: () => assert.fail('not read here') }, authFailures);
   const stranger = { pid: 1, uid: other, gid: 0 };
   const hello = (clientId: string, token?: string) => ({ t: 'hello' as const, version: PROTOCOL_VERSION, clientId, ...(token && { token }) });
   assert.throws(() => acceptHello(hello('bob', 'x'.repeat(32)), settings, stranger), { code: 'UNAUTHORIZED' });
@@ -231,13 +224,7 @@ test('wrong tokens from unlisted users spend the socket allowance; a listed user
 
 test('in token mode, wrong tokens spend their own Unix user\'s allowance: another user\'s right token is let in', () => {
   const authFailures = new AuthFailures(parseRequestRate('1/min,burst=1')!);
-  const settings = {
-    serverVersion: 'test',
-    maxBodyBytes: 1024,
-    authFailures,
-    logger: createLogger('silent'),
-    auth: { mode: 'token' as const, tokens: parseTokenList(`${bobToken} bob`), read: () => assert.fail('not read here') },
-  };
+  const settings = helloSettings({ mode: 'token', tokens: parseTokenList(`${bobToken} bob`), read: () => assert.fail('not read here') }, authFailures);
   const guesser = { pid: 1, uid: other, gid: 0 };
   const hello = (token: string) => ({ t: 'hello' as const, version: PROTOCOL_VERSION, clientId: 'bob', token });
   assert.throws(() => acceptHello(hello('x'.repeat(32)), settings, guesser), { code: 'UNAUTHORIZED' });
