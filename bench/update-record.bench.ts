@@ -9,14 +9,8 @@
 // caller sees.
 
 import { createHash, randomUUID } from 'node:crypto';
-import * as path from 'node:path';
-import pino from 'pino';
-import type { BlobStore } from '../src/daemon/blobs/blob-store';
-import { Catalog } from '../src/daemon/db/catalog';
 import { objectKey } from '../src/daemon/db/object-key';
-import { UpdateRecords } from '../src/daemon/update-records/update-records';
-import { BUCKETS } from '../src/protocol/types';
-import { onBothBlobStores, type Backend } from './both-blob-stores';
+import { onBothBlobStores, type RecordsSetting } from './both-blob-stores';
 import { concurrentRound } from './concurrent-round';
 import { interleaved } from './interleaved';
 import { note, report } from './report';
@@ -28,62 +22,54 @@ const SHAPES = [
   { suffix: '.c1', inFlight: 1, callsPerRound: 32 },
 ];
 
-async function benchOn(backend: Backend, blobs: BlobStore, dir: string): Promise<void> {
-  const logger = pino({ level: 'silent' });
-  await blobs.ensureBuckets(BUCKETS);
-  const catalog = Catalog.open({ path: path.join(dir, `${backend}.db`), logger });
-  const records = new UpdateRecords(catalog, blobs, 'storaged', logger);
-  try {
-    const ids: string[] = [];
-    for (let i = 0; i < PHOTOS; i++) {
-      const id = randomUUID();
-      await catalog.insertPending({
-        id, client_id: 'bench', user_id: 'u', session_id: null, original_filename: `p${i}.png`, mime_type: 'image/png',
-        bucket: 'images', s3_key: objectKey(id, 'p.png', new Date()), size: 1, checksum: createHash('sha256').update(id).digest('hex'), metadata: {},
-      });
-      await catalog.commitPending(id);
-      ids.push(id);
-    }
-    // A patch of the usual size: a few metadata values, dimensions, and a small processing result.
-    let n = 0;
-    const patch = () => {
-      n++;
-      return { metadata: { album: 'bench', round: String(n) }, width: n % 4000, height: 480, processing_metadata: { labels: ['cat', 'sofa'], score: n } };
+async function benchOn({ backend, catalog, records }: RecordsSetting): Promise<void> {
+  const ids: string[] = [];
+  for (let i = 0; i < PHOTOS; i++) {
+    const id = randomUUID();
+    await catalog.insertPending({
+      id, client_id: 'bench', user_id: 'u', session_id: null, original_filename: `p${i}.png`, mime_type: 'image/png',
+      bucket: 'images', s3_key: objectKey(id, 'p.png', new Date()), size: 1, checksum: createHash('sha256').update(id).digest('hex'), metadata: {},
+    });
+    await catalog.commitPending(id);
+    ids.push(id);
+  }
+  // A patch of the usual size: a few metadata values, dimensions, and a small processing result.
+  let n = 0;
+  const patch = () => {
+    n++;
+    return { metadata: { album: 'bench', round: String(n) }, width: n % 4000, height: 480, processing_metadata: { labels: ['cat', 'sofa'], score: n } };
+  };
+  const plain = (i: number) => catalog.updateMetadata('bench', ids[i % PHOTOS]!, patch());
+  const recorded = (i: number) => {
+    const id = ids[i % PHOTOS]!;
+    return records.update('bench', id, () => catalog.updateMetadata('bench', id, patch()));
+  };
+  for (const shape of SHAPES) {
+    const name = `update.record.${backend}${shape.suffix}`;
+    note(`${name}: ${shape.callsPerRound} updates a round, ${shape.inFlight} in flight, with the record vs the catalog alone, ${PAIRS} alternating pairs`);
+    let offset = 0;
+    const round = (call: (i: number) => Promise<unknown>) => async () => {
+      const base = offset;
+      offset += shape.callsPerRound;
+      await concurrentRound(shape.callsPerRound, shape.inFlight, (i) => call(base + i));
     };
-    const plain = (i: number) => catalog.updateMetadata('bench', ids[i % PHOTOS]!, patch());
-    const recorded = (i: number) => {
-      const id = ids[i % PHOTOS]!;
-      return records.update('bench', id, () => catalog.updateMetadata('bench', id, patch()));
-    };
-    for (const shape of SHAPES) {
-      const name = `update.record.${backend}${shape.suffix}`;
-      note(`${name}: ${shape.callsPerRound} updates a round, ${shape.inFlight} in flight, with the record vs the catalog alone, ${PAIRS} alternating pairs`);
-      let offset = 0;
-      const round = (call: (i: number) => Promise<unknown>) => async () => {
-        const base = offset;
-        offset += shape.callsPerRound;
-        await concurrentRound(shape.callsPerRound, shape.inFlight, (i) => call(base + i));
-      };
-      const result = await interleaved(
-        PAIRS,
-        { name: 'update.catalogOnly', callsPerRound: shape.callsPerRound, round: round(plain) },
-        { name, callsPerRound: shape.callsPerRound, round: round(recorded) },
-        { timeMs: 1500, warmupMs: 300 },
-      );
-      report({
-        bench: name,
-        value: result.subject,
-        unit: 'ops/s',
-        runs: result.subjectRuns.map(Math.round),
-        in_flight: shape.inFlight,
-        records_written: records.stats().written,
-        baseline: `update.catalogOnly${shape.suffix}`,
-        baseline_value: result.baseline,
-        baseline_runs: result.baselineRuns.map(Math.round),
-      });
-    }
-  } finally {
-    await catalog.close();
+    const result = await interleaved(
+      PAIRS,
+      { name: 'update.catalogOnly', callsPerRound: shape.callsPerRound, round: round(plain) },
+      { name, callsPerRound: shape.callsPerRound, round: round(recorded) },
+      { timeMs: 1500, warmupMs: 300 },
+    );
+    report({
+      bench: name,
+      value: result.subject,
+      unit: 'ops/s',
+      runs: result.subjectRuns.map(Math.round),
+      in_flight: shape.inFlight,
+      records_written: records.stats().written,
+      baseline: `update.catalogOnly${shape.suffix}`,
+      baseline_value: result.baseline,
+      baseline_runs: result.baselineRuns.map(Math.round),
+    });
   }
 }
 
