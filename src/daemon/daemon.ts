@@ -13,6 +13,7 @@ import type { PhotoCatalog } from './db/photo-catalog';
 import { PostgresCatalog } from './catalog-pg/pg-catalog';
 import { HttpServer, type RouteHandler } from './http/http-server';
 import { Gateway } from './gateway/gateway';
+import { clearStaleSnapshots } from './backup/catalog-backups';
 import { clearStaleSpool } from './intake/receive-body';
 import type { Logger } from './logger';
 import { recover, type RecoveryReport } from './recovery/recovery';
@@ -71,6 +72,8 @@ export class Daemon {
     await fs.promises.mkdir(path.dirname(config.sqlitePath), { recursive: true, mode: 0o700 });
     const staleSpool = await clearStaleSpool(config.spoolDir);
     if (staleSpool > 0) logger.info({ removed: staleSpool }, 'removed spool files left by an earlier run');
+    const staleSnapshots = await clearStaleSnapshots(config.spoolDir);
+    if (staleSnapshots > 0) logger.info({ removed: staleSnapshots }, 'removed catalog snapshots left by backups that were killed');
 
     const pool = createWorkerPool(config.workerThreads, config.workerNice);
     let catalog: PhotoCatalog;

@@ -1,12 +1,17 @@
 // The cleanup of the spool at start removes what a crashed storaged left, and
 // nothing else: STORAGED_SPOOL_DIR may be a directory other programs use
-// (/var/tmp), and their `*.part` files are not ours to remove.
+// (/var/tmp), and their `*.part` files are not ours to remove. Backups take
+// their catalog snapshot there too: one whose process was killed is removed,
+// one that a `storaged backup` beside the daemon still uploads is not.
 
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { clearStaleSnapshots, takeBackup } from '../../src/daemon/backup/catalog-backups';
+import type { BlobStore } from '../../src/daemon/blobs/blob-store';
 import { isSpoolName, SpoolFile } from '../../src/daemon/intake/spool-file';
 import { startTestDaemon } from '../support/in-process-daemon';
 import { tempDir } from '../support/temp-dir';
@@ -59,3 +64,43 @@ test('the names SpoolFile makes are exactly the names the cleanup removes', asyn
     assert.equal(isSpoolName(name), false, name);
   }
 });
+
+/** The pid of a process that has exited: a killed backup's. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
+}
+
+test("a catalog snapshot left by a killed backup is removed at start; one whose process still runs, and anything else, is kept", { timeout: 30_000 }, async (t) => {
+  const shared = tempDir(t, 'shared-spool-');
+  // The name takeBackup gives its snapshot, seen by a snapshotter that stops the backup there.
+  let made = '';
+  await assert.rejects(
+    takeBackup({ blobs: {} as BlobStore, namespace: 'storaged' }, {
+      sqlitePath: path.join(shared, 'none.db'),
+      tempDir: shared,
+      keep: 1,
+      snapshot: async (_source, target) => {
+        made = path.basename(target);
+        throw new Error('stopped before the snapshot');
+      },
+    }),
+    /stopped before the snapshot/,
+  );
+  assert.match(made, new RegExp(`^storaged-backup-${process.pid}-[0-9a-f-]{36}\\.sqlite$`));
+  const killed = made.replace(`-${process.pid}-`, `-${deadPid()}-`);
+  // This process runs the daemon below, and stands for a `storaged backup` still uploading beside it.
+  const running = `storaged-backup-${process.pid}-${randomUUID()}.sqlite`;
+  const foreign = [`backup-${randomUUID()}.sqlite`, `storaged-backup-x-${randomUUID()}.sqlite`, `storaged-backup-${deadPid()}-${randomUUID()}.sqlite.keep`];
+  for (const name of [killed, running, ...foreign]) fs.writeFileSync(path.join(shared, name), 'a catalog copy');
+
+  const d = await startTestDaemon(t, null, { env: { STORAGED_SPOOL_DIR: shared } });
+  assert.equal(fs.existsSync(path.join(shared, killed)), false, 'the killed backup\'s snapshot is removed');
+  for (const name of [running, ...foreign]) assert.ok(fs.existsSync(path.join(shared, name)), `${name} is kept`);
+  assert.deepEqual(
+    d.logs.filter((l) => l.msg === 'removed catalog snapshots left by backups that were killed').map((l) => l.removed),
+    [1],
+  );
+  assert.equal(await clearStaleSnapshots(shared), 0, 'nothing more to remove');
+});
+

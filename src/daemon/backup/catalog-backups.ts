@@ -32,6 +32,41 @@ export type Snapshotter = (source: string, target: string) => Promise<unknown>;
 
 const keyOf = (namespace: string, name: string, ext: 'sqlite' | 'json') => `${namespace}/${name}.${ext}`;
 
+/**
+ * A snapshot's temporary file, in the spool directory: a whole copy of the
+ * catalog, which a daemon (or `storaged backup`) killed while it uploads
+ * leaves behind. Its name carries the taking process's pid, so that the next
+ * start removes the copies of processes that are gone and never one that a
+ * `storaged backup` running beside it is still uploading.
+ */
+const SNAPSHOT_NAME = /^storaged-backup-(\d+)-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.sqlite$/;
+
+function snapshotPath(dir: string): string {
+  return path.join(dir, `storaged-backup-${process.pid}-${randomUUID()}.sqlite`);
+}
+
+/** Whether process `pid` exists on this host (EPERM: another user's, alive). */
+function processLives(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes snapshot files of backups whose process is gone; returns how many. Anything else in `dir` is left. */
+export async function clearStaleSnapshots(dir: string): Promise<number> {
+  let removed = 0;
+  for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
+    const pid = SNAPSHOT_NAME.exec(entry.name)?.[1];
+    if (!entry.isFile() || pid === undefined || processLives(Number(pid))) continue;
+    await fs.promises.rm(path.join(dir, entry.name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
 function backupName(at: Date): string {
   return `catalog-${at.toISOString().replace(/[-:.]/g, '')}`;
 }
@@ -68,7 +103,7 @@ export async function takeBackup(
   const createdAt = options.now ?? new Date();
   const name = backupName(createdAt);
   await fs.promises.mkdir(options.tempDir, { recursive: true, mode: 0o700 });
-  const temp = path.join(options.tempDir, `backup-${randomUUID()}.sqlite`);
+  const temp = snapshotPath(options.tempDir);
   try {
     await options.snapshot(options.sqlitePath, temp);
     const { size } = await fs.promises.stat(temp);
