@@ -25,7 +25,7 @@ import { assertTransition, isFinished } from '../db/processing-transitions';
 import { parseSearchQuery, parseUserPhotosQuery } from '../db/search-query';
 import { DEFAULT_PHOTO_CACHE_SIZE } from '../db/catalog';
 import { photoIdOfKey } from '../db/object-key';
-import { catalogError, isConnectionEnded, isStatementTimeout, triesOver } from './pg-errors';
+import { catalogError, isStatementTimeout, retryingEndedConnections } from './pg-errors';
 import { DEFAULT_SEARCH_TIMEOUT_MS, searchTooLong } from '../search-threads/search-threads';
 import { PgWriter } from './pg-writer';
 import { PHOTO_CHANNEL, SharedPhotoCache } from './shared-photo-cache';
@@ -247,12 +247,10 @@ export class PostgresCatalog implements PhotoCatalog {
    */
   async #read<T extends object>(text: string, values: unknown[]): Promise<T[]> {
     this.#assertOpen();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return (await this.#pool.query<T>(text, values)).rows;
-      } catch (err) {
-        if (attempt >= triesOver(this.#pool) || !isConnectionEnded(err)) throw catalogError(err);
-      }
+    try {
+      return (await retryingEndedConnections(this.#pool, () => this.#pool.query<T>(text, values))).rows;
+    } catch (err) {
+      throw catalogError(err);
     }
   }
 
@@ -489,13 +487,7 @@ export class PostgresCatalog implements PhotoCatalog {
     const started = performance.now();
     try {
       // A search only reads: tried again on another connection, as #read does, when the server had ended its own.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await runPgSearch(this.#pool, clientId, plan, this.#searchOwnBound);
-        } catch (err) {
-          if (attempt >= triesOver(this.#pool) || !isConnectionEnded(err)) throw err;
-        }
-      }
+      return await retryingEndedConnections(this.#pool, () => runPgSearch(this.#pool, clientId, plan, this.#searchOwnBound));
     } catch (err) {
       // Only the search bound is in force on its statements (its own, or the pool's when they are equal): the query's cost, not an outage.
       if (isStatementTimeout(err, performance.now() - started >= this.#searchTimeoutMs)) {

@@ -75,13 +75,21 @@ export function isConnectionEnded(err: unknown): boolean {
 }
 
 /**
- * Tries for a statement safe to repeat (isConnectionEnded) over `pool`: each
+ * Runs `work`, a statement safe to repeat, again while it fails because the
+ * server had ended the connection it was given (isConnectionEnded): each
  * failed try drops its connection, and after a restart every idle one may be
- * dead, so one more try than the pool holds reaches a new connection. Each
+ * dead, so one more try than `pool` holds reaches a new connection. Each
  * such failure comes back at once (the FATAL is already there to be read).
  */
-export function triesOver(pool: Pool): number {
-  return (pool.options.max ?? DEFAULT_PG_POOL_MAX) + 1;
+export async function retryingEndedConnections<T>(pool: Pool, work: () => Promise<T>): Promise<T> {
+  const tries = (pool.options.max ?? DEFAULT_PG_POOL_MAX) + 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (attempt >= tries || !isConnectionEnded(err)) throw err;
+    }
+  }
 }
 
 /** pg-pool's own default size, for a pool configured without one. */

@@ -15,7 +15,7 @@ import type { Pool, PoolClient } from 'pg';
 import { ClosedError } from '../../protocol/errors';
 import type { Logger } from '../logger';
 import type { CatalogStats } from '../db/photo-catalog';
-import { catalogError, isConnectionBroken, isConnectionEnded, triesOver } from './pg-errors';
+import { catalogError, isConnectionBroken, retryingEndedConnections } from './pg-errors';
 
 export type PgOp<T> = (client: PoolClient) => Promise<T>;
 
@@ -146,17 +146,17 @@ export class PgWriter {
    * server had ended fails at BEGIN, before any op ran: the batch takes
    * another connection rather than failing its callers.
    */
-  async #begun(): Promise<PoolClient> {
-    for (let attempt = 1; ; attempt++) {
+  #begun(): Promise<PoolClient> {
+    return retryingEndedConnections(this.#pool, async () => {
       const client = await this.#pool.connect();
       try {
         await client.query('BEGIN');
         return client;
       } catch (err) {
         client.release(err instanceof Error ? err : new Error(String(err)));
-        if (attempt >= triesOver(this.#pool) || !isConnectionEnded(err)) throw err;
+        throw err;
       }
-    }
+    });
   }
 
   #settleAll(batch: Job[], error: unknown): void {
