@@ -1,7 +1,8 @@
 // Failed authentications, counted so that guessing a token is slow: one
-// token bucket of failures per key (a remote address on the gateway; the whole
-// socket, whose peers have no address), spent by each wrong token and refilled
-// at the rate of STORAGED_AUTH_FAILURE_RATE / STORAGED_SOCKET_AUTH_FAILURE_RATE.
+// token bucket of failures per key (a remote address on the gateway; a Unix
+// user on the socket, or the whole socket where the user cannot be read),
+// spent by each wrong token and refilled at the rate of
+// STORAGED_AUTH_FAILURE_RATE / STORAGED_SOCKET_AUTH_FAILURE_RATE.
 // While a key's allowance is spent, its attempts are refused before the token
 // is looked at, so a right guess is not told from a wrong one either.
 //
@@ -12,15 +13,12 @@
 // anyway; it never buys memory. IPv6 peers are keyed by their /64, the block
 // one host is usually given, so a single host cannot become 2^64 keys.
 
-import type { RequestRate } from './request-rate';
+import { refill, secondsUntilOne, type Bucket as RateBucket, type RequestRate } from './request-rate';
 
 /** Keys kept at once: a few hundred bytes each, so about a megabyte at most. */
 export const DEFAULT_MAX_KEYS = 10_000;
 
-interface Bucket {
-  tokens: number;
-  /** When `tokens` was last brought up to date (ms, the clock's). */
-  at: number;
+interface Bucket extends RateBucket {
   /** Whether the spell in which this key ran out was already logged. */
   told: boolean;
 }
@@ -56,7 +54,7 @@ export class AuthFailures {
     const bucket = this.#current(key);
     if (bucket === undefined || bucket.tokens >= 1) return 0;
     this.#refused += 1;
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.rate.perSecond));
+    return secondsUntilOne(bucket.tokens, this.rate);
   }
 
   /** `key` presented a wrong credential. True when this one spent its allowance (worth a line in the log, once a spell). */
@@ -84,9 +82,7 @@ export class AuthFailures {
   #current(key: string): Bucket | undefined {
     const bucket = this.#buckets.get(key);
     if (bucket === undefined) return undefined;
-    const now = this.#now();
-    bucket.tokens = Math.min(this.rate.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.rate.perSecond);
-    bucket.at = now;
+    refill(bucket, this.rate, this.#now());
     if (bucket.tokens < this.rate.burst) return bucket;
     this.#buckets.delete(key);
     return undefined;

@@ -38,10 +38,22 @@ export function parseRequestRate(text: string): RequestRate | null {
   return { perSecond, burst };
 }
 
-interface Bucket {
+/** One key's allowance (the gateway's per-token rate, auth-failures.ts' per-address count). */
+export interface Bucket {
   tokens: number;
   /** When `tokens` was last brought up to date (ms, the clock's). */
   at: number;
+}
+
+/** Brings `bucket` up to `now`: what `rate` has given back since, up to its burst. */
+export function refill(bucket: Bucket, rate: RequestRate, now: number): void {
+  bucket.tokens = Math.min(rate.burst, bucket.tokens + ((now - bucket.at) / 1000) * rate.perSecond);
+  bucket.at = now;
+}
+
+/** The whole seconds (at least 1) until a bucket holding `tokens` (below 1) has one again. */
+export function secondsUntilOne(tokens: number, rate: RequestRate): number {
+  return Math.max(1, Math.ceil((1 - tokens) / rate.perSecond));
 }
 
 export class RequestBuckets {
@@ -58,19 +70,17 @@ export class RequestBuckets {
   /** Takes one request from token `key`'s allowance: 0 when it may go on, else the whole seconds until it may. */
   take(key: number): number {
     const now = this.#now();
-    const { perSecond, burst } = this.#rate;
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
-      bucket = { tokens: burst, at: now };
+      bucket = { tokens: this.#rate.burst, at: now };
       this.#buckets.set(key, bucket);
     } else {
-      bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
-      bucket.at = now;
+      refill(bucket, this.#rate, now);
     }
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return 0;
     }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
+    return secondsUntilOne(bucket.tokens, this.#rate);
   }
 }
