@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { InternalError, NotFoundError, ValidationError } from '../../protocol/errors';
-import { returningParts } from '../blobs/part-returns';
+import { readWhole } from '../blobs/part-returns';
 import type { BlobStore } from '../blobs/blob-store';
 
 export const BACKUP_BUCKET = 'backups';
@@ -122,16 +122,10 @@ export async function takeBackup(
 }
 
 async function readManifest(blobs: BlobStore, key: string): Promise<BackupManifest | null> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  // Copied, so that each part's memory goes back for the next read (returningParts).
-  for await (const chunk of returningParts(await blobs.read(BACKUP_BUCKET, key))) {
-    bytes += chunk.length;
-    if (bytes > MANIFEST_BYTES) return null;
-    chunks.push(Buffer.from(chunk));
-  }
+  const bytes = await readWhole(await blobs.read(BACKUP_BUCKET, key), MANIFEST_BYTES);
+  if (bytes === null) return null;
   try {
-    const m = JSON.parse(Buffer.concat(chunks).toString('utf8')) as BackupManifest;
+    const m = JSON.parse(bytes.toString('utf8')) as BackupManifest;
     const valid =
       typeof m.name === 'string' && NAME.test(m.name) && typeof m.createdAt === 'string' && Number.isSafeInteger(m.schemaVersion) &&
       Number.isSafeInteger(m.size) && typeof m.sha256 === 'string' && /^[0-9a-f]{64}$/.test(m.sha256);

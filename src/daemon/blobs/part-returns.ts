@@ -94,3 +94,19 @@ export async function* returningParts(body: Readable): AsyncGenerator<Buffer> {
     returns.end();
   }
 }
+
+/**
+ * A small body read whole (a backup's manifest, an update record): each piece
+ * copied out so that its part's memory goes back for the next read; null as
+ * soon as it passes `maxBytes`, leaving the rest unread.
+ */
+export async function readWhole(body: Readable, maxBytes: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const piece of returningParts(body)) {
+    bytes += piece.length;
+    if (bytes > maxBytes) return null;
+    chunks.push(Buffer.from(piece));
+  }
+  return Buffer.concat(chunks);
+}

@@ -18,6 +18,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ValidationError } from '../../protocol/errors';
 import type { Photo } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
+import { readWhole } from '../blobs/part-returns';
 import { parsePatchField, PATCH_FIELDS, type PatchField, type PatchValues } from '../db/metadata-patch';
 import { photoIdOfKey } from '../db/object-key';
 import { isPlainObject } from '../validation/field-rules';
@@ -50,6 +51,9 @@ const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const PHOTO_MONTH = /(?:^|\/)(\d{4})\/(\d{2})\/[0-9a-f-]{36}(?:\.[a-z0-9]{1,10})?$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
 const CATALOG_ID = /^[0-9a-f]{32}$/;
+const PHOTO_ID = new RegExp(`^${UUID}$`);
+/** A record's key past its namespace's prefix: month and photo id. */
+const RECORD_NAME = new RegExp(`^\\d{4}/\\d{2}/(${UUID})\\.json$`);
 
 /** The key prefix every record of a namespace sits under (what a pass over records lists). */
 export function recordPrefix(namespace: string): string {
@@ -73,7 +77,7 @@ export async function removeRecordOf(blobs: BlobStore, bucket: string, photoKey:
 /** The photo id a record key names, or null when the key is not a record of this namespace. */
 export function recordOwner(key: string, namespace: string): string | null {
   if (!key.startsWith(recordPrefix(namespace))) return null;
-  const match = new RegExp(`^\\d{4}/\\d{2}/(${UUID})\\.json$`).exec(key.slice(recordPrefix(namespace).length));
+  const match = RECORD_NAME.exec(key.slice(recordPrefix(namespace).length));
   return match?.[1] ?? null;
 }
 
@@ -164,7 +168,7 @@ export function decodeRecord(bytes: Buffer): DecodedRecord | null {
   const r = parsed;
   if (r['schema'] !== UPDATE_RECORD_SCHEMA) return null;
   const { id, clientId, catalogId, s3Key, updatedAt, fields } = r;
-  if (typeof id !== 'string' || !new RegExp(`^${UUID}$`).test(id)) return null;
+  if (typeof id !== 'string' || !PHOTO_ID.test(id)) return null;
   if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 256) return null;
   if (typeof catalogId !== 'string' || !CATALOG_ID.test(catalogId)) return null;
   if (typeof s3Key !== 'string' || photoIdOfKey(s3Key) !== id) return null;
@@ -224,15 +228,6 @@ export async function readRecord(blobs: BlobStore, bucket: string, key: string, 
     if ((err as { code?: string }).code === 'NOT_FOUND') return null;
     throw err;
   }
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of body) {
-    bytes += (chunk as Buffer).length;
-    if (bytes > MAX_UPDATE_RECORD_BYTES) {
-      body.destroy();
-      return null;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return decodeRecord(Buffer.concat(chunks));
+  const bytes = await readWhole(body, MAX_UPDATE_RECORD_BYTES);
+  return bytes === null ? null : decodeRecord(bytes);
 }
