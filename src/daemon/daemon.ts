@@ -18,7 +18,6 @@ import { clearStaleSpool } from './intake/receive-body';
 import type { Logger } from './logger';
 import { recover, type RecoveryReport } from './recovery/recovery';
 import { SocketServer } from './socket/socket-server';
-import { loadPeerCredentials } from './socket/peer-credentials';
 import type { SocketAuth } from './socket/hello-check';
 import { CallAdmission } from './admission/call-admission';
 import { AdmissionMetrics } from './admission/admission-metrics';
@@ -178,7 +177,7 @@ export class Daemon {
 
       // One set of slots for both doors: the limit is the daemon's, whichever way calls come in.
       const admission = new CallAdmission(config.admission.calls);
-      // Wrong tokens, per remote address on the gateway and all together on the socket (auth-failures.ts).
+      // Wrong tokens, per remote address on the gateway and per Unix user on the socket (auth-failures.ts).
       const { authFailureRate, socketAuthFailureRate } = config.admission;
       const httpAuthFailures = authFailureRate && new AuthFailures(authFailureRate);
       const socketAuthFailures = socketAuthFailureRate && new AuthFailures(socketAuthFailureRate);
@@ -202,7 +201,7 @@ export class Daemon {
       }
       if (config.socketAuth === 'peercred') {
         logger.info(
-          { socket: config.socketPath, users: config.socketUsers!.users.size, tokens: config.gatewayTokens.size > 0 },
+          { socket: config.socketPath, users: config.socketUsers!.size, tokens: config.gatewayTokens.size > 0 },
           'socket callers are identified by their Unix user (STORAGED_SOCKET_USERS)',
         );
       }
@@ -339,9 +338,8 @@ export class Daemon {
 function socketAuthOf(config: DaemonConfig): SocketAuth {
   if (config.socketAuth === 'token') {
     // Not needed to authenticate, but with it a token guesser spends only its own Unix user's allowance.
-    const read = loadPeerCredentials();
-    return typeof read === 'function' ? { mode: 'token', tokens: config.gatewayTokens, read } : { mode: 'token', tokens: config.gatewayTokens };
+    return config.readPeer === null ? { mode: 'token', tokens: config.gatewayTokens } : { mode: 'token', tokens: config.gatewayTokens, read: config.readPeer };
   }
-  if (config.socketAuth === 'peercred') return { mode: 'peercred', tokens: config.gatewayTokens, ...config.socketUsers! };
+  if (config.socketAuth === 'peercred') return { mode: 'peercred', tokens: config.gatewayTokens, users: config.socketUsers!, read: config.readPeer! };
   return { mode: 'trusted' };
 }

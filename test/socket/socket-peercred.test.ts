@@ -156,9 +156,9 @@ test('peercred settings are checked at start', () => {
   const base = { STORAGED_DATA_DIR: '/tmp/x', STORAGED_SOCKET_AUTH: 'peercred' };
   const config = loadConfig({ ...base, STORAGED_SOCKET_USERS: `${me} alice admin; 1001 bob` });
   assert.equal(config.socketAuth, 'peercred');
-  assert.deepEqual(config.socketUsers?.users.identify(me), { clientId: 'alice', admin: true });
-  assert.deepEqual(config.socketUsers?.users.identify(1001), { clientId: 'bob', admin: false });
-  assert.equal(config.socketUsers?.users.identify(1002), null);
+  assert.deepEqual(config.socketUsers?.identify(me), { clientId: 'alice', admin: true });
+  assert.deepEqual(config.socketUsers?.identify(1001), { clientId: 'bob', admin: false });
+  assert.equal(config.socketUsers?.identify(1002), null);
   assert.equal(loadConfig({ STORAGED_DATA_DIR: '/tmp/x' }).socketUsers, null, 'no users outside peercred');
 
   assert.throws(() => loadConfig(base), /^ConfigError: STORAGED_SOCKET_AUTH: is peercred but STORAGED_SOCKET_USERS is not set/);

@@ -21,13 +21,13 @@ export interface AdmissionSettings {
   gatewayRate: RequestRate | null;
   /** STORAGED_AUTH_FAILURE_RATE: wrong tokens per remote address on the gateway; null for no limit. */
   authFailureRate: RequestRate | null;
-  /** STORAGED_SOCKET_AUTH_FAILURE_RATE: wrong tokens in socket hellos, all connections together; null for no limit. */
+  /** STORAGED_SOCKET_AUTH_FAILURE_RATE: wrong tokens in socket hellos per Unix user (all connections together where it cannot be read); null for no limit. */
   socketAuthFailureRate: RequestRate | null;
 }
 
 /** Ten wrong tokens at once from one address, then one every six seconds. */
 export const DEFAULT_AUTH_FAILURE_RATE = '10/min,burst=10';
-/** The socket's peers share one allowance (a Unix socket's peer has no address): larger, so that one misconfigured client is not at once everyone's problem. */
+/** Larger: processes of one Unix user (or every peer, where the user cannot be read) share an allowance, so one misconfigured client is not at once the others' problem. */
 export const DEFAULT_SOCKET_AUTH_FAILURE_RATE = '60/min,burst=60';
 
 function readRate(env: Env, name: string, fallback: string): RequestRate | null {

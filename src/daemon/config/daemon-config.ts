@@ -57,8 +57,14 @@ export interface DaemonConfig {
    * (client id taken as sent) or `peercred` (client id from the peer's Unix user).
    */
   socketAuth: 'token' | 'trusted' | 'peercred';
-  /** peercred only (else null): STORAGED_SOCKET_USERS, and the addon that reads a connection's Unix user. */
-  socketUsers: { users: SocketUsers; read: ReadPeerCredentials } | null;
+  /** peercred only (else null): STORAGED_SOCKET_USERS. */
+  socketUsers: SocketUsers | null;
+  /**
+   * The addon that reads a socket connection's Unix user: required by
+   * peercred; in token mode, when it is built, wrong tokens are counted per
+   * Unix user rather than per socket; null in trusted mode or when not built.
+   */
+  readPeer: ReadPeerCredentials | null;
   maxBodyBytes: number;
   /** Largest body per kind (image/*, video/*, anything else); each defaults to maxBodyBytes. */
   bodyLimits: BodyLimits;
@@ -209,7 +215,7 @@ function isWildcard(host: string): boolean {
 }
 
 /** Token whenever tokens exist; trusted only when asked for, or when there are none to check against. */
-function readSocketAuth(env: Env, tokens: GatewayTokens): Pick<DaemonConfig, 'socketAuth' | 'socketUsers'> {
+function readSocketAuth(env: Env, tokens: GatewayTokens): Pick<DaemonConfig, 'socketAuth' | 'socketUsers' | 'readPeer'> {
   const mode = readChoice(env, 'STORAGED_SOCKET_AUTH', ['token', 'trusted', 'peercred'] as const, tokens.size > 0 ? 'token' : 'trusted');
   const usersSetting = readString(env, 'STORAGED_SOCKET_USERS');
   if (mode !== 'peercred') {
@@ -219,7 +225,8 @@ function readSocketAuth(env: Env, tokens: GatewayTokens): Pick<DaemonConfig, 'so
     if (mode === 'token' && tokens.size === 0) {
       throw new ConfigError('STORAGED_SOCKET_AUTH', 'is token but no tokens are configured; set STORAGED_TOKENS_FILE (or STORAGED_TOKENS)');
     }
-    return { socketAuth: mode, socketUsers: null };
+    const read = mode === 'token' ? loadPeerCredentials() : null;
+    return { socketAuth: mode, socketUsers: null, readPeer: typeof read === 'function' ? read : null };
   }
   if (usersSetting === undefined) {
     throw new ConfigError(
@@ -230,7 +237,7 @@ function readSocketAuth(env: Env, tokens: GatewayTokens): Pick<DaemonConfig, 'so
   const users = parseSocketUsers(usersSetting);
   const read = loadPeerCredentials();
   if (typeof read !== 'function') throw new ConfigError('STORAGED_SOCKET_AUTH', read.problem);
-  return { socketAuth: mode, socketUsers: { users, read } };
+  return { socketAuth: mode, socketUsers: users, readPeer: read };
 }
 
 /**

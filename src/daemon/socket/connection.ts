@@ -38,7 +38,7 @@ export interface ConnectionOptions {
   auth: SocketAuth;
   /** The daemon's slots for calls, shared with the gateway. */
   admission: CallAdmission;
-  /** Wrong tokens in hellos, over every connection of the server (hello-check.ts); null for no limit. */
+  /** Wrong tokens in hellos, shared by the server's connections and counted per Unix user where known (hello-check.ts); null for no limit. */
   authFailures: AuthFailures | null;
 }
 

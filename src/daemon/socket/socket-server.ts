@@ -32,7 +32,7 @@ export interface SocketServerOptions {
   maxConnections?: number;
   /** The daemon's slots for calls (shared with the gateway); its own, with the default limits, when absent. */
   admission?: CallAdmission;
-  /** STORAGED_SOCKET_AUTH_FAILURE_RATE: wrong tokens in hellos, all connections together; no limit when null or absent. */
+  /** STORAGED_SOCKET_AUTH_FAILURE_RATE: wrong tokens in hellos, per Unix user where known (hello-check.ts); no limit when null or absent. */
   authFailures?: AuthFailures | null;
 }
 
