@@ -5,10 +5,10 @@
 // throw away a complete large upload and make the caller send it all again.
 
 import * as assert from 'node:assert/strict';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type * as http from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { daemonEnv } from '../support/daemon-env';
+import { startForwardingProxy } from '../support/forwarding-proxy';
 import { spawnDaemon } from '../support/daemon-process';
 import { jpegBytes, sha256 } from '../support/image-bytes';
 import { incompleteUploadsOf } from '../support/incomplete-uploads';
@@ -27,31 +27,19 @@ const isCompletion = (req: http.IncomingMessage) => req.method === 'POST' && /[?
  */
 async function startAnswerLosingProxy(t: TestContext, target: { host: string; port: number }): Promise<{ port: number; completions: number; lost: number }> {
   const state = { port: 0, completions: 0, lost: 0 };
-  const agent = new http.Agent({ keepAlive: true });
-  const server = http.createServer((req, res) => {
+  state.port = await startForwardingProxy(t, target, (req, res, answer) => {
     const completion = isCompletion(req);
     if (completion) state.completions++;
-    const upstream = http.request({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
-      if (completion && state.lost === 0) {
-        answer.resume();
-        answer.once('end', () => {
-          state.lost++;
-          req.socket.destroy();
-        });
-        return;
-      }
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  state.port = (server.address() as AddressInfo).port;
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    agent.destroy();
+    if (completion && state.lost === 0) {
+      answer.resume();
+      answer.once('end', () => {
+        state.lost++;
+        req.socket.destroy();
+      });
+      return;
+    }
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(res);
   });
   return state;
 }
