@@ -22,6 +22,7 @@ import { benchWriterInsert } from './writer-insert.bench';
 import { benchMetricsScrape } from './metrics-scrape.bench';
 import { benchUpdateRecord } from './update-record.bench';
 import { benchCheckRecords } from './check-records.bench';
+import { benchClientAddress } from './client-address.bench';
 
 const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['writer.insert'], run: benchWriterInsert },
@@ -48,6 +49,7 @@ const BENCHES: Array<{ names: string[]; run: () => Promise<void> }> = [
   { names: ['update.record.fs', 'update.record.fs.c1', 'update.record.minio', 'update.record.minio.c1'], run: benchUpdateRecord },
   { names: ['check.records.10k.fs', 'check.records.10k.minio'], run: benchCheckRecords },
   { names: SPOOL_SIZES_MIB.map((mib) => `spool.threshold.${mib}m`), run: benchSpoolThreshold },
+  { names: ['gateway.clientAddress.oneHop', 'gateway.clientAddress.trustedChain16k', 'gateway.clientAddress.untrustedPeer16k'], run: benchClientAddress },
 ];
 
 function parseOnly(argv: string[]): string | null {

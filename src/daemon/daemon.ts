@@ -247,8 +247,15 @@ export class Daemon {
           admission,
           rate: config.admission.gatewayRate,
           authFailures: httpAuthFailures,
+          trustedProxies: config.http.trustedProxies,
         });
         handlers.push(gateway.handle);
+        if (config.http.trustedProxies !== null) {
+          logger.info(
+            { trustedProxies: config.http.trustedProxies.entries },
+            'the gateway takes the caller\'s address from X-Forwarded-For when the peer is one of these proxies (STORAGED_TRUSTED_PROXIES)',
+          );
+        }
       }
 
       const daemon = new Daemon(config, catalog, blobs, coordinator, http, httpUrl, socket, pool, backups, logger);

@@ -13,7 +13,7 @@ test('defaults put everything under the data directory and use the local blob st
   assert.equal(c.minio, null);
   assert.equal(c.maxBodyBytes, 50 * 1024 * 1024);
   assert.deepEqual(c.bodyLimits, { image: 50 * 1024 * 1024, video: 50 * 1024 * 1024, file: 50 * 1024 * 1024 });
-  assert.deepEqual(c.http, { enabled: true, host: '127.0.0.1', port: 3001, publicUrl: null, bodyIdleTimeoutMs: 60_000 });
+  assert.deepEqual(c.http, { enabled: true, host: '127.0.0.1', port: 3001, publicUrl: null, bodyIdleTimeoutMs: 60_000, trustedProxies: null });
   assert.equal(c.memoryBudgetBytes, 256 * 1024 * 1024);
 });
 
@@ -179,6 +179,56 @@ test('STORAGED_MEMORY_BUDGET_MB sets the memory budget, and a value it cannot us
 test('STORAGED_BODY_IDLE_TIMEOUT_S sets how long a gateway body may be silent', () => {
   assert.equal(loadConfig({ STORAGED_BODY_IDLE_TIMEOUT_S: '5' }, '/').http.bodyIdleTimeoutMs, 5000);
   assert.throws(() => loadConfig({ STORAGED_BODY_IDLE_TIMEOUT_S: '0' }, '/'), /STORAGED_BODY_IDLE_TIMEOUT_S: expected an integer between 1 and 3600/);
+});
+
+test('STORAGED_TRUSTED_PROXIES takes addresses, CIDR ranges of both families and named sets, compiled once', () => {
+  assert.equal(loadConfig({ STORAGED_TRUSTED_PROXIES: ' ' }, '/').http.trustedProxies, null);
+  const proxies = loadConfig({ STORAGED_TRUSTED_PROXIES: 'loopback, 10.0.0.0/8,2001:db8::/32 , 192.0.2.1' }, '/').http.trustedProxies;
+  assert.ok(proxies !== null);
+  assert.deepEqual(proxies.entries, ['loopback', '10.0.0.0/8', '2001:db8::/32', '192.0.2.1']);
+  const trusted = ['127.0.0.1', '127.9.9.9', '::1', '10.255.0.1', '::ffff:10.0.0.1', '2001:db8:ffff::1', '192.0.2.1'];
+  const untrusted = ['11.0.0.1', '192.0.2.2', '2001:db9::1', '203.0.113.7', 'unknown', ''];
+  for (const address of trusted) assert.equal(proxies.trusts(address, 0), true, address);
+  for (const address of untrusted) assert.equal(proxies.trusts(address, 0), false, address);
+  // The walk is bounded: past MAX_TRUSTED_HOPS no hop is trusted.
+  assert.equal(proxies.trusts('127.0.0.1', 15), true);
+  assert.equal(proxies.trusts('127.0.0.1', 16), false);
+  for (const [name, inside, outside] of [
+    ['linklocal', '169.254.1.1', '169.255.0.1'],
+    ['uniquelocal', '192.168.1.1', '192.169.0.1'],
+  ] as const) {
+    const named = loadConfig({ STORAGED_TRUSTED_PROXIES: name }, '/').http.trustedProxies!;
+    assert.equal(named.trusts(inside, 0), true, name);
+    assert.equal(named.trusts(outside, 0), false, name);
+  }
+});
+
+test('a STORAGED_TRUSTED_PROXIES entry that is not an address, a range or a named set is refused, naming it', () => {
+  const refused: Array<[string, RegExp]> = [
+    ['10.0.0.0/33', /'10\.0\.0\.0\/33' has no prefix length between 1 and 32 after the slash/],
+    ['2001:db8::/129', /'2001:db8::\/129' has no prefix length between 1 and 128/],
+    ['10.0.0.0/255.0.0.0', /'10\.0\.0\.0\/255\.0\.0\.0' has no prefix length between 1 and 32/],
+    ['10.0.0.0/', /has no prefix length/],
+    ['nonsense', /'nonsense' is not an IP address, a CIDR range \(10\.0\.0\.0\/8, fd00::\/8\) or one of loopback, linklocal, uniquelocal/],
+    ['loopback, nonsense', /'nonsense' is not an IP address/],
+    ['127.1', /'127\.1' is not an IP address/],
+    ['LOOPBACK', /'LOOPBACK' is not an IP address/],
+    ['0.0.0.0/0', /'0\.0\.0\.0\/0' trusts every address, so any caller could name its own address/],
+    ['::/0', /'::\/0' trusts every address/],
+    [',', /expected a comma-separated list/],
+  ];
+  for (const [value, message] of refused) {
+    assert.throws(
+      () => loadConfig({ STORAGED_TRUSTED_PROXIES: value }, '/'),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError, value);
+        assert.equal(err.variable, 'STORAGED_TRUSTED_PROXIES');
+        assert.ok(err.message.startsWith('STORAGED_TRUSTED_PROXIES: '), err.message);
+        assert.match(err.message, message);
+        return true;
+      },
+    );
+  }
 });
 
 /** Each setting alone is refused with a ConfigError that names it and says what was expected. */

@@ -39,7 +39,7 @@ test('a guesser is refused 429 past its allowance, a right token from another ad
   const flood = (async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 40; i++) {
-      // A forged X-Forwarded-For changes nothing: storaged counts the connection's address.
+      // A forged X-Forwarded-For changes nothing: without STORAGED_TRUSTED_PROXIES storaged counts the connection's address.
       statuses.push((await attacker(listing, guess(), { 'x-forwarded-for': `198.51.100.${i}` })).status);
     }
     return statuses;

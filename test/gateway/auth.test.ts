@@ -89,6 +89,9 @@ test('X-Request-Id is echoed when sane and generated otherwise; the access log h
   assert.equal(line.route, '/photos');
   assert.equal(line.status, 201);
   assert.equal(line.clientId, 'acme');
+  // The peer; no second address without a trusted proxy (trusted-proxies.test.ts).
+  assert.equal(line.remoteAddress, '127.0.0.1');
+  assert.equal(line.clientAddress, undefined);
   assert.equal(typeof line.durationMs, 'number');
   assert.ok((line.bytes as number) > 0);
   const refused = await eventually(() => g.logs.find((l) => l.msg === 'http request' && l.route === '/ready' && l.status === 401));

@@ -90,10 +90,11 @@ export class AuthFailures {
 }
 
 /**
- * The key of a peer's address: IPv4 as it is (an IPv4-mapped IPv6 address
+ * The key of a caller's address: IPv4 as it is (an IPv4-mapped IPv6 address
  * included), IPv6 by its first 64 bits. The address is the connection's own,
- * never a header's: storaged has no trusted-proxy setting, and a client may
- * write any X-Forwarded-For it likes.
+ * or the one a proxy listed in STORAGED_TRUSTED_PROXIES forwarded
+ * (gateway/trusted-proxies.ts); never what the caller itself writes in
+ * X-Forwarded-For.
  */
 export function addressKey(address: string | undefined): string {
   if (address === undefined || address === '') return '?';

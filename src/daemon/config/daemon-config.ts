@@ -19,6 +19,7 @@ import { DEFAULT_SEARCH_THREADS, DEFAULT_SEARCH_TIMEOUT_MS } from '../search-thr
 import { DEFAULT_NAMESPACE, NAMESPACE } from '../db/object-key';
 import { BUCKET_PREFIX } from '../blobs/prefixed-buckets';
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from '../gateway/request-body';
+import { compileTrustedProxies, TrustedProxyEntryError, type TrustedProxies } from '../gateway/trusted-proxies';
 import { DEFAULT_MEMORY_BUDGET_MB, MIN_MEMORY_BUDGET_MB } from '../memory/memory-budget';
 
 export interface MinioSettings extends S3Settings {
@@ -48,8 +49,11 @@ export interface DaemonConfig {
   spoolDir: string;
   /** null: blobs go to `blobDir` on local disk (the embedded default). */
   minio: MinioSettings | null;
-  /** bodyIdleTimeoutMs: STORAGED_BODY_IDLE_TIMEOUT_S, how long a gateway request body may go without a byte. */
-  http: { enabled: boolean; host: string; port: number; publicUrl: string | null; bodyIdleTimeoutMs: number };
+  /**
+   * bodyIdleTimeoutMs: STORAGED_BODY_IDLE_TIMEOUT_S, how long a gateway request body may go without a byte.
+   * trustedProxies: STORAGED_TRUSTED_PROXIES, the peers whose X-Forwarded-For names the caller (null: none, the peer is the caller).
+   */
+  http: { enabled: boolean; host: string; port: number; publicUrl: string | null; bodyIdleTimeoutMs: number; trustedProxies: TrustedProxies | null };
   /** Client tokens: the gateway's bearer tokens, and the socket's hello tokens (empty: every gateway route but /health answers 401). */
   gatewayTokens: GatewayTokens;
   /**
@@ -209,6 +213,18 @@ function readPublicUrl(env: Env): string | null {
   return value.replace(/\/+$/, '');
 }
 
+/** Compiled once here: a bad entry stops the daemon at start, naming it, rather than trusting less (or more) than meant. */
+function readTrustedProxies(env: Env): TrustedProxies | null {
+  const entries = readList(env, 'STORAGED_TRUSTED_PROXIES', []);
+  if (entries.length === 0) return null;
+  try {
+    return compileTrustedProxies(entries);
+  } catch (err) {
+    if (err instanceof TrustedProxyEntryError) throw new ConfigError('STORAGED_TRUSTED_PROXIES', err.message);
+    throw err;
+  }
+}
+
 /** Listening on every interface: an address to bind, never one to hand out. */
 function isWildcard(host: string): boolean {
   return ['0.0.0.0', '::', '0:0:0:0:0:0:0:0', ''].includes(host);
@@ -333,6 +349,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       port: readInteger(env, 'PORT', 3001, 0, 65535),
       publicUrl,
       bodyIdleTimeoutMs: readInteger(env, 'STORAGED_BODY_IDLE_TIMEOUT_S', DEFAULT_BODY_IDLE_TIMEOUT_MS / 1000, 1, 3600) * 1000,
+      trustedProxies: readTrustedProxies(env),
     },
     gatewayTokens,
     ...readSocketAuth(env, gatewayTokens),

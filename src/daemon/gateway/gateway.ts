@@ -1,7 +1,9 @@
 // The HTTP gateway: remote services' door into the coordinator. Per request:
 // an id (echoed in X-Request-Id), the route, the bearer token (which decides
 // the client id: never the request), the call, one JSON error shape, a line in
-// the access log and the request metrics. Storage logic: none.
+// the access log and the request metrics. Storage logic: none. The caller's
+// address is the TCP peer's, or behind a trusted proxy the one it forwarded
+// (trusted-proxies.ts).
 
 import * as fs from 'node:fs';
 import type * as http from 'node:http';
@@ -24,6 +26,7 @@ import { requestIdOf } from './request-id';
 import { BodyIdleTimeoutError, setBodyIdleTimeout } from './request-body';
 import { runRoute } from './route-handlers';
 import { matchRoute } from './route-match';
+import { clientAddress, type TrustedProxies } from './trusted-proxies';
 import { CallAbort } from '../socket/call-abort';
 
 /** dist/src/daemon/gateway/ → the package root, where openapi/ is shipped. */
@@ -59,8 +62,10 @@ export interface GatewayOptions {
   admission?: CallAdmission;
   /** STORAGED_GATEWAY_RATE: requests per token; null or absent for no limit. */
   rate?: RequestRate | null;
-  /** STORAGED_AUTH_FAILURE_RATE: wrong tokens per remote address; null or absent for no limit. */
+  /** STORAGED_AUTH_FAILURE_RATE: wrong tokens per caller's address; null or absent for no limit. */
   authFailures?: AuthFailures | null;
+  /** STORAGED_TRUSTED_PROXIES: peers whose X-Forwarded-For names the caller; null or absent: the peer is the caller. */
+  trustedProxies?: TrustedProxies | null;
 }
 
 /** Routes that are not storage calls: they take no slot (an operator's /ready must answer when the daemon is full). */
@@ -113,6 +118,8 @@ export class Gateway {
     const requestId = requestIdOf(req);
     const method = req.method ?? 'GET';
     const bytesBefore = req.socket.bytesWritten;
+    const remoteAddress = req.socket.remoteAddress;
+    const caller = clientAddress(req, this.#options.trustedProxies ?? null);
     const abort = new CallAbort();
     let route = 'unmatched';
     let clientId: string | undefined;
@@ -128,7 +135,18 @@ export class Gateway {
       const seconds = (performance.now() - started) / 1000;
       this.metrics.record(route, method, status, seconds);
       this.#options.logger.info(
-        { requestId, method, route, status, bytes: req.socket.bytesWritten - bytesBefore, durationMs: Math.round(seconds * 1e4) / 10, clientId },
+        {
+          requestId,
+          method,
+          route,
+          status,
+          bytes: req.socket.bytesWritten - bytesBefore,
+          durationMs: Math.round(seconds * 1e4) / 10,
+          clientId,
+          remoteAddress,
+          // Only behind a trusted proxy, where the peer is the proxy and this the caller it forwarded.
+          ...(caller !== remoteAddress && { clientAddress: caller }),
+        },
         'http request',
       );
     });
@@ -152,7 +170,7 @@ export class Gateway {
       }
       route = match.route.path;
       if (match.route.auth !== 'none') {
-        const identity = this.#authenticate(req);
+        const identity = this.#authenticate(req, caller);
         clientId = identity.clientId;
         admin = identity.admin;
         if (match.route.auth === 'admin' && !identity.admin) throw new ForbiddenError(`${route} needs an admin token`);
@@ -203,16 +221,16 @@ export class Gateway {
 
   /**
    * The caller the bearer token stands for. A wrong token spends one of its
-   * address's allowance of failures (STORAGED_AUTH_FAILURE_RATE); once that
+   * address's (`caller`: clientAddress's answer) allowance of failures (STORAGED_AUTH_FAILURE_RATE); once that
    * is spent, the address's requests are refused RATE_LIMITED before their
    * token is looked at, right or wrong, until the allowance grows back. A
    * request without the header guesses nothing and is not counted.
    */
-  #authenticate(req: http.IncomingMessage): GatewayIdentity {
+  #authenticate(req: http.IncomingMessage, caller: string | undefined): GatewayIdentity {
     const header = req.headers.authorization;
     if (header === undefined) throw new UnauthorizedError('this route needs an Authorization: Bearer <token> header');
     const failures = this.#options.authFailures ?? null;
-    const address = addressKey(req.socket.remoteAddress);
+    const address = addressKey(caller);
     const waitSeconds = failures?.check(address) ?? 0;
     if (waitSeconds > 0) {
       throw new RateLimitedError(
