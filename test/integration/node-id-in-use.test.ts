@@ -17,6 +17,8 @@ import { spawnDaemon } from '../support/daemon-process';
 import { pngBytes } from '../support/image-bytes';
 import { startMinio, type MinioHandle } from '../support/minio-server';
 import { tempDir } from '../support/temp-dir';
+import { NODE_LOCK_CLASS } from '../../src/daemon/catalog-pg/node-lock';
+import { startGateway } from '../gateway/gateway-fixture';
 import { waitFor } from '../support/wait-for';
 
 function starter(t: TestContext, minio: MinioHandle, url: string) {
@@ -91,4 +93,32 @@ test('a second daemon under a running one\'s node id refuses to start, and the f
   const viaAgain = new StorageClient({ socketPath: again.socketPath, clientId: 'acme', retry: false });
   t.after(() => viaAgain.close());
   assert.equal((await viaAgain.getPhoto(id!)).id, id);
+});
+
+test('/ready fails naming the node id while another session holds it, and is ready again once the daemon takes it back', { timeout: 120_000 }, async (t) => {
+  const minio = await startMinio(t);
+  const { url, disposeLast } = await startCatalogDatabase(t);
+  const g = await startGateway(t, minio, { STORAGED_CATALOG_URL: url, STORAGED_NODE_ID: 'node-r' });
+  const other = new Client({ connectionString: url });
+  await other.connect();
+  t.after(() => other.end());
+  disposeLast();
+  const ready = await g.json('GET', '/ready', { as: 'admin' });
+  assert.equal(ready.status, 200);
+  assert.equal(ready.body.checks.nodeId, 'ok');
+
+  // Another daemon under node-r takes the id in the moment the daemon's lock connection is down.
+  await other.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'storaged node lock'");
+  const take = async () => (await other.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [NODE_LOCK_CLASS, 'node-r'])).rows[0]!.locked;
+  await waitFor(take, 'the other session to take node-r', 2_000);
+  // First the connection is down (also 503, saying so), then the daemon finds the id taken.
+  let unready = await g.json('GET', '/ready', { as: 'admin' });
+  await waitFor(async () => /another running/.test(String((unready = await g.json('GET', '/ready', { as: 'admin' })).body.checks.nodeId)), '/ready to name the id taken', 20_000);
+  assert.equal(unready.status, 503);
+  assert.match(unready.body.checks.nodeId, /another running storaged holds node id 'node-r'/);
+  assert.equal(unready.body.checks.postgres, 'ok', 'the catalog itself answers');
+  assert.ok(g.logs.some((l) => l.level === 50 && l.nodeId === 'node-r' && /another running storaged holds this daemon's node id/.test(String(l.msg))), 'an error in the log');
+
+  await other.query('SELECT pg_advisory_unlock($1, hashtext($2))', [NODE_LOCK_CLASS, 'node-r']);
+  await waitFor(async () => (await g.json('GET', '/ready')).status === 200, '/ready once the id is back', 20_000);
 });

@@ -46,7 +46,12 @@ const START_RETRY_MS = 200;
 /** As the photo cache's listener (shared-photo-cache.ts): a cut without a reset is found by a query. */
 const HEARTBEAT_MS = 3_000;
 const RECONNECT_MIN_MS = 250;
-const RECONNECT_MAX_MS = 10_000;
+/**
+ * Lower than the photo cache's 10 s: /ready stays 503 until the id is held
+ * again, so a daemon should not sit out seconds after PostgreSQL is back;
+ * one connection attempt every 2 s costs nothing.
+ */
+const RECONNECT_MAX_MS = 2_000;
 /** While another daemon holds the id, the error is logged again this often (the lock is tried at every heartbeat). */
 const COMPLAIN_EVERY_MS = 60_000;
 /**
