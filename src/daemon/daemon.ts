@@ -228,7 +228,12 @@ export class Daemon {
         const gateway = new Gateway({
           coordinator,
           tokens: config.gatewayTokens,
-          readiness: { [catalog.engine]: () => catalog.ping(), blobs: () => blobs.ping() },
+          readiness: {
+            [catalog.engine]: () => catalog.ping(),
+            blobs: () => blobs.ping(),
+            // A shared catalog's node id held by this daemon (catalog-pg/node-lock.ts): not, while another daemon runs under it.
+            ...(catalog instanceof PostgresCatalog && { nodeId: () => catalog.checkNodeId() }),
+          },
           readinessDetails: () => ({ backup: backups.status() }),
           registries: [
             coordinator.metrics.registry,

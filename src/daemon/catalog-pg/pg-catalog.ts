@@ -30,6 +30,7 @@ import { DEFAULT_SEARCH_TIMEOUT_MS, searchTooLong } from '../search-threads/sear
 import { PgWriter } from './pg-writer';
 import { PHOTO_CHANNEL, SharedPhotoCache } from './shared-photo-cache';
 import { applyPgMigrations } from './migrations';
+import { NodeLock } from './node-lock';
 import { photoSearchWords } from './search-words';
 import { runPgSearch } from './photo-search';
 import { searchResult, userPhotosPage } from '../db/search-page';
@@ -40,7 +41,11 @@ export interface PostgresCatalogOptions {
   /** Connections per daemon (STORAGED_CATALOG_POOL). */
   poolSize?: number;
   logger: Logger;
-  /** STORAGED_NODE_ID: recorded on the rows this daemon leaves pending. */
+  /**
+   * STORAGED_NODE_ID: recorded on the rows this daemon leaves pending, and
+   * held (node-lock.ts) while the catalog is open: open refuses an id that
+   * another open catalog holds (NodeIdInUseError).
+   */
   nodeId?: string;
   idempotencyWindowMs?: number;
   /** Committed photos kept in memory for getPhoto; 0 turns the cache off. */
@@ -168,6 +173,7 @@ export class PostgresCatalog implements PhotoCatalog {
   readonly #windowMs: number;
   readonly #session: string;
   readonly #cache: SharedPhotoCache;
+  readonly #nodeLock: NodeLock;
   readonly #logger: Logger;
   readonly #searchTimeoutMs: number;
   /** The search bound, when the pool's statement_timeout is another (photo-search.ts); undefined when it is the same. */
@@ -177,12 +183,13 @@ export class PostgresCatalog implements PhotoCatalog {
   #lastPrune = 0;
   #closing: Promise<void> | null = null;
 
-  private constructor(pool: Pool, cache: SharedPhotoCache, catalogId: string, session: string, options: PostgresCatalogOptions) {
+  private constructor(pool: Pool, cache: SharedPhotoCache, nodeLock: NodeLock, catalogId: string, session: string, options: PostgresCatalogOptions) {
     this.#pool = pool;
     this.#cache = cache;
+    this.#nodeLock = nodeLock;
     this.catalogId = catalogId;
     this.#session = session;
-    this.nodeId = options.nodeId ?? hostname();
+    this.nodeId = nodeLock.nodeId;
     this.#windowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
     this.#writer = new PgWriter(pool, options.logger);
     this.#logger = options.logger;
@@ -192,9 +199,20 @@ export class PostgresCatalog implements PhotoCatalog {
     this.#searchOwnBound = this.#searchTimeoutMs === poolBound ? undefined : this.#searchTimeoutMs;
   }
 
-  /** Connects, migrates (once across daemons, under an advisory lock) and records this run. */
+  /**
+   * Takes the node id (refused with NodeIdInUseError while another running
+   * daemon holds it: before anything else, so a refused start changes
+   * nothing), connects, migrates (once across daemons, under an advisory
+   * lock) and records this run.
+   */
   static async open(options: PostgresCatalogOptions): Promise<PostgresCatalog> {
     const config = poolConfig(options);
+    let nodeLock: NodeLock;
+    try {
+      nodeLock = await NodeLock.take(options.nodeId ?? hostname(), config, options.logger);
+    } catch (err) {
+      throw catalogError(err);
+    }
     const pool = new Pool(config);
     const cache = new SharedPhotoCache(options.photoCacheSize ?? DEFAULT_PHOTO_CACHE_SIZE, config, options.logger);
     // An idle connection that breaks (the server restarted) is dropped by the pool; without a listener it would crash the process.
@@ -215,10 +233,11 @@ export class PostgresCatalog implements PhotoCatalog {
       const session = new Date((options.clock ?? Date.now)()).toISOString();
       await pool.query('INSERT INTO catalog_sessions (started_at, last_write_at) VALUES ($1, $1) ON CONFLICT DO NOTHING', [session]);
       await cache.start();
-      return new PostgresCatalog(pool, cache, catalogId, session, options);
+      return new PostgresCatalog(pool, cache, nodeLock, catalogId, session, options);
     } catch (err) {
       await cache.close();
       await pool.end().catch(() => undefined);
+      await nodeLock.close();
       throw catalogError(err);
     }
   }
@@ -499,8 +518,26 @@ export class PostgresCatalog implements PhotoCatalog {
     }
   }
 
+  /**
+   * This node's own rows get their own cutoff (`own`) only while this daemon
+   * holds its node id: without it (its lock's connection lost, or another
+   * daemon running under the same id) a young row of the id may be that
+   * other daemon's store in progress, so it waits for the timeout as
+   * everyone's does.
+   */
   async staleRows(state: 'pending' | 'deleting', olderThan: string, limit: number, own?: { olderThan: string }): Promise<StaleRow[]> {
-    return this.#read<StaleRow>(SQL.staleRows, [state, this.#ageOf(olderThan), limit, this.nodeId, this.#ageOf(own?.olderThan ?? olderThan)]);
+    const ownCutoff = own !== undefined && this.#nodeLock.held ? own.olderThan : olderThan;
+    return this.#read<StaleRow>(SQL.staleRows, [state, this.#ageOf(olderThan), limit, this.nodeId, this.#ageOf(ownCutoff)]);
+  }
+
+  /** Whether this daemon holds its node id now (node-lock.ts). */
+  get holdsNodeId(): boolean {
+    return this.#nodeLock.held;
+  }
+
+  /** For /ready: resolves while the node id is held, else UNAVAILABLE saying why. */
+  checkNodeId(): Promise<void> {
+    return this.#nodeLock.check();
   }
 
   async countStaleRows(state: 'pending' | 'deleting', olderThan: string): Promise<number> {
@@ -568,7 +605,9 @@ export class PostgresCatalog implements PhotoCatalog {
     this.#closing ??= this.#writer
       .close()
       .finally(() => this.#cache.close())
-      .finally(() => this.#pool.end());
+      .finally(() => this.#pool.end())
+      // Last: the id is given back only once nothing of this daemon writes under it.
+      .finally(() => this.#nodeLock.close());
     return this.#closing;
   }
 }
