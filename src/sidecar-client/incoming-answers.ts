@@ -48,7 +48,9 @@ export class IncomingAnswers {
           this.#slots.release();
           return;
         }
-        if ((message.t === 'end') !== call.download instanceof IncomingDownload) {
+        // An error may end any call, a download after its head too (its blob
+        // stream failed mid-read); end belongs to a download, result to the rest.
+        if (message.t !== 'error' && (message.t === 'end') !== call.download instanceof IncomingDownload) {
           throw new ProtocolError(`storaged sent ${message.t} for call ${message.id}, which does not fit a ${call.op}`);
         }
         this.#pending.delete(message.id);
