@@ -135,7 +135,7 @@ export class ClientConnection {
         }
         return;
       }
-      const queued = this.#slots.acquire();
+      const queued = this.#slots.acquire(call);
       this.#pendingChanged();
       queued
         .then(
@@ -220,6 +220,10 @@ export class ClientConnection {
       this.#pending.delete(call.id);
       this.#abandoned.add(call.id);
       if (this.#failure === null && this.#socket.writable) this.#socket.write(encodeFrame({ t: 'abort', id: call.id }));
+      this.#pendingChanged();
+    } else if (call.id === 0) {
+      // Still waiting for a slot: nothing was sent, it only leaves the queue.
+      this.#slots.withdraw(call);
       this.#pendingChanged();
     }
     settle(call, err);

@@ -206,3 +206,22 @@ test('arguments larger than a call header are refused locally with TOO_LARGE', a
   assert.equal(h.server.stats().callsTotal, 0);
   assert.equal((await client.searchPhotos({})).total, 0);
 });
+
+// A daemon that stops answering (a hung blob store or catalog) keeps every slot
+// of the connection; calls beyond them wait on the client. One that timed out
+// while waiting stayed counted as waiting, so close() waited for a slot that
+// never came, and the socket stayed ref'd, holding the process alive.
+test('calls that time out waiting for a slot of a hung daemon leave close() free to end', async (t) => {
+  const h = await startServer(t, { server: { closeTimeoutMs: 50 } });
+  h.coordinator.getPhotoUrl = () => new Promise(() => undefined);
+  const client = h.client('acme', { retry: false, cacheConfig: { enabled: false } });
+  const calls = Array.from({ length: MAX_IN_FLIGHT_PER_CONNECTION + 1 }, (_, i) => client.getPhotoUrl(`x${i}`, undefined, { timeoutMs: 100 }));
+  for (const call of calls) await rejectsWith(call, 'TIMEOUT');
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    client.close().then(() => 'closed'),
+    new Promise((resolve) => (timer = setTimeout(() => resolve('close() still waiting after 3 s'), 3000))),
+  ]);
+  clearTimeout(timer);
+  assert.equal(outcome, 'closed');
+});
