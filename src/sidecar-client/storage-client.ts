@@ -124,14 +124,40 @@ export class StorageClient implements PhotoStorage {
     return this.#safely(() => this.#transport.readPhoto(id, range, call), call);
   }
 
+  /**
+   * A retry of a status change answered CONFLICT follows a try whose outcome
+   * was lost: when the photo now has the status the patch asks for, that try
+   * made the change (as a retried delete that finds the photo gone), and the
+   * rest of the patch is sent without the status so that it stands too.
+   */
   async updatePhotoMetadata(id: string, patch: PhotoMetadataPatch, call?: CallOptions): Promise<Photo> {
     // Dropped before and after: a read racing the update must not put the old photo back.
     this.#cache.photoChanged(id);
     try {
-      return await this.#safely(() => this.#transport.updatePhotoMetadata(id, patch, call), call);
+      return await this.#retry.run(
+        (n) =>
+          this.#transport.updatePhotoMetadata(id, patch, call).catch((err: unknown) => {
+            if (n > 1 && err instanceof StorageError && err.code === 'CONFLICT') return this.#statusAlreadySet(id, patch, err, call);
+            throw err;
+          }),
+        call?.signal,
+        this.#open,
+      );
     } finally {
       this.#cache.photoChanged(id);
     }
+  }
+
+  /** The photo after an earlier try of `patch` set its status; `conflict` again when the photo is not in that status. */
+  async #statusAlreadySet(id: string, patch: PhotoMetadataPatch, conflict: StorageError, call: CallOptions | undefined): Promise<Photo> {
+    const status = typeof patch === 'object' && patch !== null ? patch.processing_status : undefined;
+    if (status === undefined) throw conflict;
+    const photo = await this.#transport.getPhoto(id, call);
+    if (photo.processing_status !== status) throw conflict;
+    const { processing_status: _status, ...rest } = patch;
+    if (Object.values(rest).some((value) => value !== undefined)) return this.#transport.updatePhotoMetadata(id, rest, call);
+    const { s3_url: _url, url_expires_at: _expires, ...plain } = photo;
+    return plain;
   }
 
   /** A retry answered NOT_FOUND follows a try whose outcome was lost: that try deleted it, and the delete stands. */
