@@ -86,10 +86,19 @@ export class StorageClient implements PhotoStorage {
   getPhoto(id: string, call?: CallOptions): Promise<PhotoWithUrl> {
     const cached = this.#cache.photo(id, this.#direct === null ? undefined : (photo) => this.#resigned(photo));
     if (cached !== undefined) return Promise.resolve(cached);
-    return this.#safely(() => this.#transport.getPhoto(id, call), call).then((photo) => {
-      this.#cache.setPhoto(photo);
-      return photo;
-    });
+    // Cached only if no write through this client came between the send and the answer.
+    const cache = this.#cache;
+    const ticket = cache.reading(id);
+    return this.#safely(() => this.#transport.getPhoto(id, call), call).then(
+      (photo) => {
+        cache.setPhoto(photo, ticket);
+        return photo;
+      },
+      (err: unknown) => {
+        cache.done(ticket);
+        throw err;
+      },
+    );
   }
 
   /** A URL with at least the cache's margin of its life left: a cached one, one signed here (minioConfig), or a fresh one from the daemon. */
@@ -108,9 +117,17 @@ export class StorageClient implements PhotoStorage {
         return this.#direct.sign(photo, expiry);
       }
     }
-    const signedAt = this.#cache.now();
-    const url = await this.#safely(() => this.#transport.getPhotoUrl(id, expirySeconds, call), call);
-    this.#cache.setUrl(id, expiry, url, signedAt);
+    const cache = this.#cache;
+    const signedAt = cache.now();
+    const ticket = cache.reading(id);
+    let url: string;
+    try {
+      url = await this.#safely(() => this.#transport.getPhotoUrl(id, expirySeconds, call), call);
+    } catch (err) {
+      cache.done(ticket);
+      throw err;
+    }
+    cache.setUrl(id, expiry, url, signedAt, ticket);
     return url;
   }
 
@@ -181,16 +198,32 @@ export class StorageClient implements PhotoStorage {
   async searchPhotos(query: SearchQuery, call?: CallOptions): Promise<SearchResult> {
     const cached = this.#cache.list<SearchResult>('search', null, query);
     if (cached !== undefined) return cached;
-    const result = await this.#safely(() => this.#transport.searchPhotos(query, call), call);
-    this.#cache.setList('search', null, query, result);
+    const cache = this.#cache;
+    const ticket = cache.readingList();
+    let result: SearchResult;
+    try {
+      result = await this.#safely(() => this.#transport.searchPhotos(query, call), call);
+    } catch (err) {
+      cache.done(ticket);
+      throw err;
+    }
+    cache.setList('search', null, query, result, ticket);
     return result;
   }
 
   async getUserPhotos(userId: string, options?: PaginationOptions, call?: CallOptions): Promise<PhotoPage> {
     const cached = this.#cache.list<PhotoPage>('user', userId, options ?? {});
     if (cached !== undefined) return cached;
-    const page = await this.#safely(() => this.#transport.getUserPhotos(userId, options, call), call);
-    this.#cache.setList('user', userId, options ?? {}, page);
+    const cache = this.#cache;
+    const ticket = cache.readingList();
+    let page: PhotoPage;
+    try {
+      page = await this.#safely(() => this.#transport.getUserPhotos(userId, options, call), call);
+    } catch (err) {
+      cache.done(ticket);
+      throw err;
+    }
+    cache.setList('user', userId, options ?? {}, page, ticket);
     return page;
   }
 
