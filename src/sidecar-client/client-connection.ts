@@ -119,7 +119,16 @@ export class ClientConnection {
       if (this.#failure) return settle(call, this.#failure);
       if (signal !== undefined) {
         if (signal.aborted) return settle(call, abortReason(signal) as Error);
-        const onAbort = () => this.#giveUp(call, abortReason(signal) as Error);
+        const onAbort = () => {
+          const reason = abortReason(signal) as Error;
+          // After its head a download is the reader's stream: it fails with the reason, and the daemon is told to stop.
+          if (call.download instanceof IncomingDownload) {
+            this.#answers.cancelDownload(call);
+            call.download.fail(reason);
+          } else {
+            this.#giveUp(call, reason);
+          }
+        };
         signal.addEventListener('abort', onAbort, { once: true });
         call.detach = () => signal.removeEventListener('abort', onAbort);
       }

@@ -72,9 +72,13 @@ export class IncomingAnswers {
         if (call === null) return;
         if (call.download !== true) throw new ProtocolError(`storaged started a download for call ${message.id}, a ${call.op}`);
         const id = call.id;
+        // The call's signal still ends the download after its head: the download, not settle, lets go of it.
+        const detach = call.detach;
+        call.detach = null;
         const download = new IncomingDownload(
           (chunks) => this.#writeControl({ t: 'credit', id, chunks }),
           () => this.cancelDownload(call),
+          detach,
         );
         call.download = download;
         settle(call, null, { info: message.value, body: download.body });

@@ -10,15 +10,20 @@ const READ_AHEAD_BYTES = 1024 * 1024;
 export class IncomingDownload {
   readonly body: Readable;
   readonly #grant: (chunks: number) => void;
+  /** Stops listening to the call's signal, once the download is over. */
+  readonly #detach: (() => void) | null;
   /** Chunks taken by the Readable but not yet credited back, because its buffer was full. */
   #owed = 0;
   #finished = false;
 
   /**
    * `grant(n)` tells the daemon it may send n more chunks; `cancel()` tells it
-   * to stop (the reader destroyed the stream before its end).
+   * to stop (the reader destroyed the stream before its end). `detach` stops
+   * listening to the call's signal: until the download is over, an abort
+   * fails it (fail()), as it would have failed the call before the head.
    */
-  constructor(grant: (chunks: number) => void, cancel: () => void) {
+  constructor(grant: (chunks: number) => void, cancel: () => void, detach: (() => void) | null = null) {
+    this.#detach = detach;
     this.body = new Readable({
       highWaterMark: READ_AHEAD_BYTES,
       read: () => {
@@ -32,6 +37,7 @@ export class IncomingDownload {
           this.#finished = true;
           cancel();
         }
+        this.#detach?.();
         callback(err);
       },
     });
@@ -48,6 +54,7 @@ export class IncomingDownload {
   end(): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#detach?.();
     this.body.push(null);
   }
 

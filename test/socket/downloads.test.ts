@@ -221,3 +221,24 @@ test('a download that fails after its head fails its reader with the daemon code
   release();
   assert.equal((await other).id, stored.id, 'the call in flight beside the download is answered');
 });
+
+// The call's signal abandons the call; for a download that is the bytes too.
+// Once the head had come, the sidecar client stopped listening to the signal:
+// an abort changed nothing, and a download nobody reads any more held its
+// slot and the daemon's blob stream for good.
+test('aborting a download after its head fails the reader with the reason and stops the daemon', async (t) => {
+  const coordinator = new CountingCoordinator(64 * 1024 * 1024);
+  const h = await startServer(t, { coordinator });
+  const client = h.client('acme');
+  const controller = new AbortController();
+  const download = await client.readPhoto('p1', undefined, { signal: controller.signal });
+  await eventually(() => coordinator.state.pulled > 0);
+  let failure: unknown = null;
+  download.body.once('error', (err) => (failure = err));
+  const reason = new Error('the user went away');
+  controller.abort(reason);
+  await eventually(() => failure !== null, 2000, 'the reader to fail');
+  assert.equal(failure, reason);
+  await eventually(() => coordinator.state.destroyed, 5000, 'the daemon to drop the blob stream');
+  assert.equal(h.server.stats().callsInFlight, 0);
+});
