@@ -4,9 +4,8 @@
 // copying a byte.
 
 import { Readable } from 'node:stream';
-import type { StorageError } from '../protocol/errors';
-
-export function downloadBody(source: Readable, mapError: (err: unknown) => StorageError): Readable {
+/** `mapError` gives the reader's error for the source's: a StorageError, or the caller's own abort reason. */
+export function downloadBody(source: Readable, mapError: (err: unknown) => unknown): Readable {
   const out = new Readable({
     read() {
       source.resume();
@@ -26,10 +25,10 @@ export function downloadBody(source: Readable, mapError: (err: unknown) => Stora
     out.push(null);
   });
   source.once('error', (err) => {
-    if (!out.destroyed) out.destroy(mapError(err));
+    if (!out.destroyed) out.destroy(mapError(err) as Error);
   });
   source.once('close', () => {
-    if (!ended && !out.destroyed) out.destroy(mapError(Object.assign(new Error('the download ended before its last byte'), { code: 'UND_ERR_SOCKET' })));
+    if (!ended && !out.destroyed) out.destroy(mapError(Object.assign(new Error('the download ended before its last byte'), { code: 'UND_ERR_SOCKET' })) as Error);
   });
   source.pause();
   return out;

@@ -128,7 +128,8 @@ export class RemoteClient implements PhotoStorage {
       }
       // From here the reader sets the pace; undici's body timeout still catches a gateway that stalls.
       deadline.clear();
-      return { info, body: downloadBody(response.body, (err) => transportError('readPhoto', this.url, err)) };
+      // The caller's signal still reaches the body (undici destroys it with the reason): that reason is theirs, as is.
+      return { info, body: downloadBody(response.body, (err) => deadline.callerAborted() ?? transportError('readPhoto', this.url, err)) };
     } catch (err) {
       throw deadline.callerAborted() ?? transportError('readPhoto', this.url, err);
     } finally {

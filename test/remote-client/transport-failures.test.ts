@@ -90,6 +90,25 @@ test('a download cut short fails its stream with UNAVAILABLE', async (t) => {
   );
 });
 
+// As the sidecar client does: the caller's abort after the head ends the
+// download with the signal's own reason, not an INTERNAL "readPhoto failed".
+test('aborting a download after its head fails the reader with the reason', async (t) => {
+  let closed = false;
+  const server = await cannedServer(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'image/png', 'content-length': 10_000_000, etag: `"${'a'.repeat(64)}"` });
+    res.write(Buffer.alloc(10_000));
+    res.on('close', () => (closed = true));
+  });
+  const c = client(t, server.url);
+  const controller = new AbortController();
+  const download = await c.readPhoto(ID, undefined, { signal: controller.signal });
+  const reason = new Error('the user went away');
+  const failure = new Promise<unknown>((resolve) => download.body.once('error', resolve));
+  controller.abort(reason);
+  assert.equal(await failure, reason);
+  while (!closed) await new Promise((r) => setTimeout(r, 5));
+});
+
 test('a content answer without an ETag is a PROTOCOL error', async (t) => {
   const server = await cannedServer(t, (_req, res) => {
     res.writeHead(200, { 'content-type': 'image/png', 'content-length': 3 });
