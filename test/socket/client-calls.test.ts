@@ -61,6 +61,17 @@ test('bad constructor options throw TypeError/RangeError', () => {
   assert.throws(() => new StorageClient({ socketPath: '/x', clientId: 'a', callTimeoutMs: 0 }), RangeError);
 });
 
+// A timer cannot wait longer than 2^31-1 ms: Node fires a longer one after 1 ms.
+// The sidecar took any callTimeoutMs, so a 30-day one made every call a TIMEOUT
+// at once; the remote client and the per-call timeoutMs already stop at 24 h.
+test('a callTimeoutMs or connectTimeoutMs past 24 h is refused, as the remote client and timeoutMs refuse it', () => {
+  const month = 30 * 24 * 3600 * 1000;
+  assert.throws(() => new StorageClient({ socketPath: '/x', clientId: 'a', callTimeoutMs: month }), /callTimeoutMs must be a positive number of milliseconds up to 86400000/);
+  assert.throws(() => new StorageClient({ socketPath: '/x', clientId: 'a', connectTimeoutMs: month }), RangeError);
+  assert.throws(() => new StorageClient({ url: 'http://127.0.0.1:1', token: 'tok-0123456789abcdef', callTimeoutMs: month }), /up to 86400000/);
+  assert.ok(new StorageClient({ socketPath: '/x', clientId: 'a', callTimeoutMs: 24 * 3600 * 1000 }));
+});
+
 test('no daemon listening is UNAVAILABLE', async (t) => {
   const client = new StorageClient({ socketPath: path.join(tempSocketDir(t), 'none.sock'), clientId: 'acme' });
   await rejectsWith(client.getPhoto('x'), 'UNAVAILABLE', /not listening/);
