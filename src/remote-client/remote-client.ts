@@ -32,6 +32,8 @@ const MAX_JSON_ANSWER_BYTES = 64 * 1024 * 1024;
 
 interface Deadline {
   signal: AbortSignal;
+  /** The call's bound on silence; a download's reader's too. */
+  ms: number;
   /** Stops the timer; the caller's signal still reaches the request (a download's body). */
   clear(): void;
   /** The call is over: stops the timer and lets go of the caller's signal. */
@@ -132,7 +134,7 @@ export class RemoteClient implements PhotoStorage {
       // From here the reader sets the pace; undici's body timeout still catches a gateway that stalls.
       deadline.clear();
       // The caller's signal still reaches the body (undici destroys it with the reason): that reason is theirs, as is.
-      const body = downloadBody(response.body, (err) => deadline.callerAborted() ?? transportError('readPhoto', this.url, err));
+      const body = downloadBody(response.body, (err) => deadline.callerAborted() ?? transportError('readPhoto', this.url, err), deadline.ms);
       body.once('close', deadline.release);
       return { info, body };
     } catch (err) {
@@ -227,6 +229,7 @@ export class RemoteClient implements PhotoStorage {
     else caller?.addEventListener('abort', onAbort, { once: true });
     return {
       signal: controller.signal,
+      ms,
       clear: () => clearTimeout(timer),
       release: () => {
         clearTimeout(timer);

@@ -111,6 +111,7 @@ export class ClientConnection {
         resolve,
         reject,
         timer: null,
+        timeoutMs,
         credit: body === null ? null : new CreditGate(),
         stream: body !== null && !(body instanceof Uint8Array) && 'destroy' in body ? (body as PendingCall['stream']) : null,
         download,

@@ -79,6 +79,7 @@ export class IncomingAnswers {
           (chunks) => this.#writeControl({ t: 'credit', id, chunks }),
           () => this.cancelDownload(call),
           detach,
+          call.timeoutMs,
         );
         call.download = download;
         settle(call, null, { info: message.value, body: download.body });

@@ -242,3 +242,28 @@ test('aborting a download after its head fails the reader with the reason and st
   await eventually(() => coordinator.state.destroyed, 5000, 'the daemon to drop the blob stream');
   assert.equal(h.server.stats().callsInFlight, 0);
 });
+
+// A download neither read nor destroyed (an application that dropped it on an
+// error path) held its slot, the daemon's blob stream and, with the socket
+// ref'd, the process, for good. The call's timeout now bounds the reader's
+// silence as it bounds the daemon's.
+test('a download nobody reads fails with TIMEOUT after the call timeout and stops the daemon; a steady reader is not cut', async (t) => {
+  const coordinator = new CountingCoordinator(64 * 1024 * 1024);
+  const h = await startServer(t, { coordinator });
+  const download = await h.client('acme', { callTimeoutMs: 300 }).readPhoto('p1');
+  let failure: { code?: string } | null = null;
+  download.body.once('error', (err) => (failure = err as { code?: string }));
+  await eventually(() => failure !== null, 5000, 'the unread download to fail');
+  assert.equal(failure!.code, 'TIMEOUT');
+  await eventually(() => coordinator.state.destroyed, 5000, 'the daemon to drop the blob stream');
+  assert.equal(h.server.stats().callsInFlight, 0);
+
+  const steady = await startServer(t, { coordinator: new CountingCoordinator(4 * 1024 * 1024) });
+  const read = await steady.client('acme', { callTimeoutMs: 1000 }).readPhoto('p1');
+  let got = 0;
+  for await (const part of read.body) {
+    got += (part as Buffer).length;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(got, 4 * 1024 * 1024);
+});
