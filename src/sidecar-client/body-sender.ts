@@ -34,19 +34,27 @@ export class BodySender {
     // one chunk, the source is pulled no faster than the daemon grants credit.
     let ahead = chunks.next();
     ahead.catch(() => undefined);
-    for (;;) {
-      try {
-        await call.credit!.take();
-      } catch {
-        return this.#stopBody(call);
+    let whole = false;
+    try {
+      for (;;) {
+        try {
+          await call.credit!.take();
+        } catch {
+          return this.#stopBody(call);
+        }
+        const next = await ahead;
+        if (call.settled) return this.#stopBody(call);
+        if (next.done) break;
+        ahead = chunks.next();
+        ahead.catch(() => undefined);
+        await this.#write(encodeFrame({ t: 'chunk', id: call.id, data: next.value }));
+        call.timer?.refresh();
       }
-      const next = await ahead;
-      if (call.settled) return this.#stopBody(call);
-      if (next.done) break;
-      ahead = chunks.next();
-      ahead.catch(() => undefined);
-      await this.#write(encodeFrame({ t: 'chunk', id: call.id, data: next.value }));
-      call.timer?.refresh();
+      whole = true;
+    } finally {
+      // Stopped part way: close the source too (a generator's finally, the file
+      // stream it reads), or it stays suspended at its yield with its descriptor open.
+      if (!whole) chunks.return(undefined).catch(() => undefined);
     }
     await this.#write(encodeFrame({ t: 'end', id: call.id }));
     // From the body's end the daemon has the whole timeout to answer.

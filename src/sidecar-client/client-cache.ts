@@ -80,6 +80,22 @@ interface CachedUrl {
   expiresAt: number;
 }
 
+/**
+ * A read on its way to the daemon. A write through this client while it is
+ * out marks it stale: its answer may be what the daemon had before the write,
+ * so it is handed to the caller but not cached.
+ */
+export interface ReadTicket {
+  readonly key: string;
+  stale: boolean;
+}
+
+/** The ticket of a disabled cache: nothing is cached, nothing to track. */
+const UNTRACKED: ReadTicket = { key: '', stale: true };
+
+/** The tickets of listings share one key: any write drops every listing. */
+const LISTS = '\u0000lists';
+
 /** JSON with keys sorted, so that equal queries written differently share an entry. */
 function normalised(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
@@ -94,6 +110,8 @@ export class ClientCache {
   readonly #photos: LRUCache<string, CachedPhoto> | null;
   readonly #urls: LRUCache<string, CachedUrl> | null;
   readonly #lists: LRUCache<string, object> | null;
+  /** Reads in flight by photo id (or LISTS); only ids with a read out are held, so this stays as small as the calls in flight. */
+  readonly #reading = new Map<string, Set<ReadTicket>>();
   #hits = 0;
   #misses = 0;
   #evictions = 0;
@@ -153,8 +171,33 @@ export class ClientCache {
     return { photo, urlExpiresAt: this.#config.now() + (Date.parse(photo.url_expires_at) - Date.now()) };
   }
 
-  setPhoto(photo: PhotoWithUrl): void {
-    this.#photos?.set(photo.id, this.#entry(photo));
+  /** A ticket for a read of this photo (its metadata or a URL) about to be sent; give it back to setPhoto, setUrl or done. */
+  reading(id: string): ReadTicket {
+    if (this.#photos === null) return UNTRACKED;
+    const ticket = { key: id, stale: false };
+    const out = this.#reading.get(id);
+    if (out === undefined) this.#reading.set(id, new Set([ticket]));
+    else out.add(ticket);
+    return ticket;
+  }
+
+  /** The read is over: whether its answer may be cached (no write through this client since it was sent). */
+  done(ticket: ReadTicket): boolean {
+    if (ticket === UNTRACKED) return false;
+    const out = this.#reading.get(ticket.key);
+    if (out !== undefined && out.delete(ticket) && out.size === 0) this.#reading.delete(ticket.key);
+    return !ticket.stale;
+  }
+
+  #changed(key: string): void {
+    const out = this.#reading.get(key);
+    if (out === undefined) return;
+    for (const ticket of out) ticket.stale = true;
+    this.#reading.delete(key);
+  }
+
+  setPhoto(photo: PhotoWithUrl, ticket: ReadTicket): void {
+    if (this.done(ticket)) this.#photos?.set(photo.id, this.#entry(photo));
   }
 
   url(id: string, expirySeconds: number): string | undefined {
@@ -168,8 +211,8 @@ export class ClientCache {
   }
 
   /** Caches a URL the daemon signed just now for `expirySeconds`. */
-  setUrl(id: string, expirySeconds: number, url: string, signedAt: number): void {
-    this.#urls?.set(`${id}\u0000${expirySeconds}`, { url, expiresAt: signedAt + expirySeconds * 1000 });
+  setUrl(id: string, expirySeconds: number, url: string, signedAt: number, ticket: ReadTicket): void {
+    if (this.done(ticket)) this.#urls?.set(`${id}\u0000${expirySeconds}`, { url, expiresAt: signedAt + expirySeconds * 1000 });
   }
 
   /** This cache's clock, for setUrl's `signedAt` (taken before the request, so the margin errs early). */
@@ -182,12 +225,19 @@ export class ClientCache {
     return this.#count(this.#lists.get(`${kind}\u0000${userId ?? ''}\u0000${normalised(query)}`) as T | undefined);
   }
 
-  setList(kind: 'search' | 'user', userId: string | null, query: unknown, result: object): void {
-    this.#lists?.set(`${kind}\u0000${userId ?? ''}\u0000${normalised(query)}`, result);
+  /** A ticket for a search or listing about to be sent; give it back to setList or done. */
+  readingList(): ReadTicket {
+    return this.#lists === null ? UNTRACKED : this.reading(LISTS);
+  }
+
+  setList(kind: 'search' | 'user', userId: string | null, query: unknown, result: object, ticket: ReadTicket): void {
+    if (this.done(ticket)) this.#lists?.set(`${kind}\u0000${userId ?? ''}\u0000${normalised(query)}`, result);
   }
 
   /** A write changed this photo: its metadata, URLs and every listing that may show it go. */
   photoChanged(id: string): void {
+    this.#changed(id);
+    this.#changed(LISTS);
     this.#photos?.delete(id);
     if (this.#urls !== null) for (const key of [...this.#urls.keys()]) if (key.startsWith(`${id}\u0000`)) this.#urls.delete(key);
     this.#lists?.clear();
@@ -196,6 +246,7 @@ export class ClientCache {
   /** A photo was stored: that user's listings, and every search, may now show it. */
   stored(userId: string | undefined): void {
     if (this.#lists === null) return;
+    this.#changed(LISTS);
     for (const key of [...this.#lists.keys()]) {
       if (key.startsWith('search\u0000') || userId === undefined || key.startsWith(`user\u0000${userId}\u0000`)) this.#lists.delete(key);
     }

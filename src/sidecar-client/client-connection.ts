@@ -111,6 +111,7 @@ export class ClientConnection {
         resolve,
         reject,
         timer: null,
+        timeoutMs,
         credit: body === null ? null : new CreditGate(),
         stream: body !== null && !(body instanceof Uint8Array) && 'destroy' in body ? (body as PendingCall['stream']) : null,
         download,
@@ -119,7 +120,16 @@ export class ClientConnection {
       if (this.#failure) return settle(call, this.#failure);
       if (signal !== undefined) {
         if (signal.aborted) return settle(call, abortReason(signal) as Error);
-        const onAbort = () => this.#giveUp(call, abortReason(signal) as Error);
+        const onAbort = () => {
+          const reason = abortReason(signal) as Error;
+          // After its head a download is the reader's stream: it fails with the reason, and the daemon is told to stop.
+          if (call.download instanceof IncomingDownload) {
+            this.#answers.cancelDownload(call);
+            call.download.fail(reason);
+          } else {
+            this.#giveUp(call, reason);
+          }
+        };
         signal.addEventListener('abort', onAbort, { once: true });
         call.detach = () => signal.removeEventListener('abort', onAbort);
       }
@@ -135,7 +145,7 @@ export class ClientConnection {
         }
         return;
       }
-      const queued = this.#slots.acquire();
+      const queued = this.#slots.acquire(call);
       this.#pendingChanged();
       queued
         .then(
@@ -220,6 +230,10 @@ export class ClientConnection {
       this.#pending.delete(call.id);
       this.#abandoned.add(call.id);
       if (this.#failure === null && this.#socket.writable) this.#socket.write(encodeFrame({ t: 'abort', id: call.id }));
+      this.#pendingChanged();
+    } else if (call.id === 0) {
+      // Still waiting for a slot: nothing was sent, it only leaves the queue.
+      this.#slots.withdraw(call);
       this.#pendingChanged();
     }
     settle(call, err);

@@ -6,7 +6,7 @@
 export class InFlightSlots {
   readonly #limit: number;
   #used = 0;
-  readonly #waiters: Array<{ grant: () => void; fail: (err: Error) => void }> = [];
+  readonly #waiters: Array<{ owner: object; grant: () => void; fail: (err: Error) => void }> = [];
 
   constructor(limit: number) {
     this.#limit = limit;
@@ -24,12 +24,23 @@ export class InFlightSlots {
     return true;
   }
 
-  acquire(): Promise<void> {
+  /** A slot for `owner`, now or once one is released; `withdraw(owner)` leaves the queue. */
+  acquire(owner: object): Promise<void> {
     if (this.#used < this.#limit) {
       this.#used += 1;
       return Promise.resolve();
     }
-    return new Promise((grant, fail) => this.#waiters.push({ grant: () => grant(), fail }));
+    return new Promise((grant, fail) => this.#waiters.push({ owner, grant: () => grant(), fail }));
+  }
+
+  /**
+   * The owner gave up waiting (timeout, abort): it leaves the queue, so it is
+   * not counted as waiting (close() would wait for it, and the socket stay
+   * ref'd, for as long as a hung daemon holds every slot) nor kept in memory.
+   */
+  withdraw(owner: object): void {
+    const index = this.#waiters.findIndex((waiter) => waiter.owner === owner);
+    if (index !== -1) this.#waiters.splice(index, 1);
   }
 
   release(): void {

@@ -48,7 +48,9 @@ export class IncomingAnswers {
           this.#slots.release();
           return;
         }
-        if ((message.t === 'end') !== call.download instanceof IncomingDownload) {
+        // An error may end any call, a download after its head too (its blob
+        // stream failed mid-read); end belongs to a download, result to the rest.
+        if (message.t !== 'error' && (message.t === 'end') !== call.download instanceof IncomingDownload) {
           throw new ProtocolError(`storaged sent ${message.t} for call ${message.id}, which does not fit a ${call.op}`);
         }
         this.#pending.delete(message.id);
@@ -70,9 +72,14 @@ export class IncomingAnswers {
         if (call === null) return;
         if (call.download !== true) throw new ProtocolError(`storaged started a download for call ${message.id}, a ${call.op}`);
         const id = call.id;
+        // The call's signal still ends the download after its head: the download, not settle, lets go of it.
+        const detach = call.detach;
+        call.detach = null;
         const download = new IncomingDownload(
           (chunks) => this.#writeControl({ t: 'credit', id, chunks }),
           () => this.cancelDownload(call),
+          detach,
+          call.timeoutMs,
         );
         call.download = download;
         settle(call, null, { info: message.value, body: download.body });

@@ -14,6 +14,8 @@ export interface PendingCall {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout | null;
+  /** The call's bound on silence; for a download, also on its reader's (incoming-download.ts). */
+  timeoutMs: number;
   credit: CreditGate | null;
   /** The caller's stream, destroyed if the call ends before the body is sent (as stream.pipeline would). */
   stream: { destroy(err?: Error): unknown; readableEnded?: boolean } | null;

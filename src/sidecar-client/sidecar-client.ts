@@ -44,9 +44,14 @@ export interface SidecarClientOptions {
 }
 
 
+/** As the remote client and call.timeoutMs: past 2^31-1 ms Node fires a timer after 1 ms, so a day is the bound. */
+const MAX_TIMEOUT_MS = 24 * 3600 * 1000;
+
 function positiveMs(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number of milliseconds, got ${value}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMEOUT_MS) {
+    throw new RangeError(`${name} must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}, got ${String(value)}`);
+  }
   return value;
 }
 

@@ -86,10 +86,19 @@ export class StorageClient implements PhotoStorage {
   getPhoto(id: string, call?: CallOptions): Promise<PhotoWithUrl> {
     const cached = this.#cache.photo(id, this.#direct === null ? undefined : (photo) => this.#resigned(photo));
     if (cached !== undefined) return Promise.resolve(cached);
-    return this.#safely(() => this.#transport.getPhoto(id, call), call).then((photo) => {
-      this.#cache.setPhoto(photo);
-      return photo;
-    });
+    // Cached only if no write through this client came between the send and the answer.
+    const cache = this.#cache;
+    const ticket = cache.reading(id);
+    return this.#safely(() => this.#transport.getPhoto(id, call), call).then(
+      (photo) => {
+        cache.setPhoto(photo, ticket);
+        return photo;
+      },
+      (err: unknown) => {
+        cache.done(ticket);
+        throw err;
+      },
+    );
   }
 
   /** A URL with at least the cache's margin of its life left: a cached one, one signed here (minioConfig), or a fresh one from the daemon. */
@@ -108,9 +117,17 @@ export class StorageClient implements PhotoStorage {
         return this.#direct.sign(photo, expiry);
       }
     }
-    const signedAt = this.#cache.now();
-    const url = await this.#safely(() => this.#transport.getPhotoUrl(id, expirySeconds, call), call);
-    this.#cache.setUrl(id, expiry, url, signedAt);
+    const cache = this.#cache;
+    const signedAt = cache.now();
+    const ticket = cache.reading(id);
+    let url: string;
+    try {
+      url = await this.#safely(() => this.#transport.getPhotoUrl(id, expirySeconds, call), call);
+    } catch (err) {
+      cache.done(ticket);
+      throw err;
+    }
+    cache.setUrl(id, expiry, url, signedAt, ticket);
     return url;
   }
 
@@ -124,14 +141,40 @@ export class StorageClient implements PhotoStorage {
     return this.#safely(() => this.#transport.readPhoto(id, range, call), call);
   }
 
+  /**
+   * A retry of a status change answered CONFLICT follows a try whose outcome
+   * was lost: when the photo now has the status the patch asks for, that try
+   * made the change (as a retried delete that finds the photo gone), and the
+   * rest of the patch is sent without the status so that it stands too.
+   */
   async updatePhotoMetadata(id: string, patch: PhotoMetadataPatch, call?: CallOptions): Promise<Photo> {
     // Dropped before and after: a read racing the update must not put the old photo back.
     this.#cache.photoChanged(id);
     try {
-      return await this.#safely(() => this.#transport.updatePhotoMetadata(id, patch, call), call);
+      return await this.#retry.run(
+        (n) =>
+          this.#transport.updatePhotoMetadata(id, patch, call).catch((err: unknown) => {
+            if (n > 1 && err instanceof StorageError && err.code === 'CONFLICT') return this.#statusAlreadySet(id, patch, err, call);
+            throw err;
+          }),
+        call?.signal,
+        this.#open,
+      );
     } finally {
       this.#cache.photoChanged(id);
     }
+  }
+
+  /** The photo after an earlier try of `patch` set its status; `conflict` again when the photo is not in that status. */
+  async #statusAlreadySet(id: string, patch: PhotoMetadataPatch, conflict: StorageError, call: CallOptions | undefined): Promise<Photo> {
+    const status = typeof patch === 'object' && patch !== null ? patch.processing_status : undefined;
+    if (status === undefined) throw conflict;
+    const photo = await this.#transport.getPhoto(id, call);
+    if (photo.processing_status !== status) throw conflict;
+    const { processing_status: _status, ...rest } = patch;
+    if (Object.values(rest).some((value) => value !== undefined)) return this.#transport.updatePhotoMetadata(id, rest, call);
+    const { s3_url: _url, url_expires_at: _expires, ...plain } = photo;
+    return plain;
   }
 
   /** A retry answered NOT_FOUND follows a try whose outcome was lost: that try deleted it, and the delete stands. */
@@ -155,16 +198,32 @@ export class StorageClient implements PhotoStorage {
   async searchPhotos(query: SearchQuery, call?: CallOptions): Promise<SearchResult> {
     const cached = this.#cache.list<SearchResult>('search', null, query);
     if (cached !== undefined) return cached;
-    const result = await this.#safely(() => this.#transport.searchPhotos(query, call), call);
-    this.#cache.setList('search', null, query, result);
+    const cache = this.#cache;
+    const ticket = cache.readingList();
+    let result: SearchResult;
+    try {
+      result = await this.#safely(() => this.#transport.searchPhotos(query, call), call);
+    } catch (err) {
+      cache.done(ticket);
+      throw err;
+    }
+    cache.setList('search', null, query, result, ticket);
     return result;
   }
 
   async getUserPhotos(userId: string, options?: PaginationOptions, call?: CallOptions): Promise<PhotoPage> {
     const cached = this.#cache.list<PhotoPage>('user', userId, options ?? {});
     if (cached !== undefined) return cached;
-    const page = await this.#safely(() => this.#transport.getUserPhotos(userId, options, call), call);
-    this.#cache.setList('user', userId, options ?? {}, page);
+    const cache = this.#cache;
+    const ticket = cache.readingList();
+    let page: PhotoPage;
+    try {
+      page = await this.#safely(() => this.#transport.getUserPhotos(userId, options, call), call);
+    } catch (err) {
+      cache.done(ticket);
+      throw err;
+    }
+    cache.setList('user', userId, options ?? {}, page, ticket);
     return page;
   }
 

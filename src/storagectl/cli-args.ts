@@ -175,8 +175,16 @@ export function durationOption(value: unknown, name: string, command: string): n
 export function whenOption(value: unknown, name: string, command: string, now = Date.now()): string | undefined {
   if (value === undefined) return undefined;
   const s = String(value);
-  if (/^\d+[smhd]$/.test(s)) return new Date(now - durationOption(s, name, command)! * 1000).toISOString();
-  const t = /^\d{4}-\d{2}-\d{2}/.test(s) ? Date.parse(s) : NaN;
+  if (/^\d+[smhd]$/.test(s)) {
+    const ago = new Date(now - durationOption(s, name, command)! * 1000);
+    // Past the first date a Date can hold, toISOString would throw a bare RangeError.
+    if (Number.isNaN(ago.getTime())) throw new UsageError(`--${name} reaches back before any date a search can name: '${s}'`, command);
+    return ago.toISOString();
+  }
+  const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
+  // Date.parse rolls a day the month does not have (02-31) over into the next month: refused instead.
+  const real = day !== null && Number(day[3]) >= 1 && Number(day[3]) <= new Date(Date.UTC(Number(day[1]), Number(day[2]), 0)).getUTCDate();
+  const t = real ? Date.parse(s) : NaN;
   if (Number.isNaN(t)) throw new UsageError(`--${name} expects an ISO-8601 time (2026-12-01, 2026-12-01T10:00:00Z) or a duration ago (24h, 7d), got '${s}'`, command);
   return new Date(t).toISOString();
 }

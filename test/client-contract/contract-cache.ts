@@ -7,6 +7,7 @@ import { pngBytes, sha256 } from '../support/image-bytes';
 import type { StorageClient } from '../../src/sidecar-client/storage-client';
 import type { ContractCheck, ContractEnv } from './client-contract';
 import { probeCoordinator } from './daemon-probe';
+import { waitFor } from '../support/wait-for';
 
 function clock() {
   let ms = 5_000_000;
@@ -79,6 +80,36 @@ export const cacheChecks: Record<string, ContractCheck> = {
     await client.deletePhoto(stored.id);
     await assert.rejects(client.getPhoto(stored.id), { code: 'NOT_FOUND' });
     assert.equal(probe.calls('getPhoto'), 3, 'after a delete the daemon is asked, and says NOT_FOUND');
+  },
+  // A read sent before a write and answered after it carries what the daemon
+  // had before the write; cached, it served the old photo (or a deleted one)
+  // for the whole TTL to the client that made the write.
+  'cache: a read answered after a write through the same client does not put the old state back': async (t, env) => {
+    const probe = probeCoordinator(t, env.daemon);
+    const client = env.client('acme', { cacheConfig: { ttl: 3600, listTtl: 3600 } }) as StorageClient;
+    const stored = await client.storePhoto(pngBytes(2150), { originalName: 'race.png', clientId: 'acme', userId: 'race-user' });
+
+    probe.holdAnswers('getPhoto', 400);
+    const before = client.getPhoto(stored.id);
+    await waitFor(() => probe.done('getPhoto') === 1, 'the read to be done at the daemon', 5000);
+    await client.updatePhotoMetadata(stored.id, { metadata: { v: '2' } });
+    assert.deepEqual((await before).metadata, {}, 'the read was made before the update');
+    assert.deepEqual((await client.getPhoto(stored.id)).metadata, { v: '2' }, 'the update is seen, not the late read');
+
+    probe.holdAnswers('getUserPhotos', 400);
+    const listing = client.getUserPhotos('race-user');
+    await waitFor(() => probe.done('getUserPhotos') === 1, 'the listing to be done at the daemon', 5000);
+    await client.storePhoto(pngBytes(2151), { originalName: 'race-2.png', clientId: 'acme', userId: 'race-user' });
+    assert.equal((await listing).photos.length, 1);
+    assert.equal((await client.getUserPhotos('race-user')).photos.length, 2, 'the store is seen in the listing');
+
+    await client.updatePhotoMetadata(stored.id, { metadata: { v: '3' } }); // so that the next read goes to the daemon
+    probe.holdAnswers('getPhoto', 400);
+    const beforeDelete = client.getPhoto(stored.id);
+    await waitFor(() => probe.done('getPhoto') === 3, 'the read to be done at the daemon', 5000);
+    await client.deletePhoto(stored.id);
+    await beforeDelete;
+    await assert.rejects(client.getPhoto(stored.id), { code: 'NOT_FOUND' }, 'a deleted photo is not served from the cache');
   },
   'cache: a URL near the end of its life is renewed, never handed out': async (t, env) => {
     const probe = probeCoordinator(t, env.daemon);

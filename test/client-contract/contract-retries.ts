@@ -115,6 +115,27 @@ export const retryChecks: Record<string, ContractCheck> = {
     assert.equal(probe.calls('deletePhoto'), 2);
     await assert.rejects(client.getPhoto(id), { code: 'NOT_FOUND' });
   },
+  // A status change is a transition, not a plain set: its retry after a lost
+  // answer found the photo already moved and was answered CONFLICT ("from
+  // in_progress to in_progress"), so a change that was made came back as failed.
+  'retries: a status change whose answer was lost is not reported as CONFLICT, and the rest of its patch stands': async (t, env) => {
+    const probe = probeCoordinator(t, env.daemon);
+    const { id } = await env.client('acme').storePhoto(pngBytes(3350), { originalName: 'claimed.png', clientId: 'acme' });
+    const client = env.client('acme', { retry: FAST_RETRY, cacheConfig: { enabled: false } });
+    probe.holdAnswers('updatePhotoMetadata', 600);
+    const started = await client.updatePhotoMetadata(id, { processing_status: 'in_progress', width: 640 }, { timeoutMs: 150 });
+    assert.equal(started.processing_status, 'in_progress');
+    assert.equal(started.width, 640);
+    assert.equal(started.id, id);
+    assert.ok(probe.calls('updatePhotoMetadata') >= 2, 'the lost answer was retried');
+    probe.holdAnswers('updatePhotoMetadata', 600);
+    const done = await client.updatePhotoMetadata(id, { processing_status: 'completed' }, { timeoutMs: 150 });
+    assert.equal(done.processing_status, 'completed');
+    assert.equal(done.width, 640);
+    assert.equal((await client.getPhoto(id)).processing_status, 'completed');
+    // A change the photo's status does not allow is still CONFLICT, retried or not.
+    await assert.rejects(client.updatePhotoMetadata(id, { processing_status: 'in_progress' }), { code: 'CONFLICT' });
+  },
   'per-call control: an aborted store stores nothing; an aborted signal sends nothing': async (t, env) => {
     const db = catalogFile(t, env);
     const probe = probeCoordinator(t, env.daemon);

@@ -10,6 +10,8 @@ const OPS: Op[] = ['storePhoto', 'getPhoto', 'getPhotoUrl', 'updatePhotoMetadata
 
 export interface CoordinatorProbe {
   calls(op: Op): number;
+  /** How many calls of `op` have done their work (an answer held back is still on its way). */
+  done(op: Op): number;
   /** The next `times` calls of `op` do their work, then answer `ms` later. */
   holdAnswers(op: Op, ms: number, times?: number): void;
 }
@@ -18,12 +20,14 @@ export function probeCoordinator(t: TestContext, daemon: TestDaemon): Coordinato
   const coordinator = daemon.daemon.coordinator as unknown as Record<string, (...args: unknown[]) => unknown>;
   const counts = new Map<Op, number>();
   const holds = new Map<Op, { ms: number; times: number }>();
+  const done = new Map<Op, number>();
   const patched: string[] = [];
   for (const op of OPS) {
     const real = coordinator[op]!;
     coordinator[op] = async (...args: unknown[]) => {
       counts.set(op, (counts.get(op) ?? 0) + 1);
       const value = await real.apply(daemon.daemon.coordinator, args);
+      done.set(op, (done.get(op) ?? 0) + 1);
       const hold = holds.get(op);
       if (hold !== undefined && hold.times > 0) {
         hold.times--;
@@ -54,6 +58,7 @@ export function probeCoordinator(t: TestContext, daemon: TestDaemon): Coordinato
   });
   return {
     calls: (op) => counts.get(op) ?? 0,
+    done: (op) => done.get(op) ?? 0,
     holdAnswers: (op, ms, times = 1) => holds.set(op, { ms, times }),
   };
 }

@@ -18,7 +18,7 @@ const photo = (id: string, urlLifeMs = 3600_000): PhotoWithUrl =>
 test('photos are served until their TTL, then asked for again', () => {
   const c = clock();
   const cache = new ClientCache({ ttl: 300, now: c.now });
-  cache.setPhoto(photo('a'));
+  cache.setPhoto(photo('a'), cache.reading('a'));
   assert.equal(cache.photo('a')?.id, 'a');
   c.advance(299_000);
   assert.equal(cache.photo('a')?.id, 'a');
@@ -29,9 +29,9 @@ test('photos are served until their TTL, then asked for again', () => {
 
 test('the LRU bound holds and counts evictions', () => {
   const cache = new ClientCache({ maxSize: 2, now: clock().now });
-  for (const id of ['a', 'b']) cache.setPhoto(photo(id));
+  for (const id of ['a', 'b']) cache.setPhoto(photo(id), cache.reading(id));
   cache.photo('a'); // a is now the most recent
-  cache.setPhoto(photo('c'));
+  cache.setPhoto(photo('c'), cache.reading('c'));
   assert.equal(cache.photo('b'), undefined, 'the least recently used went');
   assert.ok(cache.photo('a'));
   assert.ok(cache.photo('c'));
@@ -41,7 +41,7 @@ test('the LRU bound holds and counts evictions', () => {
 test('a URL is never handed out with less than the margin of its life left', () => {
   const c = clock();
   const cache = new ClientCache({ urlMarginSeconds: 60, now: c.now });
-  cache.setUrl('a', 600, 'http://u', c.now());
+  cache.setUrl('a', 600, 'http://u', c.now(), cache.reading('a'));
   assert.equal(cache.url('a', 600), 'http://u');
   c.advance(539_000);
   assert.equal(cache.url('a', 600), 'http://u', '61 s left');
@@ -49,33 +49,54 @@ test('a URL is never handed out with less than the margin of its life left', () 
   assert.equal(cache.url('a', 600), undefined, '59 s left: renewed, never returned');
   assert.equal(cache.url('a', 30), undefined, 'another expiry is another entry');
   // A cached photo whose URL is inside the margin is not served either.
-  cache.setPhoto(photo('p', 30_000));
+  cache.setPhoto(photo('p', 30_000), cache.reading('p'));
   assert.equal(cache.photo('p'), undefined);
 });
 
 test('listings live for the short TTL, keyed by the normalised query; writes drop what they change', () => {
   const c = clock();
   const cache = new ClientCache({ listTtl: 5, now: c.now });
-  cache.setList('search', null, { query: 'x', limit: 10 }, { n: 1 });
+  cache.setList('search', null, { query: 'x', limit: 10 }, { n: 1 }, cache.readingList());
   assert.deepEqual(cache.list('search', null, { limit: 10, query: 'x' }), { n: 1 }, 'key order does not matter');
   c.advance(6_000);
   assert.equal(cache.list('search', null, { query: 'x', limit: 10 }), undefined);
-  cache.setList('user', 'u1', {}, { n: 1 });
-  cache.setList('user', 'u2', {}, { n: 2 });
+  cache.setList('user', 'u1', {}, { n: 1 }, cache.readingList());
+  cache.setList('user', 'u2', {}, { n: 2 }, cache.readingList());
   cache.stored('u1');
   assert.equal(cache.list('user', 'u1', {}), undefined, "a store drops that user's listings");
   assert.deepEqual(cache.list('user', 'u2', {}), { n: 2 });
-  cache.setPhoto(photo('a'));
-  cache.setUrl('a', 600, 'http://u', c.now());
+  cache.setPhoto(photo('a'), cache.reading('a'));
+  cache.setUrl('a', 600, 'http://u', c.now(), cache.reading('a'));
   cache.photoChanged('a');
   assert.equal(cache.photo('a'), undefined);
   assert.equal(cache.url('a', 600), undefined);
   assert.equal(cache.list('user', 'u2', {}), undefined, 'an update may change any listing');
 });
 
+test('an answer to a read sent before a write through this client is not cached', () => {
+  const cache = new ClientCache({ now: clock().now });
+  const read = cache.reading('a');
+  const list = cache.readingList();
+  const other = cache.reading('b');
+  cache.photoChanged('a');
+  const after = cache.reading('a');
+  cache.setPhoto(photo('a'), read);
+  assert.equal(cache.photo('a'), undefined, 'sent before the update: may hold the old photo');
+  cache.setList('user', 'u1', {}, { n: 1 }, list);
+  assert.equal(cache.list('user', 'u1', {}), undefined, 'an update may change any listing');
+  cache.setPhoto(photo('b'), other);
+  assert.ok(cache.photo('b'), 'another photo is not touched');
+  cache.setPhoto(photo('a'), after);
+  assert.ok(cache.photo('a'), 'sent after the update: cached');
+  const search = cache.readingList();
+  cache.stored('u9');
+  cache.setList('search', null, {}, { n: 2 }, search);
+  assert.equal(cache.list('search', null, {}), undefined, 'a store may change any search');
+});
+
 test('disabled, nothing is kept; the seed variables set the defaults; bad settings are refused', () => {
   const off = new ClientCache({ enabled: false });
-  off.setPhoto(photo('a'));
+  off.setPhoto(photo('a'), off.reading('a'));
   assert.equal(off.photo('a'), undefined);
   assert.equal(off.stats().size, 0);
   const saved = { ...process.env };
@@ -96,9 +117,9 @@ test('a full cache keeps no process alive', () => {
     const { ClientCache } = require(${JSON.stringify(require.resolve('../../src/sidecar-client/client-cache'))});
     const cache = new ClientCache({ ttl: 300, listTtl: 5 });
     for (let i = 0; i < 100; i++) {
-      cache.setPhoto({ id: 'p' + i, url_expires_at: new Date(Date.now() + 3600e3).toISOString() });
-      cache.setUrl('p' + i, 600, 'u', cache.now());
-      cache.setList('search', null, { i }, {});
+      cache.setPhoto({ id: 'p' + i, url_expires_at: new Date(Date.now() + 3600e3).toISOString() }, cache.reading('p' + i));
+      cache.setUrl('p' + i, 600, 'u', cache.now(), cache.reading('p' + i));
+      cache.setList('search', null, { i }, {}, cache.readingList());
     }
     cache.photo('p1');
   `;

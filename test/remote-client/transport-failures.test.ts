@@ -10,6 +10,7 @@ import { StorageError } from '../../src/protocol/errors';
 import { rejectsWithCode } from '../support/expect-code';
 import { freePort } from '../support/free-port';
 import { pngBytes } from '../support/image-bytes';
+import { waitFor } from '../support/wait-for';
 import { cannedServer, sendJson } from './canned-server';
 
 const TOKEN = 'tok-0123456789abcdef';
@@ -88,6 +89,48 @@ test('a download cut short fails its stream with UNAVAILABLE', async (t) => {
       return true;
     },
   );
+});
+
+// As the sidecar client does: the caller's abort after the head ends the
+// download with the signal's own reason, not an INTERNAL "readPhoto failed".
+test('aborting a download after its head fails the reader with the reason', async (t) => {
+  let closed = false;
+  const server = await cannedServer(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'image/png', 'content-length': 10_000_000, etag: `"${'a'.repeat(64)}"` });
+    res.write(Buffer.alloc(10_000));
+    res.on('close', () => (closed = true));
+  });
+  const c = client(t, server.url);
+  const controller = new AbortController();
+  const download = await c.readPhoto(ID, undefined, { signal: controller.signal });
+  const reason = new Error('the user went away');
+  const failure = new Promise<unknown>((resolve) => download.body.once('error', resolve));
+  controller.abort(reason);
+  assert.equal(await failure, reason);
+  while (!closed) await new Promise((r) => setTimeout(r, 5));
+});
+
+// undici's bodyTimeout stops counting while a body is paused, so a download
+// nobody read held its connection for good; callTimeoutMs now bounds the
+// reader's silence, as on the socket.
+test('a download nobody reads fails with TIMEOUT after callTimeoutMs and lets its connection go', async (t) => {
+  let closed = false;
+  const server = await cannedServer(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'image/png', 'content-length': 64_000_000, etag: `"${'a'.repeat(64)}"` });
+    const piece = Buffer.alloc(64 * 1024);
+    const pump = () => {
+      while (!res.destroyed && res.write(piece));
+      if (!res.destroyed) res.once('drain', pump);
+    };
+    pump();
+    res.on('close', () => (closed = true));
+  });
+  const c = client(t, server.url, { callTimeoutMs: 300 });
+  const download = await c.readPhoto(ID);
+  let failure: StorageError | null = null;
+  download.body.once('error', (err) => (failure = err as StorageError));
+  await waitFor(() => failure !== null && closed, 'the unread download to fail and its connection to close', 5000);
+  assert.equal(failure!.code, 'TIMEOUT');
 });
 
 test('a content answer without an ETag is a PROTOCOL error', async (t) => {

@@ -61,6 +61,17 @@ test('bad constructor options throw TypeError/RangeError', () => {
   assert.throws(() => new StorageClient({ socketPath: '/x', clientId: 'a', callTimeoutMs: 0 }), RangeError);
 });
 
+// A timer cannot wait longer than 2^31-1 ms: Node fires a longer one after 1 ms.
+// The sidecar took any callTimeoutMs, so a 30-day one made every call a TIMEOUT
+// at once; the remote client and the per-call timeoutMs already stop at 24 h.
+test('a callTimeoutMs or connectTimeoutMs past 24 h is refused, as the remote client and timeoutMs refuse it', () => {
+  const month = 30 * 24 * 3600 * 1000;
+  assert.throws(() => new StorageClient({ socketPath: '/x', clientId: 'a', callTimeoutMs: month }), /callTimeoutMs must be a positive number of milliseconds up to 86400000/);
+  assert.throws(() => new StorageClient({ socketPath: '/x', clientId: 'a', connectTimeoutMs: month }), RangeError);
+  assert.throws(() => new StorageClient({ url: 'http://127.0.0.1:1', token: 'tok-0123456789abcdef', callTimeoutMs: month }), /up to 86400000/);
+  assert.ok(new StorageClient({ socketPath: '/x', clientId: 'a', callTimeoutMs: 24 * 3600 * 1000 }));
+});
+
 test('no daemon listening is UNAVAILABLE', async (t) => {
   const client = new StorageClient({ socketPath: path.join(tempSocketDir(t), 'none.sock'), clientId: 'acme' });
   await rejectsWith(client.getPhoto('x'), 'UNAVAILABLE', /not listening/);
@@ -205,4 +216,23 @@ test('arguments larger than a call header are refused locally with TOO_LARGE', a
   await rejectsWith(client.searchPhotos({ query: 'x'.repeat(2 * 1024 * 1024) }), 'TOO_LARGE', /too large/);
   assert.equal(h.server.stats().callsTotal, 0);
   assert.equal((await client.searchPhotos({})).total, 0);
+});
+
+// A daemon that stops answering (a hung blob store or catalog) keeps every slot
+// of the connection; calls beyond them wait on the client. One that timed out
+// while waiting stayed counted as waiting, so close() waited for a slot that
+// never came, and the socket stayed ref'd, holding the process alive.
+test('calls that time out waiting for a slot of a hung daemon leave close() free to end', async (t) => {
+  const h = await startServer(t, { server: { closeTimeoutMs: 50 } });
+  h.coordinator.getPhotoUrl = () => new Promise(() => undefined);
+  const client = h.client('acme', { retry: false, cacheConfig: { enabled: false } });
+  const calls = Array.from({ length: MAX_IN_FLIGHT_PER_CONNECTION + 1 }, (_, i) => client.getPhotoUrl(`x${i}`, undefined, { timeoutMs: 100 }));
+  for (const call of calls) await rejectsWith(call, 'TIMEOUT');
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    client.close().then(() => 'closed'),
+    new Promise((resolve) => (timer = setTimeout(() => resolve('close() still waiting after 3 s'), 3000))),
+  ]);
+  clearTimeout(timer);
+  assert.equal(outcome, 'closed');
 });

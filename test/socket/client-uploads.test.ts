@@ -187,3 +187,31 @@ test('non-byte data is refused locally', async (t) => {
     /expected bytes/,
   );
 });
+
+// storagectl put stores each file through an async generator over a file
+// stream; a store refused part way (a file that is no image) left that
+// generator suspended at a yield, so the file stream under it, and its
+// descriptor, stayed open: a put over a directory of such files ran out of
+// descriptors.
+test('a store refused part way closes a generator body, and whatever it reads from', async (t) => {
+  const h = await startServer(t);
+  h.coordinator.storePhoto = async (_ctx, _opts, body) => {
+    for await (const _chunk of body) throw new ValidationError('not an image');
+    return { id: 'x' } as never;
+  };
+  const client = h.client('acme');
+  const state = { pulled: 0, closed: false };
+  async function* file() {
+    try {
+      for (let i = 0; i < 40; i++) {
+        state.pulled += 1;
+        yield Buffer.alloc(CHUNK_BYTES, i);
+      }
+    } finally {
+      state.closed = true;
+    }
+  }
+  await assert.rejects(client.storePhoto(file(), { originalName: 'notes.txt', clientId: 'acme' }), /not an image/);
+  await eventually(() => state.closed, 2000, 'the body generator to be closed');
+  assert.ok(state.pulled < 40, `pulled ${state.pulled} of 40 chunks`);
+});

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import type { CallContext, PhotoContent } from '../../src/daemon/coordinator/coordinator';
 import { CHUNK_BYTES, DOWNLOAD_WINDOW_CHUNKS, MAX_CREDIT_CHUNKS } from '../../src/protocol/limits';
+import { UnavailableError } from '../../src/protocol/errors';
 import { rejectsWithCode } from '../support/expect-code';
 import { MemoryCoordinator } from './memory-coordinator';
 import { eventually, rawConnection, startServer } from './socket-harness';
@@ -174,4 +175,95 @@ test('credit beyond the download window is a protocol error, not a licence to qu
   await c.closed;
   await eventually(() => coordinator.state.destroyed, 5000, 'the blob stream to be destroyed');
   assert.ok(coordinator.state.pulled < total, `pulled ${coordinator.state.pulled} of ${total} bytes`);
+});
+
+// The daemon answers a download whose blob stream fails after its head with an
+// error frame for that call alone (open-calls.ts #stream). The client took any
+// error after a head for a protocol break and dropped the whole connection,
+// failing every other call on it with PROTOCOL instead of the one reader with
+// the daemon's code.
+test('a download that fails after its head fails its reader with the daemon code; other calls go on', async (t) => {
+  class FailingCoordinator extends MemoryCoordinator {
+    override async readPhoto(_ctx: CallContext, id: unknown): Promise<PhotoContent> {
+      let sent = 0;
+      const body = new Readable({
+        read() {
+          if (sent >= 2) return void this.destroy(new UnavailableError('the blob store stopped answering mid-read'));
+          sent += 1;
+          this.push(Buffer.alloc(64 * 1024, 1));
+        },
+      });
+      const total = 1024 * 1024;
+      const info = { id: String(id), mime_type: 'image/png', original_filename: 'x.png', checksum: '', size: total, start: 0, end: total - 1, length: total };
+      return { info, body };
+    }
+  }
+  const coordinator = new FailingCoordinator();
+  const h = await startServer(t, { coordinator });
+  const client = h.client('acme', { retry: false });
+  const stored = await client.storePhoto(randomBytes(10), { originalName: 'other.png', clientId: 'acme' });
+  // A second call in flight on the same connection while the download fails.
+  const slow = coordinator.getPhoto.bind(coordinator);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  coordinator.getPhoto = async (ctx, id) => {
+    await held;
+    return slow(ctx, id);
+  };
+  const other = client.getPhoto(stored.id);
+  const download = await client.readPhoto('p-any');
+  const failure = await readAll(download.body).then(
+    () => null,
+    (err: unknown) => err as { code?: string; retryable?: boolean },
+  );
+  assert.equal(failure?.code, 'UNAVAILABLE', `the reader gets the daemon's code, got ${JSON.stringify(failure)}`);
+  assert.equal(failure?.retryable, true);
+  release();
+  assert.equal((await other).id, stored.id, 'the call in flight beside the download is answered');
+});
+
+// The call's signal abandons the call; for a download that is the bytes too.
+// Once the head had come, the sidecar client stopped listening to the signal:
+// an abort changed nothing, and a download nobody reads any more held its
+// slot and the daemon's blob stream for good.
+test('aborting a download after its head fails the reader with the reason and stops the daemon', async (t) => {
+  const coordinator = new CountingCoordinator(64 * 1024 * 1024);
+  const h = await startServer(t, { coordinator });
+  const client = h.client('acme');
+  const controller = new AbortController();
+  const download = await client.readPhoto('p1', undefined, { signal: controller.signal });
+  await eventually(() => coordinator.state.pulled > 0);
+  let failure: unknown = null;
+  download.body.once('error', (err) => (failure = err));
+  const reason = new Error('the user went away');
+  controller.abort(reason);
+  await eventually(() => failure !== null, 2000, 'the reader to fail');
+  assert.equal(failure, reason);
+  await eventually(() => coordinator.state.destroyed, 5000, 'the daemon to drop the blob stream');
+  assert.equal(h.server.stats().callsInFlight, 0);
+});
+
+// A download neither read nor destroyed (an application that dropped it on an
+// error path) held its slot, the daemon's blob stream and, with the socket
+// ref'd, the process, for good. The call's timeout now bounds the reader's
+// silence as it bounds the daemon's.
+test('a download nobody reads fails with TIMEOUT after the call timeout and stops the daemon; a steady reader is not cut', async (t) => {
+  const coordinator = new CountingCoordinator(64 * 1024 * 1024);
+  const h = await startServer(t, { coordinator });
+  const download = await h.client('acme', { callTimeoutMs: 300 }).readPhoto('p1');
+  let failure: { code?: string } | null = null;
+  download.body.once('error', (err) => (failure = err as { code?: string }));
+  await eventually(() => failure !== null, 5000, 'the unread download to fail');
+  assert.equal(failure!.code, 'TIMEOUT');
+  await eventually(() => coordinator.state.destroyed, 5000, 'the daemon to drop the blob stream');
+  assert.equal(h.server.stats().callsInFlight, 0);
+
+  const steady = await startServer(t, { coordinator: new CountingCoordinator(4 * 1024 * 1024) });
+  const read = await steady.client('acme', { callTimeoutMs: 1000 }).readPhoto('p1');
+  let got = 0;
+  for await (const part of read.body) {
+    got += (part as Buffer).length;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(got, 4 * 1024 * 1024);
 });

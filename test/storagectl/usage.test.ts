@@ -24,6 +24,10 @@ const CASES: [string[], RegExp, Record<string, string>?][] = [
   [['ls', '--user', 'u', '--limit', '5000'], /--limit expects a whole number from 1 to 1000/],
   [['search', '--sort', 'colour'], /--sort expects one of uploaded_at/],
   [['search', '--since', 'yesterday'], /--since expects an ISO-8601 time/],
+  // A duration too long for a date fell out as 'Invalid time value', exit 1; a day no month has was taken as a later one.
+  [['search', '--since', '99999999999d'], /--since reaches back before any date/],
+  [['search', '--until', '2026-02-31'], /--until expects an ISO-8601 time .*got '2026-02-31'/],
+  [['search', '--since', '2026-13-01T00:00:00Z'], /--since expects an ISO-8601 time/],
   [['url', 'id', '--expires', '5y'], /--expires expects seconds or a duration/],
   [['stats', 'extra'], /unexpected argument 'extra'/],
   [['check', '--thorough'], /Unknown option '--thorough'/],
