@@ -1,8 +1,12 @@
 // The client's cache, one piece of code for both transports (StorageClient
 // wraps either): photo metadata by id, presigned URLs until a margin before
 // they expire, and search and user listings for a few seconds. Bounded by
-// entries (lru-cache: a well-kept LRU with TTLs whose clock timers are
-// unref'd, so no timer keeps a process alive). Writes made through the same
+// entries and by bytes (lru-cache: a well-kept LRU with TTLs and a size
+// bound, whose clock timers are unref'd, so no timer keeps a process alive).
+// The bytes are the heap an entry may take, estimated as the daemon's photo
+// cache does (db/photo-bytes.ts): a thousand listings of 512 KiB answers
+// each, bounded by count alone, could hold gigabytes of the application's
+// heap once parsed. Writes made through the same
 // client drop what they change; what other processes change is seen once the
 // entry's TTL runs out (README says so): a client that must see every change
 // at once turns the cache off.
@@ -17,6 +21,8 @@ export interface CacheConfig {
   ttl?: number;
   /** Photos held at most (CACHE_MAX_SIZE, default 1000); URLs and listings are bounded the same. */
   maxSize?: number;
+  /** Bytes of heap the cache's entries may take (CACHE_MAX_BYTES, default 32 MiB): half for photos, half for listings and URLs. */
+  maxBytes?: number;
   /** A URL is never handed out with less than this many seconds of its life left (default 60). */
   urlMarginSeconds?: number;
   /** Seconds search and user-listing results are served from the cache (default 5). */
@@ -30,12 +36,15 @@ export interface CacheStats {
   misses: number;
   evictions: number;
   size: number;
+  /** The heap the cached entries are charged (see heapBytes). */
+  bytes: number;
 }
 
 interface ResolvedConfig {
   enabled: boolean;
   ttlMs: number;
   maxSize: number;
+  maxBytes: number;
   marginMs: number;
   listTtlMs: number;
   now: () => number;
@@ -62,10 +71,42 @@ export function resolveCacheConfig(config: CacheConfig | undefined): ResolvedCon
     enabled,
     ttlMs: positive('ttl', config?.ttl, envNumber('CACHE_TTL', 300)) * 1000,
     maxSize: Math.floor(positive('maxSize', config?.maxSize, envNumber('CACHE_MAX_SIZE', 1000), 1)),
+    maxBytes: Math.floor(positive('maxBytes', config?.maxBytes, envNumber('CACHE_MAX_BYTES', DEFAULT_MAX_BYTES), MIN_MAX_BYTES)),
     marginMs: positive('urlMarginSeconds', config?.urlMarginSeconds, 60) * 1000,
     listTtlMs: positive('listTtl', config?.listTtl, 5) * 1000,
     now: config?.now ?? (() => performance.now()),
   };
+}
+
+const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
+/** Below this not even one photo with a little processing metadata fits. */
+const MIN_MAX_BYTES = 64 * 1024;
+
+// As the daemon's cache measures a photo (db/photo-bytes.ts): ids, timestamps,
+// numbers and keys well under 1 KiB; strings about twice their text; JSON of
+// any shape at most 28x its text once parsed (`[{},{},…]` is ~20x).
+const FIXED_FIELDS_BYTES = 1024;
+const STRING_HEAP_GROWTH = 2;
+const PARSED_GROWTH = 28;
+
+function textBytes(value: unknown): number {
+  return typeof value === 'string' ? value.length : 0;
+}
+
+/** An upper bound on the heap one photo takes. */
+function photoHeapBytes(photo: Partial<PhotoWithUrl>): number {
+  let strings = textBytes(photo.original_filename) + textBytes(photo.mime_type) + textBytes(photo.processing_error) + textBytes(photo.s3_url);
+  for (const [key, value] of Object.entries(photo.metadata ?? {})) strings += key.length + textBytes(value);
+  const processing = photo.processing_metadata === null || photo.processing_metadata === undefined ? 0 : (JSON.stringify(photo.processing_metadata)?.length ?? 0);
+  return FIXED_FIELDS_BYTES + strings * STRING_HEAP_GROWTH + processing * PARSED_GROWTH;
+}
+
+/** A listing (search or user page) is its photos and a little more. */
+function listingHeapBytes(result: object): number {
+  const photos = (result as { photos?: unknown }).photos;
+  let bytes = FIXED_FIELDS_BYTES;
+  if (Array.isArray(photos)) for (const photo of photos) bytes += photoHeapBytes(photo as Partial<PhotoWithUrl>);
+  return bytes;
 }
 
 /** A photo with the time (this cache's clock) its s3_url stops working. */
@@ -129,9 +170,26 @@ export class ClientCache {
     const dispose = (_v: unknown, _k: string, reason: string) => {
       if (reason === 'evict') this.#evictions++;
     };
-    this.#photos = new LRUCache<string, CachedPhoto>({ max: c.maxSize, ttl: Math.max(1, c.ttlMs), ...timing, dispose });
-    this.#urls = new LRUCache<string, CachedUrl>({ max: c.maxSize, ...timing, dispose });
-    this.#lists = new LRUCache<string, object>({ max: c.maxSize, ttl: Math.max(1, c.listTtlMs), ...timing, dispose });
+    // An entry dearer than its cache's whole share is not cached (lru-cache's maxEntrySize defaults to maxSize).
+    const half = Math.floor(c.maxBytes / 2);
+    const urlShare = Math.floor(c.maxBytes / 16);
+    this.#photos = new LRUCache<string, CachedPhoto>({
+      max: c.maxSize,
+      maxSize: half,
+      sizeCalculation: (entry) => photoHeapBytes(entry.photo),
+      ttl: Math.max(1, c.ttlMs),
+      ...timing,
+      dispose,
+    });
+    this.#urls = new LRUCache<string, CachedUrl>({ max: c.maxSize, maxSize: urlShare, sizeCalculation: (entry, key) => 64 + entry.url.length + key.length, ...timing, dispose });
+    this.#lists = new LRUCache<string, object>({
+      max: c.maxSize,
+      maxSize: half - urlShare,
+      sizeCalculation: (result, key) => key.length + listingHeapBytes(result),
+      ttl: Math.max(1, c.listTtlMs),
+      ...timing,
+      dispose,
+    });
   }
 
   get enabled(): boolean {
@@ -254,7 +312,8 @@ export class ClientCache {
 
   stats(): CacheStats {
     const size = (this.#photos?.size ?? 0) + (this.#urls?.size ?? 0) + (this.#lists?.size ?? 0);
-    return { hits: this.#hits, misses: this.#misses, evictions: this.#evictions, size };
+    const bytes = (this.#photos?.calculatedSize ?? 0) + (this.#urls?.calculatedSize ?? 0) + (this.#lists?.calculatedSize ?? 0);
+    return { hits: this.#hits, misses: this.#misses, evictions: this.#evictions, size, bytes };
   }
 
   clear(): void {

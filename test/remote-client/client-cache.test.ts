@@ -24,7 +24,7 @@ test('photos are served until their TTL, then asked for again', () => {
   assert.equal(cache.photo('a')?.id, 'a');
   c.advance(2_000);
   assert.equal(cache.photo('a'), undefined);
-  assert.deepEqual({ ...cache.stats(), size: undefined }, { hits: 2, misses: 1, evictions: 0, size: undefined });
+  assert.deepEqual({ ...cache.stats(), size: undefined, bytes: undefined }, { hits: 2, misses: 1, evictions: 0, size: undefined, bytes: undefined });
 });
 
 test('the LRU bound holds and counts evictions', () => {
@@ -36,6 +36,41 @@ test('the LRU bound holds and counts evictions', () => {
   assert.ok(cache.photo('a'));
   assert.ok(cache.photo('c'));
   assert.equal(cache.stats().evictions, 1);
+});
+
+/** A photo carrying `processingBytes` of JSON in processing_metadata (an array of empty objects: the dearest shape to parse). */
+function heavyPhoto(id: string, processingBytes: number): PhotoWithUrl {
+  const processing = Array.from({ length: Math.floor(processingBytes / 3) }, () => ({}));
+  return { ...photo(id), processing_metadata: processing } as PhotoWithUrl;
+}
+
+test('the cache is bounded in bytes too: heavy photos and listings are evicted long before the count bound', () => {
+  const maxBytes = 1024 * 1024;
+  const cache = new ClientCache({ maxSize: 1000, maxBytes, now: clock().now });
+  // Each photo is charged ~28x its 4 KiB of processing JSON: about 115 KiB, so about 4 fit in the photos' half.
+  for (let i = 0; i < 50; i++) cache.setPhoto(heavyPhoto(`h${i}`, 4096), cache.reading(`h${i}`));
+  for (let i = 0; i < 50; i++) {
+    const result = { photos: [heavyPhoto(`l${i}`, 2048), heavyPhoto(`m${i}`, 2048)], total: 2 };
+    cache.setList('search', null, { query: `q${i}` }, result, cache.readingList());
+  }
+  const stats = cache.stats();
+  assert.ok(stats.bytes <= maxBytes, `charged ${stats.bytes} bytes, bound ${maxBytes}`);
+  assert.ok(stats.bytes > maxBytes / 2, `the cache is used (${stats.bytes} bytes)`);
+  assert.ok(stats.size < 20, `${stats.size} entries held, not 100`);
+  assert.ok(stats.evictions > 80, `${stats.evictions} evictions`);
+  assert.ok(cache.photo('h49'), 'the most recent photo is there');
+  assert.equal(cache.photo('h0'), undefined, 'the oldest went');
+  assert.ok(cache.list('search', null, { query: 'q49' }), 'the most recent listing is there');
+});
+
+test("a photo dearer than its cache's share is answered but never cached", () => {
+  const cache = new ClientCache({ maxBytes: 1024 * 1024, now: clock().now });
+  cache.setPhoto(photo('small'), cache.reading('small'));
+  // 64 KiB of processing JSON is charged ~1.8 MiB: more than the whole photo share.
+  cache.setPhoto(heavyPhoto('huge', 64 * 1024), cache.reading('huge'));
+  assert.equal(cache.photo('huge'), undefined);
+  assert.ok(cache.photo('small'), 'what was cached stays');
+  assert.ok(cache.stats().bytes < 1024 * 1024);
 });
 
 test('a URL is never handed out with less than the margin of its life left', () => {
@@ -101,14 +136,18 @@ test('disabled, nothing is kept; the seed variables set the defaults; bad settin
   assert.equal(off.stats().size, 0);
   const saved = { ...process.env };
   try {
-    Object.assign(process.env, { CACHE_ENABLED: 'false', CACHE_TTL: '10', CACHE_MAX_SIZE: '7' });
+    Object.assign(process.env, { CACHE_ENABLED: 'false', CACHE_TTL: '10', CACHE_MAX_SIZE: '7', CACHE_MAX_BYTES: '1048576' });
     const r = resolveCacheConfig(undefined);
-    assert.deepEqual([r.enabled, r.ttlMs, r.maxSize], [false, 10_000, 7]);
+    assert.deepEqual([r.enabled, r.ttlMs, r.maxSize, r.maxBytes], [false, 10_000, 7, 1_048_576]);
     assert.equal(resolveCacheConfig({ enabled: true, ttl: 1 }).ttlMs, 1000, 'cacheConfig wins over the environment');
+    process.env.CACHE_MAX_BYTES = 'lots';
+    assert.throws(() => resolveCacheConfig(undefined), /CACHE_MAX_BYTES must be a non-negative number, got 'lots'/);
   } finally {
-    for (const k of ['CACHE_ENABLED', 'CACHE_TTL', 'CACHE_MAX_SIZE']) if (saved[k] === undefined) delete process.env[k];
+    for (const k of ['CACHE_ENABLED', 'CACHE_TTL', 'CACHE_MAX_SIZE', 'CACHE_MAX_BYTES']) if (saved[k] === undefined) delete process.env[k];
   }
+  assert.equal(resolveCacheConfig(undefined).maxBytes, 32 * 1024 * 1024, 'the default');
   assert.throws(() => resolveCacheConfig({ maxSize: 0 }), RangeError);
+  assert.throws(() => resolveCacheConfig({ maxBytes: 1000 }), /cacheConfig.maxBytes must be a number of at least 65536/);
   assert.throws(() => resolveCacheConfig({ ttl: -1 }), RangeError);
 });
 
