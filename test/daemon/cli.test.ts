@@ -3,7 +3,10 @@
 
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import { daemonEnv } from '../support/daemon-env';
 import { DAEMON_BIN, spawnDaemon } from '../support/daemon-process';
 import { tempDir } from '../support/temp-dir';
@@ -54,4 +57,24 @@ test('check (with --repair), rebuild, backup and restore refuse a shared Postgre
     assert.match(r.stderr, new RegExp(`^storaged: ${args[0]} works on the embedded SQLite catalog, and STORAGED_CATALOG_URL points this storaged at PostgreSQL`));
     assert.ok(!r.stderr.includes('s3cret-pw'), 'the catalog password is not echoed');
   }
+});
+
+test('rebuild --force that cannot reach the blob store leaves the catalog where it was: an empty one in its place would be served by the next daemon', (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'storage.db');
+  const db = new Database(file);
+  db.exec('CREATE TABLE photos (id TEXT PRIMARY KEY)');
+  db.prepare('INSERT INTO photos (id) VALUES (?)').run('p1');
+  db.close();
+  // Nothing listens on port 9: the blob store cannot be reached.
+  const r = run(['rebuild', '--force'], { STORAGED_DATA_DIR: dir, MINIO_ENDPOINT: '127.0.0.1', MINIO_PORT: '9', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b' });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^storaged: rebuild failed/);
+  const kept = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    assert.equal(kept.prepare('SELECT count(*) FROM photos').pluck().get(), 1, 'the catalog with its photo is still in place');
+  } finally {
+    kept.close();
+  }
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('before-rebuild') || f.includes('.rebuild-')), [], 'nothing moved aside, no half-built file left');
 });
