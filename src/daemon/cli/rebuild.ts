@@ -3,7 +3,9 @@
 // stopped (its socket must not answer). An existing catalog with photos in it
 // is refused unless --force, and is then moved aside, never deleted.
 
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { configuredBlobStore } from '../blobs/configured-blob-store';
@@ -38,17 +40,21 @@ function photoCount(file: string): number {
   }
 }
 
+/** Renames a database with its WAL files, so that no write it holds is left behind. */
+function renameDatabase(from: string, to: string): void {
+  for (const ext of ['-wal', '-shm']) if (fs.existsSync(from + ext)) fs.renameSync(from + ext, to + ext);
+  fs.renameSync(from, to);
+}
+
 /** Moves the database and its WAL files to `<file>.<suffix>-<time>`; returns the new name of the database. */
 export function moveDatabaseAside(file: string, suffix: string): string {
   const aside = `${file}.${suffix}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  for (const ext of ['-wal', '-shm']) if (fs.existsSync(file + ext)) fs.renameSync(file + ext, aside + ext);
-  fs.renameSync(file, aside);
+  renameDatabase(file, aside);
   return aside;
 }
 
 export async function runRebuild(config: DaemonConfig, force: boolean): Promise<RebuildReport> {
   await assertDaemonStopped(config, 'a rebuild');
-  let movedAside: string | null = null;
   if (fs.existsSync(config.sqlitePath)) {
     const photos = photoCount(config.sqlitePath);
     if (photos > 0 && !force) {
@@ -56,16 +62,27 @@ export async function runRebuild(config: DaemonConfig, force: boolean): Promise<
         `${config.sqlitePath} holds ${photos} photos; a rebuild starts from an empty catalog: use \`storaged restore\`, or --force to move this one aside`,
       );
     }
-    movedAside = moveDatabaseAside(config.sqlitePath, 'before-rebuild');
   }
   const logger = pino({ name: 'storaged-rebuild', level: 'warn' }, pino.destination(2));
-  const catalog = Catalog.open({ path: config.sqlitePath, logger });
+  const { blobs } = configuredBlobStore(config, logger, config.http.publicUrl ?? 'http://127.0.0.1');
+  await blobs.ping();
+  // Built beside the database and switched in only once complete: a rebuild
+  // that fails half-way (blob store gone, disk full, interrupted) leaves the
+  // catalog that was there in place, not a partial one the next daemon would serve.
+  fs.mkdirSync(path.dirname(config.sqlitePath), { recursive: true, mode: 0o700 });
+  const temp = path.join(path.dirname(config.sqlitePath), `.rebuild-${randomUUID()}.sqlite`);
   try {
-    const { blobs } = configuredBlobStore(config, logger, config.http.publicUrl ?? 'http://127.0.0.1');
-    await blobs.ping();
-    const report = await adoptMissingObjects(catalog, blobs, { namespace: config.namespace, logger });
+    const catalog = Catalog.open({ path: temp, logger });
+    let report: AdoptionReport;
+    try {
+      report = await adoptMissingObjects(catalog, blobs, { namespace: config.namespace, logger });
+    } finally {
+      await catalog.close();
+    }
+    const movedAside = fs.existsSync(config.sqlitePath) ? moveDatabaseAside(config.sqlitePath, 'before-rebuild') : null;
+    renameDatabase(temp, config.sqlitePath);
     return { database: config.sqlitePath, movedAside, ...report };
   } finally {
-    await catalog.close();
+    for (const ext of ['', '-wal', '-shm']) fs.rmSync(temp + ext, { force: true });
   }
 }
