@@ -78,3 +78,15 @@ test('rebuild --force that cannot reach the blob store leaves the catalog where 
   }
   assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('before-rebuild') || f.includes('.rebuild-')), [], 'nothing moved aside, no half-built file left');
 });
+
+test('an option given twice is refused with exit 64, not settled silently by the last one (restore --from A --from B would restore B)', (t) => {
+  const env = { STORAGED_DATA_DIR: tempDir(t), MINIO_ENDPOINT: '127.0.0.1', MINIO_PORT: '9', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b' };
+  for (const args of [
+    ['restore', '--from', 'catalog-20261204T011500000Z', '--from', 'latest'],
+    ['migrate-catalog', '--to-file', '/nonexistent/a', '--to-file', '/nonexistent/b'],
+  ]) {
+    const r = run(args, env);
+    assert.equal(r.status, 64, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^storaged: option '${args[1]}' given twice \\(${args[0]}\\)`));
+  }
+});
