@@ -90,3 +90,24 @@ test('an option given twice is refused with exit 64, not settled silently by the
     assert.match(r.stderr, new RegExp(`^storaged: option '${args[1]}' given twice \\(${args[0]}\\)`));
   }
 });
+
+test('rebuild over a catalog file SQLite cannot read: refused with what to do, and --force moves it aside and rebuilds', (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'storage.db');
+  // What a lost database often looks like: a file that is no longer one.
+  const garbage = Buffer.alloc(8192, 0x5a);
+  fs.writeFileSync(file, garbage);
+  // The blob store survived (the local backend's directory, empty here).
+  fs.mkdirSync(path.join(dir, 'blobs'));
+  const env = daemonEnv(dir, null);
+  const refused = run(['rebuild'], env);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /^storaged: .*storage\.db cannot be read as a catalog \(.*\).*--force/);
+  assert.deepEqual(fs.readFileSync(file), garbage, 'left as it was');
+
+  const forced = run(['rebuild', '--force'], env);
+  assert.equal(forced.status, 0, forced.stderr);
+  const report = JSON.parse(forced.stdout) as { movedAside: string | null };
+  assert.ok(report.movedAside !== null && report.movedAside.includes('before-rebuild'));
+  assert.deepEqual(fs.readFileSync(report.movedAside), garbage, 'moved aside, not deleted');
+});
