@@ -34,8 +34,8 @@ and reports what it did. Exit 0: consistent; 1: problems found; 2: could not che
 
 rebuild (daemon stopped) makes a new catalog from the blob store alone: every
 object that names itself (id, client, user, filename, type, size, sha256)
-becomes a photo again. A catalog with photos in it is refused unless --force,
-which moves it aside. Prints a JSON report. Exit 0: rebuilt; 2: refused or failed.
+becomes a photo again. A catalog with photos in it, or one SQLite cannot read,
+is refused unless --force, which moves it aside. Prints a JSON report. Exit 0: rebuilt; 2: refused or failed.
 
 backup takes a backup of the catalog now (safe beside a running daemon) into
 the blob store's backups bucket; --list lists them, newest first.

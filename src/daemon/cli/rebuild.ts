@@ -56,7 +56,18 @@ export function moveDatabaseAside(file: string, suffix: string): string {
 export async function runRebuild(config: DaemonConfig, force: boolean): Promise<RebuildReport> {
   await assertDaemonStopped(config, 'a rebuild');
   if (fs.existsSync(config.sqlitePath)) {
-    const photos = photoCount(config.sqlitePath);
+    let photos: number;
+    try {
+      photos = photoCount(config.sqlitePath);
+    } catch (err) {
+      // A lost catalog is often a damaged file: exactly what --force is for, and what to move aside.
+      if (!force) {
+        throw new RefusedError(
+          `${config.sqlitePath} cannot be read as a catalog (${err instanceof Error ? err.message : String(err)}); try \`storaged restore\`, or --force to move it aside and rebuild`,
+        );
+      }
+      photos = 0;
+    }
     if (photos > 0 && !force) {
       throw new RefusedError(
         `${config.sqlitePath} holds ${photos} photos; a rebuild starts from an empty catalog: use \`storaged restore\`, or --force to move this one aside`,
