@@ -111,3 +111,29 @@ test('rebuild over a catalog file SQLite cannot read: refused with what to do, a
   assert.ok(report.movedAside !== null && report.movedAside.includes('before-rebuild'));
   assert.deepEqual(fs.readFileSync(report.movedAside), garbage, 'moved aside, not deleted');
 });
+
+test('rebuild where only the lost catalog\'s WAL file is left does not let SQLite replay that WAL over the new catalog', (t) => {
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, 'blobs'));
+  // The operator removed storage.db but not storage.db-wal: a WAL holding another database's pages.
+  const other = path.join(tempDir(t), 'other.db');
+  const db = new Database(other);
+  db.pragma('journal_mode = WAL');
+  db.pragma('wal_autocheckpoint = 0');
+  db.exec('CREATE TABLE photos (id TEXT); CREATE TABLE not_a_catalog_table (x)');
+  db.prepare('INSERT INTO photos (id) VALUES (?)').run('stale');
+  fs.copyFileSync(`${other}-wal`, path.join(dir, 'storage.db-wal'));
+  db.close();
+
+  const r = run(['rebuild'], daemonEnv(dir, null));
+  assert.equal(r.status, 0, r.stderr);
+  const rebuilt = new Database(path.join(dir, 'storage.db'), { readonly: true, fileMustExist: true });
+  try {
+    const tables = rebuilt.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
+    assert.ok(!tables.includes('not_a_catalog_table'), `the stale WAL was replayed: ${tables.join(', ')}`);
+    assert.equal(rebuilt.prepare('SELECT count(*) FROM photos').pluck().get(), 0);
+  } finally {
+    rebuilt.close();
+  }
+  assert.ok(fs.readdirSync(dir).some((f) => f.includes('before-rebuild') && f.endsWith('-wal')), 'the stale WAL was kept aside, not deleted');
+});
