@@ -40,14 +40,20 @@ function photoCount(file: string): number {
   }
 }
 
-/** Renames a database with its WAL files, so that no write it holds is left behind. */
+/** Renames a database with its WAL files, so that no write it holds is left behind; any of them may be missing. */
 function renameDatabase(from: string, to: string): void {
-  for (const ext of ['-wal', '-shm']) if (fs.existsSync(from + ext)) fs.renameSync(from + ext, to + ext);
-  fs.renameSync(from, to);
+  for (const ext of ['-wal', '-shm', '']) if (fs.existsSync(from + ext)) fs.renameSync(from + ext, to + ext);
 }
 
-/** Moves the database and its WAL files to `<file>.<suffix>-<time>`; returns the new name of the database. */
-export function moveDatabaseAside(file: string, suffix: string): string {
+/**
+ * Moves whatever is at `file` (the database, its WAL files, or only WAL files
+ * left behind when the database itself was removed) to `<file>.<suffix>-<time>`;
+ * returns that name, or null when nothing was there. A WAL left without its
+ * database would otherwise be replayed by SQLite into the next database opened
+ * at that name.
+ */
+export function moveDatabaseAside(file: string, suffix: string): string | null {
+  if (!['', '-wal', '-shm'].some((ext) => fs.existsSync(file + ext))) return null;
   const aside = `${file}.${suffix}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   renameDatabase(file, aside);
   return aside;
@@ -90,7 +96,7 @@ export async function runRebuild(config: DaemonConfig, force: boolean): Promise<
     } finally {
       await catalog.close();
     }
-    const movedAside = fs.existsSync(config.sqlitePath) ? moveDatabaseAside(config.sqlitePath, 'before-rebuild') : null;
+    const movedAside = moveDatabaseAside(config.sqlitePath, 'before-rebuild');
     renameDatabase(temp, config.sqlitePath);
     return { database: config.sqlitePath, movedAside, ...report };
   } finally {
