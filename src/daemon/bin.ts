@@ -34,8 +34,8 @@ and reports what it did. Exit 0: consistent; 1: problems found; 2: could not che
 
 rebuild (daemon stopped) makes a new catalog from the blob store alone: every
 object that names itself (id, client, user, filename, type, size, sha256)
-becomes a photo again. A catalog with photos in it is refused unless --force,
-which moves it aside. Prints a JSON report. Exit 0: rebuilt; 2: refused or failed.
+becomes a photo again. A catalog with photos in it, or one SQLite cannot read,
+is refused unless --force, which moves it aside. Prints a JSON report. Exit 0: rebuilt; 2: refused or failed.
 
 backup takes a backup of the catalog now (safe beside a running daemon) into
 the blob store's backups bucket; --list lists them, newest first.
@@ -105,12 +105,20 @@ async function catalogCommand<O extends CommandOptions>(
   options: O,
   run: (config: ReturnType<typeof loadConfig>, values: Record<string, string | boolean | undefined>) => Promise<unknown>,
 ): Promise<void> {
-  let values: Record<string, string | boolean | undefined>;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false; tokens: true }>>;
   try {
-    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: false, tokens: true });
   } catch (err) {
     fail(`${(err as Error).message} (${name})\n${USAGE}`, EX_USAGE);
   }
+  // parseArgs keeps the last of a repeated option silently: `restore --from A --from B` would restore B.
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option') continue;
+    if (seen.has(token.name)) fail(`option '${token.rawName}' given twice (${name})\n${USAGE}`, EX_USAGE);
+    seen.add(token.name);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
   const config = loadConfigOrExit();
   // migrate-catalog reads the SQLite file and writes to its --to URL: STORAGED_CATALOG_URL may already be set for the daemons to come.
   if (name !== 'migrate-catalog') refuseSharedCatalog(config, name);

@@ -3,7 +3,9 @@
 // stopped (its socket must not answer). An existing catalog with photos in it
 // is refused unless --force, and is then moved aside, never deleted.
 
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { configuredBlobStore } from '../blobs/configured-blob-store';
@@ -38,34 +40,66 @@ function photoCount(file: string): number {
   }
 }
 
-/** Moves the database and its WAL files to `<file>.<suffix>-<time>`; returns the new name of the database. */
-export function moveDatabaseAside(file: string, suffix: string): string {
+/** Renames a database with its WAL files, so that no write it holds is left behind; any of them may be missing. */
+function renameDatabase(from: string, to: string): void {
+  for (const ext of ['-wal', '-shm', '']) if (fs.existsSync(from + ext)) fs.renameSync(from + ext, to + ext);
+}
+
+/**
+ * Moves whatever is at `file` (the database, its WAL files, or only WAL files
+ * left behind when the database itself was removed) to `<file>.<suffix>-<time>`;
+ * returns that name, or null when nothing was there. A WAL left without its
+ * database would otherwise be replayed by SQLite into the next database opened
+ * at that name.
+ */
+export function moveDatabaseAside(file: string, suffix: string): string | null {
+  if (!['', '-wal', '-shm'].some((ext) => fs.existsSync(file + ext))) return null;
   const aside = `${file}.${suffix}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  for (const ext of ['-wal', '-shm']) if (fs.existsSync(file + ext)) fs.renameSync(file + ext, aside + ext);
-  fs.renameSync(file, aside);
+  renameDatabase(file, aside);
   return aside;
 }
 
 export async function runRebuild(config: DaemonConfig, force: boolean): Promise<RebuildReport> {
   await assertDaemonStopped(config, 'a rebuild');
-  let movedAside: string | null = null;
   if (fs.existsSync(config.sqlitePath)) {
-    const photos = photoCount(config.sqlitePath);
+    let photos: number;
+    try {
+      photos = photoCount(config.sqlitePath);
+    } catch (err) {
+      // A lost catalog is often a damaged file: exactly what --force is for, and what to move aside.
+      if (!force) {
+        throw new RefusedError(
+          `${config.sqlitePath} cannot be read as a catalog (${err instanceof Error ? err.message : String(err)}); try \`storaged restore\`, or --force to move it aside and rebuild`,
+        );
+      }
+      photos = 0;
+    }
     if (photos > 0 && !force) {
       throw new RefusedError(
         `${config.sqlitePath} holds ${photos} photos; a rebuild starts from an empty catalog: use \`storaged restore\`, or --force to move this one aside`,
       );
     }
-    movedAside = moveDatabaseAside(config.sqlitePath, 'before-rebuild');
   }
   const logger = pino({ name: 'storaged-rebuild', level: 'warn' }, pino.destination(2));
-  const catalog = Catalog.open({ path: config.sqlitePath, logger });
+  const { blobs } = configuredBlobStore(config, logger, config.http.publicUrl ?? 'http://127.0.0.1');
+  await blobs.ping();
+  // Built beside the database and switched in only once complete: a rebuild
+  // that fails half-way (blob store gone, disk full, interrupted) leaves the
+  // catalog that was there in place, not a partial one the next daemon would serve.
+  fs.mkdirSync(path.dirname(config.sqlitePath), { recursive: true, mode: 0o700 });
+  const temp = path.join(path.dirname(config.sqlitePath), `.rebuild-${randomUUID()}.sqlite`);
   try {
-    const { blobs } = configuredBlobStore(config, logger, config.http.publicUrl ?? 'http://127.0.0.1');
-    await blobs.ping();
-    const report = await adoptMissingObjects(catalog, blobs, { namespace: config.namespace, logger });
+    const catalog = Catalog.open({ path: temp, logger });
+    let report: AdoptionReport;
+    try {
+      report = await adoptMissingObjects(catalog, blobs, { namespace: config.namespace, logger });
+    } finally {
+      await catalog.close();
+    }
+    const movedAside = moveDatabaseAside(config.sqlitePath, 'before-rebuild');
+    renameDatabase(temp, config.sqlitePath);
     return { database: config.sqlitePath, movedAside, ...report };
   } finally {
-    await catalog.close();
+    for (const ext of ['', '-wal', '-shm']) fs.rmSync(temp + ext, { force: true });
   }
 }

@@ -66,7 +66,7 @@ export async function runRestore(config: DaemonConfig, which: string): Promise<R
   try {
     await fetchBackup(target, manifest, temp);
     checkUsable(temp, manifest);
-    if (fs.existsSync(config.sqlitePath)) movedAside = moveDatabaseAside(config.sqlitePath, 'before-restore');
+    movedAside = moveDatabaseAside(config.sqlitePath, 'before-restore');
     fs.renameSync(temp, config.sqlitePath);
   } finally {
     fs.rmSync(temp, { force: true });
