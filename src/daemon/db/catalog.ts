@@ -11,7 +11,7 @@ import type { Photo, PhotoPage, ProcessingStatus, SearchResult } from '../../pro
 import type { Logger } from '../logger';
 import { parseMetadataPatch, patchUpdateSql, PATCH_FIELDS, type PatchValues } from './metadata-patch';
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR } from './migrations';
-import { openReader, openWriter, type Db } from './open-database';
+import { openReader, openWriter, setAsideOrphanedWal, type Db } from './open-database';
 import { PHOTO_COLUMNS, PHOTO_RETURNING, recordOf, toPhoto, type NewPhotoRow, type PhotoRecord } from './photo-row';
 import { runSearch } from './photo-search';
 import { photosOf, searchResult, userPhotosPage, type SearchPage } from './search-page';
@@ -152,6 +152,13 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
 
   /** Opens the database file, migrating its schema, or throws if the file's schema is newer than this code. */
   static open(options: CatalogOptions): Catalog {
+    const orphaned = setAsideOrphanedWal(options.path);
+    if (orphaned.length > 0) {
+      options.logger.warn(
+        { path: options.path, movedAside: orphaned },
+        'the database file is gone but its WAL was left: moved aside rather than replayed into a new catalog; if the database was lost, stop the daemon and run `storaged restore` or `storaged rebuild`',
+      );
+    }
     const writerDb = openWriter(options.path);
     let reader: Db | null = null;
     try {

@@ -12,6 +12,27 @@ export type Db = Database.Database;
 const BUSY_TIMEOUT_MS = 5000;
 
 /**
+ * A WAL (and its index) left where the database file no longer is: the
+ * database was removed or lost on its own. SQLite would replay that WAL,
+ * another database's pages, into the new file created at the same name, and
+ * the daemon would start on a catalog made of a lost one's fragments. Moves
+ * them to `<file>-wal.orphaned-<time>` (kept for an operator, never deleted);
+ * returns the new names, none when the database exists or nothing was left.
+ */
+export function setAsideOrphanedWal(file: string): string[] {
+  if (fs.existsSync(file)) return [];
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const moved: string[] = [];
+  for (const ext of ['-wal', '-shm']) {
+    if (!fs.existsSync(file + ext)) continue;
+    const aside = `${file}${ext}.orphaned-${stamp}`;
+    fs.renameSync(file + ext, aside);
+    moved.push(aside);
+  }
+  return moved;
+}
+
+/**
  * Opens (creating if needed) the database file for writing. The file is created
  * 0600 and its directory 0700: the catalog names every client's photos.
  */
