@@ -6,40 +6,28 @@
 // side, and an id is free again once its daemon stops.
 
 import * as assert from 'node:assert/strict';
-import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { Client } from 'pg';
 import { StorageClient } from '../../src/sidecar-client/storage-client';
 import { startCatalogDatabase } from '../support/catalog-database';
-import { daemonEnv } from '../support/daemon-env';
-import { spawnDaemon } from '../support/daemon-process';
 import { pngBytes } from '../support/image-bytes';
 import { startMinio, type MinioHandle } from '../support/minio-server';
-import { tempDir } from '../support/temp-dir';
+import { sharedCatalogStarter } from '../support/shared-catalog-daemon';
 import { NODE_LOCK_CLASS } from '../../src/daemon/catalog-pg/node-lock';
 import { startGateway } from '../gateway/gateway-fixture';
 import { waitFor } from '../support/wait-for';
 
 function starter(t: TestContext, minio: MinioHandle, url: string) {
-  return (node: string) => {
-    const dir = tempDir(t);
-    return spawnDaemon(
-      t,
-      daemonEnv(dir, minio, {
-        STORAGED_CATALOG_URL: url,
-        STORAGED_NODE_ID: node,
-        STORAGED_SOCKET: path.join(dir, `${node}.sock`),
-        // Far longer than the test: only a daemon taking the row for its own could settle it.
-        STORAGED_PENDING_TIMEOUT_S: '3600',
-        // The pending row comes once the bucket is settled (past 10 MB: images-large) and a first part is spooled.
-        STORAGED_SPOOL_THRESHOLD_BYTES: String(256 * 1024),
-        STORAGED_PART_BYTES: String(5 * 1024 * 1024),
-        // Room for the body that keeps coming while the second daemon tries to start.
-        STORAGED_MAX_BODY_BYTES: String(256 * 1024 * 1024),
-      }),
-    );
-  };
+  return sharedCatalogStarter(t, minio, url, {
+    // Far longer than the test: only a daemon taking the row for its own could settle it.
+    STORAGED_PENDING_TIMEOUT_S: '3600',
+    // The pending row comes once the bucket is settled (past 10 MB: images-large) and a first part is spooled.
+    STORAGED_SPOOL_THRESHOLD_BYTES: String(256 * 1024),
+    STORAGED_PART_BYTES: String(5 * 1024 * 1024),
+    // Room for the body that keeps coming while the second daemon tries to start.
+    STORAGED_MAX_BODY_BYTES: String(256 * 1024 * 1024),
+  });
 }
 
 test('a second daemon under a running one\'s node id refuses to start, and the first one\'s store in progress goes through', { timeout: 180_000 }, async (t) => {

@@ -6,39 +6,28 @@
 // leaving MinIO and PostgreSQL in agreement.
 
 import * as assert from 'node:assert/strict';
-import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { Client } from 'pg';
 import { BUCKETS } from '../../src/protocol/types';
 import { StorageClient } from '../../src/sidecar-client/storage-client';
 import { startCatalogDatabase } from '../support/catalog-database';
-import { daemonEnv } from '../support/daemon-env';
-import { spawnDaemon, type DaemonProcess } from '../support/daemon-process';
+import type { DaemonProcess } from '../support/daemon-process';
 import { pngBytes } from '../support/image-bytes';
 import { startMinio, type MinioHandle } from '../support/minio-server';
-import { tempDir } from '../support/temp-dir';
+import { sharedCatalogStarter } from '../support/shared-catalog-daemon';
 import { waitFor } from '../support/wait-for';
 
 const PENDING_TIMEOUT_S = 3;
 
 /** Starts a daemon of the shared catalog under a node id (debug logs: recovery passes show). */
 function starter(t: TestContext, minio: MinioHandle, url: string, pendingTimeoutS = PENDING_TIMEOUT_S) {
-  return (node: string) => {
-    const dir = tempDir(t);
-    return spawnDaemon(
-      t,
-      daemonEnv(dir, minio, {
-        STORAGED_CATALOG_URL: url,
-        STORAGED_NODE_ID: node,
-        STORAGED_SOCKET: path.join(dir, `${node}.sock`),
-        STORAGED_PENDING_TIMEOUT_S: String(pendingTimeoutS),
-        STORAGED_RECOVERY_INTERVAL_S: '1',
-        STORAGED_SPOOL_THRESHOLD_BYTES: String(256 * 1024),
-        LOG_LEVEL: 'debug',
-      }),
-    );
-  };
+  return sharedCatalogStarter(t, minio, url, {
+    STORAGED_PENDING_TIMEOUT_S: String(pendingTimeoutS),
+    STORAGED_RECOVERY_INTERVAL_S: '1',
+    STORAGED_SPOOL_THRESHOLD_BYTES: String(256 * 1024),
+    LOG_LEVEL: 'debug',
+  });
 }
 
 async function startPair(t: TestContext, minio: MinioHandle, url: string): Promise<[DaemonProcess, DaemonProcess]> {
