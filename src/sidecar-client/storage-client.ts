@@ -23,7 +23,7 @@ import type {
   StorePhotoOptions,
 } from '../protocol/types';
 import { RemoteClient, type RemoteClientOptions } from '../remote-client';
-import { ClientCache, type CacheConfig, type CacheStats } from './client-cache';
+import { ClientCache, type CacheConfig, type CacheStats, type ReadTicket } from './client-cache';
 import { DirectUrls, type MinioClientConfig } from './direct-urls';
 import { RetryPolicy, type RetryConfig } from './retry-policy';
 import { SidecarClient, type SidecarClientOptions } from './sidecar-client';
@@ -86,19 +86,7 @@ export class StorageClient implements PhotoStorage {
   getPhoto(id: string, call?: CallOptions): Promise<PhotoWithUrl> {
     const cached = this.#cache.photo(id, this.#direct === null ? undefined : (photo) => this.#resigned(photo));
     if (cached !== undefined) return Promise.resolve(cached);
-    // Cached only if no write through this client came between the send and the answer.
-    const cache = this.#cache;
-    const ticket = cache.reading(id);
-    return this.#safely(() => this.#transport.getPhoto(id, call), call).then(
-      (photo) => {
-        cache.setPhoto(photo, ticket);
-        return photo;
-      },
-      (err: unknown) => {
-        cache.done(ticket);
-        throw err;
-      },
-    );
+    return this.#cachedRead(this.#cache.reading(id), () => this.#transport.getPhoto(id, call), call, (photo, ticket) => this.#cache.setPhoto(photo, ticket));
   }
 
   /** A URL with at least the cache's margin of its life left: a cached one, one signed here (minioConfig), or a fresh one from the daemon. */
@@ -117,18 +105,10 @@ export class StorageClient implements PhotoStorage {
         return this.#direct.sign(photo, expiry);
       }
     }
-    const cache = this.#cache;
-    const signedAt = cache.now();
-    const ticket = cache.reading(id);
-    let url: string;
-    try {
-      url = await this.#safely(() => this.#transport.getPhotoUrl(id, expirySeconds, call), call);
-    } catch (err) {
-      cache.done(ticket);
-      throw err;
-    }
-    cache.setUrl(id, expiry, url, signedAt, ticket);
-    return url;
+    const signedAt = this.#cache.now();
+    return this.#cachedRead(this.#cache.reading(id), () => this.#transport.getPhotoUrl(id, expirySeconds, call), call, (url, ticket) =>
+      this.#cache.setUrl(id, expiry, url, signedAt, ticket),
+    );
   }
 
   /** Hits, misses, evictions and entries of this client's cache. */
@@ -198,33 +178,17 @@ export class StorageClient implements PhotoStorage {
   async searchPhotos(query: SearchQuery, call?: CallOptions): Promise<SearchResult> {
     const cached = this.#cache.list<SearchResult>('search', null, query);
     if (cached !== undefined) return cached;
-    const cache = this.#cache;
-    const ticket = cache.readingList();
-    let result: SearchResult;
-    try {
-      result = await this.#safely(() => this.#transport.searchPhotos(query, call), call);
-    } catch (err) {
-      cache.done(ticket);
-      throw err;
-    }
-    cache.setList('search', null, query, result, ticket);
-    return result;
+    return this.#cachedRead(this.#cache.readingList(), () => this.#transport.searchPhotos(query, call), call, (result, ticket) =>
+      this.#cache.setList('search', null, query, result, ticket),
+    );
   }
 
   async getUserPhotos(userId: string, options?: PaginationOptions, call?: CallOptions): Promise<PhotoPage> {
     const cached = this.#cache.list<PhotoPage>('user', userId, options ?? {});
     if (cached !== undefined) return cached;
-    const cache = this.#cache;
-    const ticket = cache.readingList();
-    let page: PhotoPage;
-    try {
-      page = await this.#safely(() => this.#transport.getUserPhotos(userId, options, call), call);
-    } catch (err) {
-      cache.done(ticket);
-      throw err;
-    }
-    cache.setList('user', userId, options ?? {}, page, ticket);
-    return page;
+    return this.#cachedRead(this.#cache.readingList(), () => this.#transport.getUserPhotos(userId, options, call), call, (page, ticket) =>
+      this.#cache.setList('user', userId, options ?? {}, page, ticket),
+    );
   }
 
   /**
@@ -255,6 +219,23 @@ export class StorageClient implements PhotoStorage {
     if (this.#retry.retries === 0 || !replayable) return attempt();
     const started = performance.now();
     return attempt().catch((err: unknown) => this.#retry.after(err, started, attempt, call?.signal, this.#open));
+  }
+
+  /**
+   * Sends a read the cache may keep, under its ticket: `keep` caches the
+   * answer (the cache refuses it when a write through this client came
+   * between the send and the answer); a failed read gives the ticket back.
+   */
+  async #cachedRead<T>(ticket: ReadTicket, attempt: () => Promise<T>, call: CallOptions | undefined, keep: (answer: T, ticket: ReadTicket) => void): Promise<T> {
+    let answer: T;
+    try {
+      answer = await this.#safely(attempt, call);
+    } catch (err) {
+      this.#cache.done(ticket);
+      throw err;
+    }
+    keep(answer, ticket);
+    return answer;
   }
 
   /** A cached photo whose URL is near its end, with a URL signed here when this client signs for its MinIO. */
