@@ -11,6 +11,7 @@ import pino from 'pino';
 import { configuredBlobStore } from '../blobs/configured-blob-store';
 import type { DaemonConfig } from '../config/daemon-config';
 import { Catalog } from '../db/catalog';
+import { moveDatabaseAside, renameDatabase } from '../db/open-database';
 import { adoptMissingObjects, type AdoptionReport } from '../recovery/adopt-objects';
 import { somebodyListens } from '../socket/socket-path';
 
@@ -38,25 +39,6 @@ function photoCount(file: string): number {
   } finally {
     db.close();
   }
-}
-
-/** Renames a database with its WAL files, so that no write it holds is left behind; any of them may be missing. */
-function renameDatabase(from: string, to: string): void {
-  for (const ext of ['-wal', '-shm', '']) if (fs.existsSync(from + ext)) fs.renameSync(from + ext, to + ext);
-}
-
-/**
- * Moves whatever is at `file` (the database, its WAL files, or only WAL files
- * left behind when the database itself was removed) to `<file>.<suffix>-<time>`;
- * returns that name, or null when nothing was there. A WAL left without its
- * database would otherwise be replayed by SQLite into the next database opened
- * at that name.
- */
-export function moveDatabaseAside(file: string, suffix: string): string | null {
-  if (!['', '-wal', '-shm'].some((ext) => fs.existsSync(file + ext))) return null;
-  const aside = `${file}.${suffix}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  renameDatabase(file, aside);
-  return aside;
 }
 
 export async function runRebuild(config: DaemonConfig, force: boolean): Promise<RebuildReport> {

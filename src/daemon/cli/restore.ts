@@ -18,7 +18,8 @@ import { DEFAULT_MIGRATIONS_DIR, readMigrationFiles } from '../db/migrations';
 import { adoptMissingObjects, type AdoptionReport } from '../recovery/adopt-objects';
 import { recover, type RecoveryReport } from '../recovery/recovery';
 import { backupStoreOf } from './backup';
-import { assertDaemonStopped, moveDatabaseAside, RefusedError } from './rebuild';
+import { moveDatabaseAside } from '../db/open-database';
+import { assertDaemonStopped, RefusedError } from './rebuild';
 
 export interface RestoreReport {
   restoredFrom: BackupManifest;

@@ -153,7 +153,7 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
   /** Opens the database file, migrating its schema, or throws if the file's schema is newer than this code. */
   static open(options: CatalogOptions): Catalog {
     const orphaned = setAsideOrphanedWal(options.path);
-    if (orphaned.length > 0) {
+    if (orphaned !== null) {
       options.logger.warn(
         { path: options.path, movedAside: orphaned },
         'the database file is gone but its WAL was left: moved aside rather than replayed into a new catalog; if the database was lost, stop the daemon and run `storaged restore` or `storaged rebuild`',

@@ -11,25 +11,36 @@ export type Db = Database.Database;
 /** How long a connection waits for a lock held by another process before failing. */
 const BUSY_TIMEOUT_MS = 5000;
 
+/** Renames a database with its WAL files, so that no write it holds is left behind; any of them may be missing. */
+export function renameDatabase(from: string, to: string): void {
+  for (const ext of ['-wal', '-shm', '']) if (fs.existsSync(from + ext)) fs.renameSync(from + ext, to + ext);
+}
+
+/**
+ * Moves whatever is at `file` (the database, its WAL files, or only WAL files
+ * left behind when the database itself was removed) to `<file>.<suffix>-<time>`;
+ * returns that name, or null when nothing was there. A WAL left without its
+ * database would otherwise be replayed by SQLite into the next database opened
+ * at that name.
+ */
+export function moveDatabaseAside(file: string, suffix: string): string | null {
+  if (!['', '-wal', '-shm'].some((ext) => fs.existsSync(file + ext))) return null;
+  const aside = `${file}.${suffix}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  renameDatabase(file, aside);
+  return aside;
+}
+
 /**
  * A WAL (and its index) left where the database file no longer is: the
  * database was removed or lost on its own. SQLite would replay that WAL,
  * another database's pages, into the new file created at the same name, and
  * the daemon would start on a catalog made of a lost one's fragments. Moves
- * them to `<file>-wal.orphaned-<time>` (kept for an operator, never deleted);
- * returns the new names, none when the database exists or nothing was left.
+ * them aside as moveDatabaseAside does (kept for an operator, never
+ * deleted); returns the name, or null when the database exists or nothing
+ * was left.
  */
-export function setAsideOrphanedWal(file: string): string[] {
-  if (fs.existsSync(file)) return [];
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const moved: string[] = [];
-  for (const ext of ['-wal', '-shm']) {
-    if (!fs.existsSync(file + ext)) continue;
-    const aside = `${file}${ext}.orphaned-${stamp}`;
-    fs.renameSync(file + ext, aside);
-    moved.push(aside);
-  }
-  return moved;
+export function setAsideOrphanedWal(file: string): string | null {
+  return fs.existsSync(file) ? null : moveDatabaseAside(file, 'orphaned-wal');
 }
 
 /**
