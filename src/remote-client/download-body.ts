@@ -4,47 +4,39 @@
 // copying a byte.
 
 import { Readable } from 'node:stream';
-import { TimeoutError } from '../protocol/errors';
-/** `mapError` gives the reader's error for the source's: a StorageError, or the caller's own abort reason. */
+import { UnreadTimeout } from '../protocol/unread-timeout';
+
 /**
- * `idleMs` bounds the reader's silence as the sidecar client does (its call
+ * `mapError` gives the reader's error for the source's: a StorageError, or
+ * the caller's own abort reason. `idleMs` bounds the reader's silence as the sidecar client does (its call
  * timeout): with bytes waiting and nobody reading for that long (a download
  * abandoned, neither read nor destroyed), the body fails with TIMEOUT and the
  * connection is let go. undici's bodyTimeout does not cover this: it stops
  * counting while the body is paused.
  */
 export function downloadBody(source: Readable, mapError: (err: unknown) => unknown, idleMs = 0): Readable {
-  let idle: NodeJS.Timeout | null = null;
-  const stopIdle = () => {
-    if (idle !== null) clearTimeout(idle);
-    idle = null;
-  };
   const out = new Readable({
     read() {
-      stopIdle();
+      unread.stop();
       source.resume();
     },
     destroy(err, callback) {
-      stopIdle();
+      unread.stop();
       // The reader gave up early: release the connection instead of draining it.
       if (!source.destroyed) source.destroy();
       callback(err);
     },
   });
-  const waitForReader = () => {
-    if (idle !== null || idleMs <= 0) return;
-    idle = setTimeout(() => out.destroy(new TimeoutError(`readPhoto: nobody read the download for ${idleMs} ms; it was stopped`)), idleMs);
-    idle.unref();
-  };
+  const unread = new UnreadTimeout(idleMs, out, 'readPhoto: ');
   source.on('data', (chunk: Buffer) => {
     if (out.push(chunk)) return;
     source.pause();
-    waitForReader();
+    unread.arm();
   });
   let ended = false;
   source.once('end', () => {
     ended = true;
-    stopIdle();
+    unread.stop();
     out.push(null);
   });
   source.once('error', (err) => {
@@ -55,6 +47,6 @@ export function downloadBody(source: Readable, mapError: (err: unknown) => unkno
   });
   // Paused until the reader first asks: a body never read at all is held to the bound too.
   source.pause();
-  waitForReader();
+  unread.arm();
   return out;
 }

@@ -3,7 +3,7 @@
 // slows the daemon down instead of filling either side's memory.
 
 import { Readable } from 'node:stream';
-import { TimeoutError } from '../protocol/errors';
+import { UnreadTimeout } from '../protocol/unread-timeout';
 
 /** Bytes buffered in the Readable before the daemon is asked to wait. */
 const READ_AHEAD_BYTES = 1024 * 1024;
@@ -16,9 +16,8 @@ export class IncomingDownload {
   /** Chunks taken by the Readable but not yet credited back, because its buffer was full. */
   #owed = 0;
   #finished = false;
-  /** How long the daemon may wait on a reader that takes nothing (0: for ever). */
-  readonly #idleMs: number;
-  #idle: NodeJS.Timeout | null = null;
+  /** How long the daemon may wait on a reader that takes nothing. */
+  readonly #unread: UnreadTimeout;
 
   /**
    * `grant(n)` tells the daemon it may send n more chunks; `cancel()` tells it
@@ -33,18 +32,17 @@ export class IncomingDownload {
    */
   constructor(grant: (chunks: number) => void, cancel: () => void, detach: (() => void) | null = null, idleMs = 0) {
     this.#detach = detach;
-    this.#idleMs = idleMs;
     this.body = new Readable({
       highWaterMark: READ_AHEAD_BYTES,
       read: () => {
-        this.#stopIdle();
+        this.#unread.stop();
         if (this.#owed === 0) return;
         const chunks = this.#owed;
         this.#owed = 0;
         grant(chunks);
       },
       destroy: (err, callback) => {
-        this.#stopIdle();
+        this.#unread.stop();
         if (!this.#finished) {
           this.#finished = true;
           cancel();
@@ -54,6 +52,7 @@ export class IncomingDownload {
       },
     });
     this.#grant = grant;
+    this.#unread = new UnreadTimeout(idleMs, this.body);
   }
 
   push(data: Uint8Array): void {
@@ -64,26 +63,14 @@ export class IncomingDownload {
       return;
     }
     this.#owed += 1;
-    if (this.#idle === null && this.#idleMs > 0) {
-      this.#idle = setTimeout(() => {
-        this.#idle = null;
-        // Through destroy, not fail(): the daemon is told to stop.
-        this.body.destroy(new TimeoutError(`nobody read the download for ${this.#idleMs} ms; it was stopped`));
-      }, this.#idleMs);
-      this.#idle.unref();
-    }
-  }
-
-  #stopIdle(): void {
-    if (this.#idle === null) return;
-    clearTimeout(this.#idle);
-    this.#idle = null;
+    // Through destroy, not fail(): the daemon is told to stop.
+    this.#unread.arm();
   }
 
   end(): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#stopIdle();
+    this.#unread.stop();
     this.#detach?.();
     this.body.push(null);
   }
