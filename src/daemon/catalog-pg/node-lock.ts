@@ -26,6 +26,7 @@
 // one chance in 4 billion per pair) would refuse each other; the message's
 // advice (set the ids apart) still fixes that.
 
+import { hostname } from 'node:os';
 import type { Client, ClientConfig } from 'pg';
 import { UnavailableError } from '../../protocol/errors';
 import { ConfigError } from '../config/config-error';
@@ -65,15 +66,61 @@ const COMPLAIN_EVERY_MS = 60_000;
 export class NodeIdInUseError extends ConfigError {
   readonly code = 'NODE_ID_IN_USE';
   readonly nodeId: string;
-  constructor(nodeId: string) {
+  /** The session holding the id as PostgreSQL showed it (holderOf), or null when it could not be seen. */
+  readonly holder: string | null;
+  constructor(nodeId: string, holder: string | null) {
     super(
       'STORAGED_NODE_ID',
-      `node id '${nodeId}' is in use by another running storaged on this PostgreSQL catalog (it holds the id's lock); ` +
+      `node id '${nodeId}' is in use by another running storaged on this PostgreSQL catalog ` +
+        `(${holder === null ? "the session holding the id's lock could not be seen: it may have just ended" : `the id's lock is held by ${holder}`}); ` +
         "starting under it would settle that daemon's stores in progress as this one's leftovers. " +
         'Set STORAGED_NODE_ID apart: each running daemon needs its own (two on one host too)',
     );
     this.name = 'NodeIdInUseError';
     this.nodeId = nodeId;
+    this.holder = holder;
+  }
+}
+
+/**
+ * The lock session's name in pg_stat_activity, where holderOf (run by a
+ * daemon refused the id) and operators read it: which process on which host.
+ * Nothing secret. PostgreSQL keeps the first 63 bytes, so the host comes
+ * before the node id (which the refused daemon knows anyway).
+ */
+export function lockSessionName(nodeId: string): string {
+  return `storaged node lock: pid ${process.pid} on ${hostname()}, node ${nodeId}`;
+}
+
+/**
+ * The session holding node id $2's lock, as far as this database user may
+ * see it (another role's address and start time are hidden without
+ * pg_read_all_stats). classid/objid are oids: the int4 keys as unsigned.
+ */
+const HOLDER = `
+  SELECT l.pid, a.application_name, host(a.client_addr) AS client_addr,
+         to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since
+    FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+   WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND l.classid = ($1::int4)::oid AND l.objid = hashtext($2)::oid
+     AND l.pid <> pg_backend_pid()
+   LIMIT 1`;
+
+/** Who holds `nodeId`, for the refusal and the log: best effort, null if it cannot be seen (or the query fails). */
+export async function holderOf(client: Client, nodeId: string): Promise<string | null> {
+  try {
+    const { rows } = await client.query<{ pid: number; application_name: string | null; client_addr: string | null; since: string | null }>(HOLDER, [NODE_LOCK_CLASS, nodeId]);
+    const row = rows[0];
+    if (row === undefined) return null;
+    const name = row.application_name === null || row.application_name === '' ? 'a session with no application name' : `'${row.application_name}'`;
+    return (
+      `${name} (PostgreSQL backend ${row.pid})` +
+      (row.client_addr === null ? '' : ` from ${row.client_addr}`) +
+      (row.since === null ? '' : `, connected since ${row.since}`)
+    );
+  } catch {
+    return null;
   }
 }
 
@@ -91,7 +138,7 @@ export class NodeLock {
     this.#logger = logger;
     this.#session = new KeptSession({
       config,
-      name: 'storaged node lock',
+      name: lockSessionName(nodeId),
       maxRetryMs: RECONNECT_MAX_MS,
       logger,
       // The first session takes the id or refuses the start; a later one (the first was lost) takes it again at once: it is unguarded until then.
@@ -144,7 +191,7 @@ export class NodeLock {
   async #take(client: Client): Promise<void> {
     const deadline = Date.now() + START_GRACE_MS;
     while (!(await this.#tryTake(client))) {
-      if (Date.now() >= deadline) throw new NodeIdInUseError(this.nodeId);
+      if (Date.now() >= deadline) throw new NodeIdInUseError(this.nodeId, await holderOf(client, this.nodeId));
       await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS));
     }
     this.#state = 'held';
@@ -167,12 +214,18 @@ export class NodeLock {
       this.#lastComplaint = 0;
       return;
     }
-    this.#state = 'held-elsewhere';
     const now = Date.now();
-    if (now - this.#lastComplaint < COMPLAIN_EVERY_MS) return;
+    if (now - this.#lastComplaint < COMPLAIN_EVERY_MS) {
+      this.#state = 'held-elsewhere';
+      return;
+    }
+    // Looked up before the state changes, so that whoever sees /ready say so finds the log line already written.
+    const holder = await holderOf(client, this.nodeId);
+    if (!this.#session.current(client)) return;
+    this.#state = 'held-elsewhere';
     this.#lastComplaint = now;
     this.#logger.error(
-      { nodeId: this.nodeId },
+      { nodeId: this.nodeId, holder },
       "another running storaged holds this daemon's node id (STORAGED_NODE_ID) on the shared catalog: it may settle this daemon's stores in progress as its own leftovers. " +
         'Set STORAGED_NODE_ID apart on each daemon and restart the wrong one; this daemon keeps trying to take the id back and settles its own rows only past the pending timeout meanwhile',
     );
