@@ -126,7 +126,8 @@ export class KeptSession {
       if (!this.current(client)) throw new Error('the session was closed while it was being readied');
     } catch (err) {
       if (this.current(client)) this.#client = null;
-      await client.end().catch(() => undefined);
+      // Not awaited: on a server that stopped answering, ending could wait as long as it does, and hold up the retry.
+      client.end().catch(() => undefined);
       throw err;
     }
     kept = true;
