@@ -5,6 +5,7 @@
 // rows as anyone's, on a real PostgreSQL server.
 
 import * as assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
 import { after, before, test, type TestContext } from 'node:test';
 import pg from 'pg';
@@ -60,6 +61,11 @@ test('a second catalog under a node id another holds is refused, naming the id; 
     assert.equal(err.variable, 'STORAGED_NODE_ID');
     assert.match(err.message, /node id 'node-a' is in use by another running storaged/);
     assert.match(err.message, /Set STORAGED_NODE_ID apart/);
+    // Which daemon holds it, as its lock session tells pg_stat_activity: this process, over TCP from loopback.
+    const holder = `'storaged node lock: pid ${process.pid} on ${hostname()}, node node-a'`.slice(0, 64);
+    assert.ok(err.message.includes(`held by ${holder}`), err.message);
+    assert.match(err.message, / from 127\.0\.0\.1, connected since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+    assert.ok(err.holder?.includes(`pid ${process.pid}`));
     return true;
   });
   const query = await connect(t, url);
@@ -100,11 +106,13 @@ test('while another session holds its id, a daemon says so and leaves the id\'s 
   // Another daemon under the same id, as one started while node-a's connection was down: its lock
   // connection is ended and the other session takes the id before node-a reconnects (250 ms later).
   const other = await connect(t, url);
-  await other.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'storaged node lock'");
+  await other.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'storaged node lock:%'");
   const take = async () => (await other.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [NODE_LOCK_CLASS, 'node-a'])).rows[0]!.locked;
   await waitFor(take, 'the other session to take node-a', 2_000);
 
   await waitFor(() => lines.some((l) => l.level === 50 && /another running storaged holds this daemon's node id/.test(String(l.msg))), 'the error in the log', 20_000);
+  const { rows: otherPid } = await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  assert.match(String(lines.find((l) => l.level === 50)!.holder), new RegExp(`^a session with no application name \\(PostgreSQL backend ${otherPid[0]!.pid}\\) from 127\\.0\\.0\\.1`), 'the log names the holder');
   assert.equal(a.holdsNodeId, false);
   await assert.rejects(a.checkNodeId(), { code: 'UNAVAILABLE', message: /another running storaged holds node id 'node-a'/ });
   assert.deepEqual(await a.staleRows('pending', past, 10, ownAtOnce), [], "not held: the id's young row may be the other's store in progress");
@@ -115,4 +123,18 @@ test('while another session holds its id, a daemon says so and leaves the id\'s 
   await waitFor(() => a.holdsNodeId, 'node-a to take its id back', 20_000);
   assert.deepEqual((await a.staleRows('pending', past, 10, ownAtOnce)).map((r) => r.id), [row.id]);
   assert.ok(lines.some((l) => l.msg === "holding this daemon's node id again"));
+});
+
+// (node-p's hashtext is negative, node-a's positive: the lock's oid key is matched both ways.)
+test('an id held by a session that is not a storaged lock session: the refusal says whose it is as far as PostgreSQL shows', async (t) => {
+  const url = await server.createDatabase();
+  const other = new pg.Client({ connectionString: url, application_name: 'psql' });
+  await other.connect();
+  t.after(() => other.end());
+  const { rows } = await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_advisory_lock($1, hashtext($2))', [NODE_LOCK_CLASS, 'node-p']);
+  await assert.rejects(PostgresCatalog.open({ url, logger: silent, nodeId: 'node-p' }), (err: unknown) => {
+    assert.ok(err instanceof NodeIdInUseError);
+    assert.ok(err.message.includes(`held by 'psql' (PostgreSQL backend ${rows[0]!.pid}) from 127.0.0.1`), err.message);
+    return true;
+  });
 });

@@ -125,3 +125,41 @@ test('after close, writes and reads fail with ClosedError', async (t) => {
   await catalog.close();
 });
 
+
+// A commit whose write makes SQLite roll back the whole writer transaction (a
+// trigger's RAISE(ROLLBACK) here; some I/O errors do the same) undoes the
+// other commits of its batch too. Their stores are not at fault: they must
+// not be failed with its error (INTERNAL to the caller), and none may be
+// acknowledged unless its row is committed in the file.
+test('a commit that rolls back the whole writer transaction fails alone: the other commits of its batch are committed and acknowledged', async (t) => {
+  const { catalog, raw } = openTestCatalog(t);
+  const rows = Array.from({ length: 6 }, () => newRow());
+  for (const row of rows) await catalog.insertPending(row);
+  const poisoned = rows[3]!;
+  raw().exec(`CREATE TRIGGER poison BEFORE UPDATE OF state ON photos WHEN NEW.id = '${poisoned.id}' AND NEW.state = 'committed'
+    BEGIN SELECT RAISE(ROLLBACK, 'poisoned commit'); END`);
+
+  const batchBefore = catalog.writerStats().transactions;
+  const settled = await Promise.allSettled(rows.map((row) => catalog.commitPending(row.id)));
+  assert.ok(catalog.writerStats().largestBatch >= rows.length, 'the commits shared a batch');
+  assert.ok(catalog.writerStats().transactions > batchBefore + 1, 'the poisoned batch was rolled back and the rest run again');
+
+  const states = new Map((raw().prepare('SELECT id, state FROM photos').all() as Array<{ id: string; state: string }>).map((r) => [r.id, r.state]));
+  rows.forEach((row, i) => {
+    const outcome = settled[i]!;
+    if (row === poisoned) {
+      assert.equal(outcome.status, 'rejected');
+      assert.match(String((outcome as PromiseRejectedResult).reason), /poisoned commit/);
+      assert.equal(states.get(row.id), 'pending', 'the poisoned row stays pending, for recovery');
+      return;
+    }
+    assert.equal(outcome.status, 'fulfilled', `commit ${i}: ${outcome.status === 'rejected' ? String(outcome.reason) : ''}`);
+    assert.equal(states.get(row.id), 'committed', `commit ${i} was acknowledged: its row is committed in the file`);
+  });
+  for (const row of rows.filter((r) => r !== poisoned)) assert.equal((await catalog.getPhoto('client-a', row.id))?.id, row.id);
+
+  // The writer serves on: the trigger gone, the poisoned row commits too.
+  raw().exec('DROP TRIGGER poison');
+  assert.equal((await catalog.commitPending(poisoned.id)).id, poisoned.id);
+  assert.deepEqual(await catalog.countByState(), { pending: 0, committed: rows.length, deleting: 0 });
+});

@@ -102,3 +102,57 @@ test('a batch is fsynced only when one of its ops must be durable', async (t) =>
   assert.equal(synchronous(), 2, 'FULL: the commit fsynced the WAL, and with it every earlier frame');
   assert.equal(count(), 16);
 });
+
+// RAISE(ROLLBACK) in a trigger rolls back the whole transaction, not just the
+// op's savepoint, as SQLite does on some I/O errors: the ops of the batch that
+// ran before the failing one are undone with it. They used to be rejected with
+// the failing op's error (a trigger's SqliteError: INTERNAL, not retryable, to
+// a caller who did nothing wrong); they are run again in a fresh batch.
+test('an op that rolls back the whole transaction rejects alone; the batch\'s other ops are run again, and every one acknowledged is in the file', async (t) => {
+  const { writer, db, count } = writerOn(t);
+  db.exec(`CREATE TRIGGER poison BEFORE INSERT ON items WHEN NEW.name = 'poison'
+    BEGIN SELECT RAISE(ROLLBACK, 'poisoned row'); END`);
+  const names = ['a', 'b', 'c', 'poison', 'd', 'e'];
+  const durable = (name: string) => name !== 'b';
+  const settled = await Promise.allSettled(names.map((name) => writer.submit(insert(name), { durable: durable(name) })));
+
+  const poisoned = settled[names.indexOf('poison')]!;
+  assert.equal(poisoned.status, 'rejected');
+  assert.match(String((poisoned as PromiseRejectedResult).reason), /poisoned row/);
+  const inFile = new Set(db.prepare('SELECT name FROM items').pluck().all() as string[]);
+  names.forEach((name, i) => {
+    if (name === 'poison') return;
+    const outcome = settled[i]!;
+    assert.equal(outcome.status, 'fulfilled', `${name}: an innocent op is not failed for another's error (${outcome.status === 'rejected' ? String(outcome.reason) : ''})`);
+    assert.ok(inFile.has(name), `${name}: acknowledged and in the file`);
+  });
+  assert.equal(inFile.has('poison'), false);
+  assert.equal(writer.stats().largestBatch, names.length, 'all were submitted to one batch');
+  assert.equal(writer.stats().failedWrites, 1);
+
+  // The writer keeps serving, and the file is sound.
+  assert.equal(await writer.submit(insert('later')), 1);
+  assert.equal(count(), names.length);
+  assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+});
+
+test('ops that each roll the whole transaction back, back to back, all reject alone and the innocent ones all land', async (t) => {
+  const { writer, db } = writerOn(t);
+  db.exec(`CREATE TRIGGER poison BEFORE INSERT ON items WHEN NEW.name LIKE 'poison%'
+    BEGIN SELECT RAISE(ROLLBACK, 'poisoned row'); END`);
+  const names = Array.from({ length: 40 }, (_, i) => (i % 7 === 3 ? `poison-${i}` : `item-${i}`));
+  const settled = await Promise.allSettled(names.map((name) => writer.submit(insert(name))));
+  const inFile = new Set(db.prepare('SELECT name FROM items').pluck().all() as string[]);
+  names.forEach((name, i) => {
+    const outcome = settled[i]!;
+    if (name.startsWith('poison')) {
+      assert.equal(outcome.status, 'rejected', name);
+      assert.match(String((outcome as PromiseRejectedResult).reason), /poisoned row/);
+      assert.equal(inFile.has(name), false);
+    } else {
+      assert.equal(outcome.status, 'fulfilled', name);
+      assert.ok(inFile.has(name), name);
+    }
+  });
+  assert.equal(writer.stats().writes, names.length, 'each op settled once');
+});

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../src/daemon/config/daemon-config';
 import { daemonEnv } from '../support/daemon-env';
 import { spawnDaemon } from '../support/daemon-process';
 import { tempDir } from '../support/temp-dir';
@@ -131,6 +132,25 @@ test('MinIO credentials and tokens come from a Secret, never from a literal', ()
     }
   }
   for (const cm of ofKind('ConfigMap')) for (const key of Object.keys(cm.doc.data)) assert.doesNotMatch(key, /SECRET|TOKEN|ACCESS_KEY/, `ConfigMap holds no ${key}`);
+});
+
+test('the ConfigMap offers STORAGED_TRUSTED_PROXIES for an Ingress, commented out, with a value the daemon accepts once uncommented', () => {
+  const file = path.join(DIR, 'configmap.yaml');
+  const text = fs.readFileSync(file, 'utf8');
+  const line = /^(\s*)# (STORAGED_TRUSTED_PROXIES: .*)$/m.exec(text);
+  assert.ok(line, 'configmap.yaml names STORAGED_TRUSTED_PROXIES in a commented line');
+  assert.equal(byName('ConfigMap', 'storaged-config').data.STORAGED_TRUSTED_PROXIES, undefined, 'not set by default: without an Ingress nobody forwards');
+  // What an operator gets by deleting the '# ': still one ConfigMap that parses, now with the setting.
+  const [uncommented] = parseAllDocuments(text.replace(line[0], `${line[1]}${line[2]}`));
+  assert.deepEqual(uncommented!.errors.map(String), []);
+  const value = (uncommented!.toJS() as Obj).data.STORAGED_TRUSTED_PROXIES;
+  assert.equal(typeof value, 'string', 'a string, as ConfigMap data must be');
+  const proxies = loadConfig({ STORAGED_TRUSTED_PROXIES: value }, '/').http.trustedProxies;
+  assert.ok(proxies !== null);
+  assert.equal(proxies.trusts('10.244.3.17', 0), true, 'an ingress controller Pod of the example range');
+  assert.equal(proxies.trusts('203.0.113.7', 0), false, 'a caller outside the cluster');
+  const before = text.slice(0, line.index);
+  assert.match(before.slice(before.lastIndexOf('\n  STORAGED_PUBLIC_URL')), /Ingress[\s\S]*Pod network range/, 'the comment above it says why');
 });
 
 test('liveness on /health, readiness on /ready, resources from the measured memory, non-root', () => {

@@ -6,6 +6,7 @@
 // side, and an id is free again once its daemon stops.
 
 import * as assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { Client } from 'pg';
@@ -64,6 +65,8 @@ test('a second daemon under a running one\'s node id refuses to start, and the f
   assert.match(refused, /daemon exited with 1 before it was ready/);
   assert.match(refused, /storaged: STORAGED_NODE_ID: node id 'node-x' is in use by another running storaged/, 'the refusal on stderr');
   assert.match(refused, /Set STORAGED_NODE_ID apart/);
+  // Naming the holder: the first daemon's process and host, as its lock session tells PostgreSQL.
+  assert.ok(refused.includes(`held by 'storaged node lock: pid ${a.proc.pid} on ${hostname()}, node node-x'`.slice(0, 64)), refused);
   assert.match(refused, /"level":60.*"storaged could not start"/, 'and in the log, as other refused starts');
   assert.deepEqual((await db.query('SELECT state FROM photos WHERE id = $1', [id])).rows, [{ state: 'pending' }], "A's store in progress is left alone");
 
@@ -96,7 +99,7 @@ test('/ready fails naming the node id while another session holds it, and is rea
   assert.equal(ready.body.checks.nodeId, 'ok');
 
   // Another daemon under node-r takes the id in the moment the daemon's lock connection is down.
-  await other.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'storaged node lock'");
+  await other.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'storaged node lock:%'");
   const take = async () => (await other.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [NODE_LOCK_CLASS, 'node-r'])).rows[0]!.locked;
   await waitFor(take, 'the other session to take node-r', 2_000);
   // First the connection is down (also 503, saying so), then the daemon finds the id taken.

@@ -26,10 +26,12 @@
 // one chance in 4 billion per pair) would refuse each other; the message's
 // advice (set the ids apart) still fixes that.
 
-import { Client, type ClientConfig } from 'pg';
+import { hostname } from 'node:os';
+import type { Client, ClientConfig } from 'pg';
 import { UnavailableError } from '../../protocol/errors';
 import { ConfigError } from '../config/config-error';
 import type { Logger } from '../logger';
+import { KeptSession } from './kept-session';
 
 /** The advisory lock class of node ids: the ASCII of 'stnd' (the sweeps use 'stor'). */
 export const NODE_LOCK_CLASS = 0x73746e64;
@@ -43,26 +45,17 @@ const TAKE = 'SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked';
  */
 const START_GRACE_MS = 2_000;
 const START_RETRY_MS = 200;
-/** As the photo cache's listener (shared-photo-cache.ts): a cut without a reset is found by a query. */
-const HEARTBEAT_MS = 3_000;
-const RECONNECT_MIN_MS = 250;
 /**
  * Lower than the photo cache's 10 s: /ready stays 503 until the id is held
  * again, so a daemon should not sit out seconds after PostgreSQL is back;
- * one connection attempt every 2 s costs nothing.
+ * one connection attempt every 2 s costs nothing. (The session itself, its
+ * heartbeat and server-side keepalives: kept-session.ts; the keepalives are
+ * what let a host that vanished without closing its connection give its id
+ * back within about 30 s, rather than the server's default two hours.)
  */
 const RECONNECT_MAX_MS = 2_000;
 /** While another daemon holds the id, the error is logged again this often (the lock is tried at every heartbeat). */
 const COMPLAIN_EVERY_MS = 60_000;
-/**
- * Server-side TCP keepalives of the lock's session: a host that vanishes
- * without closing its connection (power lost, a partition) would otherwise
- * keep its id locked for the server's default (often two hours), and its
- * restarted daemon refused all that time. With these, PostgreSQL ends that
- * session within about 30 s. (Ignored on Unix-socket connections, which
- * cannot be cut that way.)
- */
-const SESSION_KEEPALIVES = 'SET tcp_keepalives_idle = 15; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3';
 
 /**
  * The start refused: another running daemon holds this node id. A setting to
@@ -73,15 +66,61 @@ const SESSION_KEEPALIVES = 'SET tcp_keepalives_idle = 15; SET tcp_keepalives_int
 export class NodeIdInUseError extends ConfigError {
   readonly code = 'NODE_ID_IN_USE';
   readonly nodeId: string;
-  constructor(nodeId: string) {
+  /** The session holding the id as PostgreSQL showed it (holderOf), or null when it could not be seen. */
+  readonly holder: string | null;
+  constructor(nodeId: string, holder: string | null) {
     super(
       'STORAGED_NODE_ID',
-      `node id '${nodeId}' is in use by another running storaged on this PostgreSQL catalog (it holds the id's lock); ` +
+      `node id '${nodeId}' is in use by another running storaged on this PostgreSQL catalog ` +
+        `(${holder === null ? "the session holding the id's lock could not be seen: it may have just ended" : `the id's lock is held by ${holder}`}); ` +
         "starting under it would settle that daemon's stores in progress as this one's leftovers. " +
         'Set STORAGED_NODE_ID apart: each running daemon needs its own (two on one host too)',
     );
     this.name = 'NodeIdInUseError';
     this.nodeId = nodeId;
+    this.holder = holder;
+  }
+}
+
+/**
+ * The lock session's name in pg_stat_activity, where holderOf (run by a
+ * daemon refused the id) and operators read it: which process on which host.
+ * Nothing secret. PostgreSQL keeps the first 63 bytes, so the host comes
+ * before the node id (which the refused daemon knows anyway).
+ */
+export function lockSessionName(nodeId: string): string {
+  return `storaged node lock: pid ${process.pid} on ${hostname()}, node ${nodeId}`;
+}
+
+/**
+ * The session holding node id $2's lock, as far as this database user may
+ * see it (another role's address and start time are hidden without
+ * pg_read_all_stats). classid/objid are oids: the int4 keys as unsigned.
+ */
+const HOLDER = `
+  SELECT l.pid, a.application_name, host(a.client_addr) AS client_addr,
+         to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since
+    FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+   WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND l.classid = ($1::int4)::oid AND l.objid = hashtext($2)::oid
+     AND l.pid <> pg_backend_pid()
+   LIMIT 1`;
+
+/** Who holds `nodeId`, for the refusal and the log: best effort, null if it cannot be seen (or the query fails). */
+export async function holderOf(client: Client, nodeId: string): Promise<string | null> {
+  try {
+    const { rows } = await client.query<{ pid: number; application_name: string | null; client_addr: string | null; since: string | null }>(HOLDER, [NODE_LOCK_CLASS, nodeId]);
+    const row = rows[0];
+    if (row === undefined) return null;
+    const name = row.application_name === null || row.application_name === '' ? 'a session with no application name' : `'${row.application_name}'`;
+    return (
+      `${name} (PostgreSQL backend ${row.pid})` +
+      (row.client_addr === null ? '' : ` from ${row.client_addr}`) +
+      (row.since === null ? '' : `, connected since ${row.since}`)
+    );
+  } catch {
+    return null;
   }
 }
 
@@ -89,39 +128,37 @@ export type NodeLockState = 'held' | 'held-elsewhere' | 'disconnected';
 
 export class NodeLock {
   readonly nodeId: string;
-  readonly #config: ClientConfig;
   readonly #logger: Logger;
-  #client: Client | null = null;
+  readonly #session: KeptSession;
   #state: NodeLockState = 'disconnected';
-  #heartbeat: NodeJS.Timeout | null = null;
-  #timer: NodeJS.Timeout | null = null;
-  #retryMs = RECONNECT_MIN_MS;
-  #beating = false;
   #lastComplaint = 0;
-  #closed = false;
 
   private constructor(nodeId: string, config: ClientConfig, logger: Logger) {
     this.nodeId = nodeId;
-    this.#config = config;
     this.#logger = logger;
+    this.#session = new KeptSession({
+      config,
+      name: lockSessionName(nodeId),
+      maxRetryMs: RECONNECT_MAX_MS,
+      logger,
+      // The first session takes the id or refuses the start; a later one (the first was lost) takes it again at once: it is unguarded until then.
+      ready: (client, first) => (first ? this.#take(client) : this.#takeAgain(client)),
+      // While held, a plain query finds a cut; while another holds it, the lock is tried again.
+      beat: (client) => (this.#state === 'held' ? client.query('SELECT 1').then(() => undefined) : this.#takeAgain(client)),
+      lost: (err, retryInMs) => {
+        this.#state = 'disconnected';
+        this.#logger.warn(
+          { nodeId: this.nodeId, err: err && { message: err.message }, retryInMs },
+          "lost the catalog connection holding this daemon's node id; taking it again once PostgreSQL answers (until then its own rows are settled only past the pending timeout)",
+        );
+      },
+    });
   }
 
   /** Takes the id's lock, or throws NodeIdInUseError (an outage: pg's error, for the caller to map). */
   static async take(nodeId: string, config: ClientConfig, logger: Logger): Promise<NodeLock> {
     const lock = new NodeLock(nodeId, config, logger);
-    const client = await lock.#open();
-    try {
-      const deadline = Date.now() + START_GRACE_MS;
-      while (!(await lock.#tryTake(client))) {
-        if (Date.now() >= deadline) throw new NodeIdInUseError(nodeId);
-        await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS));
-      }
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    lock.#watch(client);
-    lock.#state = 'held';
+    await lock.#session.start();
     return lock;
   }
 
@@ -146,28 +183,18 @@ export class NodeLock {
 
   /** Gives the id back (ends its session). */
   async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#stopBeating();
-    const client = this.#client;
-    this.#client = null;
     this.#state = 'disconnected';
-    await client?.end().catch(() => undefined);
+    await this.#session.close();
   }
 
-  /** A connected session for the lock; its errors surface through its queries (and, once watched, through #watch). */
-  async #open(): Promise<Client> {
-    const client = new Client({ ...this.#config, application_name: 'storaged node lock' });
-    // Kept for the client's whole life: an 'error' with no listener would take the process down.
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.query(SESSION_KEEPALIVES);
-      return client;
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
+  /** At start: the id, within the grace a just-killed predecessor needs to be seen gone; else NodeIdInUseError. */
+  async #take(client: Client): Promise<void> {
+    const deadline = Date.now() + START_GRACE_MS;
+    while (!(await this.#tryTake(client))) {
+      if (Date.now() >= deadline) throw new NodeIdInUseError(this.nodeId, await holderOf(client, this.nodeId));
+      await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS));
     }
+    this.#state = 'held';
   }
 
   async #tryTake(client: Client): Promise<boolean> {
@@ -175,89 +202,32 @@ export class NodeLock {
     return rows[0]!.locked;
   }
 
-  /** Follows `client` until it is lost: a heartbeat finds a silent cut, and tries the lock again while someone else holds it. */
-  #watch(client: Client): (err?: Error) => void {
-    this.#client = client;
-    const lost = (err?: Error) => {
-      if (this.#client !== client) return;
-      this.#client = null;
-      this.#stopBeating();
-      this.#state = 'disconnected';
-      client.end().catch(() => undefined);
-      if (this.#closed) return;
-      this.#logger.warn(
-        { nodeId: this.nodeId, err: err && { message: err.message }, retryInMs: this.#retryMs },
-        "lost the catalog connection holding this daemon's node id; taking it again once PostgreSQL answers (until then its own rows are settled only past the pending timeout)",
-      );
-      this.#scheduleReconnect();
-    };
-    client.on('error', lost);
-    client.on('end', () => lost());
-    this.#heartbeat = setInterval(() => {
-      if (this.#beating) return;
-      this.#beating = true;
-      const beat = this.#state === 'held' ? client.query('SELECT 1').then(() => undefined) : this.#takeAgain(client);
-      beat.catch((err: Error) => lost(err)).finally(() => (this.#beating = false));
-    }, HEARTBEAT_MS);
-    this.#heartbeat.unref();
-    return lost;
-  }
-
   async #takeAgain(client: Client): Promise<void> {
     const got = await this.#tryTake(client);
-    if (this.#client !== client) {
+    if (!this.#session.current(client)) {
       // Lost or closed meanwhile: a lock just taken goes with the session that end() closes.
       return;
     }
     if (got) {
+      if (this.#state !== 'held') this.#logger.info({ nodeId: this.nodeId }, 'holding this daemon\'s node id again');
       this.#state = 'held';
       this.#lastComplaint = 0;
-      this.#logger.info({ nodeId: this.nodeId }, 'holding this daemon\'s node id again');
       return;
     }
-    this.#state = 'held-elsewhere';
     const now = Date.now();
-    if (now - this.#lastComplaint < COMPLAIN_EVERY_MS) return;
+    if (now - this.#lastComplaint < COMPLAIN_EVERY_MS) {
+      this.#state = 'held-elsewhere';
+      return;
+    }
+    // Looked up before the state changes, so that whoever sees /ready say so finds the log line already written.
+    const holder = await holderOf(client, this.nodeId);
+    if (!this.#session.current(client)) return;
+    this.#state = 'held-elsewhere';
     this.#lastComplaint = now;
     this.#logger.error(
-      { nodeId: this.nodeId },
+      { nodeId: this.nodeId, holder },
       "another running storaged holds this daemon's node id (STORAGED_NODE_ID) on the shared catalog: it may settle this daemon's stores in progress as its own leftovers. " +
         'Set STORAGED_NODE_ID apart on each daemon and restart the wrong one; this daemon keeps trying to take the id back and settles its own rows only past the pending timeout meanwhile',
     );
-  }
-
-  #scheduleReconnect(): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      void this.#reconnect();
-    }, this.#retryMs);
-    this.#timer.unref();
-    this.#retryMs = Math.min(this.#retryMs * 2, RECONNECT_MAX_MS);
-  }
-
-  async #reconnect(): Promise<void> {
-    let client: Client;
-    try {
-      client = await this.#open();
-    } catch {
-      if (!this.#closed) this.#scheduleReconnect();
-      return;
-    }
-    if (this.#closed) {
-      await client.end().catch(() => undefined);
-      return;
-    }
-    this.#retryMs = RECONNECT_MIN_MS;
-    const lost = this.#watch(client);
-    // At once rather than at the first heartbeat: the id is unguarded until then.
-    this.#beating = true;
-    this.#takeAgain(client)
-      .catch((err: Error) => lost(err))
-      .finally(() => (this.#beating = false));
-  }
-
-  #stopBeating(): void {
-    if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
-    this.#heartbeat = null;
   }
 }

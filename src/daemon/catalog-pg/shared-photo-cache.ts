@@ -16,48 +16,56 @@
 // its notification arrives (after the COMMIT, typically within milliseconds);
 // a read through this daemon in between still sees the previous version.
 
-import { Client, type ClientConfig } from 'pg';
+import type { ClientConfig } from 'pg';
 import type { Photo } from '../../protocol/types';
 import type { Logger } from '../logger';
 import { PhotoCache } from '../db/photo-cache';
+import { KeptSession } from './kept-session';
 
 /** The channel every storaged daemon of a catalog listens on; payload: a photo id. */
 export const PHOTO_CHANNEL = 'storaged_photo_changed';
 
-const RECONNECT_MIN_MS = 250;
-/**
- * A connection cut without a reset (a partition, a host gone) looks idle, not
- * broken: a query on it every few seconds finds out, within this plus the
- * query timeout, and the cache goes off.
- */
-const HEARTBEAT_MS = 3_000;
+/** The cache is merely off while the listener is down, so retrying gently costs less than the node lock's 2 s (kept-session.ts). */
 const RECONNECT_MAX_MS = 10_000;
 
 export class SharedPhotoCache {
   readonly #cache: PhotoCache;
   readonly #capacity: number;
-  readonly #config: ClientConfig;
-  readonly #logger: Logger;
-  #listener: Client | null = null;
+  readonly #listener: KeptSession;
   #listening = false;
   /** Bumped by every eviction: a read that saw it change while in flight is not cached. */
   #evictions = 0;
-  #retryMs = RECONNECT_MIN_MS;
-  #timer: NodeJS.Timeout | null = null;
-  #heartbeat: NodeJS.Timeout | null = null;
-  #closed = false;
 
   constructor(capacity: number, config: ClientConfig, logger: Logger) {
     this.#cache = new PhotoCache(capacity);
     this.#capacity = capacity;
-    this.#config = config;
-    this.#logger = logger;
+    this.#listener = new KeptSession({
+      config,
+      name: 'storaged photo cache',
+      maxRetryMs: RECONNECT_MAX_MS,
+      logger,
+      ready: async (client) => {
+        client.on('notification', (message) => {
+          if (message.channel === PHOTO_CHANNEL && message.payload !== undefined) this.evict(message.payload);
+        });
+        await client.query(`LISTEN ${PHOTO_CHANNEL}`);
+        if (!this.#listener.current(client)) return;
+        // Whatever changed while nobody listened is unknown: start from empty.
+        this.#cache.clear();
+        this.#evictions++;
+        this.#listening = true;
+      },
+      lost: (err, retryInMs) => {
+        this.#stop();
+        logger.warn({ err: err && { message: err.message }, retryInMs }, 'photo cache off: lost the catalog notification connection');
+      },
+    });
   }
 
   /** Connects the listener; resolves once it listens (or failed: the cache then starts off and keeps trying). */
   async start(): Promise<void> {
     if (this.#capacity === 0) return;
-    await this.#connect();
+    await this.#listener.startOrRetry();
   }
 
   get listening(): boolean {
@@ -85,58 +93,13 @@ export class SharedPhotoCache {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
     this.#stop();
-    await this.#listener?.end().catch(() => undefined);
+    await this.#listener.close();
   }
 
   #stop(): void {
-    if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
-    this.#heartbeat = null;
     this.#listening = false;
     this.#evictions++;
     this.#cache.clear();
-  }
-
-  async #connect(): Promise<void> {
-    const client = new Client(this.#config);
-    this.#listener = client;
-    client.on('notification', (message) => {
-      if (message.channel === PHOTO_CHANNEL && message.payload !== undefined) this.evict(message.payload);
-    });
-    const lost = (err?: Error) => {
-      if (this.#listener !== client) return;
-      this.#listener = null;
-      this.#stop();
-      client.removeAllListeners('notification');
-      client.end().catch(() => undefined);
-      if (this.#closed) return;
-      this.#logger.warn({ err: err && { message: err.message }, retryInMs: this.#retryMs }, 'photo cache off: lost the catalog notification connection');
-      this.#timer = setTimeout(() => {
-        this.#timer = null;
-        void this.#connect();
-      }, this.#retryMs);
-      this.#timer.unref();
-      this.#retryMs = Math.min(this.#retryMs * 2, RECONNECT_MAX_MS);
-    };
-    client.on('error', lost);
-    client.on('end', () => lost());
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${PHOTO_CHANNEL}`);
-      if (this.#listener !== client) return;
-      // Whatever changed while nobody listened is unknown: start from empty.
-      this.#cache.clear();
-      this.#evictions++;
-      this.#listening = true;
-      this.#retryMs = RECONNECT_MIN_MS;
-      this.#heartbeat = setInterval(() => {
-        client.query('SELECT 1').catch((err: Error) => lost(err));
-      }, HEARTBEAT_MS);
-      this.#heartbeat.unref();
-    } catch (err) {
-      lost(err instanceof Error ? err : undefined);
-    }
   }
 }

@@ -138,11 +138,20 @@ export class WriterActor {
       const outcome = this.#runOne(job.op);
       outcomes.push(outcome);
       if (!outcome.ok && !this.#db.inTransaction) {
-        // Some errors (disk full, I/O) make SQLite roll back the whole transaction:
-        // the ops before this one are lost with it, the ones after get a fresh batch.
-        const lost = outcomes.map((o) => (o.ok ? { ok: false as const, error: outcome.error } : o));
-        this.#settle(batch.slice(0, index + 1), lost);
-        this.#mailbox.unshift(...batch.slice(index + 1));
+        // Some errors (disk full, I/O, a trigger's RAISE(ROLLBACK)) make SQLite
+        // roll back the whole transaction, undoing the ops before this one too.
+        // Those did nothing wrong: failing them with this op's error told their
+        // callers of a fault not theirs (INTERNAL for a trigger's). They go back
+        // to the front of the mailbox with the ones not yet run, to run again
+        // in a fresh batch as if for the first time (ops are synchronous and
+        // their only lasting effect is in the database, which forgot them).
+        // This op alone is settled, and those before it already failed alone
+        // (their savepoints rolled back), so each such batch settles at least
+        // one op: a cause that persists (a full disk) cannot loop forever.
+        const settled = outcomes.map((o, i) => ({ o, job: batch[i]! })).filter(({ o }) => !o.ok);
+        this.#settle(settled.map(({ job }) => job), settled.map(({ o }) => o));
+        const undone = batch.slice(0, index).filter((_, i) => outcomes[i]!.ok);
+        this.#mailbox.unshift(...undone, ...batch.slice(index + 1));
         return;
       }
     }
