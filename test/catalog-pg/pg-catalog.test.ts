@@ -81,6 +81,20 @@ test("a change committed through one daemon evicts the other's cached photo", as
   assert.equal(await b.getPhoto('client-a', row.id), null);
 });
 
+test('a delete sent again finds its row still deleting (same client only), until the row is gone', async (t) => {
+  const [a, b] = await twoNodes(t);
+  const row = newRow();
+  await a.insertPending(row);
+  await a.commitPending(row.id);
+  const ref = { bucket: row.bucket, s3_key: row.s3_key };
+  assert.deepEqual(await a.markDeleting('client-a', row.id), ref);
+  assert.deepEqual(await b.markDeleting('client-a', row.id), ref, 'from any daemon');
+  await assert.rejects(a.markDeleting('client-b', row.id), { code: 'NOT_FOUND' });
+  assert.deepEqual(await a.countByState(), { pending: 0, committed: 0, deleting: 1 });
+  await a.deleteRow(row.id);
+  await assert.rejects(b.markDeleting('client-a', row.id), { code: 'NOT_FOUND' });
+});
+
 test('writes submitted together share transactions, and a failing one rejects alone', async (t) => {
   const [a] = await twoNodes(t);
   const rows = Array.from({ length: 40 }, () => newRow());

@@ -53,11 +53,15 @@ test('delete: markDeleting hides the photo and returns its blob, deleteRow remov
   assert.equal(await catalog.getPhoto('client-a', photo.id), null);
   assert.equal((await catalog.search('client-a', {})).total, 0);
   assert.equal(await catalog.isKnownBlob(photo.bucket, photo.s3_key), true, 'a deleting row still owns its blob');
-  await assert.rejects(catalog.markDeleting('client-a', photo.id), { message: `photo ${photo.id} not found` });
+  // A delete sent again while its object is still there finishes it: the row answers with its blob, unchanged.
+  assert.deepEqual(await catalog.markDeleting('client-a', photo.id), { bucket: photo.bucket, s3_key: photo.s3_key });
+  await assert.rejects(catalog.markDeleting('client-b', photo.id), { message: `photo ${photo.id} not found` });
+  assert.deepEqual(await catalog.countByState(), { pending: 0, committed: 0, deleting: 1 });
 
   await catalog.deleteRow(photo.id);
   assert.equal(await catalog.isKnownBlob(photo.bucket, photo.s3_key), false);
   assert.deepEqual(await catalog.countByState(), { pending: 0, committed: 0, deleting: 0 });
+  await assert.rejects(catalog.markDeleting('client-a', photo.id), { message: `photo ${photo.id} not found` });
 });
 
 test('deleteRow leaves rows that were not marked deleting', async (t) => {

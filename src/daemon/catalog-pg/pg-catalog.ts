@@ -121,6 +121,8 @@ const SQL = {
   forget: 'DELETE FROM photos WHERE id = ANY($1::text[])',
   markDeleting: `UPDATE photos SET state = 'deleting', state_changed_at = ${DB_NOW}, updated_at = $3
     WHERE id = $1 AND client_id = $2 AND state = 'committed' RETURNING bucket, s3_key`,
+  // Left as it is: its state_changed_at still tells recovery how long the delete has waited.
+  stillDeleting: "SELECT bucket, s3_key FROM photos WHERE id = $1 AND client_id = $2 AND state = 'deleting'",
   deleteRow: "DELETE FROM photos WHERE id = $1 AND state = 'deleting'",
   // FOR UPDATE: no other daemon's write slips between the check of the transition and the update.
   processingStatus: "SELECT processing_status, mime_type FROM photos WHERE id = $1 AND client_id = $2 AND state = 'committed' FOR UPDATE",
@@ -432,8 +434,9 @@ export class PostgresCatalog implements PhotoCatalog {
     const at = this.#now();
     return this.#changing([id], async (client) => {
       const { rows } = await client.query<{ bucket: string; s3_key: string }>(SQL.markDeleting, [id, clientId, at]);
-      if (rows[0] === undefined) throw new NotFoundError(`photo ${id} not found`);
-      return rows[0];
+      const ref = rows[0] ?? (await client.query<{ bucket: string; s3_key: string }>(SQL.stillDeleting, [id, clientId])).rows[0];
+      if (ref === undefined) throw new NotFoundError(`photo ${id} not found`);
+      return ref;
     });
   }
 

@@ -2,7 +2,8 @@
 // rule of DESIGN.md: a row is visible only once its blob is known to exist.
 //   store:  receive body → row `pending` → put blob → row `committed` → answer
 //           (photo-store.ts)
-//   delete: row `deleting` → remove blob → remove row → answer
+//   delete: row `deleting` → remove blob → remove row → answer; a blob that
+//           cannot be removed leaves the row `deleting` and answers UNAVAILABLE
 // Whatever a crash interrupts, recovery finishes or rolls back.
 
 import type { ServedAs } from '../../s3/safe-serving';
@@ -114,17 +115,24 @@ export class StorageCoordinator implements Coordinator {
 
   async deletePhoto(ctx: CallContext, rawId: unknown): Promise<void> {
     const id = parsePhotoId(rawId);
+    // A row already `deleting` (an earlier try that could not remove the object) comes back too: this try finishes it.
     const markDeleting = () => this.catalog.markDeleting(ctx.clientId, id);
     // With records, in the photo's queue: no update's record lands after the delete removed it.
     const ref = await (this.#records === null ? markDeleting() : this.#records.delete(id, markDeleting));
-    // From here the photo is invisible and the intent is durable: if removing the
-    // blob fails, recovery finishes the delete, so the caller's delete stands.
+    // From here the photo is invisible. The delete is acknowledged only once its object is gone:
+    // acknowledged before, a catalog lost while the object remained let `rebuild` bring the photo back.
     try {
       await this.blobs.remove(ref.bucket, ref.s3_key);
-      await this.catalog.deleteRow(id);
     } catch (err) {
-      this.logger.warn({ err, photoId: id }, 'delete left for recovery to finish');
+      this.logger.warn({ err, photoId: id }, 'delete not confirmed: the photo is hidden, its object is still in the blob store');
+      throw new UnavailableError(
+        `photo ${id} is hidden but not yet deleted: its object could not be removed from the blob store (${(err as Error).message}); ` +
+          'send the same delete again once the blob store answers (recovery also finishes it)',
+        { cause: err, details: { photoId: id, retryAfterSeconds: 1 } },
+      );
     }
+    // The object is gone, so nothing can bring the photo back; a row left `deleting` is recovery's to remove.
+    await this.catalog.deleteRow(id).catch((err: unknown) => this.logger.warn({ err, photoId: id }, 'deleted photo\'s row left for recovery to remove'));
     this.metrics.recordDelete();
   }
 

@@ -83,6 +83,8 @@ function prepareWrites(db: Db) {
     forget: db.prepare('DELETE FROM photos WHERE id = ?'),
     markDeleting: db.prepare(`UPDATE photos SET state = 'deleting', state_changed_at = @now, updated_at = @now
       WHERE id = @id AND client_id = @client_id AND state = 'committed' RETURNING bucket, s3_key`),
+    // Left as it is: its state_changed_at still tells recovery how long the delete has waited.
+    stillDeleting: db.prepare("SELECT bucket, s3_key FROM photos WHERE id = @id AND client_id = @client_id AND state = 'deleting'"),
     deleteRow: db.prepare("DELETE FROM photos WHERE id = ? AND state = 'deleting'"),
     recordWritten: db.prepare('UPDATE photos SET record_owed = 0 WHERE id = ? AND updated_at = ? AND record_owed = 1'),
     oweRecord: db.prepare("UPDATE photos SET record_owed = 1 WHERE id = ? AND state = 'committed'"),
@@ -299,11 +301,12 @@ export class Catalog extends CatalogQueries implements PhotoCatalog {
     });
   }
 
-  /** Hides a committed photo and records the intent to delete its blob. */
+  /** Hides a committed photo and records the intent to delete its blob (photo-catalog.ts). */
   markDeleting(clientId: string, id: string): Promise<{ bucket: string; s3_key: string }> {
     return this.#writer.submit(() => {
       this.#cache.evict(id);
-      const ref = this.#writes.markDeleting.get({ id, client_id: clientId, now: now() });
+      const ref =
+        this.#writes.markDeleting.get({ id, client_id: clientId, now: now() }) ?? this.#writes.stillDeleting.get({ id, client_id: clientId });
       if (ref === undefined) throw new NotFoundError(`photo ${id} not found`);
       return ref as { bucket: string; s3_key: string };
     });

@@ -111,7 +111,12 @@ export interface PhotoCatalog extends CatalogBookkeeping {
   discardPending(id: string): Promise<void>;
   /** Recovery's rollback, first step: the pending row becomes `deleting`, so its store can no longer commit it. False when it was not pending any more. */
   abandonPending(id: string): Promise<boolean>;
-  /** Hides a committed photo and records the intent to delete its blob; NotFoundError when there is none. */
+  /**
+   * Hides a committed photo and records the intent to delete its blob. A row
+   * of this client already `deleting` (a delete not yet confirmed: its object
+   * could not be removed) is answered with its reference, unchanged, so the
+   * delete sent again can finish it. NotFoundError when there is neither.
+   */
   markDeleting(clientId: string, id: string): Promise<{ bucket: string; s3_key: string }>;
   /** Removes a row marked `deleting` once its blob is gone; other states are left alone. */
   deleteRow(id: string): Promise<void>;
