@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { CatalogLock } from '../../src/daemon/db/catalog-lock';
 import { StorageClient } from '../../src/sidecar-client/storage-client';
 import { daemonEnv } from '../support/daemon-env';
 import { DAEMON_BIN, spawnDaemon } from '../support/daemon-process';
@@ -83,4 +84,19 @@ test('a daemon killed with SIGKILL leaves no stale lock: the commands run, and t
   const client = new StorageClient({ socketPath: again.socketPath, clientId: 'acme', retry: false });
   t.after(() => client.close());
   assert.equal((await client.searchPhotos({})).total, 1, 'a daemon starts again on it');
+});
+
+test('a refused try in the process that holds the lock does not let it go', (t) => {
+  const file = path.join(tempDir(t), 'storage.db');
+  const held = CatalogLock.take(file, 'a test');
+  t.after(() => held.release());
+  assert.throws(() => CatalogLock.take(file, 'a second try'), { code: 'CATALOG_IN_USE' });
+  // Another process must still find it held: a descriptor of the file closed in this one would have dropped it.
+  const child = spawnSync(
+    process.execPath,
+    ['-e', `require(${JSON.stringify(require.resolve('../../src/daemon/db/catalog-lock'))}).CatalogLock.take(${JSON.stringify(file)}, 'a child')`],
+    { encoding: 'utf8' },
+  );
+  assert.notEqual(child.status, 0);
+  assert.match(child.stderr, /CATALOG_IN_USE|is locked/);
 });

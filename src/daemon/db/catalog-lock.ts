@@ -45,8 +45,14 @@ export class CatalogLock {
   static take(sqlitePath: string, doing: string): CatalogLock {
     const file = `${sqlitePath}.lock`;
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    // Made 0600 before SQLite opens it, whatever the umask; a file left by an earlier run keeps its mode, so set it again.
-    fs.closeSync(fs.openSync(file, 'a', 0o600));
+    // Made 0600 before SQLite opens it, whatever the umask; a file left by an earlier run keeps its mode, so set it
+    // again, by path. Never opened here once it exists: closing any descriptor of a file drops every fcntl lock this
+    // process holds on it, so an open and close beside a daemon holding the lock in this process would let it go.
+    try {
+      fs.closeSync(fs.openSync(file, 'wx', 0o600));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
     fs.chmodSync(file, 0o600);
     // timeout 0: a held lock answers SQLITE_BUSY at once, instead of after better-sqlite3's default wait of 5 s.
     const db = new Database(file, { timeout: 0 });
