@@ -49,6 +49,16 @@ export async function whileDaemonStopped<T>(config: DaemonConfig, command: strin
   }
 }
 
+/**
+ * Fails when SQLITE_PATH names a directory: moving "the catalog" aside would
+ * move that directory, with whatever it holds, and put a file in its place.
+ */
+export function assertCatalogPathIsFile(config: DaemonConfig): void {
+  if (fs.statSync(config.sqlitePath, { throwIfNoEntry: false })?.isDirectory() === true) {
+    throw new RefusedError(`${config.sqlitePath} is a directory, not a catalog file: point SQLITE_PATH (or STORAGED_DATA_DIR) at the catalog file`);
+  }
+}
+
 function photoCount(file: string): number {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
@@ -64,6 +74,7 @@ export function runRebuild(config: DaemonConfig, force: boolean): Promise<Rebuil
 }
 
 async function rebuild(config: DaemonConfig, force: boolean): Promise<RebuildReport> {
+  assertCatalogPathIsFile(config);
   if (fs.existsSync(config.sqlitePath)) {
     let photos: number;
     try {

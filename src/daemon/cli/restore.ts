@@ -19,7 +19,7 @@ import { adoptMissingObjects, type AdoptionReport } from '../recovery/adopt-obje
 import { recover, type RecoveryReport } from '../recovery/recovery';
 import { backupStoreOf } from './backup';
 import { moveDatabaseAside } from '../db/open-database';
-import { RefusedError, whileDaemonStopped } from './rebuild';
+import { assertCatalogPathIsFile, RefusedError, whileDaemonStopped } from './rebuild';
 
 export interface RestoreReport {
   restoredFrom: BackupManifest;
@@ -58,6 +58,7 @@ export function runRestore(config: DaemonConfig, which: string): Promise<Restore
 }
 
 async function restore(config: DaemonConfig, which: string): Promise<RestoreReport> {
+  assertCatalogPathIsFile(config);
   const { logger, target } = backupStoreOf(config, 'storaged-restore');
   const { blobs } = target;
   await blobs.ping();
