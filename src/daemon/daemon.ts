@@ -36,6 +36,7 @@ import { largestBodyLimit } from './validation/body-limits';
 import { BACKUP_BUCKET } from './backup/catalog-backups';
 import { BackupScheduler } from './backup/backup-scheduler';
 import { UpdateRecords } from './update-records/update-records';
+import { CatalogLock } from './db/catalog-lock';
 
 export const STORAGED_VERSION: string = require('../../../package.json').version;
 
@@ -51,6 +52,8 @@ export class Daemon {
   #stopCountingSpares: Array<() => void> = [];
   /** The SQLite engine's update records; null on PostgreSQL. */
   #updateRecords: UpdateRecords | null = null;
+  /** Held while the daemon runs on a SQLite catalog (catalog-lock.ts); null on PostgreSQL. */
+  #catalogLock: CatalogLock | null = null;
 
   private constructor(
     readonly config: DaemonConfig,
@@ -69,12 +72,20 @@ export class Daemon {
     const startedAt = performance.now();
     await fs.promises.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     await fs.promises.mkdir(path.dirname(config.sqlitePath), { recursive: true, mode: 0o700 });
-    const staleSpool = await clearStaleSpool(config.spoolDir);
-    if (staleSpool > 0) logger.info({ removed: staleSpool }, 'removed spool files left by an earlier run');
-    const staleSnapshots = await clearStaleSnapshots(config.spoolDir);
-    if (staleSnapshots > 0) logger.info({ removed: staleSnapshots }, 'removed catalog snapshots left by backups that were killed');
-
-    const pool = createWorkerPool(config.workerThreads, config.workerNice);
+    // The SQLite catalog is this process's until it exits (catalog-lock.ts), taken before the spool is
+    // cleared: a second daemon on the same files would clear the first one's stores in progress.
+    const catalogLock = config.postgres === null ? CatalogLock.take(config.sqlitePath, 'starting a daemon on it') : null;
+    let pool: Piscina;
+    try {
+      const staleSpool = await clearStaleSpool(config.spoolDir);
+      if (staleSpool > 0) logger.info({ removed: staleSpool }, 'removed spool files left by an earlier run');
+      const staleSnapshots = await clearStaleSnapshots(config.spoolDir);
+      if (staleSnapshots > 0) logger.info({ removed: staleSnapshots }, 'removed catalog snapshots left by backups that were killed');
+      pool = createWorkerPool(config.workerThreads, config.workerNice);
+    } catch (err) {
+      catalogLock?.release();
+      throw err;
+    }
     let catalog: PhotoCatalog;
     try {
       catalog =
@@ -98,9 +109,11 @@ export class Daemon {
             });
     } catch (err) {
       await pool.close();
+      catalogLock?.release();
       throw err;
     }
-    const cleanups: Array<() => Promise<unknown> | unknown> = [() => pool.close(), () => catalog.close()];
+    // Run in reverse: the lock goes last, once nothing of this process uses the catalog.
+    const cleanups: Array<() => Promise<unknown> | unknown> = [() => catalogLock?.release(), () => pool.close(), () => catalog.close()];
     try {
       const handlers: RouteHandler[] = [];
       let http: HttpServer | null = null;
@@ -266,6 +279,7 @@ export class Daemon {
       const daemon = new Daemon(config, catalog, blobs, coordinator, http, httpUrl, socket, pool, backups, logger);
       daemon.#updateRecords = updateRecords;
       daemon.#stopCountingSpares = stopCountingSpares;
+      daemon.#catalogLock = catalogLock;
       backups.start();
       daemon.#runRecovery();
       daemon.#scheduleRecovery();
@@ -342,6 +356,7 @@ export class Daemon {
     await this.pool.close();
     // The slot pools are the process's: they stop counting in this budget, and their idle timers stop.
     for (const stop of this.#stopCountingSpares) stop();
+    this.#catalogLock?.release();
     this.logger.info('storaged stopped');
   }
 }

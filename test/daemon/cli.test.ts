@@ -137,3 +137,24 @@ test('rebuild where only the lost catalog\'s WAL file is left does not let SQLit
   }
   assert.ok(fs.readdirSync(dir).some((f) => f.includes('before-rebuild') && f.endsWith('-wal')), 'the stale WAL was kept aside, not deleted');
 });
+
+test('restore and rebuild refuse an SQLITE_PATH that is a directory instead of moving the directory aside', (t) => {
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, 'blobs'));
+  const env = daemonEnv(dir, null);
+  const file = path.join(dir, 'storage.db');
+  assert.equal(run(['rebuild'], env).status, 0, 'an empty catalog to back up');
+  const backup = run(['backup'], env);
+  assert.equal(backup.status, 0, backup.stderr);
+  for (const ext of ['', '-wal', '-shm']) fs.rmSync(file + ext, { force: true });
+  // A mistaken SQLITE_PATH (or a volume mounted at the file's name): a directory with someone's files in it.
+  fs.mkdirSync(file);
+  fs.writeFileSync(path.join(file, 'keep-me'), 'x');
+  for (const args of [['restore'], ['rebuild'], ['rebuild', '--force']]) {
+    const r = run(args, env);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^storaged: .*storage\.db is a directory, not a catalog file.*SQLITE_PATH/, args.join(' '));
+    assert.equal(fs.readFileSync(path.join(file, 'keep-me'), 'utf8'), 'x', `${args.join(' ')}: the directory is left where it was`);
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('before-')), [], `${args.join(' ')}: nothing moved aside`);
+  }
+});

@@ -14,7 +14,7 @@ import type { DaemonConfig } from '../config/daemon-config';
 import { Catalog } from '../db/catalog';
 import { ReadOnlyCatalog } from '../db/catalog-queries';
 import { recover, type RecoveryReport } from '../recovery/recovery';
-import { assertDaemonStopped } from '../cli/rebuild';
+import { whileDaemonStopped } from '../cli/rebuild';
 import { UpdateRecords } from '../update-records/update-records';
 import { checkConsistency, type CheckReport } from './consistency-check';
 import { oweRecordsBehind } from './record-check';
@@ -41,17 +41,18 @@ export async function runCheck(config: DaemonConfig, options: { verifyChecksums:
     await blobs.ping();
     if (options.repair) {
       // Recovery in another process cannot see a running daemon's stores in flight.
-      await assertDaemonStopped(config, 'check --repair');
-      await catalog.close();
-      const writable = Catalog.open({ path: config.sqlitePath, logger });
-      try {
-        const recovered = await recover(writable, blobs, { ...config.recovery, namespace: config.namespace, sweep: 'full' }, logger);
-        const behind = await oweRecordsBehind(writable, blobs, config.namespace);
-        const recordsWritten = await new UpdateRecords(writable, blobs, config.namespace, logger).settleOwed();
-        repaired = { ...recovered, recordsBehind: behind.behind.count, recordsWritten };
-      } finally {
-        await writable.close();
-      }
+      repaired = await whileDaemonStopped(config, 'check --repair', async () => {
+        await catalog.close();
+        const writable = Catalog.open({ path: config.sqlitePath, logger });
+        try {
+          const recovered = await recover(writable, blobs, { ...config.recovery, namespace: config.namespace, sweep: 'full' }, logger);
+          const behind = await oweRecordsBehind(writable, blobs, config.namespace);
+          const recordsWritten = await new UpdateRecords(writable, blobs, config.namespace, logger).settleOwed();
+          return { ...recovered, recordsBehind: behind.behind.count, recordsWritten };
+        } finally {
+          await writable.close();
+        }
+      });
       catalog = ReadOnlyCatalog.open(config.sqlitePath);
     }
     const report = await checkConsistency(catalog, blobs, {

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { copySqliteToPostgres, CopyRefusedError, type CopyReport } from '../catalog-pg/copy-from-sqlite';
 import type { DaemonConfig } from '../config/daemon-config';
 import type { Logger } from '../logger';
-import { assertDaemonStopped, RefusedError } from './rebuild';
+import { RefusedError, whileDaemonStopped } from './rebuild';
 import * as fs from 'node:fs';
 
 /** How long to wait for PostgreSQL to accept the connection before giving up with a clear error. */
@@ -149,7 +149,10 @@ export async function runMigrateCatalog(config: DaemonConfig, to: string, replac
   const shown = redactUrl(url);
   if (!fs.existsSync(config.sqlitePath)) throw new RefusedError(`no SQLite catalog at ${config.sqlitePath} (check SQLITE_PATH / STORAGED_DATA_DIR)`);
   // A daemon still writing would add rows after the snapshot, and they would be left behind.
-  await assertDaemonStopped(config, 'migrate-catalog');
+  return whileDaemonStopped(config, 'migrate-catalog', () => migrate(config, url, shown, replace));
+}
+
+async function migrate(config: DaemonConfig, url: string, shown: string, replace: boolean): Promise<MigrateCatalogReport> {
   const started = performance.now();
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // A connection lost mid-copy surfaces through the pending query; this only keeps the event from crashing the process.

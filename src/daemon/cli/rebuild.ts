@@ -14,6 +14,7 @@ import { Catalog } from '../db/catalog';
 import { moveDatabaseAside, renameDatabase } from '../db/open-database';
 import { adoptMissingObjects, type AdoptionReport } from '../recovery/adopt-objects';
 import { somebodyListens } from '../socket/socket-path';
+import { CatalogInUseError, CatalogLock } from '../db/catalog-lock';
 
 export interface RebuildReport extends AdoptionReport {
   database: string;
@@ -24,10 +25,37 @@ export interface RebuildReport extends AdoptionReport {
 /** Thrown for what the operator must change before trying again (exit 2, one line). */
 export class RefusedError extends Error {}
 
-/** Fails unless the daemon is stopped: rebuild and restore replace the database under it otherwise. */
-export async function assertDaemonStopped(config: DaemonConfig, command: string): Promise<void> {
+/**
+ * Runs `work` with the catalog held by this process (catalog-lock.ts), which
+ * a running daemon holds whatever its socket: rebuild, restore, migrate and
+ * repair replace or rewrite the database under it otherwise. Refused while
+ * the daemon's socket answers (the plainer message) or anything holds the lock.
+ */
+export async function whileDaemonStopped<T>(config: DaemonConfig, command: string, work: () => Promise<T>): Promise<T> {
   if (fs.existsSync(config.socketPath) && (await somebodyListens(config.socketPath))) {
     throw new RefusedError(`the daemon is running (its socket ${config.socketPath} answers); stop it before ${command}`);
+  }
+  let lock: CatalogLock;
+  try {
+    lock = CatalogLock.take(config.sqlitePath, command);
+  } catch (err) {
+    if (err instanceof CatalogInUseError) throw new RefusedError(err.message);
+    throw err;
+  }
+  try {
+    return await work();
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Fails when SQLITE_PATH names a directory: moving "the catalog" aside would
+ * move that directory, with whatever it holds, and put a file in its place.
+ */
+export function assertCatalogPathIsFile(config: DaemonConfig): void {
+  if (fs.statSync(config.sqlitePath, { throwIfNoEntry: false })?.isDirectory() === true) {
+    throw new RefusedError(`${config.sqlitePath} is a directory, not a catalog file: point SQLITE_PATH (or STORAGED_DATA_DIR) at the catalog file`);
   }
 }
 
@@ -41,8 +69,12 @@ function photoCount(file: string): number {
   }
 }
 
-export async function runRebuild(config: DaemonConfig, force: boolean): Promise<RebuildReport> {
-  await assertDaemonStopped(config, 'a rebuild');
+export function runRebuild(config: DaemonConfig, force: boolean): Promise<RebuildReport> {
+  return whileDaemonStopped(config, 'a rebuild', () => rebuild(config, force));
+}
+
+async function rebuild(config: DaemonConfig, force: boolean): Promise<RebuildReport> {
+  assertCatalogPathIsFile(config);
   if (fs.existsSync(config.sqlitePath)) {
     let photos: number;
     try {

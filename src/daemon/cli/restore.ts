@@ -19,7 +19,7 @@ import { adoptMissingObjects, type AdoptionReport } from '../recovery/adopt-obje
 import { recover, type RecoveryReport } from '../recovery/recovery';
 import { backupStoreOf } from './backup';
 import { moveDatabaseAside } from '../db/open-database';
-import { assertDaemonStopped, RefusedError } from './rebuild';
+import { assertCatalogPathIsFile, RefusedError, whileDaemonStopped } from './rebuild';
 
 export interface RestoreReport {
   restoredFrom: BackupManifest;
@@ -53,8 +53,12 @@ function checkUsable(file: string, manifest: BackupManifest): void {
   }
 }
 
-export async function runRestore(config: DaemonConfig, which: string): Promise<RestoreReport> {
-  await assertDaemonStopped(config, 'a restore');
+export function runRestore(config: DaemonConfig, which: string): Promise<RestoreReport> {
+  return whileDaemonStopped(config, 'a restore', () => restore(config, which));
+}
+
+async function restore(config: DaemonConfig, which: string): Promise<RestoreReport> {
+  assertCatalogPathIsFile(config);
   const { logger, target } = backupStoreOf(config, 'storaged-restore');
   const { blobs } = target;
   await blobs.ping();
