@@ -174,3 +174,37 @@ test('a failing backup is counted in /metrics and shown in /ready, and the daemo
   const client = clientOf(t, daemon);
   assert.ok((await store(client, 'still.png')).id);
 });
+
+test("a lost catalog's backups outlive the keep count: the daemon's new catalog prunes only its own", { timeout: 120_000 }, async (t) => {
+  const dataDir = tempDir(t);
+  const env = daemonEnv(dataDir, null, { STORAGED_TOKENS: TOKENS, BACKUP_INTERVAL: '0', STORAGED_BACKUP_KEEP: '2' });
+  let daemon = await spawnDaemon(t, env);
+  let client = clientOf(t, daemon);
+  const stored = [await store(client, 'kept1.png'), await store(client, 'kept2.png')];
+  await client.close();
+  assert.equal(await daemon.stop('SIGTERM'), 0);
+  const good = [storaged(env, 'backup'), storaged(env, 'backup')];
+  for (const b of good) assert.equal(b.status, 0, b.stderr);
+
+  // The database file is lost; the next daemon starts on an empty catalog and is backed up past the keep count.
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(dataDir, `storage.db${suffix}`), { force: true });
+  daemon = await spawnDaemon(t, env);
+  assert.equal(await daemon.stop('SIGTERM'), 0);
+  for (let i = 0; i < 3; i++) assert.equal(storaged(env, 'backup').status, 0);
+
+  const listed = storaged(env, 'backup', '--list').report as Array<{ name: string; catalogId: string }>;
+  const lost = good.map((b) => b.report.name as string);
+  assert.deepEqual(
+    listed.filter((m) => m.catalogId === good[0]!.report.catalogId).map((m) => m.name),
+    [...lost].reverse(),
+    "the lost catalog's backups are all still there",
+  );
+  const empty = listed.filter((m) => m.catalogId !== good[0]!.report.catalogId);
+  assert.equal(empty.length, 2, "the new catalog's own backups are pruned to STORAGED_BACKUP_KEEP");
+
+  const r = storaged(env, 'restore', '--from', lost[1]!);
+  assert.equal(r.status, 0, r.stderr);
+  daemon = await spawnDaemon(t, env);
+  client = clientOf(t, daemon);
+  for (const photo of stored) assert.equal((await client.getPhoto(photo.id))?.id, photo.id);
+});

@@ -1,7 +1,8 @@
 // Backups of the catalog in the blob store: a consistent snapshot of the
 // database (snapshot-database.ts) uploaded to the `backups` bucket under the
 // daemon's namespace, beside a small manifest that says what it is (time,
-// schema version, size, sha256, catalog id). The newest `keep` are kept.
+// schema version, size, sha256, catalog id). The newest `keep` of each
+// catalog are kept.
 // Restore fetches one back and checks it against its manifest before use.
 
 import { createHash, randomUUID } from 'node:crypto';
@@ -129,7 +130,8 @@ async function readManifest(blobs: BlobStore, key: string): Promise<BackupManife
     const valid =
       typeof m.name === 'string' && NAME.test(m.name) && typeof m.createdAt === 'string' && Number.isSafeInteger(m.schemaVersion) &&
       Number.isSafeInteger(m.size) && typeof m.sha256 === 'string' && /^[0-9a-f]{64}$/.test(m.sha256);
-    return valid ? m : null;
+    // Manifests from before catalog ids have none: those are counted as one catalog.
+    return valid ? { ...m, catalogId: typeof m.catalogId === 'string' ? m.catalogId : null } : null;
   } catch {
     return null;
   }
@@ -147,8 +149,21 @@ export async function listBackups({ blobs, namespace }: BackupTarget): Promise<B
   return found.sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
 }
 
+/**
+ * Removes each catalog's backups past its newest `keep`. Counted per catalog
+ * id: a daemon that lost its database file starts on a new, empty catalog,
+ * and counting every backup together would have its hourly backups of that
+ * empty catalog push out the lost one's within `keep` hours, while they are
+ * the quickest way back (`restore`). A catalog that is gone makes no new
+ * backups, so what it leaves is bounded by `keep`; the operator removes it.
+ */
 export async function pruneBackups(target: BackupTarget, keep: number): Promise<number> {
-  const old = (await listBackups(target)).slice(keep);
+  const seen = new Map<string | null, number>();
+  const old = (await listBackups(target)).filter((m) => {
+    const newer = seen.get(m.catalogId) ?? 0;
+    seen.set(m.catalogId, newer + 1);
+    return newer >= keep;
+  });
   for (const m of old) {
     // The manifest first: a half-pruned backup is never listed as usable.
     await target.blobs.remove(BACKUP_BUCKET, keyOf(target.namespace, m.name, 'json'));
