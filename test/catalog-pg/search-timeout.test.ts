@@ -31,8 +31,13 @@ const BATCH_ROWS = 20_000;
 const BROAD = { query: 'i', limit: 1000, sort: { field: 'size', order: 'desc' } } as const;
 /** The smallest STORAGED_SEARCH_TIMEOUT_MS the daemon accepts. */
 const TINY_MS = 10;
-/** Both of a catalog's bounds, where they are equal: room to reach the server, far less than the broad search. */
-const EQUAL_MS = 50;
+/**
+ * Both of a catalog's bounds, where they are equal: room to connect and open
+ * on a loaded machine (50 ms was not, at a load average of 7: the open itself
+ * timed out, UNAVAILABLE), far less than the broad search (~1 s idle, slower
+ * under the same load).
+ */
+const EQUAL_MS = 300;
 
 /** BIG_ROWS committed photos of `clientId`, written straight into the (migrated) database at `url`. */
 async function fillCatalog(url: string, clientId: string): Promise<void> {
