@@ -17,6 +17,8 @@ import { Catalog } from '../db/catalog';
 import { DEFAULT_MIGRATIONS_DIR, readMigrationFiles } from '../db/migrations';
 import { adoptMissingObjects, type AdoptionReport } from '../recovery/adopt-objects';
 import { recover, type RecoveryReport } from '../recovery/recovery';
+import type { BlobStore } from '../blobs/blob-store';
+import type { Logger } from '../logger';
 import { backupStoreOf } from './backup';
 import { moveDatabaseAside } from '../db/open-database';
 import { assertCatalogPathIsFile, RefusedError, whileDaemonStopped } from './rebuild';
@@ -64,36 +66,19 @@ async function restore(config: DaemonConfig, which: string): Promise<RestoreRepo
   await blobs.ping();
   const manifest = await findBackup(target, which);
 
-  // Fetched and checked beside the database, so the switch is one rename on one file system.
+  // Fetched, checked and reconciled beside the database, so that the switch
+  // is one rename on one file system and happens only once all of it worked:
+  // a restore that fails on the way (the blob store lost while it looks at
+  // every row) leaves the catalog that was there as it was.
   fs.mkdirSync(path.dirname(config.sqlitePath), { recursive: true, mode: 0o700 });
   const temp = path.join(path.dirname(config.sqlitePath), `.restore-${randomUUID()}.sqlite`);
-  let movedAside: string | null = null;
   try {
     await fetchBackup(target, manifest, temp);
     checkUsable(temp, manifest);
-    movedAside = moveDatabaseAside(config.sqlitePath, 'before-restore');
+    const { settled, gone, readopted } = await reconcile(temp, blobs, config.namespace, logger);
+    foldWal(temp);
+    const movedAside = moveDatabaseAside(config.sqlitePath, 'before-restore');
     fs.renameSync(temp, config.sqlitePath);
-  } finally {
-    fs.rmSync(temp, { force: true });
-  }
-
-  const catalog = Catalog.open({ path: config.sqlitePath, logger });
-  try {
-    // Nothing of a stopped daemon is in flight: every unfinished row can be settled now.
-    const settled = await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: 0, sweep: 'none' }, logger);
-    const gone: string[] = [];
-    for (let after = 0; ; ) {
-      const page = await catalog.committedRowsAfter(after, 500);
-      if (page.length === 0) break;
-      const missing: string[] = [];
-      for (const row of page) {
-        after = row.seq;
-        if ((await blobs.stat(row.bucket, row.s3_key)) === null) missing.push(row.id);
-      }
-      await catalog.forgetRows(missing);
-      gone.push(...missing);
-    }
-    const readopted = await adoptMissingObjects(catalog, blobs, { namespace: config.namespace, logger });
     return {
       restoredFrom: manifest,
       database: config.sqlitePath,
@@ -109,6 +94,46 @@ async function restore(config: DaemonConfig, which: string): Promise<RestoreRepo
           : `, except ${readopted.recordFieldsRefused === 1 ? "1 field today's rules refuse" : `${readopted.recordFieldsRefused} fields today's rules refuse`} (readopted.refusedRecordFields): ${readopted.recordFieldsRefused === 1 ? 'it kept the value its' : 'those kept the value their'} row had`),
     };
   } finally {
+    for (const file of [temp, `${temp}-wal`, `${temp}-shm`]) fs.rmSync(file, { force: true });
+  }
+}
+
+/** Settles the restored file's unfinished rows, drops rows whose object is gone, adopts objects stored since. */
+async function reconcile(file: string, blobs: BlobStore, namespace: string, logger: Logger) {
+  const catalog = Catalog.open({ path: file, logger });
+  try {
+    // Nothing of a stopped daemon is in flight: every unfinished row can be settled now.
+    const settled = await recover(catalog, blobs, { pendingTimeoutMs: 0, orphanGraceMs: 0, sweep: 'none' }, logger);
+    const gone: string[] = [];
+    for (let after = 0; ; ) {
+      const page = await catalog.committedRowsAfter(after, 500);
+      if (page.length === 0) break;
+      const missing: string[] = [];
+      for (const row of page) {
+        after = row.seq;
+        if ((await blobs.stat(row.bucket, row.s3_key)) === null) missing.push(row.id);
+      }
+      await catalog.forgetRows(missing);
+      gone.push(...missing);
+    }
+    const readopted = await adoptMissingObjects(catalog, blobs, { namespace, logger });
+    return { settled, gone, readopted };
+  } finally {
     await catalog.close();
   }
+}
+
+/**
+ * Checkpoints the file's WAL into it and removes the WAL, so that the file
+ * renamed into place is the whole database: a -wal left under the temporary
+ * name would not follow it, and its last writes would be lost.
+ */
+function foldWal(file: string): void {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+  if (fs.existsSync(`${file}-wal`)) throw new Error(`the restored catalog's WAL (${file}-wal) could not be folded into it`);
 }
