@@ -194,7 +194,7 @@ async function main(argv: string[]): Promise<void> {
     daemon = await Daemon.start(config, logger);
   } catch (err) {
     logger.fatal({ err }, 'storaged could not start');
-    fail(err instanceof Error ? err.message : String(err), 1);
+    fail(err instanceof Error ? err.message : String(err), err instanceof ConfigError ? EX_CONFIG : 1);
   }
   if (requested !== null) stop(requested);
 }

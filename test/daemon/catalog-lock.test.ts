@@ -100,3 +100,23 @@ test('a refused try in the process that holds the lock does not let it go', (t) 
   assert.notEqual(child.status, 0);
   assert.match(child.stderr, /CATALOG_IN_USE|is locked/);
 });
+
+test('an SQLITE_PATH that is a directory stops the daemon at start with a configuration error, and no command leaves a lock file beside it', (t) => {
+  const dataDir = tempDir(t);
+  const env = daemonEnv(dataDir, null);
+  // A mistaken SQLITE_PATH (or a volume mounted at the file's name): a directory with someone's files in it.
+  const file = path.join(dataDir, 'storage.db');
+  fs.mkdirSync(file);
+  fs.writeFileSync(path.join(file, 'keep-me'), 'x');
+  const started = storaged(env);
+  assert.equal(started.status, 78, `EX_CONFIG, which the unit does not restart: ${started.stderr}`);
+  assert.match(started.stderr, /storage\.db is a directory, not a catalog file.*SQLITE_PATH/);
+  assert.doesNotMatch(started.stderr, /EISDIR|\n\s+at /, 'a message, not a stack');
+  for (const args of [['restore'], ['rebuild'], ['check'], ['check', '--repair'], ['migrate-catalog', '--to', 'postgres://u@127.0.0.1:1/x']]) {
+    const r = storaged(env, ...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /storage\.db is a directory, not a catalog file/, args.join(' '));
+  }
+  assert.deepEqual(fs.readdirSync(dataDir).filter((f) => f.startsWith('storage.db')), ['storage.db'], 'no storage.db.lock or anything else made beside it');
+  assert.deepEqual(fs.readdirSync(file), ['keep-me']);
+});

@@ -15,6 +15,7 @@ import { Catalog } from '../db/catalog';
 import { ReadOnlyCatalog } from '../db/catalog-queries';
 import { recover, type RecoveryReport } from '../recovery/recovery';
 import { whileDaemonStopped } from '../cli/rebuild';
+import { refuseDirectoryCatalog } from '../db/catalog-lock';
 import { UpdateRecords } from '../update-records/update-records';
 import { checkConsistency, type CheckReport } from './consistency-check';
 import { oweRecordsBehind } from './record-check';
@@ -30,6 +31,7 @@ export interface CheckOutcome extends CheckReport {
 }
 
 export async function runCheck(config: DaemonConfig, options: { verifyChecksums: boolean; repair: boolean }): Promise<CheckOutcome> {
+  refuseDirectoryCatalog(config.sqlitePath);
   if (!fs.existsSync(config.sqlitePath)) throw new Error(`no database at ${config.sqlitePath} (check SQLITE_PATH / STORAGED_DATA_DIR)`);
   // Diagnostics go to stderr so stdout stays one JSON document.
   const logger = pino({ name: 'storaged-check', level: 'warn' }, pino.destination(2));

@@ -14,6 +14,7 @@ import { Catalog } from '../db/catalog';
 import { moveDatabaseAside, renameDatabase } from '../db/open-database';
 import { adoptMissingObjects, type AdoptionReport } from '../recovery/adopt-objects';
 import { somebodyListens } from '../socket/socket-path';
+import { ConfigError } from '../config/config-error';
 import { CatalogInUseError, CatalogLock } from '../db/catalog-lock';
 
 export interface RebuildReport extends AdoptionReport {
@@ -39,23 +40,13 @@ export async function whileDaemonStopped<T>(config: DaemonConfig, command: strin
   try {
     lock = CatalogLock.take(config.sqlitePath, command);
   } catch (err) {
-    if (err instanceof CatalogInUseError) throw new RefusedError(err.message);
+    if (err instanceof CatalogInUseError || err instanceof ConfigError) throw new RefusedError(err.message);
     throw err;
   }
   try {
     return await work();
   } finally {
     lock.release();
-  }
-}
-
-/**
- * Fails when SQLITE_PATH names a directory: moving "the catalog" aside would
- * move that directory, with whatever it holds, and put a file in its place.
- */
-export function assertCatalogPathIsFile(config: DaemonConfig): void {
-  if (fs.statSync(config.sqlitePath, { throwIfNoEntry: false })?.isDirectory() === true) {
-    throw new RefusedError(`${config.sqlitePath} is a directory, not a catalog file: point SQLITE_PATH (or STORAGED_DATA_DIR) at the catalog file`);
   }
 }
 
@@ -74,7 +65,6 @@ export function runRebuild(config: DaemonConfig, force: boolean): Promise<Rebuil
 }
 
 async function rebuild(config: DaemonConfig, force: boolean): Promise<RebuildReport> {
-  assertCatalogPathIsFile(config);
   if (fs.existsSync(config.sqlitePath)) {
     let photos: number;
     try {

@@ -21,7 +21,7 @@ import type { BlobStore } from '../blobs/blob-store';
 import type { Logger } from '../logger';
 import { backupStoreOf } from './backup';
 import { moveDatabaseAside } from '../db/open-database';
-import { assertCatalogPathIsFile, RefusedError, whileDaemonStopped } from './rebuild';
+import { RefusedError, whileDaemonStopped } from './rebuild';
 
 export interface RestoreReport {
   restoredFrom: BackupManifest;
@@ -60,7 +60,6 @@ export function runRestore(config: DaemonConfig, which: string): Promise<Restore
 }
 
 async function restore(config: DaemonConfig, which: string): Promise<RestoreReport> {
-  assertCatalogPathIsFile(config);
   const { logger, target } = backupStoreOf(config, 'storaged-restore');
   const { blobs } = target;
   await blobs.ping();

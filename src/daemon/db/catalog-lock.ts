@@ -17,6 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
+import { ConfigError } from '../config/config-error';
 
 /** Another process holds the catalog: a running daemon (whatever its socket) or an operator command. */
 export class CatalogInUseError extends Error {
@@ -32,6 +33,18 @@ export class CatalogInUseError extends Error {
   }
 }
 
+/**
+ * Throws ConfigError when SQLITE_PATH names a directory (a mistaken path, or a
+ * volume mounted at the file's name): SQLite would fail with a bare I/O error,
+ * and a command that moves "the catalog" aside would move that directory,
+ * with whatever it holds, and put a file in its place.
+ */
+export function refuseDirectoryCatalog(sqlitePath: string): void {
+  if (fs.statSync(sqlitePath, { throwIfNoEntry: false })?.isDirectory() === true) {
+    throw new ConfigError('SQLITE_PATH', `${sqlitePath} is a directory, not a catalog file: point SQLITE_PATH (or STORAGED_DATA_DIR) at the catalog file`);
+  }
+}
+
 export class CatalogLock {
   readonly file: string;
   readonly #db: Database.Database;
@@ -41,8 +54,14 @@ export class CatalogLock {
     this.#db = db;
   }
 
-  /** Takes the lock beside `sqlitePath` at once, or throws CatalogInUseError (`doing`: what the lock is for, for its message). */
+  /**
+   * Takes the lock beside `sqlitePath` at once, or throws CatalogInUseError
+   * (`doing`: what the lock is for, for its message), or ConfigError when
+   * `sqlitePath` names a directory.
+   */
   static take(sqlitePath: string, doing: string): CatalogLock {
+    // Before anything is made beside it: a lock file left next to a mistaken path would be one more thing to clean up.
+    refuseDirectoryCatalog(sqlitePath);
     const file = `${sqlitePath}.lock`;
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     // Made 0600 before SQLite opens it, whatever the umask; a file left by an earlier run keeps its mode, so set it
