@@ -2,6 +2,7 @@
 // `storaged`: runs the daemon with settings from the environment.
 
 import { ConfigError } from './config/config-error';
+import { CatalogPathIsDirectory } from './db/catalog-lock';
 import { loadConfig } from './config/daemon-config';
 import { runCheck } from './check/run-check';
 import { parseArgs } from 'node:util';
@@ -194,7 +195,7 @@ async function main(argv: string[]): Promise<void> {
     daemon = await Daemon.start(config, logger);
   } catch (err) {
     logger.fatal({ err }, 'storaged could not start');
-    fail(err instanceof Error ? err.message : String(err), err instanceof ConfigError ? EX_CONFIG : 1);
+    fail(err instanceof Error ? err.message : String(err), err instanceof CatalogPathIsDirectory ? EX_CONFIG : 1);
   }
   if (requested !== null) stop(requested);
 }

@@ -40,8 +40,14 @@ export class CatalogInUseError extends Error {
  * with whatever it holds, and put a file in its place.
  */
 export function refuseDirectoryCatalog(sqlitePath: string): void {
-  if (fs.statSync(sqlitePath, { throwIfNoEntry: false })?.isDirectory() === true) {
-    throw new ConfigError('SQLITE_PATH', `${sqlitePath} is a directory, not a catalog file: point SQLITE_PATH (or STORAGED_DATA_DIR) at the catalog file`);
+  if (fs.statSync(sqlitePath, { throwIfNoEntry: false })?.isDirectory() === true) throw new CatalogPathIsDirectory(sqlitePath);
+}
+
+/** A daemon exits EX_CONFIG on it (a restart cannot help), unlike a node id in use, which frees itself. */
+export class CatalogPathIsDirectory extends ConfigError {
+  constructor(sqlitePath: string) {
+    super('SQLITE_PATH', `${sqlitePath} is a directory, not a catalog file: point SQLITE_PATH (or STORAGED_DATA_DIR) at the catalog file`);
+    this.name = 'CatalogPathIsDirectory';
   }
 }
 
