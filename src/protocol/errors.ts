@@ -57,6 +57,15 @@ export class StorageError extends Error {
 
 type Opts = { cause?: unknown; details?: Record<string, unknown> };
 
+/**
+ * An error that also carries a message written for a caller outside the host,
+ * naming nothing inside the daemon: the gateway sends it in place of the
+ * generic message it gives that code (the full one goes to the log).
+ */
+export interface CallerMessage {
+  readonly callerMessage: string;
+}
+
 export class ValidationError extends StorageError {
   constructor(message: string, opts: Opts = {}) {
     super(ErrorCodes.VALIDATION, message, opts);

@@ -30,6 +30,8 @@ test('with MinIO down, writes are 503, /ready is 503 naming the blob store, /hea
   assert.equal(deleting.status, 503);
   assert.equal(deleting.body.error.code, 'UNAVAILABLE');
   assert.equal(deleting.headers['retry-after'], '1');
+  // The caller is told what happened and what to do, which the generic outage message did not say.
+  assert.match(deleting.body.error.message, new RegExp(`photo ${doomed.body.id} is hidden but not yet deleted.*send the same delete again`));
   assert.doesNotMatch(JSON.stringify(deleting.body), /127\.0\.0\.1|:\d{4,5}|minio/i, 'the error leaks the blob store address');
   assert.equal((await g.json('GET', `/photos/${doomed.body.id}`)).status, 404, 'hidden meanwhile');
 

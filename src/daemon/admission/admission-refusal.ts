@@ -4,9 +4,9 @@
 // gateway too, since it names the setting an operator would raise and says
 // nothing about the daemon's insides.
 
-import { UnavailableError } from '../../protocol/errors';
+import { UnavailableError, type CallerMessage } from '../../protocol/errors';
 
-export class AdmissionRefusal extends UnavailableError {
+export class AdmissionRefusal extends UnavailableError implements CallerMessage {
   /** Seconds a caller should wait before it tries again (HTTP Retry-After). */
   readonly retryAfterSeconds: number;
 
@@ -14,5 +14,9 @@ export class AdmissionRefusal extends UnavailableError {
     super(message, { details: { retryAfterSeconds } });
     this.name = 'AdmissionRefusal';
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+
+  get callerMessage(): string {
+    return this.message;
   }
 }

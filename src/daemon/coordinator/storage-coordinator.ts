@@ -7,7 +7,7 @@
 // Whatever a crash interrupts, recovery finishes or rolls back.
 
 import type { ServedAs } from '../../s3/safe-serving';
-import { ForbiddenError, NotFoundError, UnavailableError } from '../../protocol/errors';
+import { ForbiddenError, NotFoundError, UnavailableError, type CallerMessage } from '../../protocol/errors';
 import { DEFAULT_URL_EXPIRY_SECONDS } from '../../protocol/limits';
 import type { DaemonStats, Photo, PhotoPage, PhotoResult, PhotoWithUrl, SearchResult } from '../../protocol/types';
 import type { BlobStore } from '../blobs/blob-store';
@@ -125,11 +125,7 @@ export class StorageCoordinator implements Coordinator {
       await this.blobs.remove(ref.bucket, ref.s3_key);
     } catch (err) {
       this.logger.warn({ err, photoId: id }, 'delete not confirmed: the photo is hidden, its object is still in the blob store');
-      throw new UnavailableError(
-        `photo ${id} is hidden but not yet deleted: its object could not be removed from the blob store (${(err as Error).message}); ` +
-          'send the same delete again once the blob store answers (recovery also finishes it)',
-        { cause: err, details: { photoId: id, retryAfterSeconds: 1 } },
-      );
+      throw new DeleteNotConfirmed(id, err);
     }
     // The object is gone, so nothing can bring the photo back; a row left `deleting` is recovery's to remove.
     await this.catalog.deleteRow(id).catch((err: unknown) => this.logger.warn({ err, photoId: id }, 'deleted photo\'s row left for recovery to remove'));
@@ -175,4 +171,21 @@ export class StorageCoordinator implements Coordinator {
 
 function servedAs(photo: { original_filename: string; mime_type: string }): ServedAs {
   return { filename: photo.original_filename, mimeType: photo.mime_type };
+}
+
+/**
+ * A delete that hid its photo but could not remove its object. The gateway's
+ * caller gets the message without the blob store's own words (they may name
+ * its address): that the photo is hidden and the same delete must be sent again.
+ */
+class DeleteNotConfirmed extends UnavailableError implements CallerMessage {
+  readonly callerMessage: string;
+
+  constructor(id: string, cause: unknown) {
+    const what = `photo ${id} is hidden but not yet deleted: its object could not be removed from the blob store`;
+    const todo = 'send the same delete again once the blob store answers (recovery also finishes it)';
+    super(`${what} (${(cause as Error).message}); ${todo}`, { cause, details: { photoId: id, retryAfterSeconds: 1 } });
+    this.name = 'DeleteNotConfirmed';
+    this.callerMessage = `${what}; ${todo}`;
+  }
 }

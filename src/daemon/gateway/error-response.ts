@@ -1,12 +1,12 @@
 // The one error shape of the gateway: `{ error: { code, message, requestId } }`
 // with the status of HTTP_STATUS_BY_CODE. What a remote caller reads must not
 // describe the daemon's insides: INTERNAL says nothing, and UNAVAILABLE does
-// not name the blob store's address (the log and /ready do).
+// not name the blob store's address (the log and /ready do), unless the error
+// carries a message written for the caller (CallerMessage).
 
 import type * as http from 'node:http';
-import { toStorageError, type StorageError } from '../../protocol/errors';
+import { toStorageError, type CallerMessage, type StorageError } from '../../protocol/errors';
 import { HTTP_STATUS_BY_CODE, type HttpErrorBody } from '../../protocol/http-api';
-import { AdmissionRefusal } from '../admission/admission-refusal';
 
 const PUBLIC_MESSAGES: Partial<Record<StorageError['code'], string>> = {
   INTERNAL: 'internal error',
@@ -16,10 +16,14 @@ const PUBLIC_MESSAGES: Partial<Record<StorageError['code'], string>> = {
 /** Which details may travel: limits, sizes and waits a caller can act on, nothing else. */
 const PUBLIC_DETAILS = ['limit', 'size', 'retryAfterSeconds'];
 
+function callerMessageOf(error: StorageError): string | undefined {
+  const message = (error as Partial<CallerMessage>).callerMessage;
+  return typeof message === 'string' ? message : undefined;
+}
+
 export function errorBody(error: StorageError, requestId: string): HttpErrorBody {
   const body: HttpErrorBody = {
-    // A refusal for want of room names the setting to raise and nothing inside: it may travel as it is.
-    error: { code: error.code, message: (error instanceof AdmissionRefusal ? undefined : PUBLIC_MESSAGES[error.code]) ?? error.message, requestId },
+    error: { code: error.code, message: callerMessageOf(error) ?? PUBLIC_MESSAGES[error.code] ?? error.message, requestId },
   };
   if (error.details !== undefined) {
     const details = Object.fromEntries(Object.entries(error.details).filter(([key]) => PUBLIC_DETAILS.includes(key)));
