@@ -2,12 +2,18 @@
 // directories named (recursively, in name order; symbolic links to files are
 // followed, to directories not, so a loop cannot trap it), stored with up to
 // --concurrency stores in flight. A file that fails is reported and the rest
-// go on; the exit status says whether all went in. A daemon that cannot be
-// reached at all stops the run at once: every other file would fail the same.
+// go on; the exit status says whether all went in. A file whose store fails
+// with a retryable error (UNAVAILABLE, TIMEOUT, a lost answer) is sent again
+// from its start, as the client's retry policy paces it, under the same
+// idempotency key, so that a store whose answer was lost is not made twice.
+// A daemon that still cannot be reached after those tries stops the run:
+// every other file would fail the same.
 
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StorePhotoOptions } from '../protocol/types';
+import { RetryPolicy } from '../sidecar-client/retry-policy';
 import { intOption, metadataOption, type ParsedArgs } from './cli-args';
 import { errorLine, isUnreachable, type Target } from './connection';
 import { formatBytes, json } from './format';
@@ -66,6 +72,8 @@ export async function put(args: ParsedArgs, target: Target, io: { out: NodeJS.Wr
     ...(metadata !== undefined && { metadata }),
   };
 
+  // The client tries a stream once (it cannot replay it); put has the file, so it can.
+  const retry = new RetryPolicy(undefined);
   const started = Date.now();
   const { files, problems } = await collect(args.positionals);
   const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
@@ -85,17 +93,24 @@ export async function put(args: ParsedArgs, target: Target, io: { out: NodeJS.Wr
   const worker = async () => {
     while (unreachable === null && next < files.length) {
       const { file, size } = files[next++];
-      let sent = 0;
+      // The furthest any try got: a try sent again from the start moves the bar only past it.
+      let shown = 0;
       // Counted as the client pulls each piece, so the bar follows what is sent (a 'data' listener would set the stream flowing before the client reads it).
       async function* counted(): AsyncGenerator<Uint8Array> {
+        let sent = 0;
         for await (const chunk of fs.createReadStream(file)) {
           sent += (chunk as Buffer).length;
-          reporter.progress((chunk as Buffer).length);
+          if (sent > shown) {
+            reporter.progress(sent - shown);
+            shown = sent;
+          }
           yield chunk as Buffer;
         }
       }
+      // One key for all of a file's tries: a try whose answer was lost is answered, when tried again, with its photo.
+      const options = { ...base, originalName: path.basename(file), size, idempotencyKey: randomUUID() };
       try {
-        const result = await target.client.storePhoto(counted(), { ...base, originalName: path.basename(file), size });
+        const result = await retry.run(() => target.client.storePhoto(counted(), options), undefined);
         stored.push({ file, id: result.id, bucket: result.bucket, size: result.size, checksum: result.checksum });
         reporter.stored(file, `${result.id} ${result.size}`);
       } catch (err) {
@@ -103,7 +118,7 @@ export async function put(args: ParsedArgs, target: Target, io: { out: NodeJS.Wr
           unreachable ??= err;
           return;
         }
-        reporter.progress(size - sent);
+        reporter.progress(size - shown);
         fail(file, err);
       }
     }

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { parse } from 'yaml';
+import { loadConfig } from '../../src/daemon/config/daemon-config';
 import { freePort } from '../support/free-port';
 import { findOrBuildMinio, MINIO_MODULE_VERSION } from '../support/minio-binary';
 import { parseEnvFile } from '../support/systemd-unit';
@@ -75,6 +76,22 @@ test('the services, their volumes, health checks and start order', () => {
   assert.match(services.storaged.healthcheck.test.join(' '), /\/ready'/);
   assert.equal(services.storaged.depends_on.minio.condition, 'service_healthy');
   assert.equal(services['example-app'].depends_on.storaged.condition, 'service_healthy');
+});
+
+test('storaged offers STORAGED_TRUSTED_PROXIES for the proxy in front, commented out, with a value the daemon accepts once uncommented', () => {
+  const line = /^(\s*)# (STORAGED_TRUSTED_PROXIES: .*)$/m.exec(composeText);
+  assert.ok(line, 'docker-compose.yml names STORAGED_TRUSTED_PROXIES in a commented line');
+  assert.equal(services.storaged.environment.STORAGED_TRUSTED_PROXIES, undefined, 'not set by default: callers reach the port directly');
+  // What an operator gets by deleting the '# ': still a file that parses, the setting in storaged's environment.
+  const uncommented: Obj = parse(composeText.replace(line[0], `${line[1]}${line[2]}`), { strict: true, uniqueKeys: true });
+  const value = uncommented.services.storaged.environment.STORAGED_TRUSTED_PROXIES;
+  assert.equal(typeof value, 'string', 'a string, as a Compose environment value should be');
+  const proxies = loadConfig({ STORAGED_TRUSTED_PROXIES: value }, '/').http.trustedProxies;
+  assert.ok(proxies !== null);
+  assert.equal(proxies.trusts('172.18.0.1', 0), true, "a proxy on the host, seen from the default network's gateway");
+  assert.equal(proxies.trusts('203.0.113.7', 0), false, 'a caller from elsewhere');
+  const before = composeText.slice(0, line.index);
+  assert.match(before.slice(before.lastIndexOf('STORAGED_PUBLIC_URL')), /reverse proxy[\s\S]*X-Forwarded-For/, 'the comment above it says why');
 });
 
 test('MinIO is built from source at the pinned commit, in a stage of its own', () => {
