@@ -14,8 +14,7 @@ import { Catalog } from '../db/catalog';
 import { moveDatabaseAside, renameDatabase } from '../db/open-database';
 import { adoptMissingObjects, type AdoptionReport } from '../recovery/adopt-objects';
 import { somebodyListens } from '../socket/socket-path';
-import { ConfigError } from '../config/config-error';
-import { CatalogInUseError, CatalogLock } from '../db/catalog-lock';
+import { CatalogInUseError, CatalogLock, CatalogPathIsDirectory } from '../db/catalog-lock';
 
 export interface RebuildReport extends AdoptionReport {
   database: string;
@@ -40,7 +39,7 @@ export async function whileDaemonStopped<T>(config: DaemonConfig, command: strin
   try {
     lock = CatalogLock.take(config.sqlitePath, command);
   } catch (err) {
-    if (err instanceof CatalogInUseError || err instanceof ConfigError) throw new RefusedError(err.message);
+    if (err instanceof CatalogInUseError || err instanceof CatalogPathIsDirectory) throw new RefusedError(err.message);
     throw err;
   }
   try {

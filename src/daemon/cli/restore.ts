@@ -20,7 +20,7 @@ import { recover, type RecoveryReport } from '../recovery/recovery';
 import type { BlobStore } from '../blobs/blob-store';
 import type { Logger } from '../logger';
 import { backupStoreOf } from './backup';
-import { moveDatabaseAside } from '../db/open-database';
+import { moveDatabaseAside, renameDatabase } from '../db/open-database';
 import { RefusedError, whileDaemonStopped } from './rebuild';
 
 export interface RestoreReport {
@@ -75,9 +75,8 @@ async function restore(config: DaemonConfig, which: string): Promise<RestoreRepo
     await fetchBackup(target, manifest, temp);
     checkUsable(temp, manifest);
     const { settled, gone, readopted } = await reconcile(temp, blobs, config.namespace, logger);
-    foldWal(temp);
     const movedAside = moveDatabaseAside(config.sqlitePath, 'before-restore');
-    fs.renameSync(temp, config.sqlitePath);
+    renameDatabase(temp, config.sqlitePath);
     return {
       restoredFrom: manifest,
       database: config.sqlitePath,
@@ -93,7 +92,7 @@ async function restore(config: DaemonConfig, which: string): Promise<RestoreRepo
           : `, except ${readopted.recordFieldsRefused === 1 ? "1 field today's rules refuse" : `${readopted.recordFieldsRefused} fields today's rules refuse`} (readopted.refusedRecordFields): ${readopted.recordFieldsRefused === 1 ? 'it kept the value its' : 'those kept the value their'} row had`),
     };
   } finally {
-    for (const file of [temp, `${temp}-wal`, `${temp}-shm`]) fs.rmSync(file, { force: true });
+    for (const ext of ['', '-wal', '-shm']) fs.rmSync(temp + ext, { force: true });
   }
 }
 
@@ -120,19 +119,4 @@ async function reconcile(file: string, blobs: BlobStore, namespace: string, logg
   } finally {
     await catalog.close();
   }
-}
-
-/**
- * Checkpoints the file's WAL into it and removes the WAL, so that the file
- * renamed into place is the whole database: a -wal left under the temporary
- * name would not follow it, and its last writes would be lost.
- */
-function foldWal(file: string): void {
-  const db = new Database(file, { fileMustExist: true });
-  try {
-    db.pragma('wal_checkpoint(TRUNCATE)');
-  } finally {
-    db.close();
-  }
-  if (fs.existsSync(`${file}-wal`)) throw new Error(`the restored catalog's WAL (${file}-wal) could not be folded into it`);
 }

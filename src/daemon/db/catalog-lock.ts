@@ -34,7 +34,7 @@ export class CatalogInUseError extends Error {
 }
 
 /**
- * Throws ConfigError when SQLITE_PATH names a directory (a mistaken path, or a
+ * Throws CatalogPathIsDirectory (a ConfigError) when SQLITE_PATH names a directory (a mistaken path, or a
  * volume mounted at the file's name): SQLite would fail with a bare I/O error,
  * and a command that moves "the catalog" aside would move that directory,
  * with whatever it holds, and put a file in its place.
@@ -62,8 +62,8 @@ export class CatalogLock {
 
   /**
    * Takes the lock beside `sqlitePath` at once, or throws CatalogInUseError
-   * (`doing`: what the lock is for, for its message), or ConfigError when
-   * `sqlitePath` names a directory.
+   * (`doing`: what the lock is for, for its message), or
+   * CatalogPathIsDirectory when `sqlitePath` names a directory.
    */
   static take(sqlitePath: string, doing: string): CatalogLock {
     // Before anything is made beside it: a lock file left next to a mistaken path would be one more thing to clean up.
